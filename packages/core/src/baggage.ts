@@ -1,0 +1,2 @@
+/** Placeholder until W3C Baggage lands. */
+export class Baggage {}

@@ -1,0 +1,23 @@
+import type { TraceState } from './trace-state.js';
+
+/** Bit flags of the W3C `trace-flags` field. */
+export const TraceFlags = {
+  NONE: 0x00,
+  /** W3C Trace Context §3.2.2.5.1: the caller may have recorded this trace. */
+  SAMPLED: 0x01,
+  /** W3C Trace Context Level 2: the trace id's rightmost 7 bytes are random. */
+  RANDOM: 0x02,
+} as const;
+
+/** The part of a span that crosses process boundaries. */
+export interface SpanContext {
+  /** 32 lowercase hex characters, not all zero. */
+  readonly traceId: string;
+  /** 16 lowercase hex characters, not all zero. */
+  readonly spanId: string;
+  /** 8-bit flags; see {@link TraceFlags}. */
+  readonly traceFlags: number;
+  readonly traceState?: TraceState | undefined;
+  /** True when the context was extracted from a remote carrier. */
+  readonly isRemote?: boolean | undefined;
+}

@@ -1,0 +1,2 @@
+/** Placeholder until the W3C list rules land. */
+export class TraceState {}

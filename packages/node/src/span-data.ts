@@ -1,0 +1,73 @@
+import type { SpanContext } from '@tracewire/core';
+
+export type AttributeValue = string | number | boolean | string[] | number[] | boolean[];
+export type Attributes = Record<string, AttributeValue>;
+
+/** OpenTelemetry's SpanKind numbering (INTERNAL=0 .. CONSUMER=4); OTLP adds 1 on the wire. */
+export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const;
+export type SpanKind = (typeof SpanKind)[keyof typeof SpanKind];
+
+/** OpenTelemetry's status codes, same numbers as OTLP. */
+export const SpanStatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
+export type SpanStatusCode = (typeof SpanStatusCode)[keyof typeof SpanStatusCode];
+
+export interface SpanStatus {
+  code: SpanStatusCode;
+  message?: string | undefined;
+}
+
+export interface SpanEvent {
+  name: string;
+  /** Epoch milliseconds with sub-millisecond fraction. */
+  time: number;
+  attributes?: Attributes | undefined;
+  droppedAttributesCount?: number | undefined;
+}
+
+export interface SpanLink {
+  context: SpanContext;
+  attributes?: Attributes | undefined;
+}
+
+export interface InstrumentationScope {
+  name: string;
+  version?: string | undefined;
+}
+
+export interface Resource {
+  attributes: Attributes;
+}
+
+/** A finished span as exporters see it. Times are epoch milliseconds with sub-millisecond fraction. */
+export interface ReadableSpan {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly spanContext: SpanContext;
+  readonly parentSpanId?: string | undefined;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly attributes: Attributes;
+  readonly events: readonly SpanEvent[];
+  readonly links: readonly SpanLink[];
+  readonly status: SpanStatus;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly droppedAttributesCount: number;
+  readonly droppedEventsCount: number;
+  readonly droppedLinksCount: number;
+}
+
+export const ExportResultCode = { SUCCESS: 0, FAILED: 1 } as const;
+export interface ExportResult {
+  code: (typeof ExportResultCode)[keyof typeof ExportResultCode];
+  error?: Error | undefined;
+  /** Set when the receiver asked us to try again later (HTTP 429/503 Retry-After), in ms. */
+  retryAfterMs?: number | undefined;
+}
+
+/** Sends finished spans somewhere. `export` must never throw; failures resolve with FAILED. */
+export interface SpanExporter {
+  export(spans: readonly ReadableSpan[]): Promise<ExportResult>;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
