@@ -1,1 +1,13 @@
+export {
+  getActiveBaggage,
+  getActiveContext,
+  getActiveSpan,
+  isTracingSuppressed,
+  runInContext,
+  suppressTracing,
+  type TraceContext,
+  withSpan,
+} from './context.js';
+export type { Span } from './span.js';
 export * from './span-data.js';
+export { TracerStats } from './stats.js';

@@ -42,7 +42,7 @@ export interface Resource {
 export interface ReadableSpan {
   readonly name: string;
   readonly kind: SpanKind;
-  readonly spanContext: SpanContext;
+  spanContext(): SpanContext;
   readonly parentSpanId?: string | undefined;
   readonly startTime: number;
   readonly endTime: number;

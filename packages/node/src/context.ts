@@ -1,0 +1,46 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Baggage } from '@tracewire/core';
+import type { Span } from './span.js';
+
+/** What one unit of work carries: its active span, its baggage, and whether tracing is switched off for it. */
+export interface TraceContext {
+  readonly span: Span | undefined;
+  readonly baggage: Baggage | undefined;
+  /** Set by the exporters so their own HTTP calls are never traced or given headers. */
+  readonly suppressed: boolean;
+}
+
+const storage = new AsyncLocalStorage<TraceContext>();
+const SUPPRESSED: TraceContext = Object.freeze({ span: undefined, baggage: undefined, suppressed: true });
+
+export function getActiveContext(): TraceContext | undefined {
+  return storage.getStore();
+}
+
+export function getActiveSpan(): Span | undefined {
+  return storage.getStore()?.span;
+}
+
+export function getActiveBaggage(): Baggage | undefined {
+  return storage.getStore()?.baggage;
+}
+
+/** Runs `fn` with `context` active; it stays active through every `await`, timer and emitter `fn` starts. */
+export function runInContext<T>(context: TraceContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** Runs `fn` with `span` active, keeping the current baggage. */
+export function withSpan<T>(span: Span | undefined, fn: () => T): T {
+  const current = storage.getStore();
+  return storage.run({ span, baggage: current?.baggage, suppressed: current?.suppressed ?? false }, fn);
+}
+
+/** Runs `fn` with tracing off: no spans, no injected headers. The exporters send through this. */
+export function suppressTracing<T>(fn: () => T): T {
+  return storage.run(SUPPRESSED, fn);
+}
+
+export function isTracingSuppressed(): boolean {
+  return storage.getStore()?.suppressed === true;
+}

@@ -1,0 +1,19 @@
+/** Counters a user can read through `tracer.stats()`. Plain numbers: incrementing one costs nothing. */
+export class TracerStats {
+  spansStarted = 0;
+  spansEnded = 0;
+  spansExported = 0;
+  /** Spans dropped because the export queue was full. */
+  droppedQueueFull = 0;
+  /** Spans in batches the exporter finally failed to deliver. */
+  droppedExportFailed = 0;
+  /** Spans still queued when shutdown's deadline passed. */
+  droppedShutdown = 0;
+  exportFailures = 0;
+  /** Incoming headers or outgoing calls that instrumentation could not handle and skipped. */
+  instrumentationErrors = 0;
+
+  snapshot(): Readonly<Omit<TracerStats, 'snapshot'>> {
+    return { ...this };
+  }
+}
