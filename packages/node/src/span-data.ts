@@ -44,6 +44,8 @@ export interface ReadableSpan {
   readonly kind: SpanKind;
   spanContext(): SpanContext;
   readonly parentSpanId?: string | undefined;
+  /** True when the parent came from another process (OTLP span flags bit 9; Zipkin and console use it to find the local root). */
+  readonly parentIsRemote?: boolean | undefined;
   readonly startTime: number;
   readonly endTime: number;
   readonly attributes: Attributes;
@@ -63,6 +65,8 @@ export interface ExportResult {
   error?: Error | undefined;
   /** Set when the receiver asked us to try again later (HTTP 429/503 Retry-After), in ms. */
   retryAfterMs?: number | undefined;
+  /** Spans the receiver accepted the request for but rejected (OTLP `partialSuccess.rejectedSpans`). */
+  rejectedSpans?: number | undefined;
 }
 
 /** Sends finished spans somewhere. `export` must never throw; failures resolve with FAILED. */

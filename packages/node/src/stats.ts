@@ -9,6 +9,8 @@ export class TracerStats {
   droppedExportFailed = 0;
   /** Spans still queued when shutdown's deadline passed. */
   droppedShutdown = 0;
+  /** Spans the collector received but rejected (OTLP partial success). */
+  droppedRejected = 0;
   exportFailures = 0;
   /** Incoming headers or outgoing calls that instrumentation could not handle and skipped. */
   instrumentationErrors = 0;
