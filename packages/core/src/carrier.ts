@@ -8,3 +8,93 @@ export interface CarrierGetter<C = unknown> {
 export interface CarrierSetter<C = unknown> {
   set(carrier: C, key: string, value: string): void;
 }
+
+interface HeadersLike {
+  get(name: string): string | null;
+  set(name: string, value: string): void;
+  keys(): Iterable<string>;
+}
+
+function isHeadersLike(carrier: object): carrier is HeadersLike {
+  return typeof (carrier as Partial<HeadersLike>).get === 'function';
+}
+
+function asHeaderValue(value: unknown): string | string[] | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    for (const v of value) if (typeof v !== 'string') return value.filter((x) => typeof x === 'string');
+    return value as string[];
+  }
+  // Node's OutgoingMessage.getHeader and hand-written objects may hold numbers.
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+/**
+ * Reads from Node `IncomingHttpHeaders` (lowercase keys, `string | string[]`), the fetch `Headers` class
+ * (anything with `.get`, which joins repeated headers with ", ") and plain objects, whose keys may be in any
+ * case (HTTP field names are case-insensitive, RFC 9110 §5.1). `key` must be lowercase.
+ */
+export const defaultGetter: CarrierGetter<unknown> = {
+  get(carrier, key) {
+    if (carrier === null || typeof carrier !== 'object') return undefined;
+    if (isHeadersLike(carrier)) {
+      const value = carrier.get(key);
+      return typeof value === 'string' ? value : undefined;
+    }
+    const record = carrier as Record<string, unknown>;
+    const direct = record[key];
+    if (direct !== undefined) return asHeaderValue(direct);
+    // Slow path for objects written by hand ("Traceparent"); Node's own header objects never get here
+    // with a present header because Node lowercases names.
+    for (const k in record) {
+      if (k.length === key.length && k.toLowerCase() === key) return asHeaderValue(record[k]);
+    }
+    return undefined;
+  },
+  keys(carrier) {
+    if (carrier === null || typeof carrier !== 'object') return [];
+    if (isHeadersLike(carrier)) return typeof carrier.keys === 'function' ? Array.from(carrier.keys()) : [];
+    return Object.keys(carrier);
+  },
+};
+
+/**
+ * True when every character is visible ASCII or a space (RFC 9110 §5.5 field-vchar / SP): a value with CR, LF
+ * or other controls would split or corrupt the header block, so it is never written.
+ */
+export function isSafeHeaderValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
+ * objects (`carrier[key] = value`). Values that are not safe header values are dropped, never written.
+ */
+export const defaultSetter: CarrierSetter<unknown> = {
+  set(carrier, key, value) {
+    if (carrier === null || typeof carrier !== 'object' || typeof value !== 'string') return;
+    if (!isSafeHeaderValue(value)) return;
+    const c = carrier as {
+      set?: (k: string, v: string) => void;
+      setHeader?: (k: string, v: string) => void;
+    };
+    if (typeof c.set === 'function') c.set(key, value);
+    else if (typeof c.setHeader === 'function') c.setHeader(key, value);
+    else (carrier as Record<string, unknown>)[key] = value;
+  },
+};
+
+/**
+ * One header value out of what a getter returned: a string as is, a one-element array's element. Several
+ * values of a header that must appear once are ambiguous, so they read as absent.
+ */
+export function singleValue(value: string | string[] | undefined): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
+  return undefined;
+}

@@ -1,3 +1,4 @@
+import { isHexId } from './hex.js';
 import type { TraceState } from './trace-state.js';
 
 /** Bit flags of the W3C `trace-flags` field. */
@@ -20,4 +21,30 @@ export interface SpanContext {
   readonly traceState?: TraceState | undefined;
   /** True when the context was extracted from a remote carrier. */
   readonly isRemote?: boolean | undefined;
+}
+
+/** 32 lowercase hex characters, not all zero (W3C Trace Context §3.2.2.3). */
+export function isValidTraceId(id: string): boolean {
+  return typeof id === 'string' && id.length === 32 && isHexId(id, 0, 32);
+}
+
+/** 16 lowercase hex characters, not all zero (W3C Trace Context §3.2.2.4). */
+export function isValidSpanId(id: string): boolean {
+  return typeof id === 'string' && id.length === 16 && isHexId(id, 0, 16);
+}
+
+/** Valid ids and flags that fit in one byte: the only contexts any propagator injects. */
+export function isSpanContextValid(sc: SpanContext | undefined | null): sc is SpanContext {
+  return (
+    sc != null &&
+    isValidTraceId(sc.traceId) &&
+    isValidSpanId(sc.spanId) &&
+    Number.isInteger(sc.traceFlags) &&
+    sc.traceFlags >= 0 &&
+    sc.traceFlags <= 0xff
+  );
+}
+
+export function isSampled(sc: SpanContext): boolean {
+  return (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
 }

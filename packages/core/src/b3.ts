@@ -1,0 +1,133 @@
+import {
+  type CarrierGetter,
+  type CarrierSetter,
+  defaultGetter,
+  defaultSetter,
+  singleValue,
+} from './carrier.js';
+import { isHexId } from './hex.js';
+import type { PropagationContext, Propagator } from './propagator.js';
+import { isSampled, isSpanContextValid, type SpanContext, TraceFlags } from './span-context.js';
+
+const B3 = 'b3';
+const TRACE_ID = 'x-b3-traceid';
+const SPAN_ID = 'x-b3-spanid';
+const PARENT_SPAN_ID = 'x-b3-parentspanid';
+const SAMPLED = 'x-b3-sampled';
+const FLAGS = 'x-b3-flags';
+const PAD_64 = '0000000000000000';
+const DASH = 0x2d;
+
+export interface B3Options {
+  /** Which header form `inject` writes: the single `b3` header (default) or the `X-B3-*` headers. */
+  inject?: 'single' | 'multi';
+}
+
+/**
+ * B3 TraceId: 16 or 32 lower-hex characters, not all zero. A 64-bit id is left-padded with zeros to 128 bits
+ * ("TraceId" in openzipkin/b3-propagation), the same trace in W3C terms.
+ */
+function readTraceId(s: string, start: number, end: number): string | undefined {
+  const len = end - start;
+  if (len === 32) return isHexId(s, start, end) ? s.slice(start, end) : undefined;
+  if (len === 16) return isHexId(s, start, end) ? PAD_64 + s.slice(start, end) : undefined;
+  return undefined;
+}
+
+/** "Sampling State" of the single header: 1 accept, 0 deny, d debug (debug implies accept). */
+function singleSamplingFlags(s: string, at: number): number | undefined {
+  const c = s.charCodeAt(at);
+  if (c === 0x31 || c === 0x64) return TraceFlags.SAMPLED;
+  if (c === 0x30) return TraceFlags.NONE;
+  return undefined;
+}
+
+/**
+ * Single header `b3: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]]` ("Single Header" in
+ * openzipkin/b3-propagation). A bare sampling state (`0`, `1`, `d`) carries no ids, so it yields no context.
+ */
+export function parseB3Single(value: string): SpanContext | undefined {
+  const len = value.length;
+  const d1 = value.indexOf('-');
+  if (d1 === -1) return undefined;
+  const traceId = readTraceId(value, 0, d1);
+  if (traceId === undefined) return undefined;
+  const spanEnd = d1 + 17;
+  if (spanEnd > len || !isHexId(value, d1 + 1, spanEnd)) return undefined;
+  let traceFlags: number = TraceFlags.NONE;
+  if (spanEnd !== len) {
+    if (value.charCodeAt(spanEnd) !== DASH || spanEnd + 2 > len) return undefined;
+    const flags = singleSamplingFlags(value, spanEnd + 1);
+    if (flags === undefined) return undefined;
+    traceFlags = flags;
+    const afterFlags = spanEnd + 2;
+    if (afterFlags !== len) {
+      // The parent span id is optional, but when present it must be a valid id.
+      if (value.charCodeAt(afterFlags) !== DASH || len !== afterFlags + 17) return undefined;
+      if (!isHexId(value, afterFlags + 1, len)) return undefined;
+    }
+  }
+  return { traceId, spanId: value.slice(d1 + 1, spanEnd), traceFlags, isRemote: true };
+}
+
+/**
+ * Multiple headers ("Multiple Headers" in openzipkin/b3-propagation). `X-B3-Sampled` is "1"/"0", or the
+ * legacy "true"/"false"; `X-B3-Flags: 1` is debug, which implies sampled.
+ */
+function parseB3Multi<C>(carrier: C, get: CarrierGetter<C>): SpanContext | undefined {
+  const rawTraceId = singleValue(get.get(carrier, TRACE_ID));
+  const spanId = singleValue(get.get(carrier, SPAN_ID));
+  if (rawTraceId === undefined || spanId === undefined) return undefined;
+  const traceId = readTraceId(rawTraceId, 0, rawTraceId.length);
+  if (traceId === undefined || spanId.length !== 16 || !isHexId(spanId, 0, 16)) return undefined;
+  const parent = singleValue(get.get(carrier, PARENT_SPAN_ID));
+  if (parent !== undefined && (parent.length !== 16 || !isHexId(parent, 0, 16))) return undefined;
+  let traceFlags: number = TraceFlags.NONE;
+  const flags = singleValue(get.get(carrier, FLAGS));
+  if (flags === '1') traceFlags = TraceFlags.SAMPLED;
+  else {
+    const sampled = singleValue(get.get(carrier, SAMPLED));
+    if (sampled === '1' || sampled === 'true') traceFlags = TraceFlags.SAMPLED;
+    else if (sampled !== undefined && sampled !== '0' && sampled !== 'false') return undefined;
+  }
+  return { traceId, spanId, traceFlags, isRemote: true };
+}
+
+/**
+ * B3 (openzipkin/b3-propagation). Extract reads the single `b3` header and the `X-B3-*` headers; a valid
+ * single header wins. Inject writes one form, chosen by `options.inject`.
+ */
+export function b3(options: B3Options = {}): Propagator {
+  const mode = options.inject ?? 'single';
+  if (mode !== 'single' && mode !== 'multi') {
+    throw new RangeError(`b3: options.inject must be 'single' or 'multi', got ${JSON.stringify(mode)}`);
+  }
+  const multi = mode === 'multi';
+  return {
+    name: multi ? 'b3multi' : 'b3',
+    fields: multi
+      ? [TRACE_ID, SPAN_ID, SAMPLED, B3, PARENT_SPAN_ID, FLAGS]
+      : [B3, TRACE_ID, SPAN_ID, SAMPLED, PARENT_SPAN_ID, FLAGS],
+
+    inject<C>(context: PropagationContext, carrier: C, setter?: CarrierSetter<C>): void {
+      const sc = context.spanContext;
+      if (!isSpanContextValid(sc)) return;
+      const set = setter ?? (defaultSetter as CarrierSetter<C>);
+      const sampled = isSampled(sc) ? '1' : '0';
+      if (multi) {
+        set.set(carrier, TRACE_ID, sc.traceId);
+        set.set(carrier, SPAN_ID, sc.spanId);
+        set.set(carrier, SAMPLED, sampled);
+      } else {
+        set.set(carrier, B3, `${sc.traceId}-${sc.spanId}-${sampled}`);
+      }
+    },
+
+    extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
+      const get = getter ?? (defaultGetter as CarrierGetter<C>);
+      const single = singleValue(get.get(carrier, B3));
+      const sc = (single !== undefined ? parseB3Single(single) : undefined) ?? parseB3Multi(carrier, get);
+      return sc === undefined ? {} : { spanContext: sc };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { b3 } from './b3.js';
+import { w3cBaggage } from './baggage-propagator.js';
+import { composite } from './composite.js';
+import { jaeger } from './jaeger.js';
+import type { Propagator } from './propagator.js';
+import { w3cTraceContext } from './traceparent.js';
+
+const b3Single = b3();
+const b3Multi = b3({ inject: 'multi' });
+
+const BY_NAME: Readonly<Record<string, Propagator | null>> = {
+  tracecontext: w3cTraceContext,
+  baggage: w3cBaggage,
+  b3: b3Single,
+  b3multi: b3Multi,
+  jaeger,
+  none: null,
+};
+
+const ACCEPTED = Object.keys(BY_NAME).join(', ');
+
+/**
+ * Reads every format tracewire knows (W3C Trace Context, W3C Baggage, B3 single and multi, Jaeger) and writes
+ * only W3C Trace Context and Baggage, OpenTelemetry's default `OTEL_PROPAGATORS=tracecontext,baggage`.
+ */
+export const defaultPropagator: Propagator = composite([w3cTraceContext, w3cBaggage, b3Single, jaeger], {
+  injectWith: [w3cTraceContext, w3cBaggage],
+});
+
+/**
+ * A composite of the propagators named in an `OTEL_PROPAGATORS` value (comma-separated, case-insensitive):
+ * tracecontext, baggage, b3 (single header), b3multi, jaeger, none. `none` alone disables propagation; an
+ * empty value means "unset" (OpenTelemetry SDK environment variable spec) and returns {@link defaultPropagator}.
+ * Throws a RangeError naming the unknown value and the accepted ones.
+ */
+export function propagatorsFromNames(names: string): Propagator {
+  if (typeof names !== 'string') {
+    throw new TypeError(`OTEL_PROPAGATORS must be a comma-separated string of: ${ACCEPTED}`);
+  }
+  if (names.trim() === '') return defaultPropagator;
+  const list: Propagator[] = [];
+  for (const raw of names.split(',')) {
+    const name = raw.trim().toLowerCase();
+    if (name === '') continue;
+    const p = Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
+    if (p === undefined) {
+      throw new RangeError(
+        `OTEL_PROPAGATORS: unknown propagator "${raw.trim()}"; accepted values: ${ACCEPTED}`,
+      );
+    }
+    if (p !== null && !list.includes(p)) list.push(p);
+  }
+  return composite(list);
+}
