@@ -1,0 +1,270 @@
+import type { SpanContext } from '@tracewire/core';
+import { now } from './clock.js';
+import type { Span } from './span.js';
+import {
+  type Attributes,
+  type AttributeValue,
+  type InstrumentationScope,
+  type ReadableSpan,
+  type Resource,
+  type SpanEvent,
+  type SpanKind,
+  type SpanLink,
+  type SpanStatus,
+  SpanStatusCode,
+} from './span-data.js';
+import type { ResolvedSpanLimits } from './span-limits.js';
+
+/** What every span of one tracer shares; one object per tracer, so a span carries no closures of its own. */
+export interface SpanSink {
+  readonly limits: ResolvedSpanLimits;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  spanEnded(span: RecordingSpan): void;
+}
+
+export interface RecordingSpanInit {
+  name: string;
+  kind: SpanKind;
+  spanContext: SpanContext;
+  parentSpanId: string | undefined;
+  parentIsRemote?: boolean | undefined;
+  /** Epoch milliseconds; defaults to now. */
+  startTime?: number | undefined;
+  attributes?: Attributes | undefined;
+  links?: readonly SpanLink[] | undefined;
+}
+
+/** A sampled span: records what instrumentation tells it until `end()`, then hands itself to the processors. */
+export class RecordingSpan implements Span, ReadableSpan {
+  name: string;
+  readonly kind: SpanKind;
+  readonly parentSpanId: string | undefined;
+  readonly parentIsRemote: boolean;
+  readonly startTime: number;
+  /** 0 until the span ends. */
+  endTime = 0;
+  ended = false;
+  readonly attributes: Attributes = Object.create(null);
+  readonly events: SpanEvent[] = [];
+  readonly links: SpanLink[] = [];
+  status: SpanStatus = { code: SpanStatusCode.UNSET };
+  droppedAttributesCount = 0;
+  droppedEventsCount = 0;
+  droppedLinksCount = 0;
+  readonly #context: SpanContext;
+  readonly #sink: SpanSink;
+  #attributeCount = 0;
+
+  constructor(sink: SpanSink, init: RecordingSpanInit) {
+    this.#sink = sink;
+    this.#context = init.spanContext;
+    this.name = init.name;
+    this.kind = init.kind;
+    this.parentSpanId = init.parentSpanId;
+    this.parentIsRemote = init.parentIsRemote === true;
+    const startTime = init.startTime;
+    this.startTime = typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : now();
+    if (init.attributes !== undefined) this.setAttributes(init.attributes);
+    if (init.links !== undefined) for (const link of init.links) this.addLink(link);
+  }
+
+  get resource(): Resource {
+    return this.#sink.resource;
+  }
+
+  get scope(): InstrumentationScope {
+    return this.#sink.scope;
+  }
+
+  /** Milliseconds; 0 until the span ends. */
+  get duration(): number {
+    return this.ended ? this.endTime - this.startTime : 0;
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+
+  /** OpenTelemetry: a span stops recording once it has ended. */
+  isRecording(): boolean {
+    return !this.ended;
+  }
+
+  setAttribute(key: string, value: AttributeValue | undefined): this {
+    if (this.ended || typeof key !== 'string' || key.length === 0) return this;
+    const limits = this.#sink.limits;
+    const clean = cleanValue(value, limits.attributeValueLengthLimit);
+    if (clean === undefined) return this;
+    if (!(key in this.attributes)) {
+      if (this.#attributeCount >= limits.attributeCountLimit) {
+        this.droppedAttributesCount++;
+        return this;
+      }
+      this.#attributeCount++;
+    }
+    this.attributes[key] = clean;
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    if (this.ended || attributes === null || typeof attributes !== 'object') return this;
+    for (const key of Object.keys(attributes)) this.setAttribute(key, attributes[key]);
+    return this;
+  }
+
+  addEvent(name: string, attributes?: Attributes, time?: number): this {
+    if (this.ended) return this;
+    const limits = this.#sink.limits;
+    if (this.events.length >= limits.eventCountLimit) {
+      this.droppedEventsCount++;
+      return this;
+    }
+    const event: SpanEvent = {
+      name: String(name),
+      time: typeof time === 'number' && Number.isFinite(time) ? time : now(),
+    };
+    if (attributes !== undefined) {
+      const limited = limitAttributes(
+        attributes,
+        limits.eventAttributeCountLimit,
+        limits.attributeValueLengthLimit,
+      );
+      event.attributes = limited.attributes;
+      if (limited.dropped > 0) event.droppedAttributesCount = limited.dropped;
+    }
+    this.events.push(event);
+    return this;
+  }
+
+  addLink(link: SpanLink): this {
+    if (this.ended || link === null || typeof link !== 'object' || link.context === undefined) return this;
+    const limits = this.#sink.limits;
+    if (this.links.length >= limits.linkCountLimit) {
+      this.droppedLinksCount++;
+      return this;
+    }
+    const copy: SpanLink = { context: link.context };
+    if (link.attributes !== undefined) {
+      copy.attributes = limitAttributes(
+        link.attributes,
+        limits.linkAttributeCountLimit,
+        limits.attributeValueLengthLimit,
+      ).attributes;
+    }
+    this.links.push(copy);
+    return this;
+  }
+
+  /** OpenTelemetry semantic conventions, "Exceptions" (exception event): `exception.type`, `.message`, `.stacktrace`. */
+  recordException(error: unknown, time?: number): this {
+    if (this.ended) return this;
+    return this.addEvent('exception', exceptionAttributes(error), time);
+  }
+
+  /** OpenTelemetry trace API, "Set Status": UNSET is ignored, OK is final, a message is kept only for ERROR. */
+  setStatus(status: SpanStatus): this {
+    if (this.ended || status === null || typeof status !== 'object') return this;
+    const code = status.code;
+    if (code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
+    if (code === SpanStatusCode.OK) this.status = { code };
+    else if (code === SpanStatusCode.ERROR) {
+      this.status = typeof status.message === 'string' ? { code, message: status.message } : { code };
+    }
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (!this.ended && typeof name === 'string') this.name = name;
+    return this;
+  }
+
+  end(endTime?: number): void {
+    if (this.ended) return;
+    let time = typeof endTime === 'number' ? endTime : now();
+    // A caller's explicit end time, or a start time from another clock, must not make the duration negative.
+    if (!(time >= this.startTime)) time = this.startTime;
+    this.endTime = time;
+    this.ended = true;
+    this.#sink.spanEnded(this);
+  }
+}
+
+function cleanValue(value: unknown, maxLength: number): AttributeValue | undefined {
+  switch (typeof value) {
+    case 'string':
+      return value.length > maxLength ? value.slice(0, maxLength) : value;
+    case 'number':
+    case 'boolean':
+      return value;
+    case 'object':
+      return Array.isArray(value) ? cleanArray(value, maxLength) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** OpenTelemetry common spec: arrays are homogeneous primitives; the array is copied so later caller edits do not leak in. */
+function cleanArray(values: unknown[], maxLength: number): AttributeValue | undefined {
+  let type: string | undefined;
+  const copy: unknown[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    let item = values[i];
+    if (item === null || item === undefined) {
+      copy[i] = null;
+      continue;
+    }
+    const itemType = typeof item;
+    if (itemType !== 'string' && itemType !== 'number' && itemType !== 'boolean') return undefined;
+    if (type === undefined) type = itemType;
+    else if (type !== itemType) return undefined;
+    if (itemType === 'string' && (item as string).length > maxLength)
+      item = (item as string).slice(0, maxLength);
+    copy[i] = item;
+  }
+  return copy as AttributeValue;
+}
+
+function limitAttributes(
+  attributes: Attributes,
+  countLimit: number,
+  maxLength: number,
+): { attributes: Attributes; dropped: number } {
+  const result: Attributes = Object.create(null);
+  let count = 0;
+  let dropped = 0;
+  if (attributes === null || typeof attributes !== 'object') return { attributes: result, dropped };
+  for (const key of Object.keys(attributes)) {
+    const clean = cleanValue(attributes[key], maxLength);
+    if (clean === undefined) continue;
+    if (count >= countLimit) {
+      dropped++;
+      continue;
+    }
+    result[key] = clean;
+    count++;
+  }
+  return { attributes: result, dropped };
+}
+
+function exceptionAttributes(error: unknown): Attributes {
+  const attributes: Attributes = Object.create(null);
+  try {
+    if (typeof error === 'string') {
+      attributes['exception.message'] = error;
+      return attributes;
+    }
+    if (error === null || typeof error !== 'object') {
+      attributes['exception.message'] = String(error);
+      return attributes;
+    }
+    const { name, message, stack } = error as { name?: unknown; message?: unknown; stack?: unknown };
+    const type = typeof name === 'string' && name.length > 0 ? name : error.constructor?.name;
+    if (typeof type === 'string' && type.length > 0) attributes['exception.type'] = type;
+    if (typeof message === 'string') attributes['exception.message'] = message;
+    if (typeof stack === 'string') attributes['exception.stacktrace'] = stack;
+  } catch {
+    // A throwing getter on a user's error object must not reach the app; record what we have.
+  }
+  return attributes;
+}

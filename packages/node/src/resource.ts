@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseKeyValueList } from './key-value-list.js';
+import type { Attributes, Resource } from './span-data.js';
+
+/** Kept equal to package.json's version by a test. */
+export const SDK_VERSION = '0.1.0';
+
+export interface ResourceOptions {
+  /** Wins over `OTEL_SERVICE_NAME` and `resourceAttributes['service.name']`. */
+  serviceName?: string | undefined;
+  serviceVersion?: string | undefined;
+  /** Win over `OTEL_RESOURCE_ATTRIBUTES`; lose to `serviceName`/`serviceVersion`. */
+  resourceAttributes?: Attributes | undefined;
+  /** Where to look for the app's package.json (upwards). Default `process.cwd()`. */
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+/**
+ * Builds the resource every span of this process carries. `service.name` comes from, in order: the option,
+ * `OTEL_SERVICE_NAME`, `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (OpenTelemetry resource SDK: OTEL_SERVICE_NAME
+ * wins over it), the nearest package.json's `name` from the working directory up, and `unknown_service:node`.
+ */
+export function detectResource(options: ResourceOptions = {}): Resource {
+  const env = options.env ?? process.env;
+  const fromEnv = parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'], 'OTEL_RESOURCE_ATTRIBUTES');
+  const pkg = findPackage(options.cwd ?? process.cwd());
+  const attributes: Attributes = {
+    'service.name': pkg?.name ?? 'unknown_service:node',
+    ...(pkg?.version === undefined ? {} : { 'service.version': pkg.version }),
+    'telemetry.sdk.name': 'tracewire',
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.version': SDK_VERSION,
+    'host.name': hostname(),
+    'process.pid': process.pid,
+    'process.runtime.name': 'nodejs',
+    'process.runtime.version': process.versions.node,
+    ...fromEnv,
+    ...options.resourceAttributes,
+  };
+  const envServiceName = env['OTEL_SERVICE_NAME'];
+  if (options.resourceAttributes?.['service.name'] === undefined && envServiceName) {
+    attributes['service.name'] = envServiceName;
+  }
+  if (options.serviceName !== undefined) attributes['service.name'] = options.serviceName;
+  if (options.serviceVersion !== undefined) attributes['service.version'] = options.serviceVersion;
+  return { attributes };
+}
+
+interface PackageInfo {
+  name: string;
+  version: string | undefined;
+}
+
+function findPackage(start: string): PackageInfo | undefined {
+  let dir = start;
+  for (;;) {
+    const info = readPackage(join(dir, 'package.json'));
+    if (info !== undefined) return info;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function readPackage(path: string): PackageInfo | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const { name, version } = (json ?? {}) as { name?: unknown; version?: unknown };
+  if (typeof name !== 'string' || name === '') return undefined;
+  return { name, version: typeof version === 'string' && version !== '' ? version : undefined };
+}

@@ -1,0 +1,229 @@
+import {
+  defaultPropagator,
+  generateSpanId,
+  generateTraceId,
+  isSpanContextValid,
+  type Propagator,
+  type SpanContext,
+  TraceFlags,
+} from '@tracewire/core';
+import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
+import { NonRecordingSpan } from './non-recording-span.js';
+import { RecordingSpan, type SpanSink } from './recording-span.js';
+import { SDK_VERSION } from './resource.js';
+import type { Sampler } from './sampler.js';
+import { alwaysOn } from './sampler.js';
+import { parentBased } from './sampler-parent-based.js';
+import type { Span } from './span.js';
+import {
+  type Attributes,
+  type InstrumentationScope,
+  type Resource,
+  SpanKind,
+  type SpanLink,
+} from './span-data.js';
+import { DEFAULT_SPAN_LIMITS, type ResolvedSpanLimits, type SpanLimits } from './span-limits.js';
+import type { SpanProcessor } from './span-processor.js';
+import { TracerStats } from './stats.js';
+
+export interface StartSpanOptions {
+  /** Default INTERNAL. */
+  kind?: SpanKind;
+  attributes?: Attributes;
+  links?: SpanLink[];
+  /** Epoch milliseconds; default now. */
+  startTime?: number;
+  /** undefined → the active span's context is the parent; null → a new root; a SpanContext → that parent (remote or local). */
+  parent?: SpanContext | null;
+}
+
+export interface TracerConfig {
+  /** Default: an empty resource. `configure()` passes the detected one. */
+  resource?: Resource;
+  /** Default: core's `defaultPropagator`. */
+  propagator?: Propagator;
+  /** Default: `parentBased({ root: alwaysOn })`, as OpenTelemetry. */
+  sampler?: Sampler;
+  processors?: SpanProcessor[];
+  spanLimits?: SpanLimits;
+  stats?: TracerStats;
+  /** Record nothing, but keep propagating the incoming context unchanged (`OTEL_SDK_DISABLED`). */
+  disabled?: boolean;
+  /** Runs synchronously when shutdown starts (removes signal listeners, uninstalls outgoing instrumentation). */
+  onShutdown?: () => void;
+}
+
+export type SpanCallback<T> = (span: Span) => T;
+
+const INVALID_SPAN_CONTEXT: SpanContext = Object.freeze({
+  traceId: '00000000000000000000000000000000',
+  spanId: '0000000000000000',
+  traceFlags: TraceFlags.NONE,
+});
+
+const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', version: SDK_VERSION });
+
+/** Starts spans, decides sampling, and hands ended spans to its processors. */
+export class Tracer {
+  readonly propagator: Propagator;
+  readonly resource: Resource;
+  readonly sampler: Sampler;
+  /** Live counters; `stats.snapshot()` copies them. */
+  readonly stats: TracerStats;
+  readonly disabled: boolean;
+  readonly #processors: SpanProcessor[];
+  readonly #sink: SpanSink;
+  readonly #onShutdown: (() => void) | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(config: TracerConfig = {}) {
+    this.propagator = config.propagator ?? defaultPropagator;
+    this.resource = config.resource ?? { attributes: {} };
+    this.sampler = config.sampler ?? parentBased({ root: alwaysOn });
+    this.stats = config.stats ?? new TracerStats();
+    this.disabled = config.disabled === true;
+    this.#processors = config.processors ? [...config.processors] : [];
+    this.#onShutdown = config.onShutdown;
+    const limits: ResolvedSpanLimits = { ...DEFAULT_SPAN_LIMITS, ...definedOnly(config.spanLimits) };
+    const stats = this.stats;
+    const processors = this.#processors;
+    this.#sink = {
+      limits,
+      resource: this.resource,
+      scope: SCOPE,
+      spanEnded(span) {
+        stats.spansEnded++;
+        for (const processor of processors) {
+          try {
+            processor.onEnd(span);
+          } catch {
+            stats.instrumentationErrors++;
+          }
+        }
+      },
+    };
+  }
+
+  get isShutdown(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  /**
+   * Starts a span; never throws. An unsampled span is a NonRecordingSpan with a fresh span id and the sampled flag
+   * cleared, so the trace still propagates (sampled=0) at the cost of one id.
+   */
+  startSpan(name: string, options?: StartSpanOptions): Span {
+    const parentOption = options?.parent;
+    let parent: SpanContext | undefined;
+    if (parentOption === undefined) parent = getActiveSpan()?.spanContext();
+    else if (parentOption !== null) parent = parentOption;
+    if (parent !== undefined && !isSpanContextValid(parent)) parent = undefined;
+
+    if (this.disabled || this.#shutdown !== undefined || isTracingSuppressed()) {
+      // OpenTelemetry's no-op tracer: pass the parent through untouched so downstream services see the caller's
+      // decision, and inject nothing for a new root (an unsampled root would switch tracing off downstream).
+      return new NonRecordingSpan(parent ?? INVALID_SPAN_CONTEXT);
+    }
+
+    const traceId = parent === undefined ? generateTraceId() : parent.traceId;
+    const kind = options?.kind ?? SpanKind.INTERNAL;
+    const spanName = typeof name === 'string' ? name : String(name);
+    let sampled: boolean;
+    try {
+      sampled = this.sampler.shouldSample(traceId, parent, spanName, kind, options?.attributes) === true;
+    } catch {
+      this.stats.instrumentationErrors++;
+      sampled = false;
+    }
+    const inherited = parent === undefined ? TraceFlags.NONE : parent.traceFlags & ~TraceFlags.SAMPLED;
+    const spanContext: SpanContext = {
+      traceId,
+      spanId: generateSpanId(),
+      traceFlags: sampled ? inherited | TraceFlags.SAMPLED : inherited,
+      traceState: parent?.traceState,
+      isRemote: false,
+    };
+    if (!sampled) return new NonRecordingSpan(spanContext);
+
+    this.stats.spansStarted++;
+    const span = new RecordingSpan(this.#sink, {
+      name: spanName,
+      kind,
+      spanContext,
+      parentSpanId: parent?.spanId,
+      parentIsRemote: parent?.isRemote === true,
+      startTime: options?.startTime,
+      attributes: options?.attributes,
+      links: options?.links,
+    });
+    for (const processor of this.#processors) {
+      if (processor.onStart === undefined) continue;
+      try {
+        processor.onStart(span);
+      } catch {
+        this.stats.instrumentationErrors++;
+      }
+    }
+    return span;
+  }
+
+  /**
+   * Starts a span and runs `fn` with it active; returns what `fn` returns. As in OpenTelemetry, `fn` ends the span.
+   */
+  startActiveSpan<T>(name: string, fn: SpanCallback<T>): T;
+  startActiveSpan<T>(name: string, options: StartSpanOptions | undefined, fn: SpanCallback<T>): T;
+  startActiveSpan<T>(
+    name: string,
+    optionsOrFn: StartSpanOptions | SpanCallback<T> | undefined,
+    maybeFn?: SpanCallback<T>,
+  ): T {
+    const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
+    if (typeof fn !== 'function')
+      throw new TypeError('startActiveSpan: the last argument must be a function');
+    const options = typeof optionsOrFn === 'function' ? undefined : optionsOrFn;
+    const span = this.startSpan(name, options);
+    return withSpan(span, () => fn(span));
+  }
+
+  /** Adds a processor; spans already started reach it when they end. */
+  addSpanProcessor(processor: SpanProcessor): void {
+    this.#processors.push(processor);
+  }
+
+  /** Exports everything ended so far. Never rejects. */
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));
+  }
+
+  /** Flushes and shuts every processor down once; later calls return the same promise. Never rejects. */
+  shutdown(): Promise<void> {
+    if (this.#shutdown === undefined) {
+      try {
+        this.#onShutdown?.();
+      } catch {
+        this.stats.instrumentationErrors++;
+      }
+      this.#shutdown = Promise.all(
+        this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats)),
+      ).then(() => undefined);
+    }
+    return this.#shutdown;
+  }
+}
+
+async function settle(fn: () => Promise<void>, stats: TracerStats): Promise<void> {
+  try {
+    await fn();
+  } catch {
+    stats.instrumentationErrors++;
+  }
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  const result: Partial<T> = {};
+  if (value === undefined || value === null) return result;
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    if (value[key] !== undefined) result[key] = value[key];
+  }
+  return result;
+}
