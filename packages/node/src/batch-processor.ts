@@ -1,0 +1,197 @@
+import { TraceFlags } from '@tracewire/core';
+import { suppressTracing } from './context.js';
+import type { ExportResult, ReadableSpan, SpanExporter } from './span-data.js';
+import type { SpanProcessor } from './span-processor.js';
+import { TracerStats } from './stats.js';
+
+/** Defaults are the OpenTelemetry SDK spec's Batching processor defaults (and the `OTEL_BSP_*` variables'). */
+export interface BatchSpanProcessorOptions {
+  /** Spans held before new ones are dropped. Default 2048. */
+  maxQueueSize?: number | undefined;
+  /** Spans per export call. Default 512; must not exceed `maxQueueSize`. */
+  maxExportBatchSize?: number | undefined;
+  /** Longest a span waits for a batch to fill. Default 1000 ms. */
+  scheduledDelayMillis?: number | undefined;
+  /** An export still running after this long is abandoned and its spans counted as failed. Default 30000 ms. */
+  exportTimeoutMillis?: number | undefined;
+  /** Export calls in flight at once. Default 1. */
+  maxConcurrentExports?: number | undefined;
+  /** How long `shutdown()` spends delivering what is queued. Default `exportTimeoutMillis`. */
+  shutdownTimeoutMillis?: number | undefined;
+}
+
+const FAILED_TIMEOUT: ExportResult = { code: 1, error: new Error('export timed out') };
+
+/**
+ * Takes ended spans off the request's path: `onEnd` only appends to a bounded queue; batches leave on an unref'd
+ * timer or as soon as one fills. A full queue drops the new span (counted); a failing exporter is counted, never thrown.
+ */
+export class BatchSpanProcessor implements SpanProcessor {
+  private readonly maxQueueSize: number;
+  private readonly maxExportBatchSize: number;
+  private readonly scheduledDelayMillis: number;
+  private readonly exportTimeoutMillis: number;
+  private readonly maxConcurrentExports: number;
+  private readonly shutdownTimeoutMillis: number;
+  private queue: ReadableSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly exporter: SpanExporter,
+    options: BatchSpanProcessorOptions = {},
+    readonly stats: TracerStats = new TracerStats(),
+  ) {
+    this.maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize ?? 2048);
+    this.maxExportBatchSize = positiveInteger('maxExportBatchSize', options.maxExportBatchSize ?? 512);
+    if (this.maxExportBatchSize > this.maxQueueSize) {
+      throw new RangeError(
+        `maxExportBatchSize (${this.maxExportBatchSize}) must not exceed maxQueueSize (${this.maxQueueSize})`,
+      );
+    }
+    this.scheduledDelayMillis = positiveNumber('scheduledDelayMillis', options.scheduledDelayMillis ?? 1000);
+    this.exportTimeoutMillis = positiveNumber('exportTimeoutMillis', options.exportTimeoutMillis ?? 30_000);
+    this.maxConcurrentExports = positiveInteger('maxConcurrentExports', options.maxConcurrentExports ?? 1);
+    this.shutdownTimeoutMillis = positiveNumber(
+      'shutdownTimeoutMillis',
+      options.shutdownTimeoutMillis ?? this.exportTimeoutMillis,
+    );
+  }
+
+  /** Spans waiting to be exported. */
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.shutdownPromise !== undefined) {
+      this.stats.droppedShutdown++;
+      return;
+    }
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.queue.length >= this.maxQueueSize) {
+      this.stats.droppedQueueFull++;
+      return;
+    }
+    this.queue.push(span);
+    if (this.queue.length >= this.maxExportBatchSize) this.exportFullBatches();
+    if (this.queue.length > 0 && this.timer === undefined) this.armTimer();
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.drain();
+    try {
+      await this.exporter.forceFlush?.();
+    } catch {
+      // forceFlush reports nothing; the failed spans are already counted.
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(): Promise<void> {
+    this.clearTimer();
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      deadlineTimer = setTimeout(() => resolve('deadline'), this.shutdownTimeoutMillis);
+      deadlineTimer.unref();
+    });
+    await Promise.race([this.drain(), deadline]);
+    clearTimeout(deadlineTimer);
+    this.stats.droppedShutdown += this.queue.length;
+    this.queue = [];
+    try {
+      await Promise.race([this.exporter.shutdown(), deadline]);
+    } catch {
+      // A failing exporter must not turn the app's shutdown into a rejection.
+    }
+  }
+
+  /** Exports everything queued now, batch by batch within the concurrency limit, and waits for it all. */
+  private async drain(): Promise<void> {
+    // Spans that keep arriving during a flush are left to the timer: bound the rounds by what is queued now.
+    let rounds = Math.ceil(this.queue.length / this.maxExportBatchSize) + this.maxConcurrentExports + 1;
+    while ((this.queue.length > 0 && rounds-- > 0) || this.inFlight.size > 0) {
+      while (this.queue.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    }
+  }
+
+  private exportFullBatches(): void {
+    while (this.queue.length >= this.maxExportBatchSize && this.inFlight.size < this.maxConcurrentExports) {
+      this.startExport();
+    }
+  }
+
+  private armTimer(): void {
+    // Created under suppressTracing so the timer does not hold on to the request context that ended this span.
+    this.timer = suppressTracing(() =>
+      setTimeout(() => {
+        this.timer = undefined;
+        while (this.queue.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
+        if (this.queue.length > 0) this.armTimer();
+      }, this.scheduledDelayMillis),
+    );
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private startExport(): void {
+    const batch = this.queue.splice(0, this.maxExportBatchSize);
+    const done: Promise<void> = this.exportBatch(batch).then(() => {
+      this.inFlight.delete(done);
+      if (this.shutdownPromise !== undefined) return;
+      this.exportFullBatches();
+      if (this.queue.length > 0 && this.timer === undefined) this.armTimer();
+    });
+    this.inFlight.add(done);
+  }
+
+  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<ExportResult>((resolve) => {
+      timeout = setTimeout(() => resolve(FAILED_TIMEOUT), this.exportTimeoutMillis);
+      timeout.unref();
+    });
+    let result: ExportResult;
+    try {
+      result = await Promise.race([suppressTracing(() => this.exporter.export(batch)), timedOut]);
+    } catch (error) {
+      result = { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (result?.code === 0) {
+      const rejected = Math.min(result.rejectedSpans ?? 0, batch.length);
+      this.stats.spansExported += batch.length - rejected;
+      this.stats.droppedRejected += rejected;
+    } else {
+      this.stats.exportFailures++;
+      this.stats.droppedExportFailed += batch.length;
+    }
+  }
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${option} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function positiveNumber(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${option} must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import type { ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
+
+export interface ConsoleExporterOptions {
+  /** Where each rendered trace goes. Default `process.stdout.write`. */
+  write?: ((text: string) => void) | undefined;
+}
+
+const SERVICE_WIDTH = 14;
+const NAME_WIDTH = 36;
+const BAR_WIDTH = 30;
+const MAX_DEPTH_INDENT = 12;
+const MESSAGE_WIDTH = 30;
+/** Traces whose root never ends (or ended before we saw its children) must not pile up. */
+const MAX_BUFFERED_TRACES = 1000;
+
+/**
+ * Prints each finished trace as an indented waterfall, about 100 columns wide:
+ *
+ * ```
+ * trace 4bf92f35… · 3 spans · 12.40 ms
+ * checkout       GET /orders/:id                      |██████████████████████████████|   12.40 ms
+ * checkout         SELECT orders                      |   ███████                    |    3.10 ms
+ * checkout         POST /charge                       |          ████████████        |    5.00 ms  ✗ timeout
+ * ```
+ *
+ * A trace is printed when its local root (no parent, or a parent in another process) ends; spans still buffered are
+ * printed on `forceFlush()`/`shutdown()`.
+ */
+export class ConsoleExporter implements SpanExporter {
+  private readonly write: (text: string) => void;
+  private readonly traces = new Map<string, ReadableSpan[]>();
+
+  constructor(options: ConsoleExporterOptions = {}) {
+    this.write = options.write ?? ((text) => process.stdout.write(text));
+  }
+
+  export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+    try {
+      for (const span of spans) {
+        const traceId = span.spanContext().traceId;
+        let buffered = this.traces.get(traceId);
+        if (buffered === undefined) {
+          buffered = [];
+          this.traces.set(traceId, buffered);
+        }
+        buffered.push(span);
+        if (isLocalRoot(span)) this.print(traceId);
+      }
+      while (this.traces.size > MAX_BUFFERED_TRACES) {
+        const oldest = this.traces.keys().next().value as string;
+        this.print(oldest);
+      }
+      return Promise.resolve({ code: 0 });
+    } catch (error) {
+      return Promise.resolve({ code: 1, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+
+  forceFlush(): Promise<void> {
+    for (const traceId of [...this.traces.keys()]) this.print(traceId);
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+
+  private print(traceId: string): void {
+    const spans = this.traces.get(traceId);
+    this.traces.delete(traceId);
+    if (spans !== undefined && spans.length > 0) this.write(renderWaterfall(spans));
+  }
+}
+
+function isLocalRoot(span: ReadableSpan): boolean {
+  if (span.parentSpanId === undefined || span.parentIsRemote === true) return true;
+  // Without the flag, the entry spans of a service (server, consumer) are the ones continuing a remote parent.
+  return span.parentIsRemote === undefined && (span.kind === 1 || span.kind === 4);
+}
+
+/** Renders one trace's spans, parents before children, siblings by start time. */
+export function renderWaterfall(spans: readonly ReadableSpan[]): string {
+  const ids = new Set(spans.map((span) => span.spanContext().spanId));
+  const children = new Map<string | undefined, ReadableSpan[]>();
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const span of spans) {
+    const parent =
+      span.parentSpanId !== undefined && ids.has(span.parentSpanId) ? span.parentSpanId : undefined;
+    const siblings = children.get(parent) ?? [];
+    siblings.push(span);
+    children.set(parent, siblings);
+    start = Math.min(start, span.startTime);
+    end = Math.max(end, span.endTime);
+  }
+  for (const siblings of children.values()) siblings.sort((a, b) => a.startTime - b.startTime);
+  const total = Math.max(end - start, 1e-6);
+  const traceId = spans[0]!.spanContext().traceId;
+  const lines = [
+    `trace ${traceId} · ${spans.length} span${spans.length === 1 ? '' : 's'} · ${formatMs(end - start)}`,
+  ];
+
+  const visit = (span: ReadableSpan, depth: number): void => {
+    lines.push(renderLine(span, depth, start, total));
+    for (const child of children.get(span.spanContext().spanId) ?? []) visit(child, depth + 1);
+  };
+  for (const root of children.get(undefined) ?? []) visit(root, 0);
+  return `${lines.join('\n')}\n\n`;
+}
+
+function renderLine(span: ReadableSpan, depth: number, traceStart: number, total: number): string {
+  const service = fit(String(span.resource.attributes['service.name'] ?? 'unknown_service'), SERVICE_WIDTH);
+  const name = fit(`${' '.repeat(Math.min(depth * 2, MAX_DEPTH_INDENT))}${span.name}`, NAME_WIDTH);
+  const from = Math.min(BAR_WIDTH - 1, Math.floor(((span.startTime - traceStart) / total) * BAR_WIDTH));
+  const to = Math.max(from + 1, Math.ceil(((span.endTime - traceStart) / total) * BAR_WIDTH));
+  const bar =
+    ' '.repeat(from) +
+    '█'.repeat(Math.min(to, BAR_WIDTH) - from) +
+    ' '.repeat(BAR_WIDTH - Math.min(to, BAR_WIDTH));
+  const duration = formatMs(Math.max(0, span.endTime - span.startTime)).padStart(10);
+  return `${service} ${name} |${bar}| ${duration}${statusMarker(span)}`;
+}
+
+function statusMarker(span: ReadableSpan): string {
+  if (span.status.code === 2) {
+    const message = span.status.message ? ` ${fit(span.status.message, MESSAGE_WIDTH).trimEnd()}` : '';
+    return `  ✗ ERROR${message}`;
+  }
+  return span.status.code === 1 ? '  ✓' : '';
+}
+
+function formatMs(ms: number): string {
+  return `${ms.toFixed(2)} ms`;
+}
+
+function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+}

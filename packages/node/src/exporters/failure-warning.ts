@@ -1,0 +1,34 @@
+/** Minimum gap between two warnings from one exporter, whatever happens in between. */
+const MIN_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Tells the user once that spans are not leaving the process, instead of once per batch: the first failure of a
+ * streak warns, later ones stay silent until an export succeeds again, and never more than once per 5 minutes.
+ */
+export class FailureWarning {
+  private warnedAt = Number.NEGATIVE_INFINITY;
+  private inStreak = false;
+
+  constructor(
+    private readonly exporterName: string,
+    private readonly url: string,
+    private readonly warn: (message: string) => void = console.warn,
+  ) {}
+
+  failed(error: Error, connectionRefused: boolean): void {
+    if (this.inStreak) return;
+    this.inStreak = true;
+    const now = Date.now();
+    if (now - this.warnedAt < MIN_INTERVAL_MS) return;
+    this.warnedAt = now;
+    const reason = connectionRefused ? 'nothing is listening there' : error.message;
+    this.warn(
+      `tracewire: ${this.exporterName} could not send spans to ${this.url} (${reason}); ` +
+        'spans are dropped and counted in tracer.stats() until it can. This is reported once.',
+    );
+  }
+
+  succeeded(): void {
+    this.inStreak = false;
+  }
+}

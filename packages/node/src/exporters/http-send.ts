@@ -1,0 +1,176 @@
+import http from 'node:http';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { suppressTracing } from '../context.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Exponential backoff between attempts (OTLP spec §Retry: exponential backoff with jitter). */
+export interface RetryPolicy {
+  /** Attempts including the first. Default 5. */
+  maxAttempts: number;
+  /** Wait before the second attempt. Default 1000 ms. */
+  initialBackoffMillis: number;
+  /** Upper bound of one wait. Default 5000 ms. */
+  maxBackoffMillis: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 5,
+  initialBackoffMillis: 1000,
+  maxBackoffMillis: 5000,
+};
+
+export interface HttpSendOptions {
+  url: URL;
+  headers: Readonly<Record<string, string>>;
+  contentType: string;
+  /** Budget for the whole send, every retry and wait included. */
+  timeoutMillis: number;
+  compression: 'gzip' | 'none';
+  retry?: Partial<RetryPolicy> | undefined;
+  agent?: http.Agent | undefined;
+}
+
+export type SendOutcome =
+  | { ok: true; status: number; body: Uint8Array }
+  | {
+      ok: false;
+      error: Error;
+      status?: number | undefined;
+      retryAfterMs?: number | undefined;
+      /** Nothing listened at the address (ECONNREFUSED): the one failure worth telling the user about at once. */
+      connectionRefused: boolean;
+    };
+
+type Attempt =
+  | { kind: 'response'; status: number; retryAfter: string | undefined; body: Uint8Array }
+  | { kind: 'error'; error: Error & { code?: string } };
+
+// OTLP/HTTP spec §Failures: only these statuses are retryable; every other 4xx/5xx is final.
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** A collector's answer is a small protobuf or JSON document; read no more than this of it. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const JITTER = 0.2;
+
+/**
+ * POSTs `body`, retrying network errors and 429/502/503/504 with exponential backoff and jitter, honouring
+ * `Retry-After`. Never rejects. Runs under `suppressTracing`, so outgoing-call instrumentation neither traces
+ * these requests nor injects headers into them.
+ */
+export async function httpSend(body: Uint8Array, options: HttpSendOptions): Promise<SendOutcome> {
+  const deadline = Date.now() + options.timeoutMillis;
+  const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const headers: Record<string, string> = { ...options.headers, 'content-type': options.contentType };
+  let payload = body;
+  if (options.compression === 'gzip') {
+    payload = await gzipAsync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return timedOut(options.timeoutMillis);
+    const result = await postOnce(options.url, payload, headers, remaining, options.agent);
+    if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
+      return { ok: true, status: result.status, body: result.body };
+    }
+    const failure = toFailure(result);
+    const retryable = result.kind === 'error' || RETRYABLE_STATUS.has(result.status);
+    if (!retryable || attempt >= retry.maxAttempts) return failure;
+    const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
+    const wait = retryAfterMs ?? backoff(attempt, retry);
+    if (Date.now() + wait >= deadline) return { ...failure, retryAfterMs };
+    await sleep(wait);
+  }
+}
+
+function toFailure(result: Attempt): Extract<SendOutcome, { ok: false }> {
+  if (result.kind === 'error') {
+    return { ok: false, error: result.error, connectionRefused: result.error.code === 'ECONNREFUSED' };
+  }
+  const detail = new TextDecoder().decode(result.body.subarray(0, 200)).trim();
+  return {
+    ok: false,
+    status: result.status,
+    error: new Error(`HTTP ${result.status}${detail ? `: ${detail}` : ''}`),
+    connectionRefused: false,
+  };
+}
+
+function timedOut(timeoutMillis: number): SendOutcome {
+  return {
+    ok: false,
+    error: new Error(`export timed out after ${timeoutMillis} ms`),
+    connectionRefused: false,
+  };
+}
+
+/** Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Exponential backoff with ±20% jitter, so many processes that failed together do not retry together. */
+export function backoff(attempt: number, policy: RetryPolicy): number {
+  const base = Math.min(policy.maxBackoffMillis, policy.initialBackoffMillis * 1.5 ** (attempt - 1));
+  return Math.max(0, Math.round(base * (1 + (Math.random() * 2 - 1) * JITTER)));
+}
+
+function sleep(ms: number): Promise<void> {
+  // Unref'd: a retry wait alone never keeps the process alive past the app's own work.
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function postOnce(
+  url: URL,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  timeoutMillis: number,
+  agent: http.Agent | undefined,
+): Promise<Attempt> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (attempt: Attempt): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(attempt);
+    };
+    const transport = url.protocol === 'https:' ? https : http;
+    const request = suppressTracing(() =>
+      transport.request(
+        url,
+        { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, agent },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          });
+          response.on('end', () => {
+            const retryAfter = response.headers['retry-after'];
+            finish({
+              kind: 'response',
+              status: response.statusCode ?? 0,
+              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              body: Buffer.concat(chunks),
+            });
+          });
+          response.on('error', (error) => finish({ kind: 'error', error }));
+        },
+      ),
+    );
+    const timer = setTimeout(() => {
+      request.destroy(new Error(`export timed out after ${timeoutMillis} ms`));
+    }, timeoutMillis);
+    timer.unref();
+    request.on('error', (error) => finish({ kind: 'error', error }));
+    request.end(body);
+  });
+}

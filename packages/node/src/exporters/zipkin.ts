@@ -1,0 +1,228 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Attributes, AttributeValue, ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
+import { parseUrl, positive } from './exporter-options.js';
+import { FailureWarning } from './failure-warning.js';
+import { httpSend, type RetryPolicy } from './http-send.js';
+
+/** A span in Zipkin's v2 JSON model (zipkin2-api.yaml `Span`). */
+export interface ZipkinSpan {
+  traceId: string;
+  id: string;
+  parentId?: string;
+  name: string;
+  kind?: 'CLIENT' | 'SERVER' | 'PRODUCER' | 'CONSUMER';
+  /** Epoch microseconds. */
+  timestamp: number;
+  /** Microseconds, at least 1. */
+  duration: number;
+  localEndpoint: ZipkinEndpoint;
+  remoteEndpoint?: ZipkinEndpoint;
+  annotations?: { timestamp: number; value: string }[];
+  tags: Record<string, string>;
+}
+
+export interface ZipkinEndpoint {
+  serviceName?: string;
+  ipv4?: string;
+  ipv6?: string;
+  port?: number;
+}
+
+// OTel spec, trace/sdk_exporters/zipkin.md §SpanKind: INTERNAL has no Zipkin kind and is omitted.
+const KINDS = [undefined, 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'] as const;
+
+// §Remote endpoint: attributes naming the peer, by rank; the first present wins.
+const REMOTE_NAME_ATTRIBUTES = [
+  'peer.service',
+  'server.address',
+  'net.peer.name',
+  'network.peer.address',
+  'server.socket.domain',
+  'server.socket.address',
+  'net.sock.peer.name',
+  'net.sock.peer.addr',
+  'peer.hostname',
+  'peer.address',
+  'db.name',
+];
+const REMOTE_PORT_ATTRIBUTES = ['server.port', 'network.peer.port', 'net.peer.port', 'server.socket.port'];
+
+/**
+ * OpenTelemetry → Zipkin v2 (OTel spec trace/sdk_exporters/zipkin.md). `shared` is never set: it marks a server span
+ * that reuses its client's span id (B3's one-span-per-RPC join), and OpenTelemetry always gives the server its own id.
+ */
+export function toZipkinSpans(spans: readonly ReadableSpan[]): ZipkinSpan[] {
+  return spans.map(toZipkinSpan);
+}
+
+function toZipkinSpan(span: ReadableSpan): ZipkinSpan {
+  const context = span.spanContext();
+  const timestamp = toMicros(span.startTime);
+  const out: ZipkinSpan = {
+    traceId: context.traceId,
+    id: context.spanId,
+    name: span.name,
+    timestamp,
+    // §Unit of time: whole microseconds; Zipkin treats 0 as "unknown", so a finished span lasts at least 1 µs.
+    duration: Math.max(1, toMicros(span.endTime) - timestamp),
+    localEndpoint: { serviceName: serviceName(span) },
+    tags: toTags(span),
+  };
+  if (span.parentSpanId !== undefined) out.parentId = span.parentSpanId;
+  const kind = KINDS[span.kind];
+  if (kind !== undefined) out.kind = kind;
+  if (kind === 'CLIENT' || kind === 'PRODUCER') {
+    const remote = remoteEndpoint(span.attributes);
+    if (remote !== undefined) out.remoteEndpoint = remote;
+  }
+  if (span.events.length > 0) {
+    out.annotations = span.events.map((event) => ({
+      timestamp: toMicros(event.time),
+      // §Events: attributes ride along in the value as `"name": {json}`.
+      value:
+        event.attributes && Object.keys(event.attributes).length > 0
+          ? `${JSON.stringify(event.name)}: ${JSON.stringify(event.attributes)}`
+          : event.name,
+    }));
+  }
+  return out;
+}
+
+function toMicros(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+function serviceName(span: ReadableSpan): string {
+  const name = span.resource.attributes['service.name'];
+  return typeof name === 'string' && name !== '' ? name : 'unknown_service:node';
+}
+
+function toTags(span: ReadableSpan): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const key of Object.keys(span.attributes)) {
+    const value = span.attributes[key];
+    if (value !== undefined && value !== null) tags[key] = tagValue(value);
+  }
+  // §Status: code as OK/ERROR (never UNSET), `error` carries the description and only for ERROR; a boolean-ish
+  // `error=false` attribute would make Zipkin mark the span failed, so it goes.
+  if (span.status.code === 1) tags['otel.status_code'] = 'OK';
+  if (span.status.code === 2) {
+    tags['otel.status_code'] = 'ERROR';
+    tags['error'] = span.status.message ?? '';
+  } else if (tags['error'] === 'false') {
+    delete tags['error'];
+  }
+  // Generic non-OTLP mapping (common/mapping-to-non-otlp.md): scope and dropped counts as tags, only when set.
+  tags['otel.scope.name'] = span.scope.name;
+  if (span.scope.version) tags['otel.scope.version'] = span.scope.version;
+  if (span.droppedAttributesCount > 0)
+    tags['otel.dropped_attributes_count'] = String(span.droppedAttributesCount);
+  if (span.droppedEventsCount > 0) tags['otel.dropped_events_count'] = String(span.droppedEventsCount);
+  if (span.droppedLinksCount > 0) tags['otel.dropped_links_count'] = String(span.droppedLinksCount);
+  return tags;
+}
+
+// §Attribute: primitives as strings (booleans lower case), arrays as a JSON list.
+function tagValue(value: AttributeValue): string {
+  return Array.isArray(value) ? JSON.stringify(value) : String(value);
+}
+
+function remoteEndpoint(attributes: Attributes): ZipkinEndpoint | undefined {
+  let name: string | undefined;
+  for (const key of REMOTE_NAME_ATTRIBUTES) {
+    const value = attributes[key];
+    if (typeof value === 'string' && value !== '') {
+      name = value;
+      break;
+    }
+  }
+  if (name === undefined) return undefined;
+  const endpoint: ZipkinEndpoint = {};
+  const host = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  if (isIPv4(host)) endpoint.ipv4 = host;
+  else if (isIPv6(host)) endpoint.ipv6 = host;
+  else endpoint.serviceName = name.toLowerCase();
+  for (const key of REMOTE_PORT_ATTRIBUTES) {
+    const port = Number(attributes[key]);
+    if (Number.isInteger(port) && port > 0 && port < 65536) {
+      endpoint.port = port;
+      break;
+    }
+  }
+  return endpoint;
+}
+
+export interface ZipkinExporterOptions {
+  /** Default `http://localhost:9411/api/v2/spans`. */
+  url?: string | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** Budget for one export, retries included. Default 10000 ms. */
+  timeoutMillis?: number | undefined;
+  retry?: Partial<RetryPolicy> | undefined;
+  warn?: ((message: string) => void) | undefined;
+}
+
+/** POSTs Zipkin v2 JSON to a Zipkin server's span endpoint. */
+export class ZipkinExporter implements SpanExporter {
+  readonly url: URL;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly timeoutMillis: number;
+  private readonly retry: Partial<RetryPolicy> | undefined;
+  private readonly warning: FailureWarning;
+  private readonly agent: http.Agent;
+  private readonly pending = new Set<Promise<ExportResult>>();
+  private isShutdown = false;
+
+  constructor(options: ZipkinExporterOptions = {}) {
+    this.url = parseUrl('url', options.url ?? 'http://localhost:9411/api/v2/spans');
+    this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
+    this.headers = { ...options.headers };
+    this.retry = options.retry;
+    this.warning = new FailureWarning('Zipkin exporter', this.url.href, options.warn);
+    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  }
+
+  export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+    if (this.isShutdown) return Promise.resolve({ code: 1, error: new Error('exporter is shut down') });
+    const result = this.send(spans);
+    this.pending.add(result);
+    void result.finally(() => this.pending.delete(result));
+    return result;
+  }
+
+  private async send(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+    try {
+      const outcome = await httpSend(new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans))), {
+        url: this.url,
+        headers: this.headers,
+        contentType: 'application/json',
+        timeoutMillis: this.timeoutMillis,
+        compression: 'none',
+        retry: this.retry,
+        agent: this.agent,
+      });
+      if (!outcome.ok) {
+        this.warning.failed(outcome.error, outcome.connectionRefused);
+        return { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs };
+      }
+      this.warning.succeeded();
+      return { code: 0 };
+    } catch (error) {
+      return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isShutdown) return;
+    this.isShutdown = true;
+    await this.forceFlush();
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,143 @@
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { describe, expect, it } from 'vitest';
+import { encodeOtlpProto } from '../src/exporters/otlp-proto.js';
+import { parsePartialSuccess } from '../src/exporters/otlp-response.js';
+import { oracleSpans } from './fixtures/oracle-spans.js';
+import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
+import { makeSpan } from './fixtures/spans.js';
+
+const types = loadOtlpTypes();
+
+type Decoded = {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: Record<string, unknown> }[] };
+    scopeSpans: { scope: { name: string; version: string }; spans: Record<string, unknown>[] }[];
+  }[];
+};
+
+/**
+ * OTel's protobuf serializer starts a new ScopeSpans whenever the scope changes between neighbouring spans, ours
+ * (like its JSON serializer) gathers each scope once; both are valid OTLP. Merge equal scopes before comparing.
+ */
+function mergeScopes(decoded: Record<string, unknown>): Record<string, unknown> {
+  const request = structuredClone(decoded) as unknown as Decoded;
+  for (const resourceSpans of request.resourceSpans) {
+    const merged: Decoded['resourceSpans'][number]['scopeSpans'] = [];
+    for (const scopeSpans of resourceSpans.scopeSpans) {
+      const same = merged.find((m) => JSON.stringify(m.scope) === JSON.stringify(scopeSpans.scope));
+      if (same) same.spans.push(...scopeSpans.spans);
+      else merged.push(scopeSpans);
+    }
+    resourceSpans.scopeSpans = merged;
+  }
+  return request as unknown as Record<string, unknown>;
+}
+
+describe('encodeOtlpProto', () => {
+  it('decodes with protobufjs against the official .proto to what OpenTelemetry ProtobufTraceSerializer encodes', () => {
+    const { ours, theirs } = oracleSpans();
+    const expected = decodeToObject(types.request, ProtobufTraceSerializer.serializeRequest(theirs)!);
+    const actual = decodeToObject(types.request, encodeOtlpProto(ours));
+    expect(actual).toEqual(mergeScopes(expected));
+  });
+
+  it('round-trips ids, kind, times, status, flags and every attribute type through a real protobuf decoder', () => {
+    const decoded = decodeToObject(types.request, encodeOtlpProto(oracleSpans().ours)) as unknown as Decoded;
+    const server = decoded.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect(server).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      parentSpanId: 'b7ad6b7169203331',
+      traceState: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+      name: 'GET /orders/:id',
+      kind: 2,
+      startTimeUnixNano: '1732550000123500000',
+      endTimeUnixNano: '1732550000135750000',
+      droppedAttributesCount: 3,
+      droppedEventsCount: 1,
+      status: { code: 2, message: 'upstream timed out' },
+      flags: 0x301,
+    });
+    const attributes = Object.fromEntries(
+      (server['attributes'] as { key: string; value: Record<string, unknown> }[]).map((kv) => [
+        kv.key,
+        kv.value,
+      ]),
+    );
+    expect(attributes['http.request.method']).toEqual({ stringValue: 'GET' });
+    expect(attributes['http.response.status_code']).toEqual({ intValue: '200' });
+    expect(attributes['server.port']).toEqual({ intValue: '-1' });
+    expect(attributes['http.server.duration_ratio']).toEqual({ doubleValue: 0.25 });
+    expect(attributes['feature.enabled']).toEqual({ boolValue: false });
+    expect(attributes['empty']).toEqual({ stringValue: '' });
+    expect(attributes['retry.delays']).toEqual({
+      arrayValue: { values: [{ intValue: '1' }, { doubleValue: 2.5 }, { intValue: '3' }] },
+    });
+    expect(server['events']).toEqual([
+      {
+        timeUnixNano: '1732550000124250000',
+        name: 'cache miss',
+        attributes: [{ key: 'cache.key', value: { stringValue: 'orders:42' } }],
+        droppedAttributesCount: 0,
+      },
+      {
+        timeUnixNano: '1732550000125000000',
+        name: 'handler start',
+        attributes: [],
+        droppedAttributesCount: 2,
+      },
+    ]);
+    expect(server['links']).toEqual([
+      {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'a2fb4a1d1a96d312',
+        traceState: '',
+        attributes: [{ key: 'reason', value: { stringValue: 'b3' } }],
+        droppedAttributesCount: 0,
+        flags: 0x301,
+      },
+    ]);
+    expect(decoded.resourceSpans[0]!.resource.attributes).toContainEqual({
+      key: 'service.name',
+      value: { stringValue: 'checkout' },
+    });
+  });
+
+  it('encodes an empty batch as an empty request', () => {
+    expect(encodeOtlpProto([])).toEqual(new Uint8Array(0));
+  });
+
+  it('grows its buffer for large batches and still decodes', () => {
+    const spans = Array.from({ length: 300 }, (_, i) =>
+      makeSpan({ name: `span-${i}`, attributes: { 'long.value': 'x'.repeat(500), index: i } }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const names = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s['name']);
+    expect(names).toEqual(spans.map((s) => s.name));
+  });
+});
+
+describe('parsePartialSuccess', () => {
+  it('reads rejected spans and the message from a protobuf ExportTraceServiceResponse', () => {
+    const body = types.response
+      .encode(types.response.fromObject({ partialSuccess: { rejectedSpans: 7, errorMessage: 'too old' } }))
+      .finish();
+    expect(parsePartialSuccess(body, 'http/protobuf')).toEqual({ rejectedSpans: 7, errorMessage: 'too old' });
+  });
+
+  it('reads the JSON form, int64 as a string', () => {
+    const body = new TextEncoder().encode(
+      '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"bad span"}}',
+    );
+    expect(parsePartialSuccess(body, 'http/json')).toEqual({ rejectedSpans: 3, errorMessage: 'bad span' });
+  });
+
+  it('treats an empty body, an empty partialSuccess and garbage as full success', () => {
+    expect(parsePartialSuccess(new Uint8Array(0), 'http/protobuf')).toBeUndefined();
+    expect(
+      parsePartialSuccess(new TextEncoder().encode('{"partialSuccess":{}}'), 'http/json'),
+    ).toBeUndefined();
+    expect(parsePartialSuccess(new TextEncoder().encode('not json'), 'http/json')).toBeUndefined();
+    expect(parsePartialSuccess(new Uint8Array([0x0a, 0x05, 0x08]), 'http/protobuf')).toBeUndefined();
+  });
+});
