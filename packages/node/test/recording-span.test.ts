@@ -1,0 +1,240 @@
+import { TraceFlags } from '@tracewire/core';
+import { describe, expect, it } from 'vitest';
+import { NonRecordingSpan } from '../src/non-recording-span.js';
+import type { RecordingSpan } from '../src/recording-span.js';
+import { SpanKind, SpanStatusCode } from '../src/span-data.js';
+import type { SpanLimits } from '../src/span-limits.js';
+import { Tracer } from '../src/tracer.js';
+import { SpanCollector } from './span-collector.js';
+
+function setup(spanLimits?: SpanLimits) {
+  const collector = new SpanCollector();
+  const tracer = new Tracer({ processors: [collector], spanLimits });
+  const start = (name = 'op') => tracer.startSpan(name, { parent: null }) as RecordingSpan;
+  return { collector, tracer, start };
+}
+
+describe('RecordingSpan', () => {
+  it('records attributes, events, links, status, name and kind', () => {
+    const { tracer, collector } = setup();
+    const link = {
+      context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 },
+      attributes: { x: 1 },
+    };
+    const span = tracer.startSpan('first', {
+      parent: null,
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': 'GET' },
+      links: [link],
+    });
+    span
+      .setAttribute('a', 'x')
+      .setAttributes({ b: 2, c: true, d: ['p', 'q'] })
+      .addEvent('ev', { k: 'v' }, 1234.5)
+      .setStatus({ code: SpanStatusCode.ERROR, message: 'boom' })
+      .updateName('second');
+    span.end();
+    const [done] = collector.spans;
+    expect(done?.name).toBe('second');
+    expect(done?.kind).toBe(SpanKind.SERVER);
+    expect({ ...done?.attributes }).toEqual({
+      'http.request.method': 'GET',
+      a: 'x',
+      b: 2,
+      c: true,
+      d: ['p', 'q'],
+    });
+    expect(done?.events).toEqual([{ name: 'ev', time: 1234.5, attributes: { k: 'v' } }]);
+    expect(done?.links).toEqual([{ context: link.context, attributes: { x: 1 } }]);
+    expect(done?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'boom' });
+    expect(done?.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
+    expect(done?.scope.name).toBe('@tracewire/node');
+  });
+
+  it('supports every span kind', () => {
+    const { tracer, collector } = setup();
+    for (const kind of Object.values(SpanKind)) tracer.startSpan('k', { kind, parent: null }).end();
+    expect(collector.spans.map((s) => s.kind)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('ignores invalid attribute keys and values, and copies arrays', () => {
+    const { start } = setup();
+    const span = start();
+    const list = ['a', 'b'];
+    span.setAttribute('', 'empty key');
+    span.setAttribute('undef', undefined);
+    span.setAttribute('obj', { nested: true } as never);
+    span.setAttribute('mixed', ['a', 1] as never);
+    span.setAttribute('fn', (() => 1) as never);
+    span.setAttribute('list', list);
+    list.push('c');
+    expect({ ...span.attributes }).toEqual({ list: ['a', 'b'] });
+  });
+
+  it('drops attributes past the count limit and counts them, but still overwrites existing keys', () => {
+    const { start } = setup();
+    const span = start();
+    for (let i = 0; i < 130; i++) span.setAttribute(`k${i}`, i);
+    span.setAttribute('k0', 'updated');
+    expect(Object.keys(span.attributes)).toHaveLength(128);
+    expect(span.attributes['k0']).toBe('updated');
+    expect(span.attributes['k128']).toBeUndefined();
+    expect(span.droppedAttributesCount).toBe(2);
+  });
+
+  it('drops events and links past the default limit of 128 and counts them', () => {
+    const { start } = setup();
+    const span = start();
+    const context = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 };
+    for (let i = 0; i < 131; i++) span.addEvent(`e${i}`);
+    for (let i = 0; i < 129; i++) span.addLink({ context });
+    expect(span.events).toHaveLength(128);
+    expect(span.droppedEventsCount).toBe(3);
+    expect(span.links).toHaveLength(128);
+    expect(span.droppedLinksCount).toBe(1);
+  });
+
+  it('applies configured limits, truncating long strings', () => {
+    const { start } = setup({
+      attributeCountLimit: 2,
+      attributeValueLengthLimit: 3,
+      eventCountLimit: 1,
+      linkCountLimit: 0,
+      eventAttributeCountLimit: 1,
+    });
+    const span = start();
+    span.setAttributes({ a: 'abcdef', b: ['xyzw', 'q'], c: 1 });
+    span.addEvent('one', { x: 'long value', y: 2 });
+    span.addEvent('two');
+    span.addLink({ context: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 } });
+    expect({ ...span.attributes }).toEqual({ a: 'abc', b: ['xyz', 'q'] });
+    expect(span.droppedAttributesCount).toBe(1);
+    expect(span.events).toEqual([
+      { name: 'one', time: expect.any(Number), attributes: { x: 'lon' }, droppedAttributesCount: 1 },
+    ]);
+    expect(span.droppedEventsCount).toBe(1);
+    expect(span.droppedLinksCount).toBe(1);
+  });
+
+  it('records an exception as the OpenTelemetry exception event without setting status', () => {
+    const { start } = setup();
+    const span = start();
+    const error = new TypeError('bad input');
+    span.recordException(error);
+    span.recordException('plain string');
+    span.recordException(42);
+    const [first, second, third] = span.events;
+    expect(first?.name).toBe('exception');
+    expect(first?.attributes).toEqual({
+      'exception.type': 'TypeError',
+      'exception.message': 'bad input',
+      'exception.stacktrace': error.stack,
+    });
+    expect(second?.attributes).toEqual({ 'exception.message': 'plain string' });
+    expect(third?.attributes).toEqual({ 'exception.message': '42' });
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('records an exception whose getters throw without throwing', () => {
+    const { start } = setup();
+    const span = start();
+    const hostile = {
+      get name(): string {
+        throw new Error('no');
+      },
+    };
+    expect(() => span.recordException(hostile)).not.toThrow();
+    expect(span.events[0]?.name).toBe('exception');
+  });
+
+  it('follows the OpenTelemetry status rules: UNSET ignored, OK final, message only for ERROR', () => {
+    const { start } = setup();
+    const span = start();
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'first' });
+    span.setStatus({ code: SpanStatusCode.UNSET });
+    expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'first' });
+    span.setStatus({ code: SpanStatusCode.OK, message: 'ignored message' });
+    expect(span.status).toEqual({ code: SpanStatusCode.OK });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'too late' });
+    expect(span.status).toEqual({ code: SpanStatusCode.OK });
+  });
+
+  it('ends once: a second end is ignored and the processors see the span once', () => {
+    const { start, collector, tracer } = setup();
+    const span = start();
+    span.end(span.startTime + 5);
+    span.end(span.startTime + 50);
+    expect(collector.spans).toHaveLength(1);
+    expect(collector.spans[0]?.endTime).toBe(span.startTime + 5);
+    expect(tracer.stats.spansEnded).toBe(1);
+  });
+
+  it('ignores every change after end and stops recording', () => {
+    const { start } = setup();
+    const span = start('name');
+    span.end();
+    expect(span.isRecording()).toBe(false);
+    span
+      .setAttribute('a', 1)
+      .addEvent('e')
+      .recordException(new Error('x'))
+      .setStatus({ code: SpanStatusCode.ERROR })
+      .updateName('other')
+      .addLink({ context: span.spanContext() });
+    expect(span.name).toBe('name');
+    expect(Object.keys(span.attributes)).toHaveLength(0);
+    expect(span.events).toHaveLength(0);
+    expect(span.links).toHaveLength(0);
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('timestamps with sub-millisecond precision from performance.timeOrigin', () => {
+    const { start } = setup();
+    const before = performance.timeOrigin + performance.now();
+    const spans = Array.from({ length: 20 }, () => start());
+    const after = performance.timeOrigin + performance.now();
+    for (const span of spans) {
+      expect(span.startTime).toBeGreaterThanOrEqual(before);
+      expect(span.startTime).toBeLessThanOrEqual(after);
+    }
+    expect(spans.some((span) => !Number.isInteger(span.startTime))).toBe(true);
+    expect(Math.abs(spans[0]!.startTime - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('never has a negative duration, even with an end time before the start', () => {
+    const { start } = setup();
+    const span = start();
+    span.end(span.startTime - 1000);
+    expect(span.endTime).toBe(span.startTime);
+    expect(span.duration).toBe(0);
+    const other = start();
+    other.end(Number.NaN);
+    expect(other.endTime - other.startTime).toBeGreaterThanOrEqual(0);
+  });
+
+  it('uses an explicit start time', () => {
+    const { tracer } = setup();
+    const span = tracer.startSpan('t', { parent: null, startTime: 1_700_000_000_000.25 }) as RecordingSpan;
+    expect(span.startTime).toBe(1_700_000_000_000.25);
+  });
+});
+
+describe('NonRecordingSpan', () => {
+  it('carries its context and ignores everything else', () => {
+    const context = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 };
+    const span = new NonRecordingSpan(context);
+    expect(span.spanContext()).toBe(context);
+    expect(span.isRecording()).toBe(false);
+    expect(
+      span
+        .setAttribute('a', 1)
+        .setAttributes({ b: 2 })
+        .addEvent('e')
+        .addLink({ context })
+        .recordException(new Error('x'))
+        .setStatus({ code: SpanStatusCode.OK })
+        .updateName('n'),
+    ).toBe(span);
+    expect(() => span.end()).not.toThrow();
+  });
+});

@@ -1,0 +1,126 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseKeyValueList } from '../src/key-value-list.js';
+import { detectResource, SDK_VERSION } from '../src/resource.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tracewire-resource-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function appDir(pkg: object | undefined): string {
+  const dir = mkdtempSync(join(root, 'app-'));
+  if (pkg !== undefined) writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
+  const nested = join(dir, 'dist', 'server');
+  mkdirSync(nested, { recursive: true });
+  return nested;
+}
+
+describe('detectResource', () => {
+  it('describes the SDK, host, process and runtime', () => {
+    const { attributes } = detectResource({ env: {}, cwd: appDir({ name: 'shop', version: '1.2.3' }) });
+    expect(attributes).toMatchObject({
+      'telemetry.sdk.name': 'tracewire',
+      'telemetry.sdk.language': 'nodejs',
+      'telemetry.sdk.version': SDK_VERSION,
+      'host.name': hostname(),
+      'process.pid': process.pid,
+      'process.runtime.name': 'nodejs',
+      'process.runtime.version': process.versions.node,
+    });
+  });
+
+  it('keeps the SDK version equal to the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(SDK_VERSION).toBe(pkg.version);
+  });
+
+  it('takes service.name and service.version from the nearest package.json above the working directory', () => {
+    const { attributes } = detectResource({ env: {}, cwd: appDir({ name: 'shop', version: '1.2.3' }) });
+    expect(attributes['service.name']).toBe('shop');
+    expect(attributes['service.version']).toBe('1.2.3');
+  });
+
+  it('skips a package.json without a name', () => {
+    const outer = mkdtempSync(join(root, 'outer-'));
+    writeFileSync(join(outer, 'package.json'), JSON.stringify({ name: 'outer-app' }));
+    const inner = join(outer, 'inner');
+    mkdirSync(inner);
+    writeFileSync(join(inner, 'package.json'), JSON.stringify({ private: true }));
+    expect(detectResource({ env: {}, cwd: inner }).attributes['service.name']).toBe('outer-app');
+  });
+
+  it('falls back to unknown_service:node without a package.json', () => {
+    const { attributes } = detectResource({ env: {}, cwd: '/' });
+    expect(attributes['service.name']).toBe('unknown_service:node');
+    expect(attributes['service.version']).toBeUndefined();
+  });
+
+  it('prefers OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES and package.json', () => {
+    const { attributes } = detectResource({
+      env: { OTEL_SERVICE_NAME: 'from-env', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' },
+      cwd: appDir({ name: 'shop' }),
+    });
+    expect(attributes['service.name']).toBe('from-env');
+  });
+
+  it('uses service.name from OTEL_RESOURCE_ATTRIBUTES over package.json', () => {
+    const { attributes } = detectResource({
+      env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' },
+      cwd: appDir({ name: 'shop' }),
+    });
+    expect(attributes['service.name']).toBe('from-attrs');
+  });
+
+  it('lets code options win over the environment', () => {
+    const { attributes } = detectResource({
+      env: {
+        OTEL_SERVICE_NAME: 'env',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging,team=a',
+      },
+      cwd: '/',
+      serviceName: 'code',
+      serviceVersion: '9.9.9',
+      resourceAttributes: { team: 'b' },
+    });
+    expect(attributes).toMatchObject({
+      'service.name': 'code',
+      'service.version': '9.9.9',
+      'deployment.environment.name': 'staging',
+      team: 'b',
+    });
+  });
+
+  it('lets resourceAttributes["service.name"] in code win over OTEL_SERVICE_NAME', () => {
+    const { attributes } = detectResource({
+      env: { OTEL_SERVICE_NAME: 'env' },
+      cwd: '/',
+      resourceAttributes: { 'service.name': 'code' },
+    });
+    expect(attributes['service.name']).toBe('code');
+  });
+
+  it('percent-decodes OTEL_RESOURCE_ATTRIBUTES and trims keys and values', () => {
+    const { attributes } = detectResource({
+      env: { OTEL_RESOURCE_ATTRIBUTES: ' team = pay%2Cments , note=a%3Db%20c,empty=' },
+      cwd: '/',
+    });
+    expect(attributes).toMatchObject({ team: 'pay,ments', note: 'a=b c', empty: '' });
+  });
+
+  it('throws a TypeError naming OTEL_RESOURCE_ATTRIBUTES for a malformed entry or encoding', () => {
+    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: 'a=1,oops' }, cwd: '/' })).toThrow(
+      'OTEL_RESOURCE_ATTRIBUTES: expected comma-separated key=value pairs, got entry "oops"',
+    );
+    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: '=v' }, cwd: '/' })).toThrow(TypeError);
+    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: 'a=%E0%A4%A' }, cwd: '/' })).toThrow(
+      'OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding in "%E0%A4%A"',
+    );
+  });
+});
+
+describe('parseKeyValueList', () => {
+  it('keeps the last value for a repeated key and ignores empty entries', () => {
+    expect(parseKeyValueList('a=1,,a=2, ,b=x=y', 'X')).toEqual({ a: '2', b: 'x=y' });
+  });
+});

@@ -1,0 +1,250 @@
+import { type Propagator, type SpanContext, TraceFlags, w3cTraceContext } from '@tracewire/core';
+import { describe, expect, it } from 'vitest';
+import { getActiveSpan, suppressTracing, withSpan } from '../src/context.js';
+import { NonRecordingSpan } from '../src/non-recording-span.js';
+import type { RecordingSpan } from '../src/recording-span.js';
+import { alwaysOff, alwaysOn, type Sampler } from '../src/sampler.js';
+import type { SpanProcessor } from '../src/span-processor.js';
+import { Tracer } from '../src/tracer.js';
+import { SpanCollector } from './span-collector.js';
+
+const REMOTE_SAMPLED: SpanContext = {
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  traceFlags: TraceFlags.SAMPLED,
+  isRemote: true,
+};
+const REMOTE_UNSAMPLED: SpanContext = { ...REMOTE_SAMPLED, traceFlags: TraceFlags.NONE };
+
+describe('Tracer.startSpan', () => {
+  it('starts a new trace when parent is null, even inside an active span', () => {
+    const tracer = new Tracer();
+    const outer = tracer.startSpan('outer', { parent: null });
+    const inner = withSpan(outer, () => tracer.startSpan('inner', { parent: null })) as RecordingSpan;
+    expect(inner.spanContext().traceId).not.toBe(outer.spanContext().traceId);
+    expect(inner.parentSpanId).toBeUndefined();
+  });
+
+  it('uses the active span as parent when parent is undefined', () => {
+    const tracer = new Tracer();
+    const outer = tracer.startSpan('outer', { parent: null });
+    const inner = withSpan(outer, () => tracer.startSpan('inner')) as RecordingSpan;
+    expect(inner.spanContext().traceId).toBe(outer.spanContext().traceId);
+    expect(inner.parentSpanId).toBe(outer.spanContext().spanId);
+    expect(inner.parentIsRemote).toBe(false);
+  });
+
+  it('uses an explicit remote parent and keeps its trace state', () => {
+    const tracer = new Tracer();
+    const traceState = { serialize: () => 'k=v' } as unknown as SpanContext['traceState'];
+    const span = tracer.startSpan('child', { parent: { ...REMOTE_SAMPLED, traceState } }) as RecordingSpan;
+    const context = span.spanContext();
+    expect(context.traceId).toBe(REMOTE_SAMPLED.traceId);
+    expect(context.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(context.spanId).not.toBe(REMOTE_SAMPLED.spanId);
+    expect(context.traceState).toBe(traceState);
+    expect(context.isRemote).toBe(false);
+    expect(span.parentSpanId).toBe(REMOTE_SAMPLED.spanId);
+    expect(span.parentIsRemote).toBe(true);
+  });
+
+  it('treats an invalid explicit parent as no parent', () => {
+    const tracer = new Tracer();
+    const span = tracer.startSpan('x', {
+      parent: { traceId: '0'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 },
+    });
+    expect(span.spanContext().traceId).not.toBe('0'.repeat(32));
+    expect((span as RecordingSpan).parentSpanId).toBeUndefined();
+  });
+
+  it('follows the remote sampled flag by default (parent-based, always on for roots)', () => {
+    const tracer = new Tracer();
+    expect(tracer.startSpan('root', { parent: null }).isRecording()).toBe(true);
+    expect(tracer.startSpan('s', { parent: REMOTE_SAMPLED }).isRecording()).toBe(true);
+    expect(tracer.startSpan('u', { parent: REMOTE_UNSAMPLED }).isRecording()).toBe(false);
+    expect(tracer.sampler.toString()).toMatch(/^ParentBased\{root=AlwaysOnSampler/);
+  });
+
+  it('returns an unsampled span that still propagates: same trace, new span id, sampled flag cleared', () => {
+    const tracer = new Tracer({ sampler: alwaysOff });
+    const span = tracer.startSpan('dropped', { parent: { ...REMOTE_SAMPLED, traceFlags: 0x03 } });
+    expect(span).toBeInstanceOf(NonRecordingSpan);
+    const context = span.spanContext();
+    expect(context.traceId).toBe(REMOTE_SAMPLED.traceId);
+    expect(context.spanId).not.toBe(REMOTE_SAMPLED.spanId);
+    expect(context.traceFlags).toBe(TraceFlags.RANDOM);
+    const headers: Record<string, string> = {};
+    w3cTraceContext.inject({ spanContext: context }, headers);
+    expect(headers['traceparent']).toBe(`00-${context.traceId}-${context.spanId}-02`);
+  });
+
+  it('gives an unsampled root a fresh valid trace id with sampled=0', () => {
+    const tracer = new Tracer({ sampler: alwaysOff });
+    const context = tracer.startSpan('root', { parent: null }).spanContext();
+    expect(context.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(context.traceFlags).toBe(0);
+  });
+
+  it('passes the name, kind, attributes and parent to the sampler', () => {
+    const calls: unknown[][] = [];
+    const sampler: Sampler = {
+      shouldSample: (...args) => {
+        calls.push(args);
+        return true;
+      },
+      toString: () => 'Spy',
+    };
+    const tracer = new Tracer({ sampler });
+    tracer.startSpan('n', { parent: REMOTE_SAMPLED, kind: 1, attributes: { a: 1 } });
+    expect(calls).toEqual([[REMOTE_SAMPLED.traceId, REMOTE_SAMPLED, 'n', 1, { a: 1 }]]);
+  });
+
+  it('counts started and ended spans but not unsampled ones', () => {
+    const tracer = new Tracer({
+      sampler: { shouldSample: (id) => id.endsWith('0') === false, toString: () => 'x' },
+    });
+    let recorded = 0;
+    for (let i = 0; i < 50; i++) {
+      const span = tracer.startSpan('s', { parent: null });
+      if (span.isRecording()) recorded++;
+      span.end();
+    }
+    expect(tracer.stats.spansStarted).toBe(recorded);
+    expect(tracer.stats.spansEnded).toBe(recorded);
+  });
+
+  it('calls processors on start and end, and counts a throwing processor or sampler instead of throwing', () => {
+    const collector = new SpanCollector();
+    const broken: SpanProcessor = {
+      onStart: () => {
+        throw new Error('start');
+      },
+      onEnd: () => {
+        throw new Error('end');
+      },
+      forceFlush: () => Promise.reject(new Error('flush')),
+      shutdown: () => Promise.reject(new Error('shutdown')),
+    };
+    const tracer = new Tracer({ processors: [broken, collector] });
+    const span = tracer.startSpan('s', { parent: null });
+    span.end();
+    expect(collector.started).toBe(1);
+    expect(collector.spans).toHaveLength(1);
+    expect(tracer.stats.instrumentationErrors).toBe(2);
+
+    const throwing = new Tracer({
+      sampler: {
+        shouldSample: () => {
+          throw new Error('sampler');
+        },
+        toString: () => 'bad',
+      },
+    });
+    expect(throwing.startSpan('s').isRecording()).toBe(false);
+    expect(throwing.stats.instrumentationErrors).toBe(1);
+  });
+
+  it('records nothing under suppressTracing', () => {
+    const collector = new SpanCollector();
+    const tracer = new Tracer({ processors: [collector] });
+    const span = suppressTracing(() => tracer.startSpan('exporter call'));
+    span.end();
+    expect(span.isRecording()).toBe(false);
+    expect(collector.spans).toHaveLength(0);
+  });
+
+  it('when disabled records nothing but passes the parent context through unchanged', () => {
+    const collector = new SpanCollector();
+    const tracer = new Tracer({ processors: [collector], disabled: true, sampler: alwaysOn });
+    const child = tracer.startSpan('child', { parent: REMOTE_SAMPLED });
+    child.end();
+    expect(child.isRecording()).toBe(false);
+    expect(child.spanContext()).toBe(REMOTE_SAMPLED);
+    const root = tracer.startSpan('root', { parent: null });
+    const headers: Record<string, string> = {};
+    w3cTraceContext.inject({ spanContext: root.spanContext() }, headers);
+    expect(headers).toEqual({});
+    expect(collector.spans).toHaveLength(0);
+    expect(tracer.stats.spansStarted).toBe(0);
+  });
+
+  it('exposes the propagator and resource it was given', () => {
+    const propagator = { name: 'p', fields: [], inject() {}, extract: () => ({}) } as Propagator;
+    const tracer = new Tracer({ propagator, resource: { attributes: { 'service.name': 'svc' } } });
+    expect(tracer.propagator).toBe(propagator);
+    expect(tracer.resource.attributes['service.name']).toBe('svc');
+    const span = tracer.startSpan('s', { parent: null }) as RecordingSpan;
+    expect(span.resource).toBe(tracer.resource);
+  });
+});
+
+describe('Tracer.startActiveSpan', () => {
+  it('runs the callback with the span active and returns its result', async () => {
+    const tracer = new Tracer();
+    const result = await tracer.startActiveSpan('outer', async (span) => {
+      expect(getActiveSpan()).toBe(span);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const child = tracer.startSpan('child') as RecordingSpan;
+      expect(child.parentSpanId).toBe(span.spanContext().spanId);
+      span.end();
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(getActiveSpan()).toBeUndefined();
+  });
+
+  it('accepts options before the callback', () => {
+    const tracer = new Tracer();
+    const span = tracer.startActiveSpan(
+      'root',
+      { parent: REMOTE_SAMPLED, kind: 1 },
+      (s) => s,
+    ) as RecordingSpan;
+    expect(span.parentSpanId).toBe(REMOTE_SAMPLED.spanId);
+    expect(span.kind).toBe(1);
+  });
+
+  it('throws a TypeError when no callback is given', () => {
+    const tracer = new Tracer();
+    expect(() => tracer.startActiveSpan('x', {} as never)).toThrow(TypeError);
+  });
+});
+
+describe('Tracer.forceFlush and shutdown', () => {
+  it('flushes every processor', async () => {
+    const a = new SpanCollector();
+    const b = new SpanCollector();
+    const tracer = new Tracer({ processors: [a, b] });
+    await tracer.forceFlush();
+    expect([a.flushes, b.flushes]).toEqual([1, 1]);
+  });
+
+  it('shuts down once, runs onShutdown once, and stops recording afterwards', async () => {
+    const collector = new SpanCollector();
+    let cleanups = 0;
+    const tracer = new Tracer({ processors: [collector], onShutdown: () => cleanups++ });
+    const first = tracer.shutdown();
+    const second = tracer.shutdown();
+    expect(second).toBe(first);
+    await first;
+    expect(collector.shutdowns).toBe(1);
+    expect(cleanups).toBe(1);
+    expect(tracer.isShutdown).toBe(true);
+    expect(tracer.startSpan('late').isRecording()).toBe(false);
+  });
+
+  it('never rejects when a processor fails', async () => {
+    const tracer = new Tracer({
+      processors: [
+        {
+          onEnd() {},
+          forceFlush: () => Promise.reject(new Error('x')),
+          shutdown: () => Promise.reject(new Error('y')),
+        },
+      ],
+    });
+    await expect(tracer.forceFlush()).resolves.toBeUndefined();
+    await expect(tracer.shutdown()).resolves.toBeUndefined();
+    expect(tracer.stats.instrumentationErrors).toBe(2);
+  });
+});
