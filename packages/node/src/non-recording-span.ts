@@ -1,5 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import type { Span } from './span.js';
+import type { Attributes, AttributeValue, SpanLink, SpanStatus } from './span-data.js';
 
 /**
  * A span that records nothing and only carries its context, so an unsampled request still propagates its trace
@@ -20,33 +21,33 @@ export class NonRecordingSpan implements Span {
     return false;
   }
 
-  setAttribute(): this {
+  setAttribute(_key: string, _value: AttributeValue | undefined): this {
     return this;
   }
 
-  setAttributes(): this {
+  setAttributes(_attributes: Attributes): this {
     return this;
   }
 
-  addEvent(): this {
+  addEvent(_name: string, _attributes?: Attributes, _time?: number): this {
     return this;
   }
 
-  addLink(): this {
+  addLink(_link: SpanLink): this {
     return this;
   }
 
-  recordException(): this {
+  recordException(_error: unknown, _time?: number): this {
     return this;
   }
 
-  setStatus(): this {
+  setStatus(_status: SpanStatus): this {
     return this;
   }
 
-  updateName(): this {
+  updateName(_name: string): this {
     return this;
   }
 
-  end(): void {}
+  end(_endTime?: number): void {}
 }

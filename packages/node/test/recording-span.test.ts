@@ -47,7 +47,7 @@ describe('RecordingSpan', () => {
     expect(done?.events).toEqual([{ name: 'ev', time: 1234.5, attributes: { k: 'v' } }]);
     expect(done?.links).toEqual([{ context: link.context, attributes: { x: 1 } }]);
     expect(done?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'boom' });
-    expect(done?.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
+    expect(done!.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
     expect(done?.scope.name).toBe('@tracewire/node');
   });
 

@@ -137,7 +137,12 @@ describe('parentBased', () => {
 describe('rateLimited', () => {
   function clock() {
     let time = 0;
-    return { now: () => time, advance: (ms: number) => void (time += ms) };
+    return {
+      now: () => time,
+      advance(ms: number) {
+        time += ms;
+      },
+    };
   }
   const count = (sampler: Sampler, tries: number) => {
     let sampled = 0;
