@@ -7,7 +7,13 @@ import {
 } from './carrier.js';
 import { isHexId } from './hex.js';
 import type { PropagationContext, Propagator } from './propagator.js';
-import { isSampled, isSpanContextValid, type SpanContext, TraceFlags } from './span-context.js';
+import {
+  isSampled,
+  isSpanContextValid,
+  rememberValidIds,
+  type SpanContext,
+  TraceFlags,
+} from './span-context.js';
 
 const B3 = 'b3';
 const TRACE_ID = 'x-b3-traceid';
@@ -70,23 +76,90 @@ export function parseB3Single(value: string): SpanContext | undefined {
   return { traceId, spanId: value.slice(d1 + 1, spanEnd), traceFlags, isRemote: true };
 }
 
+/** Case-insensitive equality of a header name with a lowercase name of the same length, without allocating. */
+function sameName(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(l >= 0x61 && l <= 0x7a && (c | 0x20) === l)) return false;
+  }
+  return true;
+}
+
+/** The six B3 headers as found in one carrier. */
+interface B3Headers {
+  single: string | undefined;
+  traceId: string | undefined;
+  spanId: string | undefined;
+  parentSpanId: string | undefined;
+  sampled: string | undefined;
+  flags: string | undefined;
+}
+
+/**
+ * Finds the B3 headers in one pass over the header names. Most requests carry none of the six, and asking for
+ * each by name would cost a case-insensitive scan per miss on plain-object carriers.
+ */
+function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
+  const found: B3Headers = {
+    single: undefined,
+    traceId: undefined,
+    spanId: undefined,
+    parentSpanId: undefined,
+    sampled: undefined,
+    flags: undefined,
+  };
+  const names = get.keys(carrier);
+  if (names.length === 0) {
+    // A getter that cannot list its keys: ask by name.
+    found.single = singleValue(get.get(carrier, B3));
+    found.traceId = singleValue(get.get(carrier, TRACE_ID));
+    found.spanId = singleValue(get.get(carrier, SPAN_ID));
+    found.parentSpanId = singleValue(get.get(carrier, PARENT_SPAN_ID));
+    found.sampled = singleValue(get.get(carrier, SAMPLED));
+    found.flags = singleValue(get.get(carrier, FLAGS));
+    return found;
+  }
+  for (const name of names) {
+    // Dispatch on length first: almost every other header is rejected without reading a character.
+    switch (name.length) {
+      case 2:
+        if (sameName(name, B3)) found.single = singleValue(get.get(carrier, name));
+        break;
+      case 10:
+        if (sameName(name, FLAGS)) found.flags = singleValue(get.get(carrier, name));
+        break;
+      case 11:
+        if (sameName(name, SPAN_ID)) found.spanId = singleValue(get.get(carrier, name));
+        break;
+      case 12:
+        if (sameName(name, TRACE_ID)) found.traceId = singleValue(get.get(carrier, name));
+        else if (sameName(name, SAMPLED)) found.sampled = singleValue(get.get(carrier, name));
+        break;
+      case 17:
+        if (sameName(name, PARENT_SPAN_ID)) found.parentSpanId = singleValue(get.get(carrier, name));
+        break;
+    }
+  }
+  return found;
+}
+
 /**
  * Multiple headers ("Multiple Headers" in openzipkin/b3-propagation). `X-B3-Sampled` is "1"/"0", or the
  * legacy "true"/"false"; `X-B3-Flags: 1` is debug, which implies sampled.
  */
-function parseB3Multi<C>(carrier: C, get: CarrierGetter<C>): SpanContext | undefined {
-  const rawTraceId = singleValue(get.get(carrier, TRACE_ID));
-  const spanId = singleValue(get.get(carrier, SPAN_ID));
-  if (rawTraceId === undefined || spanId === undefined) return undefined;
-  const traceId = readTraceId(rawTraceId, 0, rawTraceId.length);
+function parseB3Multi(h: B3Headers): SpanContext | undefined {
+  const { spanId, parentSpanId } = h;
+  if (h.traceId === undefined || spanId === undefined) return undefined;
+  const traceId = readTraceId(h.traceId, 0, h.traceId.length);
   if (traceId === undefined || spanId.length !== 16 || !isHexId(spanId, 0, 16)) return undefined;
-  const parent = singleValue(get.get(carrier, PARENT_SPAN_ID));
-  if (parent !== undefined && (parent.length !== 16 || !isHexId(parent, 0, 16))) return undefined;
+  if (parentSpanId !== undefined && (parentSpanId.length !== 16 || !isHexId(parentSpanId, 0, 16))) {
+    return undefined;
+  }
   let traceFlags: number = TraceFlags.NONE;
-  const flags = singleValue(get.get(carrier, FLAGS));
-  if (flags === '1') traceFlags = TraceFlags.SAMPLED;
+  if (h.flags === '1') traceFlags = TraceFlags.SAMPLED;
   else {
-    const sampled = singleValue(get.get(carrier, SAMPLED));
+    const sampled = h.sampled;
     if (sampled === '1' || sampled === 'true') traceFlags = TraceFlags.SAMPLED;
     else if (sampled !== undefined && sampled !== '0' && sampled !== 'false') return undefined;
   }
@@ -124,10 +197,12 @@ export function b3(options: B3Options = {}): Propagator {
     },
 
     extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
-      const get = getter ?? (defaultGetter as CarrierGetter<C>);
-      const single = singleValue(get.get(carrier, B3));
-      const sc = (single !== undefined ? parseB3Single(single) : undefined) ?? parseB3Multi(carrier, get);
-      return sc === undefined ? {} : { spanContext: sc };
+      const headers = readB3Headers(carrier, getter ?? (defaultGetter as CarrierGetter<C>));
+      const sc =
+        (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ?? parseB3Multi(headers);
+      if (sc === undefined) return {};
+      rememberValidIds(sc.traceId, sc.spanId);
+      return { spanContext: sc };
     },
   };
 }

@@ -38,12 +38,13 @@ function asHeaderValue(value: unknown): string | string[] | undefined {
 export const defaultGetter: CarrierGetter<unknown> = {
   get(carrier, key) {
     if (carrier === null || typeof carrier !== 'object') return undefined;
+    const record = carrier as Record<string, unknown>;
+    const direct = record[key];
+    if (typeof direct === 'string') return direct;
     if (isHeadersLike(carrier)) {
       const value = carrier.get(key);
       return typeof value === 'string' ? value : undefined;
     }
-    const record = carrier as Record<string, unknown>;
-    const direct = record[key];
     if (direct !== undefined) return asHeaderValue(direct);
     // Slow path for objects written by hand ("Traceparent"); Node's own header objects never get here
     // with a present header because Node lowercases names.
@@ -60,25 +61,13 @@ export const defaultGetter: CarrierGetter<unknown> = {
 };
 
 /**
- * True when every character is visible ASCII or a space (RFC 9110 §5.5 field-vchar / SP): a value with CR, LF
- * or other controls would split or corrupt the header block, so it is never written.
- */
-export function isSafeHeaderValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-/**
  * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
- * objects (`carrier[key] = value`). Values that are not safe header values are dropped, never written.
+ * objects (`carrier[key] = value`). It does not re-check values: every propagator builds its values from
+ * validated ids and grammars, so none holds CR, LF or another control character.
  */
 export const defaultSetter: CarrierSetter<unknown> = {
   set(carrier, key, value) {
     if (carrier === null || typeof carrier !== 'object' || typeof value !== 'string') return;
-    if (!isSafeHeaderValue(value)) return;
     const c = carrier as {
       set?: (k: string, v: string) => void;
       setHeader?: (k: string, v: string) => void;

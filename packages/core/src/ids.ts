@@ -1,4 +1,5 @@
 import { BYTE_TO_HEX } from './hex.js';
+import { rememberValidIds } from './span-context.js';
 
 // One getRandomValues call per 256 ids instead of one per id; the call dominates the cost of an id.
 const POOL_SIZE = 4096;
@@ -26,10 +27,14 @@ function randomHex(bytes: number): string {
 
 /** 32 lowercase hex characters, never all zero; fully random, so the W3C Level 2 RANDOM flag may be set. */
 export function generateTraceId(): string {
-  return randomHex(16);
+  const id = randomHex(16);
+  rememberValidIds(id, undefined);
+  return id;
 }
 
 /** 16 lowercase hex characters, never all zero. */
 export function generateSpanId(): string {
-  return randomHex(8);
+  const id = randomHex(8);
+  rememberValidIds(undefined, id);
+  return id;
 }

@@ -23,14 +23,31 @@ export interface SpanContext {
   readonly isRemote?: boolean | undefined;
 }
 
+// Strings are immutable, so an id identical to the last one that passed a check is valid as well. Most
+// injects carry the trace id just extracted and a span id just generated; this spares re-scanning them.
+let lastTraceId = '00000000000000000000000000000001';
+let lastSpanId = '0000000000000001';
+
+/** Records ids that were just validated or generated (internal to the package). */
+export function rememberValidIds(traceId: string | undefined, spanId: string | undefined): void {
+  if (traceId !== undefined) lastTraceId = traceId;
+  if (spanId !== undefined) lastSpanId = spanId;
+}
+
 /** 32 lowercase hex characters, not all zero (W3C Trace Context §3.2.2.3). */
 export function isValidTraceId(id: string): boolean {
-  return typeof id === 'string' && id.length === 32 && isHexId(id, 0, 32);
+  if (id === lastTraceId) return true;
+  if (typeof id !== 'string' || id.length !== 32 || !isHexId(id, 0, 32)) return false;
+  lastTraceId = id;
+  return true;
 }
 
 /** 16 lowercase hex characters, not all zero (W3C Trace Context §3.2.2.4). */
 export function isValidSpanId(id: string): boolean {
-  return typeof id === 'string' && id.length === 16 && isHexId(id, 0, 16);
+  if (id === lastSpanId) return true;
+  if (typeof id !== 'string' || id.length !== 16 || !isHexId(id, 0, 16)) return false;
+  lastSpanId = id;
+  return true;
 }
 
 /** Valid ids and flags that fit in one byte: the only contexts any propagator injects. */

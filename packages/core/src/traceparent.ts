@@ -1,7 +1,7 @@
 import { type CarrierGetter, type CarrierSetter, defaultGetter, defaultSetter } from './carrier.js';
 import { BYTE_TO_HEX, hexValue, isHexId } from './hex.js';
 import type { PropagationContext, Propagator } from './propagator.js';
-import { isSpanContextValid, type SpanContext, TraceFlags } from './span-context.js';
+import { isSpanContextValid, rememberValidIds, type SpanContext, TraceFlags } from './span-context.js';
 import { TraceState } from './trace-state.js';
 
 const TRACEPARENT = 'traceparent';
@@ -12,11 +12,13 @@ const DASH = 0x2d;
 // Flags this implementation knows (sampled; Level 2 random). §3.2.2.5.2: other bits MUST be sent as zero.
 const KNOWN_FLAGS = TraceFlags.SAMPLED | TraceFlags.RANDOM;
 
+type MutableSpanContext = { -readonly [K in keyof SpanContext]: SpanContext[K] };
+
 /**
  * Parses a `traceparent` value per W3C Trace Context §3.2.2 and §3.2.4 "Versioning of traceparent".
  * Returns undefined for anything invalid; never throws.
  */
-export function parseTraceparent(value: string): SpanContext | undefined {
+export function parseTraceparent(value: string): MutableSpanContext | undefined {
   const len = value.length;
   if (len < V00_LENGTH) return undefined;
   const v0 = hexValue(value.charCodeAt(0));
@@ -39,7 +41,16 @@ export function parseTraceparent(value: string): SpanContext | undefined {
   let traceFlags = (f0 << 4) | f1;
   // §3.2.4: of a higher version only the sampled bit is understood.
   if (version !== 0) traceFlags &= TraceFlags.SAMPLED;
-  return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), traceFlags, isRemote: true };
+  const traceId = value.slice(3, 35);
+  const spanId = value.slice(36, 52);
+  rememberValidIds(traceId, spanId);
+  return {
+    traceId,
+    spanId,
+    traceFlags,
+    traceState: undefined,
+    isRemote: true,
+  };
 }
 
 /** The version 00 header for a valid context (§3.2.4: always written in the highest version we know). */
@@ -71,6 +82,7 @@ export const w3cTraceContext: Propagator = {
     if (sc === undefined) return {};
     // §3.3: tracestate is read only after a valid traceparent; a bad tracestate is dropped alone.
     const traceState = TraceState.parse(get.get(carrier, TRACESTATE));
-    return { spanContext: traceState === undefined ? sc : { ...sc, traceState } };
+    if (traceState !== undefined) sc.traceState = traceState;
+    return { spanContext: sc };
   },
 };
