@@ -1,1 +1,82 @@
-export {};
+import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import fp from 'fastify-plugin';
+
+export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
+
+// Keys Fastify itself reads from any plugin's options; they are not ours to validate.
+const FASTIFY_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
+
+function ownOptions(options: ServerTracingOptions | undefined): ServerTracingOptions {
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options ?? {})) if (!FASTIFY_KEYS.has(key)) own[key] = value;
+  return own as ServerTracingOptions;
+}
+
+/** `routeOptions.url` since Fastify 4.10 (full path, plugin prefixes included); `routerPath` before. */
+function routeOf(request: FastifyRequest): string | undefined {
+  if (request.is404 === true) return undefined;
+  const legacy = request as { routerPath?: string };
+  return request.routeOptions?.url ?? legacy.routerPath;
+}
+
+// Body parsing resumes from the socket's 'data'/'end' events, which run outside the context entered at
+// onRequest; entering it again before validation and the handler keeps it active for them and for user hooks.
+function reenter(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const trace = ServerTracing.current(request.raw);
+  if (trace === undefined) done();
+  else runInContext(trace.context, done);
+}
+
+function onError(request: FastifyRequest, _reply: FastifyReply, error: Error, done: () => void): void {
+  ServerTracing.current(request.raw)?.recordError(error);
+  done();
+}
+
+function onTimeout(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  ServerTracing.current(request.raw)?.markTimedOut();
+  done();
+}
+
+function plugin(
+  fastify: FastifyInstance,
+  options: ServerTracingOptions,
+  done: (error?: Error) => void,
+): void {
+  let server: ServerTracing;
+  try {
+    server = createServerTracing(ownOptions(options));
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  // The route is known here, so the span starts with its final name and samplers see http.route.
+  fastify.addHook('onRequest', (request, reply, next) => {
+    const trace = server.start(request.raw, reply.raw, routeOf(request));
+    if (trace === undefined) return next();
+    // Fastify keeps reply headers to itself until writeHead, out of ServerResponse#getHeader's sight.
+    trace.readResponseHeadersFrom(reply);
+    runInContext(trace.context, next);
+  });
+  fastify.addHook('preValidation', reenter);
+  fastify.addHook('preHandler', reenter);
+  fastify.addHook('onError', onError);
+  // Client aborts (onRequestAbort) need no hook: the response's 'close' before 'finish' ends the span.
+  fastify.addHook('onTimeout', onTimeout);
+  done();
+}
+
+/**
+ * `app.register(tracing)` (or `app.register(tracing, options)`) before your routes: one SERVER span per request,
+ * for the whole app including encapsulated plugins, active in the handler and in hooks added after this one.
+ */
+export const tracing: FastifyPluginCallback<ServerTracingOptions> = fp(plugin, {
+  fastify: '4.x || 5.x',
+  name: '@tracewire/fastify',
+});

@@ -1,1 +1,41 @@
-export {};
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServerTracing, runInContext, type ServerTracingOptions } from '@tracewire/node';
+
+export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
+
+/** The part of Koa's context this middleware reads; structural, so Koa 2 and 3 types both fit. */
+export interface TracedContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Set by `@koa/router` (and koa-router) to the matched layer's full path, router prefixes included. */
+  _matchedRoute?: unknown;
+  routerPath?: unknown;
+}
+
+type Middleware = (ctx: TracedContext, next: () => Promise<unknown>) => Promise<unknown>;
+
+function routeOf(ctx: TracedContext): string | undefined {
+  const route = ctx._matchedRoute ?? ctx.routerPath;
+  if (route === undefined || route === null) return undefined;
+  return typeof route === 'string' ? route : String(route);
+}
+
+/**
+ * `app.use(tracing())` first: one SERVER span per request, active for every later middleware. Errors thrown
+ * through it are recorded on the span and re-thrown untouched, so Koa's own error handling is unchanged.
+ */
+export function tracing(options?: ServerTracingOptions): Middleware {
+  const server = createServerTracing(options);
+  return async function tracewireKoa(ctx, next) {
+    const trace = server.start(ctx.req, ctx.res);
+    if (trace === undefined) return next();
+    // The router sets the template while dispatching; read it when the span ends (also on a client abort).
+    trace.readRouteFrom(ctx, routeOf);
+    try {
+      return await runInContext(trace.context, next);
+    } catch (error) {
+      trace.recordError(error);
+      throw error;
+    }
+  };
+}

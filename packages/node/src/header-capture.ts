@@ -1,0 +1,78 @@
+import type { Attributes } from './span-data.js';
+
+/** One header to record, with its attribute key built once per app. */
+export interface HeaderCapture {
+  readonly header: string;
+  readonly attribute: string;
+}
+
+// Credentials: recording them would leak sessions into every trace backend.
+const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** HTTP field names are tokens (RFC 9110 §5.1, §5.6.2). */
+function isToken(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) ||
+      (c >= 48 && c <= 57) ||
+      (c >= 65 && c <= 90) ||
+      "!#$%&'*+-.^_`|~".includes(name[i]!);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export function compileHeaderList(
+  option: string,
+  names: readonly unknown[],
+  prefix: string,
+  allowSensitive: boolean,
+): HeaderCapture[] {
+  if (!Array.isArray(names)) throw new TypeError(`${option} must be an array of header names`);
+  const seen = new Set<string>();
+  const out: HeaderCapture[] = [];
+  for (const name of names) {
+    if (typeof name !== 'string' || !isToken(name)) {
+      throw new TypeError(`${option} entries must be header names; got ${JSON.stringify(name)}`);
+    }
+    const header = name.toLowerCase();
+    if (seen.has(header) || (!allowSensitive && SENSITIVE.has(header))) continue;
+    seen.add(header);
+    // Semantic conventions: `http.request.header.<key>` with the lowercase name, value an array of strings.
+    out.push({ header, attribute: prefix + header });
+  }
+  return out;
+}
+
+function toStrings(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (typeof value === 'number') return [String(value)];
+  if (Array.isArray(value) && value.length > 0) return value.map(String);
+  return undefined;
+}
+
+/** Adds the listed request headers (Node `IncomingHttpHeaders`) to `attributes`. */
+export function captureRequestHeaders(
+  list: readonly HeaderCapture[],
+  headers: Record<string, string | string[] | undefined>,
+  attributes: Attributes,
+): void {
+  for (const { header, attribute } of list) {
+    const value = toStrings(headers[header]);
+    if (value !== undefined) attributes[attribute] = value;
+  }
+}
+
+/** Adds the listed response headers, read through `getHeader` so headers set by any layer count. */
+export function captureResponseHeaders(
+  list: readonly HeaderCapture[],
+  source: { getHeader(name: string): unknown },
+  attributes: Attributes,
+): void {
+  for (const { header, attribute } of list) {
+    const value = toStrings(source.getHeader(header));
+    if (value !== undefined) attributes[attribute] = value;
+  }
+}

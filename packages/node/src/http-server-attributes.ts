@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import type { Attributes } from './span-data.js';
+import type { UrlRedactor } from './url-redaction.js';
+
+// HTTP semantic conventions (stable), http.request.method: the methods of RFC 9110 §9 plus PATCH (RFC 5789).
+const KNOWN_METHODS = new Set([
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'TRACE',
+]);
+
+/** `http.request.method` value: the method when known, `_OTHER` otherwise (bounded cardinality). */
+export function normalizeMethod(method: string | undefined): string {
+  if (method === undefined) return '_OTHER';
+  if (KNOWN_METHODS.has(method)) return method;
+  const upper = method.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+}
+
+/** Span name per semconv: `{method} {http.route}`, `{method}` without a route, `HTTP` for `_OTHER`. */
+export function serverSpanName(method: string, route: string | undefined): string {
+  const name = method === '_OTHER' ? 'HTTP' : method;
+  return route === undefined ? name : `${name} ${route}`;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The attributes known when the request arrives, so samplers see them. */
+export function requestAttributes(
+  req: IncomingMessage,
+  method: string,
+  redactor: UrlRedactor,
+  attributes: Attributes,
+): void {
+  attributes['http.request.method'] = method;
+  if (method === '_OTHER' || method !== req.method)
+    attributes['http.request.method_original'] = req.method ?? '';
+
+  // Express rewrites req.url inside mounted routers; originalUrl keeps what the client sent.
+  const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  const q = target.indexOf('?');
+  attributes['url.path'] = q === -1 ? target : target.slice(0, q);
+  if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
+
+  const encrypted = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
+  const scheme = encrypted ? 'https' : 'http';
+  attributes['url.scheme'] = scheme;
+
+  // HTTP/2 carries the authority in :authority; HTTP/1.1 in Host (RFC 9110 §7.2).
+  const host = firstHeader(req.headers[':authority']) ?? req.headers.host;
+  if (host) setServerAddress(host, scheme, attributes);
+
+  // client.address: the client behind proxies when they say so (semconv), else the peer.
+  const forwarded = firstHeader(req.headers['x-forwarded-for']);
+  const comma = forwarded === undefined ? -1 : forwarded.indexOf(',');
+  const client = forwarded ? (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim() : undefined;
+  const peer = req.socket?.remoteAddress;
+  if (client) attributes['client.address'] = client;
+  else if (peer) attributes['client.address'] = peer;
+
+  if (req.httpVersion) attributes['network.protocol.version'] = req.httpVersion;
+  const userAgent = req.headers['user-agent'];
+  if (userAgent) attributes['user_agent.original'] = userAgent;
+}
+
+function setServerAddress(host: string, scheme: string, attributes: Attributes): void {
+  let address = host;
+  let port: number | undefined;
+  const close = host.charCodeAt(0) === 91 /* [ */ ? host.indexOf(']') : -1;
+  const colon = host.indexOf(':', close === -1 ? 0 : close);
+  if (colon !== -1) {
+    address = host.slice(close === -1 ? 0 : 1, close === -1 ? colon : close);
+    const parsed = Number(host.slice(colon + 1));
+    if (Number.isInteger(parsed) && parsed > 0 && parsed < 65536) port = parsed;
+  } else if (close !== -1) {
+    address = host.slice(1, close);
+  }
+  attributes['server.address'] = address;
+  attributes['server.port'] = port ?? (scheme === 'https' ? 443 : 80);
+}

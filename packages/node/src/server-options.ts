@@ -1,0 +1,173 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Propagator, propagatorsFromNames } from '@tracewire/core';
+import { compileHeaderList, type HeaderCapture } from './header-capture.js';
+import type { Span } from './span.js';
+import type { Tracer } from './tracer.js';
+
+/** What `ignore` accepts: paths (`*` within a segment, `**` across segments), RegExps, or a predicate. */
+export type IgnoreOption = readonly (string | RegExp)[] | ((req: IncomingMessage) => boolean);
+
+/** Options shared by `@tracewire/express`, `@tracewire/koa` and `@tracewire/fastify`; validated at registration. */
+export interface ServerTracingOptions {
+  /**
+   * Requests to leave untraced (health checks). An ignored request records nothing but still passes the
+   * caller's trace context on to the calls it makes. Matched against the path without the query string.
+   * `TRACEWIRE_IGNORE_PATHS` (comma list) adds to it. Default: nothing ignored.
+   */
+  ignore?: IgnoreOption;
+  /** Called once the span has started, to add attributes from the request. */
+  requestHook?: (span: Span, req: IncomingMessage) => void;
+  /** Called just before the span ends, to add attributes from the response. */
+  responseHook?: (span: Span, req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Header names to record as `http.request.header.<name>` / `http.response.header.<name>`. Nothing by default.
+   * `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are dropped from these lists unless
+   * `allowSensitive` is true. `TRACEWIRE_CAPTURE_REQUEST_HEADERS` / `..._RESPONSE_HEADERS` add to them.
+   */
+  captureHeaders?: { request?: readonly string[]; response?: readonly string[]; allowSensitive?: boolean };
+  /** Overrides the span name; return `undefined` to keep `METHOD /route`. Called when the span ends. */
+  spanName?: (req: IncomingMessage) => string | undefined;
+  /** Which response statuses mark the span as an error. Default: `status >= 500` (server side semconv). */
+  isError?: (status: number) => boolean;
+  /** Send the W3C Trace Context Level 2 `traceresponse` header. Default false. */
+  traceResponse?: boolean;
+  /** Default: the global tracer (`getTracer()`), looked up per request so a later `configure()` applies. */
+  tracer?: Tracer;
+  /** Default: the tracer's propagator. A string is read like `OTEL_PROPAGATORS` (`'tracecontext,b3'`). */
+  propagator?: Propagator | string;
+}
+
+export interface ResolvedServerOptions {
+  readonly ignorePatterns: readonly RegExp[];
+  readonly ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
+  readonly requestHook: ServerTracingOptions['requestHook'];
+  readonly responseHook: ServerTracingOptions['responseHook'];
+  readonly requestHeaders: readonly HeaderCapture[];
+  readonly responseHeaders: readonly HeaderCapture[];
+  readonly spanName: ServerTracingOptions['spanName'];
+  readonly isError: (status: number) => boolean;
+  readonly traceResponse: boolean;
+  readonly tracer: Tracer | undefined;
+  readonly propagator: Propagator | undefined;
+}
+
+const KNOWN_KEYS = new Set([
+  'ignore',
+  'requestHook',
+  'responseHook',
+  'captureHeaders',
+  'spanName',
+  'isError',
+  'traceResponse',
+  'tracer',
+  'propagator',
+]);
+
+const defaultIsError = (status: number): boolean => status >= 500;
+
+/** Validates once per app; every error names the option and what it accepts. */
+export function resolveServerOptions(
+  options: ServerTracingOptions | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedServerOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object' || o === null) {
+    throw new TypeError(`tracing options must be an object; got ${typeof o}`);
+  }
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new TypeError(`unknown tracing option '${key}'; accepted: ${[...KNOWN_KEYS].join(', ')}`);
+    }
+  }
+  const ignorePatterns: RegExp[] = envList(env.TRACEWIRE_IGNORE_PATHS).map(globToRegExp);
+  let ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
+  if (typeof o.ignore === 'function') ignorePredicate = o.ignore;
+  else if (Array.isArray(o.ignore)) {
+    for (const entry of o.ignore as unknown[]) {
+      if (typeof entry === 'string') ignorePatterns.push(globToRegExp(entry));
+      else if (entry instanceof RegExp) ignorePatterns.push(entry);
+      else throw new TypeError(`ignore entries must be path strings, globs or RegExps; got ${typeof entry}`);
+    }
+  } else if (o.ignore !== undefined) {
+    throw new TypeError('ignore must be an array of paths/globs/RegExps or a function (req) => boolean');
+  }
+  for (const name of ['requestHook', 'responseHook', 'spanName', 'isError'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'function') {
+      throw new TypeError(`${name} must be a function; got ${typeof o[name]}`);
+    }
+  }
+  if (o.traceResponse !== undefined && typeof o.traceResponse !== 'boolean') {
+    throw new TypeError(`traceResponse must be a boolean; got ${typeof o.traceResponse}`);
+  }
+  if (o.tracer !== undefined && (o.tracer === null || typeof o.tracer.startSpan !== 'function')) {
+    throw new TypeError('tracer must be a Tracer (from configure() or getTracer())');
+  }
+  const capture = o.captureHeaders ?? {};
+  if (typeof capture !== 'object' || capture === null) {
+    throw new TypeError('captureHeaders must be an object { request?: string[], response?: string[] }');
+  }
+  for (const key of Object.keys(capture)) {
+    if (key !== 'request' && key !== 'response' && key !== 'allowSensitive') {
+      throw new TypeError(`unknown captureHeaders key '${key}'; accepted: request, response, allowSensitive`);
+    }
+  }
+  const allowSensitive = capture.allowSensitive === true;
+  return {
+    ignorePatterns,
+    ignorePredicate,
+    requestHook: o.requestHook,
+    responseHook: o.responseHook,
+    requestHeaders: compileHeaderList(
+      'captureHeaders.request',
+      [...(capture.request ?? []), ...envList(env.TRACEWIRE_CAPTURE_REQUEST_HEADERS)],
+      'http.request.header.',
+      allowSensitive,
+    ),
+    responseHeaders: compileHeaderList(
+      'captureHeaders.response',
+      [...(capture.response ?? []), ...envList(env.TRACEWIRE_CAPTURE_RESPONSE_HEADERS)],
+      'http.response.header.',
+      allowSensitive,
+    ),
+    spanName: o.spanName,
+    isError: o.isError ?? defaultIsError,
+    traceResponse: o.traceResponse === true,
+    tracer: o.tracer,
+    propagator: resolvePropagator(o.propagator),
+  };
+}
+
+function resolvePropagator(value: Propagator | string | undefined): Propagator | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return propagatorsFromNames(value);
+  if (value === null || typeof value.extract !== 'function' || typeof value.inject !== 'function') {
+    throw new TypeError("propagator must be a Propagator or a name list like 'tracecontext,baggage,b3'");
+  }
+  return value;
+}
+
+function envList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** `/health` matches exactly; `*` matches within one path segment, `**` across segments. */
+export function globToRegExp(glob: string): RegExp {
+  if (glob.length === 0 || glob.charCodeAt(0) !== 47 /* / */) {
+    throw new RangeError(`ignore paths must start with '/'; got '${glob}'`);
+  }
+  let source = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        source += '.*';
+        i++;
+      } else source += '[^/]*';
+    } else source += /[\\^$.|?+()[\]{}]/.test(c) ? `\\${c}` : c;
+  }
+  return new RegExp(`${source}$`);
+}

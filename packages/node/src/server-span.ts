@@ -1,0 +1,285 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { generateSpanId, generateTraceId, type SpanContext, TraceFlags } from '@tracewire/core';
+import type { TraceContext } from './context.js';
+import { getTracer } from './global.js';
+import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
+import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
+import { NonRecordingSpan } from './non-recording-span.js';
+import {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerTracingOptions,
+} from './server-options.js';
+import type { Span } from './span.js';
+import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
+import type { Tracer } from './tracer.js';
+import { createUrlRedactor, type UrlRedactor } from './url-redaction.js';
+
+// Symbol.for so two copies of @tracewire/node in one process (nested apps) still see each other's trace.
+const kTrace = Symbol.for('tracewire.serverTrace');
+
+type Traced = { [kTrace]?: RequestTrace };
+
+/** Anything that answers `getHeader` like `ServerResponse`. */
+export interface ResponseHeaderSource {
+  getHeader(name: string): unknown;
+}
+
+/** One request's server span: adapters name the route and report errors; it ends itself exactly once. */
+export class RequestTrace {
+  readonly span: Span;
+  /** Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. */
+  readonly context: TraceContext;
+  readonly #req: IncomingMessage;
+  readonly #method: string;
+  readonly #tracing: ServerTracing | undefined;
+  #route: string | undefined;
+  #routeSource: object | undefined;
+  #readRoute: ((source: never) => string | undefined) | undefined;
+  #headerSource: ResponseHeaderSource | undefined;
+  #error: unknown;
+  #errorType: string | undefined;
+  #timedOut = false;
+  #ended = false;
+
+  constructor(
+    span: Span,
+    context: TraceContext,
+    req: IncomingMessage,
+    method: string,
+    tracing: ServerTracing | undefined,
+  ) {
+    this.span = span;
+    this.context = context;
+    this.#req = req;
+    this.#method = method;
+    this.#tracing = tracing;
+  }
+
+  /** The route template once the framework has matched it (`/users/:id`), including mount prefixes. */
+  setRoute(template: string | undefined): void {
+    if (template !== undefined && template.length > 0) this.#route = template;
+  }
+
+  /**
+   * For frameworks that keep the route on their own request object: `read(source)` runs when the span ends,
+   * including on a client abort while the handler still runs. `read` should be one function per app.
+   */
+  readRouteFrom<S extends object>(source: S, read: (source: S) => string | undefined): void {
+    this.#routeSource = source;
+    this.#readRoute = read as (source: never) => string | undefined;
+  }
+
+  /** For frameworks that hold response headers themselves until `writeHead` (Fastify's reply). */
+  readResponseHeadersFrom(source: ResponseHeaderSource): void {
+    this.#headerSource = source;
+  }
+
+  get route(): string | undefined {
+    return this.#route;
+  }
+
+  /** Adds the `exception` event; the error itself is left for the app to handle or re-throw. */
+  recordError(error: unknown): void {
+    if (this.#ended || error === this.#error || !this.span.isRecording()) return;
+    this.#error = error;
+    this.span.recordException(error);
+    this.#errorType = errorTypeOf(error);
+  }
+
+  /** The server (not the client) gave up on the request; a following `close` ends the span as a timeout. */
+  markTimedOut(): void {
+    this.#timedOut = true;
+  }
+
+  /** @internal Called from the response's `finish` / `close` listeners. */
+  end(res: ServerResponse, completed: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const tracing = this.#tracing;
+    const span = this.span;
+    if (tracing === undefined || !span.isRecording()) return;
+    const options = tracing.options;
+    try {
+      const attributes: Attributes = {};
+      if (this.#readRoute !== undefined) this.setRoute(this.#readRoute(this.#routeSource as never));
+      if (this.#route !== undefined) attributes['http.route'] = this.#route;
+      const status = res.statusCode;
+      if (completed || res.headersSent) attributes['http.response.status_code'] = status;
+      captureResponseHeaders(options.responseHeaders, this.#headerSource ?? res, attributes);
+      if (!completed) {
+        // Semconv: the span failed when no response was completed; error.type says why (low cardinality).
+        attributes['error.type'] = this.#timedOut ? 'timeout' : (this.#errorType ?? 'aborted');
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      } else if (options.isError(status)) {
+        attributes['error.type'] = this.#errorType ?? String(status);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.setAttributes(attributes);
+      const custom = options.spanName?.(this.#req);
+      span.updateName(
+        typeof custom === 'string' && custom ? custom : serverSpanName(this.#method, this.#route),
+      );
+      options.responseHook?.(span, this.#req, res);
+    } catch {
+      tracing.countError();
+    }
+    span.end();
+  }
+}
+
+function errorTypeOf(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof ctor === 'string' && ctor !== 'Object' && ctor.length > 0) return ctor;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string' && name.length > 0) return name;
+  }
+  return '_OTHER';
+}
+
+function onFinish(this: ServerResponse & Traced): void {
+  this[kTrace]?.end(this, true);
+}
+
+function onClose(this: ServerResponse & Traced): void {
+  // 'close' follows 'finish' on every response; before it, the connection went away first.
+  this[kTrace]?.end(this, this.writableFinished);
+}
+
+/** The per-app half: options validated once, then `start` per request. */
+export class ServerTracing {
+  readonly options: ResolvedServerOptions;
+  readonly #redactor: UrlRedactor = createUrlRedactor();
+
+  constructor(options?: ServerTracingOptions) {
+    this.options = resolveServerOptions(options);
+  }
+
+  tracer(): Tracer {
+    return this.options.tracer ?? getTracer();
+  }
+
+  countError(): void {
+    try {
+      this.tracer().stats.instrumentationErrors++;
+    } catch {
+      // The tracer itself is unusable; nothing left to count with.
+    }
+  }
+
+  /** The trace already started for this request (by an outer app), if any. */
+  static current(req: IncomingMessage): RequestTrace | undefined {
+    return (req as IncomingMessage & Traced)[kTrace];
+  }
+
+  /**
+   * Extracts the caller's context and starts the SERVER span. Returns `undefined` only when this request is
+   * already traced (a mounted sub-app) or tracing failed; the adapter then just calls on.
+   */
+  start(req: IncomingMessage, res: ServerResponse, route?: string): RequestTrace | undefined {
+    const tracedReq = req as IncomingMessage & Traced;
+    if (tracedReq[kTrace] !== undefined) return undefined;
+    try {
+      const trace = this.#start(req, res, route);
+      tracedReq[kTrace] = trace;
+      if (trace.span.isRecording()) {
+        (res as ServerResponse & Traced)[kTrace] = trace;
+        res.on('finish', onFinish);
+        res.on('close', onClose);
+      }
+      return trace;
+    } catch {
+      this.countError();
+      return undefined;
+    }
+  }
+
+  #start(req: IncomingMessage, res: ServerResponse, route: string | undefined): RequestTrace {
+    const options = this.options;
+    const tracer = this.tracer();
+    const propagator = options.propagator ?? tracer.propagator;
+    const extracted = propagator.extract(req.headers);
+    const remote = extracted.spanContext;
+    const method = normalizeMethod(req.method);
+
+    if (this.#ignored(req, options)) {
+      // Record nothing, but let the handler's outgoing calls carry the caller's trace on; without a caller,
+      // an unsampled context keeps those calls from starting traces of their own.
+      const span = new NonRecordingSpan(remote ?? unsampledRoot());
+      const trace = new RequestTrace(
+        span,
+        { span, baggage: extracted.baggage, suppressed: false },
+        req,
+        method,
+        undefined,
+      );
+      return trace;
+    }
+
+    const attributes: Attributes = {};
+    requestAttributes(req, method, this.#redactor, attributes);
+    if (route !== undefined && route.length > 0) attributes['http.route'] = route;
+    captureRequestHeaders(options.requestHeaders, req.headers, attributes);
+    const conflicting = extracted.conflicting;
+    const span = tracer.startSpan(serverSpanName(method, route || undefined), {
+      kind: SpanKind.SERVER,
+      attributes,
+      parent: remote ?? null,
+      links: conflicting?.map((context) => ({ context })),
+    });
+    const trace = new RequestTrace(
+      span,
+      { span, baggage: extracted.baggage, suppressed: false },
+      req,
+      method,
+      this,
+    );
+    trace.setRoute(route);
+    if (span.isRecording() && options.requestHook !== undefined) {
+      try {
+        options.requestHook(span, req);
+      } catch {
+        this.countError();
+      }
+    }
+    if (options.traceResponse && !res.headersSent) {
+      const sc = span.spanContext();
+      // W3C Trace Context Level 2 §traceresponse: version-traceid-childid(=this span)-flags.
+      res.setHeader(
+        'traceresponse',
+        `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`,
+      );
+    }
+    return trace;
+  }
+
+  #ignored(req: IncomingMessage, options: ResolvedServerOptions): boolean {
+    const patterns = options.ignorePatterns;
+    if (patterns.length > 0) {
+      const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+      const q = target.indexOf('?');
+      const path = q === -1 ? target : target.slice(0, q);
+      for (const pattern of patterns) {
+        pattern.lastIndex = 0;
+        if (pattern.test(path)) return true;
+      }
+    }
+    if (options.ignorePredicate === undefined) return false;
+    try {
+      return options.ignorePredicate(req) === true;
+    } catch {
+      this.countError();
+      return false;
+    }
+  }
+}
+
+function unsampledRoot(): SpanContext {
+  return { traceId: generateTraceId(), spanId: generateSpanId(), traceFlags: TraceFlags.NONE };
+}
+
+/** Validates `options` once (TypeError/RangeError naming the option); call once per app, at registration. */
+export function createServerTracing(options?: ServerTracingOptions): ServerTracing {
+  return new ServerTracing(options);
+}
