@@ -1,0 +1,253 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BatchSpanProcessor } from '../src/batch-processor.js';
+import { InMemoryExporter } from '../src/exporters/in-memory.js';
+import type { ExportResult, ReadableSpan, SpanExporter } from '../src/span-data.js';
+import { TracerStats } from '../src/stats.js';
+import { makeSpan } from './fixtures/spans.js';
+
+/** An exporter whose export calls stay pending until the test settles them. */
+class ControlledExporter implements SpanExporter {
+  calls: { spans: readonly ReadableSpan[]; resolve: (result: ExportResult) => void }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  shutdownCalls = 0;
+
+  export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return new Promise((resolve) => {
+      this.calls.push({
+        spans,
+        resolve: (result) => {
+          this.inFlight--;
+          resolve(result);
+        },
+      });
+    });
+  }
+
+  shutdown(): Promise<void> {
+    this.shutdownCalls++;
+    return Promise.resolve();
+  }
+}
+
+const processors: BatchSpanProcessor[] = [];
+function track(processor: BatchSpanProcessor): BatchSpanProcessor {
+  processors.push(processor);
+  return processor;
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(processors.splice(0).map((p) => p.shutdown()));
+});
+
+describe('BatchSpanProcessor', () => {
+  it('onEnd only queues: nothing is exported until the scheduled delay passes', async () => {
+    const exporter = new InMemoryExporter();
+    const processor = track(new BatchSpanProcessor(exporter, { scheduledDelayMillis: 30 }));
+    const result = processor.onEnd(makeSpan());
+    expect(result).toBeUndefined();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    expect(processor.queueLength).toBe(1);
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(1));
+    expect(processor.stats.spansExported).toBe(1);
+  });
+
+  it('exports as soon as a batch fills, without waiting for the timer', async () => {
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: 60_000,
+        maxExportBatchSize: 4,
+        maxQueueSize: 16,
+      }),
+    );
+    for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+    expect(exporter.calls).toHaveLength(1);
+    expect(exporter.calls[0]!.spans).toHaveLength(4);
+    exporter.calls[0]!.resolve({ code: 0 });
+  });
+
+  it('drops new spans when the queue is full and counts them', () => {
+    const exporter = new ControlledExporter();
+    const stats = new TracerStats();
+    const processor = track(
+      new BatchSpanProcessor(
+        exporter,
+        { maxQueueSize: 10, maxExportBatchSize: 10, scheduledDelayMillis: 60_000, shutdownTimeoutMillis: 50 },
+        stats,
+      ),
+    );
+    // The first 10 fill a batch that goes out (and hangs); the next 10 fill the queue; the rest are dropped.
+    for (let i = 0; i < 35; i++) processor.onEnd(makeSpan());
+    expect(processor.queueLength).toBe(10);
+    expect(stats.droppedQueueFull).toBe(15);
+  });
+
+  it('never has more than maxConcurrentExports export calls in flight', async () => {
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: 100,
+        maxExportBatchSize: 5,
+        scheduledDelayMillis: 60_000,
+        maxConcurrentExports: 2,
+      }),
+    );
+    for (let i = 0; i < 30; i++) processor.onEnd(makeSpan());
+    expect(exporter.inFlight).toBe(2);
+    const flushed = processor.forceFlush();
+    while (processor.stats.spansExported < 30) {
+      for (const call of exporter.calls.splice(0)) call.resolve({ code: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flushed;
+    expect(exporter.maxInFlight).toBe(2);
+    expect(processor.stats.spansExported).toBe(30);
+  });
+
+  it('abandons an export that outlives exportTimeoutMillis and counts its spans as failed', async () => {
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        exportTimeoutMillis: 30,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 60_000,
+      }),
+    );
+    processor.onEnd(makeSpan());
+    processor.onEnd(makeSpan());
+    await vi.waitFor(() => expect(processor.stats.exportFailures).toBe(1));
+    expect(processor.stats.droppedExportFailed).toBe(2);
+  });
+
+  it('counts an exporter that throws or rejects, and never throws into onEnd or forceFlush', async () => {
+    const stats = new TracerStats();
+    const throwing: SpanExporter = {
+      export: () => {
+        throw new Error('boom');
+      },
+      shutdown: () => Promise.reject(new Error('boom')),
+      forceFlush: () => Promise.reject(new Error('boom')),
+    };
+    const processor = track(new BatchSpanProcessor(throwing, { maxExportBatchSize: 1 }, stats));
+    expect(() => processor.onEnd(makeSpan())).not.toThrow();
+    await expect(processor.forceFlush()).resolves.toBeUndefined();
+    const rejecting: SpanExporter = {
+      export: () => Promise.reject(new Error('nope')),
+      shutdown: async () => {},
+    };
+    const second = track(new BatchSpanProcessor(rejecting, { maxExportBatchSize: 1 }, stats));
+    second.onEnd(makeSpan());
+    await second.forceFlush();
+    expect(stats.exportFailures).toBe(2);
+    expect(stats.droppedExportFailed).toBe(2);
+    await expect(processor.shutdown()).resolves.toBeUndefined();
+  });
+
+  it('counts a FAILED result as an export failure and partial-success rejections separately', async () => {
+    const results: ExportResult[] = [
+      { code: 1, error: new Error('503') },
+      { code: 0, rejectedSpans: 2 },
+    ];
+    const exporter: SpanExporter = { export: async () => results.shift()!, shutdown: async () => {} };
+    const processor = track(
+      new BatchSpanProcessor(exporter, { maxExportBatchSize: 5, scheduledDelayMillis: 60_000 }),
+    );
+    for (let i = 0; i < 10; i++) processor.onEnd(makeSpan());
+    await processor.forceFlush();
+    expect(processor.stats).toMatchObject({
+      exportFailures: 1,
+      droppedExportFailed: 5,
+      spansExported: 3,
+      droppedRejected: 2,
+    });
+  });
+
+  it('forceFlush exports everything queued, in batches', async () => {
+    const exporter = new InMemoryExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        maxExportBatchSize: 3,
+        maxQueueSize: 100,
+        scheduledDelayMillis: 60_000,
+      }),
+    );
+    const spy = vi.spyOn(exporter, 'export');
+    for (let i = 0; i < 7; i++) processor.onEnd(makeSpan());
+    await processor.forceFlush();
+    expect(exporter.getFinishedSpans()).toHaveLength(7);
+    expect(spy.mock.calls.map((call) => call[0].length)).toEqual([3, 3, 1]);
+  });
+
+  it('ignores spans whose trace is not sampled', async () => {
+    const exporter = new InMemoryExporter();
+    const processor = track(new BatchSpanProcessor(exporter));
+    processor.onEnd(makeSpan({ traceFlags: 0 }));
+    await processor.forceFlush();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('shutdown is idempotent, drains the queue, shuts the exporter down once and refuses later spans', async () => {
+    const exporter = new InMemoryExporter();
+    const shutdownSpy = vi.spyOn(exporter, 'shutdown');
+    const processor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 60_000 });
+    for (let i = 0; i < 5; i++) processor.onEnd(makeSpan());
+    const first = processor.shutdown();
+    expect(processor.shutdown()).toBe(first);
+    await first;
+    expect(exporter.getFinishedSpans()).toHaveLength(5);
+    expect(shutdownSpy).toHaveBeenCalledTimes(1);
+    processor.onEnd(makeSpan());
+    expect(processor.stats.droppedShutdown).toBe(1);
+  });
+
+  it('shutdown gives up at its deadline and counts what was still queued', async () => {
+    const exporter = new ControlledExporter();
+    const processor = new BatchSpanProcessor(exporter, {
+      maxExportBatchSize: 2,
+      maxQueueSize: 10,
+      scheduledDelayMillis: 60_000,
+      shutdownTimeoutMillis: 50,
+    });
+    for (let i = 0; i < 6; i++) processor.onEnd(makeSpan());
+    await processor.shutdown();
+    // One batch of 2 is stuck in the exporter; the 4 behind it never left.
+    expect(processor.stats.droppedShutdown).toBe(4);
+    expect(processor.queueLength).toBe(0);
+  });
+
+  it('never keeps the process alive: its timers are unref’d', () => {
+    const created: NodeJS.Timeout[] = [];
+    const real = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = real(fn, ms);
+      created.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const processor = track(
+      new BatchSpanProcessor(new ControlledExporter(), { maxExportBatchSize: 1, shutdownTimeoutMillis: 50 }),
+    );
+    processor.onEnd(makeSpan());
+    processor.onEnd(makeSpan());
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.every((timer) => !timer.hasRef())).toBe(true);
+  });
+
+  it('rejects invalid options with a RangeError naming the option', () => {
+    const exporter = new InMemoryExporter();
+    expect(() => new BatchSpanProcessor(exporter, { maxQueueSize: 0 })).toThrow(/maxQueueSize/);
+    expect(() => new BatchSpanProcessor(exporter, { maxExportBatchSize: 1.5 })).toThrow(RangeError);
+    expect(() => new BatchSpanProcessor(exporter, { maxQueueSize: 10, maxExportBatchSize: 20 })).toThrow(
+      /maxExportBatchSize/,
+    );
+    expect(() => new BatchSpanProcessor(exporter, { scheduledDelayMillis: -1 })).toThrow(
+      /scheduledDelayMillis/,
+    );
+    expect(() => new BatchSpanProcessor(exporter, { maxConcurrentExports: 0 })).toThrow(
+      /maxConcurrentExports/,
+    );
+  });
+});

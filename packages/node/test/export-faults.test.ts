@@ -1,0 +1,228 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BatchSpanProcessor } from '../src/batch-processor.js';
+import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
+import { toOtlpJson } from '../src/exporters/otlp-json.js';
+import { TracerStats } from '../src/stats.js';
+import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
+import { makeSpan } from './fixtures/spans.js';
+
+const FAST_RETRY = { maxAttempts: 3, initialBackoffMillis: 10, maxBackoffMillis: 20 };
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function receiver(respond?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+  const started = await startReceiver(respond);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+function processorFor(
+  exporter: OtlpHttpExporter,
+  options: ConstructorParameters<typeof BatchSpanProcessor>[1] = {},
+): BatchSpanProcessor {
+  const processor = new BatchSpanProcessor(
+    exporter,
+    { scheduledDelayMillis: 20, shutdownTimeoutMillis: 2000, ...options },
+    new TracerStats(),
+  );
+  cleanups.push(() => processor.shutdown());
+  return processor;
+}
+
+function spanIdsIn(receiver: Receiver): string[] {
+  return receiver.requests.flatMap((request) => {
+    const body = JSON.parse(request.body.toString()) as ReturnType<typeof toOtlpJson>;
+    return body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.spanId)));
+  });
+}
+
+describe('export faults against real local HTTP servers', () => {
+  it('collector down: batches fail and are counted, and the user is warned exactly once', async () => {
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: FAST_RETRY,
+      warn,
+    });
+    const processor = processorFor(exporter, { maxExportBatchSize: 5 });
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 5; i++) processor.onEnd(makeSpan());
+      await processor.forceFlush();
+    }
+    expect(processor.stats.exportFailures).toBe(4);
+    expect(processor.stats.droppedExportFailed).toBe(20);
+    expect(processor.stats.spansExported).toBe(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/nothing is listening/);
+  });
+
+  it('collector answers 500: no retry, the batch is counted as failed', async () => {
+    const collector = await receiver((_req, _i, res) => res.writeHead(500).end('internal'));
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      protocol: 'http/json',
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const processor = processorFor(exporter);
+    processor.onEnd(makeSpan());
+    processor.onEnd(makeSpan());
+    await processor.forceFlush();
+    expect(collector.requests).toHaveLength(1);
+    expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 2, spansExported: 0 });
+  });
+
+  it('other 4xx answers are final too', async () => {
+    const collector = await receiver((_req, _i, res) => res.writeHead(400).end('bad request'));
+    const exporter = new OtlpHttpExporter({ url: collector.url, retry: FAST_RETRY, warn: () => {} });
+    const result = await exporter.export([makeSpan()]);
+    expect(result.code).toBe(1);
+    expect(result.error?.message).toMatch(/HTTP 400/);
+    expect(collector.requests).toHaveLength(1);
+  });
+
+  it('503 and network resets are retried with backoff until the collector accepts', async () => {
+    const collector = await receiver((_req, i, res) => {
+      if (i === 0) res.writeHead(503).end();
+      else if (i === 1) res.socket?.destroy();
+      else res.writeHead(200).end('{}');
+    });
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json', retry: FAST_RETRY });
+    const result = await exporter.export([makeSpan()]);
+    expect(result.code).toBe(0);
+    expect(collector.requests).toHaveLength(3);
+  });
+
+  it('429 with Retry-After: waits as long as the collector asked before retrying', async () => {
+    const collector = await receiver((_req, i, res) => {
+      if (i === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.writeHead(200).end('{}');
+    });
+    // Backoff alone would retry after ~10 ms; only Retry-After explains a gap of a second.
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json', retry: FAST_RETRY });
+    const result = await exporter.export([makeSpan()]);
+    expect(result.code).toBe(0);
+    expect(collector.requests).toHaveLength(2);
+    expect(collector.requests[1]!.at - collector.requests[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a Retry-After beyond the export timeout ends the export early and reports the wait', async () => {
+    const collector = await receiver((_req, _i, res) => res.writeHead(503, { 'retry-after': '120' }).end());
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      timeoutMillis: 2000,
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const result = await exporter.export([makeSpan()]);
+    expect(result).toMatchObject({ code: 1, retryAfterMs: 120_000 });
+    expect(collector.requests).toHaveLength(1);
+  });
+
+  it('collector never answers: onEnd stays synchronous, the queue stays bounded and drops are counted', async () => {
+    const collector = await receiver(() => {
+      // Never respond.
+    });
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      timeoutMillis: 200,
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const processor = processorFor(exporter, {
+      maxQueueSize: 100,
+      maxExportBatchSize: 10,
+      exportTimeoutMillis: 1000,
+      shutdownTimeoutMillis: 300,
+    });
+    let maxQueue = 0;
+    for (let i = 0; i < 1000; i++) {
+      const returned: unknown = processor.onEnd(makeSpan());
+      expect(returned).toBeUndefined();
+      maxQueue = Math.max(maxQueue, processor.queueLength);
+    }
+    expect(maxQueue).toBeLessThanOrEqual(100);
+    // One batch of 10 is out (hanging); 100 wait; the other 890 were dropped on arrival.
+    expect(processor.stats.droppedQueueFull).toBe(890);
+    await vi.waitFor(() => expect(processor.stats.exportFailures).toBeGreaterThanOrEqual(1), {
+      timeout: 5000,
+    });
+    await processor.shutdown();
+    // A batch still in flight at the shutdown deadline is counted when its export times out.
+    await vi.waitFor(() => {
+      const { droppedQueueFull, droppedExportFailed, droppedShutdown } = processor.stats;
+      expect(droppedQueueFull + droppedExportFailed + droppedShutdown).toBe(1000);
+    });
+    expect(processor.stats.spansExported).toBe(0);
+  });
+
+  it('memory stays bounded: 10× maxQueueSize spans with the collector down never grow the queue past its limit', async () => {
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const processor = processorFor(exporter, {
+      maxQueueSize: 50,
+      maxExportBatchSize: 10,
+      scheduledDelayMillis: 5,
+    });
+    let maxQueue = 0;
+    for (let i = 0; i < 500; i++) {
+      processor.onEnd(makeSpan());
+      maxQueue = Math.max(maxQueue, processor.queueLength);
+      if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(maxQueue).toBeLessThanOrEqual(50);
+    await processor.shutdown();
+    expect(processor.stats.droppedQueueFull).toBeGreaterThan(0);
+    await vi.waitFor(() => {
+      const { droppedQueueFull, droppedExportFailed, droppedShutdown } = processor.stats;
+      expect(droppedQueueFull + droppedExportFailed + droppedShutdown).toBe(500);
+    });
+  });
+
+  it('partialSuccess answers are parsed and the rejected spans counted', async () => {
+    const collector = await receiver((_req, _i, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"partialSuccess":{"rejectedSpans":"2","errorMessage":"spans too old"}}'),
+    );
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json' });
+    const processor = processorFor(exporter);
+    for (let i = 0; i < 5; i++) processor.onEnd(makeSpan());
+    await processor.forceFlush();
+    expect(processor.stats).toMatchObject({ spansExported: 3, droppedRejected: 2, exportFailures: 0 });
+  });
+
+  it('gzip: the body arrives with content-encoding gzip and decodes to the OTLP JSON request', async () => {
+    const collector = await receiver();
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json', compression: 'gzip' });
+    const spans = [makeSpan({ attributes: { 'http.route': '/orders/:id' } }), makeSpan()];
+    expect((await exporter.export(spans)).code).toBe(0);
+    expect(collector.requests[0]!.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(collector.requests[0]!.body.toString())).toEqual(
+      JSON.parse(JSON.stringify(toOtlpJson(spans))),
+    );
+  });
+
+  it('shutdown delivers every queued span to the receiver', async () => {
+    const collector = await receiver();
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json' });
+    const processor = new BatchSpanProcessor(exporter, {
+      scheduledDelayMillis: 60_000,
+      maxExportBatchSize: 512,
+    });
+    const spans = Array.from({ length: 1500 }, () => makeSpan());
+    for (const span of spans) processor.onEnd(span);
+    await processor.shutdown();
+    const received = spanIdsIn(collector);
+    expect(received).toHaveLength(1500);
+    expect(new Set(received)).toEqual(new Set(spans.map((s) => s.spanContext().spanId)));
+    expect(processor.stats.spansExported).toBe(1500);
+    expect(processor.stats.droppedShutdown).toBe(0);
+  });
+});
