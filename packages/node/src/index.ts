@@ -1,3 +1,11 @@
+export type {
+  BatchOptions,
+  ExporterOption,
+  OtlpOptions,
+  ShutdownOptions,
+  TracewireOptions,
+  ZipkinOptions,
+} from './config.js';
 export {
   getActiveBaggage,
   getActiveContext,
@@ -8,8 +16,20 @@ export {
   type TraceContext,
   withSpan,
 } from './context.js';
+export type { Compression, ExporterName, OtlpProtocol, SamplerName } from './env.js';
+export { configure, getTracer } from './global.js';
+export { NonRecordingSpan } from './non-recording-span.js';
+export { detectResource, type ResourceOptions } from './resource.js';
+export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
+export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js';
+export { rateLimited } from './sampler-rate-limited.js';
+export { traceIdRatio } from './sampler-trace-id-ratio.js';
 export { type IgnoreOption, type ServerTracingOptions } from './server-options.js';
 export { createServerTracing, RequestTrace, ServerTracing } from './server-span.js';
+export { SimpleSpanProcessor } from './simple-processor.js';
 export type { Span } from './span.js';
 export * from './span-data.js';
+export type { SpanLimits } from './span-limits.js';
+export type { SpanProcessor } from './span-processor.js';
 export { TracerStats } from './stats.js';
+export { type SpanCallback, type StartSpanOptions, Tracer } from './tracer.js';

@@ -1,0 +1,435 @@
+import { defaultPropagator, type Propagator, propagatorsFromNames } from '@tracewire/core';
+import {
+  appendTracesPath,
+  COMPRESSIONS,
+  type Compression,
+  type EnvOptions,
+  type ExporterName,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  parseExporterNames,
+  readEnv,
+  SAMPLER_NAMES,
+  type SamplerName,
+} from './env.js';
+import {
+  checkBoolean,
+  checkHttpUrl,
+  checkInteger,
+  checkOneOf,
+  checkString,
+  checkStringRecord,
+  describe,
+} from './option-checks.js';
+import type { OutgoingOptions } from './outgoing-options.js';
+import { detectResource } from './resource.js';
+import { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
+import { parentBased } from './sampler-parent-based.js';
+import { rateLimited } from './sampler-rate-limited.js';
+import { traceIdRatio } from './sampler-trace-id-ratio.js';
+import type { Attributes, Resource, SpanExporter } from './span-data.js';
+import type { SpanLimits } from './span-limits.js';
+import type { SpanProcessor } from './span-processor.js';
+
+export interface OtlpOptions {
+  /** Base URL; `/v1/traces` is appended. Default `http://localhost:4318` (`OTEL_EXPORTER_OTLP_ENDPOINT`). */
+  endpoint?: string;
+  /** Full traces URL, used as is; wins over `endpoint` (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). */
+  tracesEndpoint?: string;
+  /** Merged over `OTEL_EXPORTER_OTLP_HEADERS`. */
+  headers?: Record<string, string>;
+  /** Default 10000 (`OTEL_EXPORTER_OTLP_TIMEOUT`). */
+  timeoutMillis?: number;
+  /** Default `none` (`OTEL_EXPORTER_OTLP_COMPRESSION`). */
+  compression?: Compression;
+  /** Default `http/protobuf` (`OTEL_EXPORTER_OTLP_PROTOCOL`). */
+  protocol?: OtlpProtocol;
+}
+
+export interface ZipkinOptions {
+  /** Default `http://localhost:9411/api/v2/spans` (`OTEL_EXPORTER_ZIPKIN_ENDPOINT`). */
+  endpoint?: string;
+  headers?: Record<string, string>;
+  /** Default 10000 (`OTEL_EXPORTER_ZIPKIN_TIMEOUT`). */
+  timeoutMillis?: number;
+}
+
+export interface BatchOptions {
+  /** Default 2048 (`OTEL_BSP_MAX_QUEUE_SIZE`). */
+  maxQueueSize?: number;
+  /** Default 512, at most `maxQueueSize` (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
+  maxExportBatchSize?: number;
+  /** Default 1000 (`OTEL_BSP_SCHEDULE_DELAY`). */
+  scheduledDelayMillis?: number;
+  /** Default 30000 (`OTEL_BSP_EXPORT_TIMEOUT`). */
+  exportTimeoutMillis?: number;
+  /** Default 1. */
+  maxConcurrentExports?: number;
+}
+
+export interface ShutdownOptions {
+  /** How long a signal may wait for the flush before the process goes on exiting. Default 5000. */
+  timeoutMillis?: number;
+}
+
+export type ExporterOption =
+  | SpanExporter
+  | ExporterName
+  | string
+  | ReadonlyArray<SpanExporter | ExporterName>;
+
+/** Everything `configure()` accepts. Each field wins over its environment variable. */
+export interface TracewireOptions {
+  /** `service.name`. Default `OTEL_SERVICE_NAME`, else the app's package.json name, else `unknown_service:node`. */
+  serviceName?: string;
+  /** `service.version`. Default: the app's package.json version. */
+  serviceVersion?: string;
+  /** Merged over `OTEL_RESOURCE_ATTRIBUTES`. */
+  resourceAttributes?: Attributes;
+  /** Record nothing but keep propagating (`OTEL_SDK_DISABLED`). Default false. */
+  disabled?: boolean;
+  /** A Sampler or an `OTEL_TRACES_SAMPLER` name. Default `parentbased_always_on`. */
+  sampler?: Sampler | SamplerName;
+  /** A Propagator or an `OTEL_PROPAGATORS` list. Default: read W3C, B3, Jaeger; write W3C trace context + baggage. */
+  propagators?: Propagator | string;
+  /** Exporters or `OTEL_TRACES_EXPORTER` names. Default `otlp`, or none when `processors` is given. */
+  exporters?: ExporterOption;
+  otlp?: OtlpOptions;
+  zipkin?: ZipkinOptions;
+  batch?: BatchOptions;
+  spanLimits?: SpanLimits;
+  /** Extra processors, e.g. `new SimpleSpanProcessor(new InMemoryExporter())` in tests. */
+  processors?: SpanProcessor[];
+  /** Flush on `beforeExit`, SIGTERM and SIGINT. Default true. */
+  shutdownOnSignals?: boolean | ShutdownOptions;
+  /** Trace and propagate outgoing fetch/http calls. Default true. */
+  instrumentOutgoing?: boolean | OutgoingOptions;
+}
+
+export type ExporterSpec =
+  | {
+      kind: 'otlp';
+      options: {
+        url?: string | undefined;
+        headers?: Record<string, string> | undefined;
+        timeoutMillis?: number | undefined;
+        compression?: Compression | undefined;
+        protocol?: OtlpProtocol | undefined;
+      };
+    }
+  | {
+      kind: 'zipkin';
+      options: {
+        url?: string | undefined;
+        headers?: Record<string, string> | undefined;
+        timeoutMillis?: number | undefined;
+      };
+    }
+  | { kind: 'console' }
+  | { kind: 'custom'; exporter: SpanExporter };
+
+/** `TracewireOptions` merged over the environment and validated; what `configure()` builds a tracer from. */
+export interface ResolvedConfig {
+  disabled: boolean;
+  resource: Resource;
+  propagator: Propagator;
+  sampler: Sampler;
+  spanLimits: SpanLimits;
+  exporters: ExporterSpec[];
+  batch: BatchOptions;
+  processors: SpanProcessor[];
+  shutdownOnSignals: Required<ShutdownOptions> | false;
+  instrumentOutgoing: OutgoingOptions | false;
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000;
+const DEFAULT_MAX_QUEUE_SIZE = 2048;
+const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
+const DEFAULT_RATE_LIMIT_PER_SECOND = 100;
+
+/**
+ * Validates `options` and merges them over the environment. Throws a TypeError/RangeError naming the option or the
+ * variable and the accepted values.
+ */
+export function resolveConfig(
+  options: TracewireOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`tracewire options must be an object; got ${describe(options)}`);
+  }
+  const fromEnv = readEnv(env);
+  const disabled = optional(options.disabled, 'disabled', checkBoolean) ?? fromEnv.disabled ?? false;
+  const processors = resolveProcessors(options.processors);
+  const resource = detectResource({
+    serviceName: optional(options.serviceName, 'serviceName', checkString),
+    serviceVersion: optional(options.serviceVersion, 'serviceVersion', checkString),
+    resourceAttributes: optional(options.resourceAttributes, 'resourceAttributes', checkObject<Attributes>),
+    env,
+  });
+  const exporters = resolveExporters(options, fromEnv, processors.length > 0);
+  return {
+    disabled,
+    resource,
+    propagator: resolvePropagator(options.propagators, fromEnv.propagators),
+    sampler: resolveSampler(options.sampler, fromEnv),
+    spanLimits: resolveSpanLimits(options.spanLimits, fromEnv.spanLimits),
+    exporters: disabled ? [] : exporters,
+    batch: resolveBatch(options.batch, fromEnv.batch),
+    processors: disabled ? [] : processors,
+    shutdownOnSignals: disabled ? false : resolveShutdown(options.shutdownOnSignals),
+    instrumentOutgoing: resolveOutgoing(options.instrumentOutgoing),
+  };
+}
+
+function resolvePropagator(code: Propagator | string | undefined, fromEnv: string | undefined): Propagator {
+  if (code !== undefined) {
+    if (typeof code === 'string') {
+      try {
+        return propagatorsFromNames(code);
+      } catch (error) {
+        throw renamed(error, 'OTEL_PROPAGATORS', 'propagators');
+      }
+    }
+    if (code === null || typeof code.inject !== 'function' || typeof code.extract !== 'function') {
+      throw new TypeError(
+        `propagators must be a Propagator or a comma list of tracecontext, baggage, b3, b3multi, jaeger, none; got ${describe(code)}`,
+      );
+    }
+    return code;
+  }
+  return fromEnv === undefined ? defaultPropagator : propagatorsFromNames(fromEnv);
+}
+
+function resolveSampler(code: Sampler | SamplerName | undefined, fromEnv: EnvOptions): Sampler {
+  if (code !== undefined && typeof code !== 'string') {
+    if (code === null || typeof code.shouldSample !== 'function') {
+      throw new TypeError(
+        `sampler must be a Sampler or one of ${SAMPLER_NAMES.join(', ')}; got ${describe(code)}`,
+      );
+    }
+    return code;
+  }
+  const name =
+    code === undefined
+      ? (fromEnv.sampler ?? 'parentbased_always_on')
+      : checkOneOf(code, 'sampler', SAMPLER_NAMES);
+  const arg = fromEnv.samplerArg;
+  switch (name) {
+    case 'always_on':
+      return alwaysOn;
+    case 'always_off':
+      return alwaysOff;
+    case 'parentbased_always_on':
+      return parentBased({ root: alwaysOn });
+    case 'parentbased_always_off':
+      return parentBased({ root: alwaysOff });
+    case 'traceidratio':
+      return traceIdRatio(ratioArg(arg, name));
+    case 'parentbased_traceidratio':
+      return parentBased({ root: traceIdRatio(ratioArg(arg, name)) });
+    case 'ratelimited':
+      return rateLimited(rateArg(arg, name));
+    case 'parentbased_ratelimited':
+      return parentBased({ root: rateLimited(rateArg(arg, name)) });
+  }
+}
+
+/** OpenTelemetry: traceidratio's argument is a probability in [0, 1], default 1.0. */
+function ratioArg(arg: string | undefined, sampler: string): number {
+  if (arg === undefined) return 1;
+  const ratio = Number(arg);
+  if (!(ratio >= 0 && ratio <= 1)) {
+    throw new RangeError(
+      `OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 for ${sampler}; got ${describe(arg)}`,
+    );
+  }
+  return ratio;
+}
+
+function rateArg(arg: string | undefined, sampler: string): number {
+  if (arg === undefined) return DEFAULT_RATE_LIMIT_PER_SECOND;
+  const rate = Number(arg);
+  if (!(Number.isFinite(rate) && rate >= 0)) {
+    throw new RangeError(
+      `OTEL_TRACES_SAMPLER_ARG must be a number of traces per second >= 0 for ${sampler}; got ${describe(arg)}`,
+    );
+  }
+  return rate;
+}
+
+const SPAN_LIMIT_KEYS = [
+  'attributeCountLimit',
+  'attributeValueLengthLimit',
+  'eventCountLimit',
+  'linkCountLimit',
+  'eventAttributeCountLimit',
+  'linkAttributeCountLimit',
+] as const;
+
+function resolveSpanLimits(code: SpanLimits | undefined, fromEnv: SpanLimits): SpanLimits {
+  optional(code, 'spanLimits', checkObject);
+  const limits: SpanLimits = {};
+  for (const key of SPAN_LIMIT_KEYS) {
+    const value = optional(code?.[key], `spanLimits.${key}`, (v, n) => checkInteger(v, n, 0)) ?? fromEnv[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
+}
+
+function resolveBatch(code: BatchOptions | undefined, fromEnv: EnvOptions['batch']): BatchOptions {
+  optional(code, 'batch', checkObject);
+  const int = (key: keyof BatchOptions, min: number) =>
+    optional(code?.[key], `batch.${key}`, (v, n) => checkInteger(v, n, min));
+  const batch: BatchOptions = {};
+  const maxQueueSize = int('maxQueueSize', 1) ?? fromEnv.maxQueueSize;
+  const maxExportBatchSize = int('maxExportBatchSize', 1) ?? fromEnv.maxExportBatchSize;
+  const scheduledDelayMillis = int('scheduledDelayMillis', 1) ?? fromEnv.scheduledDelayMillis;
+  const exportTimeoutMillis = int('exportTimeoutMillis', 1) ?? fromEnv.exportTimeoutMillis;
+  const maxConcurrentExports = int('maxConcurrentExports', 1);
+  if (maxQueueSize !== undefined) batch.maxQueueSize = maxQueueSize;
+  if (maxExportBatchSize !== undefined) batch.maxExportBatchSize = maxExportBatchSize;
+  if (scheduledDelayMillis !== undefined) batch.scheduledDelayMillis = scheduledDelayMillis;
+  if (exportTimeoutMillis !== undefined) batch.exportTimeoutMillis = exportTimeoutMillis;
+  if (maxConcurrentExports !== undefined) batch.maxConcurrentExports = maxConcurrentExports;
+  const queue = maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE;
+  const size = maxExportBatchSize ?? DEFAULT_MAX_EXPORT_BATCH_SIZE;
+  if (size > queue) {
+    throw new RangeError(
+      `batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got ${size} > ${queue}`,
+    );
+  }
+  return batch;
+}
+
+function resolveExporters(
+  options: TracewireOptions,
+  fromEnv: EnvOptions,
+  hasProcessors: boolean,
+): ExporterSpec[] {
+  const code = options.exporters;
+  let entries: ReadonlyArray<SpanExporter | ExporterName>;
+  if (code === undefined) entries = fromEnv.exporters ?? (hasProcessors ? [] : ['otlp']);
+  else if (typeof code === 'string') entries = parseExporterNames(code, 'exporters') ?? [];
+  else if (Array.isArray(code)) entries = code;
+  else entries = [code as SpanExporter];
+
+  const specs: ExporterSpec[] = [];
+  for (const entry of entries) {
+    if (typeof entry === 'string') {
+      const name = checkOneOf(entry, 'exporters', ['otlp', 'zipkin', 'console', 'none'] as const);
+      if (name === 'otlp') specs.push({ kind: 'otlp', options: resolveOtlp(options.otlp, fromEnv.otlp) });
+      else if (name === 'zipkin')
+        specs.push({ kind: 'zipkin', options: resolveZipkin(options.zipkin, fromEnv.zipkin) });
+      else if (name === 'console') specs.push({ kind: 'console' });
+    } else if (entry !== null && typeof entry === 'object' && typeof entry.export === 'function') {
+      specs.push({ kind: 'custom', exporter: entry });
+    } else {
+      throw new TypeError(
+        `exporters must be SpanExporter objects or names among otlp, zipkin, console, none; got ${describe(entry)}`,
+      );
+    }
+  }
+  return specs;
+}
+
+function resolveOtlp(
+  code: OtlpOptions | undefined,
+  fromEnv: EnvOptions['otlp'],
+): Extract<ExporterSpec, { kind: 'otlp' }>['options'] {
+  optional(code, 'otlp', checkObject);
+  const tracesEndpoint = optional(code?.tracesEndpoint, 'otlp.tracesEndpoint', checkHttpUrl);
+  const endpoint = optional(code?.endpoint, 'otlp.endpoint', checkHttpUrl);
+  const headers = optional(code?.headers, 'otlp.headers', checkStringRecord);
+  return {
+    url: tracesEndpoint ?? (endpoint === undefined ? fromEnv.url : appendTracesPath(endpoint)),
+    headers: headers === undefined ? fromEnv.headers : { ...fromEnv.headers, ...headers },
+    timeoutMillis:
+      optional(code?.timeoutMillis, 'otlp.timeoutMillis', (v, n) => checkInteger(v, n, 1)) ??
+      fromEnv.timeoutMillis,
+    compression:
+      optional(code?.compression, 'otlp.compression', (v, n) => checkOneOf(v, n, COMPRESSIONS)) ??
+      fromEnv.compression,
+    protocol:
+      optional(code?.protocol, 'otlp.protocol', (v, n) => checkOneOf(v, n, OTLP_PROTOCOLS)) ??
+      fromEnv.protocol,
+  };
+}
+
+function resolveZipkin(
+  code: ZipkinOptions | undefined,
+  fromEnv: EnvOptions['zipkin'],
+): Extract<ExporterSpec, { kind: 'zipkin' }>['options'] {
+  optional(code, 'zipkin', checkObject);
+  return {
+    url: optional(code?.endpoint, 'zipkin.endpoint', checkHttpUrl) ?? fromEnv.url,
+    headers: optional(code?.headers, 'zipkin.headers', checkStringRecord),
+    timeoutMillis:
+      optional(code?.timeoutMillis, 'zipkin.timeoutMillis', (v, n) => checkInteger(v, n, 1)) ??
+      fromEnv.timeoutMillis,
+  };
+}
+
+function resolveProcessors(code: SpanProcessor[] | undefined): SpanProcessor[] {
+  if (code === undefined) return [];
+  if (!Array.isArray(code))
+    throw new TypeError(`processors must be an array of SpanProcessor; got ${describe(code)}`);
+  for (const processor of code) {
+    if (processor === null || typeof processor !== 'object' || typeof processor.onEnd !== 'function') {
+      throw new TypeError(
+        `processors must be an array of SpanProcessor (with onEnd); got ${describe(processor)}`,
+      );
+    }
+  }
+  return [...code];
+}
+
+function resolveShutdown(code: boolean | ShutdownOptions | undefined): Required<ShutdownOptions> | false {
+  if (code === undefined || code === true) return { timeoutMillis: DEFAULT_SHUTDOWN_TIMEOUT_MILLIS };
+  if (code === false) return false;
+  if (code === null || typeof code !== 'object') {
+    throw new TypeError(`shutdownOnSignals must be a boolean or { timeoutMillis }; got ${describe(code)}`);
+  }
+  return {
+    timeoutMillis:
+      optional(code.timeoutMillis, 'shutdownOnSignals.timeoutMillis', (v, n) => checkInteger(v, n, 0)) ??
+      DEFAULT_SHUTDOWN_TIMEOUT_MILLIS,
+  };
+}
+
+function resolveOutgoing(code: boolean | OutgoingOptions | undefined): OutgoingOptions | false {
+  if (code === undefined || code === true) return {};
+  if (code === false) return false;
+  if (code === null || typeof code !== 'object') {
+    throw new TypeError(
+      `instrumentOutgoing must be a boolean or an OutgoingOptions object; got ${describe(code)}`,
+    );
+  }
+  return code;
+}
+
+function optional<T>(
+  value: unknown,
+  name: string,
+  check: (value: unknown, name: string) => T,
+): T | undefined {
+  return value === undefined ? undefined : check(value, name);
+}
+
+function checkObject<T>(value: unknown, name: string): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object; got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function renamed(error: unknown, from: string, to: string): unknown {
+  if (error instanceof Error && error.message.startsWith(from)) {
+    const copy =
+      error instanceof RangeError
+        ? new RangeError(to + error.message.slice(from.length))
+        : new TypeError(to + error.message.slice(from.length));
+    return copy;
+  }
+  return error;
+}

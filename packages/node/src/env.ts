@@ -1,0 +1,174 @@
+import { parseKeyValueList } from './key-value-list.js';
+import { checkHttpUrl, checkOneOf, describe } from './option-checks.js';
+import type { SpanLimits } from './span-limits.js';
+
+export const EXPORTER_NAMES = ['otlp', 'zipkin', 'console', 'none'] as const;
+export type ExporterName = (typeof EXPORTER_NAMES)[number];
+
+export const SAMPLER_NAMES = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'ratelimited',
+  'parentbased_ratelimited',
+] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+export const COMPRESSIONS = ['gzip', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** What the standard environment variables ask for, validated; fields stay undefined when a variable is unset. */
+export interface EnvOptions {
+  disabled?: boolean | undefined;
+  exporters?: ExporterName[] | undefined;
+  otlp: {
+    /** Full traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`. */
+    url?: string | undefined;
+    headers?: Record<string, string> | undefined;
+    timeoutMillis?: number | undefined;
+    compression?: Compression | undefined;
+    protocol?: OtlpProtocol | undefined;
+  };
+  zipkin: { url?: string | undefined; timeoutMillis?: number | undefined };
+  propagators?: string | undefined;
+  sampler?: SamplerName | undefined;
+  samplerArg?: string | undefined;
+  batch: {
+    scheduledDelayMillis?: number | undefined;
+    exportTimeoutMillis?: number | undefined;
+    maxQueueSize?: number | undefined;
+    maxExportBatchSize?: number | undefined;
+  };
+  spanLimits: SpanLimits;
+}
+
+/**
+ * Reads the OpenTelemetry SDK environment variables tracewire supports. An empty value counts as unset (SDK
+ * environment variable spec, "Parsing empty value"); anything else invalid throws, naming the variable and what it
+ * accepts.
+ */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, min: number): number | undefined => parseInteger(get(name), name, min);
+  const oneOf = <T extends string>(name: string, accepted: readonly T[]): T | undefined => {
+    const value = get(name);
+    return value === undefined ? undefined : checkOneOf(value.toLowerCase(), name, accepted);
+  };
+
+  const tracesEndpoint = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const endpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT');
+  let otlpUrl: string | undefined;
+  if (tracesEndpoint !== undefined)
+    otlpUrl = checkHttpUrl(tracesEndpoint, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  else if (endpoint !== undefined) {
+    otlpUrl = appendTracesPath(checkHttpUrl(endpoint, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
+  }
+  const genericHeaders = get('OTEL_EXPORTER_OTLP_HEADERS');
+  const tracesHeaders = get('OTEL_EXPORTER_OTLP_TRACES_HEADERS');
+  const headers =
+    genericHeaders === undefined && tracesHeaders === undefined
+      ? undefined
+      : {
+          ...parseKeyValueList(genericHeaders, 'OTEL_EXPORTER_OTLP_HEADERS'),
+          ...parseKeyValueList(tracesHeaders, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+        };
+  const zipkinUrl = get('OTEL_EXPORTER_ZIPKIN_ENDPOINT');
+
+  // OpenTelemetry: a signal-specific variable wins over the generic one.
+  const attributeValueLength =
+    int('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0);
+  const attributeCount = int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_COUNT_LIMIT', 0);
+
+  return {
+    disabled: parseBoolean(get('OTEL_SDK_DISABLED'), 'OTEL_SDK_DISABLED'),
+    exporters: parseExporterNames(get('OTEL_TRACES_EXPORTER'), 'OTEL_TRACES_EXPORTER'),
+    otlp: {
+      url: otlpUrl,
+      headers,
+      timeoutMillis: int('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1) ?? int('OTEL_EXPORTER_OTLP_TIMEOUT', 1),
+      compression:
+        oneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', COMPRESSIONS) ??
+        oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS),
+      protocol:
+        parseProtocol(get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
+        parseProtocol(get('OTEL_EXPORTER_OTLP_PROTOCOL'), 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+    },
+    zipkin: {
+      url: zipkinUrl === undefined ? undefined : checkHttpUrl(zipkinUrl, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT'),
+      timeoutMillis: int('OTEL_EXPORTER_ZIPKIN_TIMEOUT', 1),
+    },
+    propagators: get('OTEL_PROPAGATORS'),
+    sampler: oneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES),
+    samplerArg: get('OTEL_TRACES_SAMPLER_ARG'),
+    batch: {
+      scheduledDelayMillis: int('OTEL_BSP_SCHEDULE_DELAY', 1),
+      exportTimeoutMillis: int('OTEL_BSP_EXPORT_TIMEOUT', 1),
+      maxQueueSize: int('OTEL_BSP_MAX_QUEUE_SIZE', 1),
+      maxExportBatchSize: int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1),
+    },
+    spanLimits: {
+      attributeCountLimit: attributeCount,
+      attributeValueLengthLimit: attributeValueLength,
+      eventCountLimit: int('OTEL_SPAN_EVENT_COUNT_LIMIT', 0),
+      linkCountLimit: int('OTEL_SPAN_LINK_COUNT_LIMIT', 0),
+      eventAttributeCountLimit: int('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', 0),
+      linkAttributeCountLimit: int('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', 0),
+    },
+  };
+}
+
+/** OpenTelemetry: `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL; the traces path is appended to it. */
+export function appendTracesPath(base: string): string {
+  return base.endsWith('/') ? `${base}v1/traces` : `${base}/v1/traces`;
+}
+
+/** A comma list of exporter names (`otlp,console`); `none` stands alone. Used for the env and the code option. */
+export function parseExporterNames(value: string | undefined, name: string): ExporterName[] | undefined {
+  if (value === undefined) return undefined;
+  const names: ExporterName[] = [];
+  for (const raw of value.split(',')) {
+    const item = raw.trim().toLowerCase();
+    if (item === '') continue;
+    const exporter = checkOneOf(item, name, EXPORTER_NAMES);
+    if (!names.includes(exporter)) names.push(exporter);
+  }
+  if (names.includes('none') && names.length > 1) {
+    throw new RangeError(`${name}: "none" cannot be combined with other exporters; got ${describe(value)}`);
+  }
+  return names.length === 0 ? undefined : names;
+}
+
+function parseBoolean(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new RangeError(`${name} must be true or false; got ${describe(value)}`);
+}
+
+function parseInteger(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number)) {
+    throw new TypeError(`${name} must be an integer >= ${min}; got ${describe(value)}`);
+  }
+  if (number < min) throw new RangeError(`${name} must be an integer >= ${min}; got ${describe(value)}`);
+  return number;
+}
+
+function parseProtocol(value: string | undefined, name: string): OtlpProtocol | undefined {
+  if (value === undefined) return undefined;
+  if (value.toLowerCase() === 'grpc') {
+    throw new RangeError(`${name}: grpc is not supported; use one of ${OTLP_PROTOCOLS.join(', ')}`);
+  }
+  return checkOneOf(value.toLowerCase(), name, OTLP_PROTOCOLS);
+}

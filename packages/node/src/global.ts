@@ -1,0 +1,69 @@
+import { BatchSpanProcessor } from './batch-processor.js';
+import { type ExporterSpec, type ResolvedConfig, resolveConfig, type TracewireOptions } from './config.js';
+import { ConsoleExporter } from './exporters/console.js';
+import { OtlpHttpExporter } from './exporters/otlp-http-exporter.js';
+import { ZipkinExporter } from './exporters/zipkin.js';
+import { installOutgoing } from './install-outgoing.js';
+import { installShutdownHooks } from './shutdown-hooks.js';
+import type { SpanExporter } from './span-data.js';
+import type { SpanProcessor } from './span-processor.js';
+import { TracerStats } from './stats.js';
+import { Tracer } from './tracer.js';
+
+let current: Tracer | undefined;
+
+/**
+ * Builds a tracer from `options` over the environment and makes it the global one, shutting the previous one down
+ * (its queued spans are still flushed). Invalid options or environment values throw before anything changes.
+ */
+export function configure(options?: TracewireOptions): Tracer {
+  const tracer = createTracer(resolveConfig(options));
+  const previous = current;
+  current = tracer;
+  if (previous !== undefined && previous !== tracer) void previous.shutdown();
+  return tracer;
+}
+
+/** The global tracer; the first call without a `configure()` configures one from the environment. */
+export function getTracer(): Tracer {
+  return current ?? configure();
+}
+
+function createTracer(config: ResolvedConfig): Tracer {
+  const stats = new TracerStats();
+  const processors: SpanProcessor[] = config.exporters.map(
+    (spec) => new BatchSpanProcessor(createExporter(spec), config.batch, stats),
+  );
+  processors.push(...config.processors);
+  const cleanups: (() => void)[] = [];
+  const tracer = new Tracer({
+    resource: config.resource,
+    propagator: config.propagator,
+    sampler: config.sampler,
+    spanLimits: config.spanLimits,
+    processors,
+    stats,
+    disabled: config.disabled,
+    onShutdown: () => {
+      for (const cleanup of cleanups) cleanup();
+    },
+  });
+  // Disabled still propagates: the outgoing layer injects the incoming context it passes through untouched.
+  if (config.instrumentOutgoing !== false) cleanups.push(installOutgoing(tracer, config.instrumentOutgoing));
+  if (config.shutdownOnSignals !== false)
+    cleanups.push(installShutdownHooks(tracer, config.shutdownOnSignals));
+  return tracer;
+}
+
+function createExporter(spec: ExporterSpec): SpanExporter {
+  switch (spec.kind) {
+    case 'otlp':
+      return new OtlpHttpExporter(spec.options);
+    case 'zipkin':
+      return new ZipkinExporter(spec.options);
+    case 'console':
+      return new ConsoleExporter();
+    case 'custom':
+      return spec.exporter;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Configuration checks shared by code options and environment variables. Each throws a TypeError (wrong type) or
+ * RangeError (out of range) whose message starts with `name` (an option path or a variable) and says what is accepted.
+ */
+
+export function checkInteger(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer >= ${min}; got ${describe(value)}`);
+  }
+  if (value < min) throw new RangeError(`${name} must be an integer >= ${min}; got ${value}`);
+  return value;
+}
+
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean')
+    throw new TypeError(`${name} must be true or false; got ${describe(value)}`);
+  return value;
+}
+
+export function checkString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`${name} must be a non-empty string; got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkOneOf<T extends string>(value: unknown, name: string, accepted: readonly T[]): T {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${name} must be one of ${accepted.join(', ')}; got ${describe(value)}`);
+  }
+  if (!(accepted as readonly string[]).includes(value)) {
+    throw new RangeError(`${name} must be one of ${accepted.join(', ')}; got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+/** An absolute http: or https: URL, returned as given. */
+export function checkHttpUrl(value: unknown, name: string): string {
+  const text = checkString(value, name);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`${name} must be an absolute http:// or https:// URL; got ${describe(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RangeError(`${name} must be an absolute http:// or https:// URL; got ${describe(value)}`);
+  }
+  return text;
+}
+
+export function checkStringRecord(value: unknown, name: string): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object of string values; got ${describe(value)}`);
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string')
+      throw new TypeError(`${name}.${key} must be a string; got ${describe(item)}`);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

@@ -1,0 +1,64 @@
+import type { Tracer } from './tracer.js';
+
+export interface ShutdownHookOptions {
+  /** How long a signal waits for the flush before the process goes on exiting. */
+  timeoutMillis: number;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how or when the app exits.
+ *
+ * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
+ * listener for the signal it owns the exit and we only flush; when we are the only listener we shut the tracer down
+ * (within the deadline), remove our listeners and send the signal again, so the process ends exactly as it would
+ * have without us (killed by that signal). Returns the uninstall function; the tracer calls it on shutdown.
+ */
+export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOptions): () => void {
+  const { timeoutMillis } = options;
+  let flushedAt = -1;
+  let installed = true;
+
+  const onBeforeExit = (): void => {
+    // beforeExit fires again once the flush's own sockets close; flushing only when spans ended since the last
+    // flush makes the second one a no-op, so the process exits instead of looping.
+    const ended = tracer.stats.spansEnded;
+    if (ended === flushedAt) return;
+    flushedAt = ended;
+    void withDeadline(tracer.forceFlush(), timeoutMillis, false);
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (process.listenerCount(signal) > 1) {
+      void withDeadline(tracer.forceFlush(), timeoutMillis, false);
+      return;
+    }
+    // shutdown() removes our listeners at once (via uninstall), so a second Ctrl-C during the flush already gets
+    // Node's default action. The deadline timer is ref'd: it must fire even if nothing else keeps the loop alive.
+    void withDeadline(tracer.shutdown(), timeoutMillis, true).then(() => {
+      uninstall();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+
+  function uninstall(): void {
+    if (!installed) return;
+    installed = false;
+    process.off('beforeExit', onBeforeExit);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  }
+
+  process.on('beforeExit', onBeforeExit);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+  return uninstall;
+}
+
+function withDeadline(work: Promise<void>, timeoutMillis: number, keepAlive: boolean): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMillis);
+    if (!keepAlive) timer.unref();
+  });
+  return Promise.race([work.catch(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}

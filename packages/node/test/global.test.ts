@@ -1,0 +1,192 @@
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TraceFlags } from '@tracewire/core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SpanCollector } from './span-collector.js';
+
+type GlobalModule = typeof import('../src/global.js');
+type ContextModule = typeof import('../src/context.js');
+
+// Each test gets a fresh module, so "no tracer configured yet" is real.
+let global: GlobalModule;
+let withSpan: ContextModule['withSpan'];
+beforeEach(async () => {
+  vi.resetModules();
+  vi.stubEnv('OTEL_TRACES_EXPORTER', 'none');
+  global = await import('../src/global.js');
+  // The fresh module graph has its own AsyncLocalStorage; use the same one the tracer reads.
+  ({ withSpan } = await import('../src/context.js'));
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  // Shut down whatever the test left as the global tracer, so no signal listener or patch outlives it.
+  await global
+    .configure({ exporters: 'none', shutdownOnSignals: false, instrumentOutgoing: false })
+    .shutdown();
+});
+
+describe('configure and getTracer', () => {
+  it('getTracer configures a tracer from the environment on first use and then returns the same one', () => {
+    vi.stubEnv('OTEL_SERVICE_NAME', 'from-env');
+    const tracer = global.getTracer();
+    expect(tracer.resource.attributes['service.name']).toBe('from-env');
+    expect(global.getTracer()).toBe(tracer);
+  });
+
+  it('configure sets the global tracer and shuts the previous one down', async () => {
+    const firstCollector = new SpanCollector();
+    const first = global.configure({
+      processors: [firstCollector],
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    expect(global.getTracer()).toBe(first);
+    const span = first.startSpan('queued before reconfigure', { parent: null });
+    const second = global.configure({
+      serviceName: 'second',
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    expect(global.getTracer()).toBe(second);
+    await first.shutdown();
+    expect(first.isShutdown).toBe(true);
+    expect(firstCollector.shutdowns).toBe(1);
+    span.end();
+    expect(second.resource.attributes['service.name']).toBe('second');
+  });
+
+  it('keeps the previous tracer when the new options are invalid', () => {
+    const first = global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    expect(() => global.configure({ sampler: 'nope' as never })).toThrow(RangeError);
+    expect(global.getTracer()).toBe(first);
+    expect(first.isShutdown).toBe(false);
+  });
+
+  it('throws from getTracer when the environment is invalid, naming the variable', () => {
+    vi.stubEnv('OTEL_TRACES_SAMPLER', 'often');
+    expect(() => global.getTracer()).toThrow('OTEL_TRACES_SAMPLER must be one of');
+  });
+
+  it('sends ended spans to the given processors with the configured sampler and limits', () => {
+    const collector = new SpanCollector();
+    const tracer = global.configure({
+      processors: [collector],
+      sampler: 'always_on',
+      spanLimits: { attributeCountLimit: 1 },
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    tracer.startSpan('s', { parent: null, attributes: { a: 1, b: 2 } }).end();
+    expect(collector.spans).toHaveLength(1);
+    expect(Object.keys(collector.spans[0]!.attributes)).toEqual(['a']);
+    expect(collector.spans[0]!.droppedAttributesCount).toBe(1);
+  });
+
+  it('installs signal and beforeExit listeners and removes them on shutdown', async () => {
+    const before = ['SIGTERM', 'SIGINT', 'beforeExit'].map((e) => process.listenerCount(e));
+    const tracer = global.configure({ instrumentOutgoing: false });
+    expect(['SIGTERM', 'SIGINT', 'beforeExit'].map((e) => process.listenerCount(e))).toEqual(
+      before.map((n) => n + 1),
+    );
+    await tracer.shutdown();
+    expect(['SIGTERM', 'SIGINT', 'beforeExit'].map((e) => process.listenerCount(e))).toEqual(before);
+  });
+
+  it('installs no listeners with shutdownOnSignals: false', () => {
+    const before = process.listenerCount('SIGTERM');
+    global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('with OTEL_SDK_DISABLED=true records nothing, exports nothing, but still propagates the incoming context', () => {
+    vi.stubEnv('OTEL_SDK_DISABLED', 'true');
+    const collector = new SpanCollector();
+    const before = process.listenerCount('SIGTERM');
+    const tracer = global.configure({ processors: [collector], instrumentOutgoing: false });
+    expect(tracer.disabled).toBe(true);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    const parent = {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    };
+    const span = tracer.startSpan('handler', { parent });
+    span.end();
+    expect(span.isRecording()).toBe(false);
+    const headers: Record<string, string> = {};
+    tracer.propagator.inject({ spanContext: span.spanContext() }, headers);
+    expect(headers['traceparent']).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(collector.spans).toHaveLength(0);
+    expect(tracer.stats.spansStarted).toBe(0);
+  });
+
+  it('builds exporters from names behind batch processors (console shown here)', async () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const tracer = global.configure({
+        exporters: 'console',
+        shutdownOnSignals: false,
+        instrumentOutgoing: false,
+      });
+      tracer.startSpan('checkout', { parent: null }).end();
+      await tracer.forceFlush();
+      expect(write.mock.calls.map(([chunk]) => String(chunk)).join('')).toContain('checkout');
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  describe('outgoing calls', () => {
+    let server: Server;
+    let url: string;
+    const received: (string | undefined)[] = [];
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        const header = req.headers.traceparent;
+        received.push(Array.isArray(header) ? header.join(',') : header);
+        res.end('ok');
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    beforeEach(() => {
+      received.length = 0;
+    });
+
+    const get = () =>
+      new Promise<void>((resolve, reject) => {
+        request(url, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+          .on('error', reject)
+          .end();
+      });
+
+    it('are instrumented by default and no longer after shutdown', async () => {
+      const tracer = global.configure({ shutdownOnSignals: false });
+      const span = tracer.startSpan('parent', { parent: null });
+      await withSpan(span, get);
+      expect(received[0]).toMatch(new RegExp(`^00-${span.spanContext().traceId}-[0-9a-f]{16}-01$`));
+      await tracer.shutdown();
+      await withSpan(span, get);
+      expect(received[1]).toBeUndefined();
+    });
+
+    it('carry the incoming context unchanged when the SDK is disabled', async () => {
+      const tracer = global.configure({ disabled: true });
+      const incoming = {
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        spanId: 'b7ad6b7169203331',
+        traceFlags: TraceFlags.SAMPLED,
+        isRemote: true,
+      };
+      await withSpan(tracer.startSpan('handler', { parent: incoming }), get);
+      expect(received[0]).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    });
+  });
+});
