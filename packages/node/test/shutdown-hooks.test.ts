@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const fixture = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  if (!existsSync(dist)) throw new Error(`${dist} is missing: run \`pnpm build\` before these tests`);
+});
+
+afterEach(() => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  ready: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(mode: string): Run {
+  const child = spawn(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.includes('ready\n')) onReady();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => stdout + stderr, ready, exited };
+}
+
+describe('shutdown hooks in a real process', () => {
+  it('on SIGTERM with no app listener: flushes, then dies by SIGTERM as it would without tracewire', async () => {
+    const app = run('alone');
+    await app.ready;
+    app.child.kill('SIGTERM');
+    const { code, signal } = await app.exited;
+    expect(app.output()).toContain('flushed work-alone\nprocessor shut down\n');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('on SIGINT with no app listener: flushes, then dies by SIGINT', async () => {
+    const app = run('alone');
+    await app.ready;
+    app.child.kill('SIGINT');
+    const { code, signal } = await app.exited;
+    expect(app.output()).toContain('flushed work-alone');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
+  });
+
+  it('on SIGTERM with the app’s own listener: flushes and leaves the exit to the app', async () => {
+    const app = run('own-handler');
+    await app.ready;
+    app.child.kill('SIGTERM');
+    const { code, signal } = await app.exited;
+    const output = app.output();
+    expect(output).toContain('flushed work-own-handler');
+    expect(output).toContain('app handler still running');
+    expect(output.indexOf('flushed')).toBeLessThan(output.indexOf('app handler still running'));
+    expect(output).not.toContain('processor shut down');
+    expect({ code, signal }).toEqual({ code: 3, signal: null });
+  });
+
+  it('on beforeExit: flushes once and lets the process exit normally', async () => {
+    const app = run('before-exit');
+    const { code, signal } = await app.exited;
+    const output = app.output();
+    expect(output).toContain('flushed work-before-exit');
+    expect(output.match(/flushed/g)).toHaveLength(1);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+
+  it('gives up on a flush that never finishes at the deadline and still exits by the signal', async () => {
+    const app = run('hang');
+    await app.ready;
+    app.child.kill('SIGTERM');
+    const { code, signal } = await app.exited;
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+});
