@@ -5,22 +5,22 @@ export interface ConsoleExporterOptions {
   write?: ((text: string) => void) | undefined;
 }
 
-const SERVICE_WIDTH = 14;
-const NAME_WIDTH = 36;
+const SERVICE_WIDTH = 12;
+const NAME_WIDTH = 32;
 const BAR_WIDTH = 30;
 const MAX_DEPTH_INDENT = 12;
-const MESSAGE_WIDTH = 30;
+const MESSAGE_WIDTH = 26;
 /** Traces whose root never ends (or ended before we saw its children) must not pile up. */
 const MAX_BUFFERED_TRACES = 1000;
 
 /**
- * Prints each finished trace as an indented waterfall, about 100 columns wide:
+ * Prints each finished trace as an indented waterfall, at most 120 columns wide (90 without an error message):
  *
  * ```
- * trace 4bf92f35… · 3 spans · 12.40 ms
- * checkout       GET /orders/:id                      |██████████████████████████████|   12.40 ms
- * checkout         SELECT orders                      |   ███████                    |    3.10 ms
- * checkout         POST /charge                       |          ████████████        |    5.00 ms  ✗ timeout
+ * trace 4bf92f3577b34da6a3ce929d0e0e4736 · 3 spans · 12.40 ms
+ * checkout     GET /orders/:id                  |██████████████████████████████|   12.40 ms
+ * checkout       SELECT orders                  |   ███████                    |    3.10 ms  ✓
+ * payments       POST /charge                   |          ████████████        |    5.00 ms  ✗ timed out
  * ```
  *
  * A trace is printed when its local root (no parent, or a parent in another process) ends; spans still buffered are
@@ -123,8 +123,7 @@ function renderLine(span: ReadableSpan, depth: number, traceStart: number, total
 
 function statusMarker(span: ReadableSpan): string {
   if (span.status.code === 2) {
-    const message = span.status.message ? ` ${fit(span.status.message, MESSAGE_WIDTH).trimEnd()}` : '';
-    return `  ✗ ERROR${message}`;
+    return `  ✗ ${span.status.message ? fit(span.status.message, MESSAGE_WIDTH).trimEnd() : 'ERROR'}`;
   }
   return span.status.code === 1 ? '  ✓' : '';
 }

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ConsoleExporter, renderWaterfall } from '../src/exporters/console.js';
+import { makeSpan } from './fixtures/spans.js';
+
+const T0 = 1_732_550_000_000;
+const OTHER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+
+function trace() {
+  const root = makeSpan({
+    spanId: 'aaaaaaaaaaaaaaaa',
+    name: 'GET /orders/:id',
+    kind: 1,
+    startTime: T0,
+    endTime: T0 + 100,
+  });
+  const query = makeSpan({
+    spanId: 'bbbbbbbbbbbbbbbb',
+    parentSpanId: 'aaaaaaaaaaaaaaaa',
+    parentIsRemote: false,
+    name: 'SELECT orders',
+    kind: 2,
+    startTime: T0 + 10,
+    endTime: T0 + 40,
+    status: { code: 1 },
+  });
+  const charge = makeSpan({
+    spanId: 'cccccccccccccccc',
+    parentSpanId: 'aaaaaaaaaaaaaaaa',
+    parentIsRemote: false,
+    name: 'POST /charge',
+    kind: 2,
+    startTime: T0 + 50,
+    endTime: T0 + 100,
+    status: { code: 2, message: 'payment service timed out' },
+    resource: { attributes: { 'service.name': 'payments' } },
+  });
+  return { root, query, charge };
+}
+
+describe('renderWaterfall', () => {
+  it('prints a header, then one line per span: service, indented name, scaled bar, duration, status', () => {
+    const { root, query, charge } = trace();
+    const lines = renderWaterfall([charge, query, root]).trimEnd().split('\n');
+    expect(lines[0]).toBe('trace 4bf92f3577b34da6a3ce929d0e0e4736 · 3 spans · 100.00 ms');
+    expect(lines).toHaveLength(4);
+    const [rootLine, queryLine, chargeLine] = lines.slice(1) as [string, string, string];
+    expect(rootLine).toMatch(/^checkout\s+GET \/orders\/:id\s+\|█{30}\|\s+100\.00 ms$/);
+    // Children are indented under their parent and ordered by start time.
+    expect(queryLine).toMatch(/^checkout\s+ {2}SELECT orders/);
+    expect(queryLine).toContain('|   █████████                  |');
+    expect(queryLine).toMatch(/30\.00 ms {2}✓$/);
+    expect(chargeLine).toMatch(/^payments\s+ {2}POST \/charge/);
+    expect(chargeLine).toContain('|               ███████████████|');
+    expect(chargeLine).toMatch(/50\.00 ms {2}✗ payment service timed out$/);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
+  });
+
+  it('keeps long names and messages within the line and still draws a sliver for instant spans', () => {
+    const root = makeSpan({ name: 'x'.repeat(200), startTime: T0, endTime: T0 + 10 });
+    const instant = makeSpan({
+      parentSpanId: root.spanContext().spanId,
+      parentIsRemote: false,
+      startTime: T0 + 5,
+      endTime: T0 + 5,
+      status: { code: 2, message: 'y'.repeat(300) },
+    });
+    const lines = renderWaterfall([root, instant]).trimEnd().split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
+    expect(lines[1]).toContain('…');
+    expect(lines[2]).toMatch(/\| {15}█ {14}\|/);
+  });
+});
+
+describe('ConsoleExporter', () => {
+  it('prints a trace when its local root ends, not before', async () => {
+    const output: string[] = [];
+    const exporter = new ConsoleExporter({ write: (text) => output.push(text) });
+    const { root, query, charge } = trace();
+    await exporter.export([query, charge]);
+    expect(output).toHaveLength(0);
+    await exporter.export([root]);
+    expect(output).toHaveLength(1);
+    expect(output[0]).toContain('GET /orders/:id');
+    expect(output[0]).toContain('SELECT orders');
+  });
+
+  it('treats a span continuing a remote parent as the local root', async () => {
+    const output: string[] = [];
+    const exporter = new ConsoleExporter({ write: (text) => output.push(text) });
+    await exporter.export([makeSpan({ parentSpanId: 'b7ad6b7169203331', parentIsRemote: true, kind: 1 })]);
+    expect(output).toHaveLength(1);
+  });
+
+  it('prints traces whose root has not ended on forceFlush and shutdown', async () => {
+    const output: string[] = [];
+    const exporter = new ConsoleExporter({ write: (text) => output.push(text) });
+    const { query } = trace();
+    await exporter.export([
+      query,
+      makeSpan({ traceId: OTHER_TRACE, parentSpanId: '1234567812345678', parentIsRemote: false }),
+    ]);
+    expect(output).toHaveLength(0);
+    await exporter.forceFlush();
+    expect(output).toHaveLength(2);
+    await exporter.shutdown();
+    expect(output).toHaveLength(2);
+  });
+
+  it('a failing writer becomes a FAILED result, not a throw', async () => {
+    const exporter = new ConsoleExporter({
+      write: () => {
+        throw new Error('EPIPE');
+      },
+    });
+    expect((await exporter.export([makeSpan()])).code).toBe(1);
+  });
+});
