@@ -1,3 +1,4 @@
+export { BatchSpanProcessor, type BatchSpanProcessorOptions } from './batch-processor.js';
 export type {
   BatchOptions,
   ExporterOption,
@@ -17,6 +18,18 @@ export {
   withSpan,
 } from './context.js';
 export type { Compression, ExporterName, OtlpProtocol, SamplerName } from './env.js';
+export { ConsoleExporter, type ConsoleExporterOptions } from './exporters/console.js';
+export type { RetryPolicy } from './exporters/http-send.js';
+export { InMemoryExporter } from './exporters/in-memory.js';
+export { OtlpHttpExporter, type OtlpHttpExporterOptions } from './exporters/otlp-http-exporter.js';
+export { type OtlpJsonTraceRequest, toOtlpJson } from './exporters/otlp-json.js';
+export { encodeOtlpProto } from './exporters/otlp-proto.js';
+export {
+  toZipkinSpans,
+  ZipkinExporter,
+  type ZipkinExporterOptions,
+  type ZipkinSpan,
+} from './exporters/zipkin.js';
 export { configure, getTracer } from './global.js';
 export { NonRecordingSpan } from './non-recording-span.js';
 export { detectResource, type ResourceOptions } from './resource.js';
@@ -24,7 +37,7 @@ export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
 export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js';
 export { rateLimited } from './sampler-rate-limited.js';
 export { traceIdRatio } from './sampler-trace-id-ratio.js';
-export { type IgnoreOption, type ServerTracingOptions } from './server-options.js';
+export type { IgnoreOption, ServerTracingOptions } from './server-options.js';
 export { createServerTracing, RequestTrace, ServerTracing } from './server-span.js';
 export { SimpleSpanProcessor } from './simple-processor.js';
 export type { Span } from './span.js';
