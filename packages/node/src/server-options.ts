@@ -111,6 +111,11 @@ export function resolveServerOptions(
       throw new TypeError(`unknown captureHeaders key '${key}'; accepted: request, response, allowSensitive`);
     }
   }
+  for (const key of ['request', 'response'] as const) {
+    if (capture[key] !== undefined && !Array.isArray(capture[key])) {
+      throw new TypeError(`captureHeaders.${key} must be an array of header names`);
+    }
+  }
   const allowSensitive = capture.allowSensitive === true;
   return {
     ignorePatterns,

@@ -1,0 +1,200 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { configure, type ReadableSpan, SimpleSpanProcessor, SpanStatusCode } from '@tracewire/node';
+import express5 from 'express';
+import express4 from 'express4';
+import supertest from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryExporter } from '../../node/src/exporters/in-memory.js'; // TEMP until @tracewire/node exports it
+import { tracing } from '../src/index.js';
+
+const exporter = new InMemoryExporter();
+const FILE = fileURLToPath(import.meta.url);
+
+beforeAll(() => {
+  configure({ processors: [new SimpleSpanProcessor(exporter)], exporters: 'none', shutdownOnSignals: false });
+});
+beforeEach(() => exporter.reset());
+
+async function span(): Promise<ReadableSpan> {
+  for (let i = 0; i < 400 && exporter.getFinishedSpans().length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const spans = exporter.getFinishedSpans();
+  expect(spans).toHaveLength(1);
+  return spans[0]!;
+}
+
+class TeapotError extends Error {
+  override name = 'TeapotError';
+}
+
+function buildApp(express: typeof express5, version: 4 | 5, withErrorHandler: boolean) {
+  const app = express();
+  app.set('env', 'test');
+  app.use(tracing());
+
+  const posts = express.Router({ mergeParams: true });
+  posts.get('/posts/:postId', (_req, res) => {
+    res.send('post');
+  });
+  posts.get('/fail', (_req, _res, next) => {
+    next(new TeapotError('no coffee'));
+  });
+  const api = express.Router();
+  api.use('/users/:userId', posts);
+  app.use('/api', api);
+
+  app
+    .route('/books')
+    .get((_req, res) => {
+      res.send('list');
+    })
+    .post((_req, res) => {
+      res.status(201).send('created');
+    });
+  app.get(/^\/re\/(\d+)$/, (_req, res) => {
+    res.send('regex');
+  });
+  app.get('/first', (_req, _res, next) => next());
+  app.get('/first', (_req, res) => {
+    res.send('second handler of the same path');
+  });
+  app.get('/stream', (_req, res) => {
+    res.write('a');
+    setTimeout(() => res.end('b'), 10);
+  });
+  app.get('/file', (_req, res) => {
+    res.sendFile(FILE);
+  });
+  app.get('/boom', () => {
+    throw new Error('boom');
+  });
+  app.get('/sync-throw', () => {
+    throw new TeapotError('sync');
+  });
+  if (version === 5) {
+    app.get('/async-throw', async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      throw new TeapotError('async');
+    });
+  }
+  app.use((_req, res, next) => (_req.path === '/mw-only' ? res.send('middleware') : next()));
+
+  if (withErrorHandler) app.use(tracing.errorHandler());
+  // The app's own error-handling middleware answers 418 for TeapotError.
+  app.use((error: unknown, _req: express5.Request, res: express5.Response, next: express5.NextFunction) => {
+    if (error instanceof TeapotError) res.status(418).send('teapot');
+    else next(error);
+  });
+  return app;
+}
+
+describe.each([
+  ['Express 5', express5, 5],
+  ['Express 4', express4 as unknown as typeof express5, 4],
+] as const)('%s', (_name, express, version) => {
+  let server: Server;
+  let bare: Server;
+  let url: string;
+  let bareUrl: string;
+
+  const listen = async (app: express5.Express): Promise<[Server, string]> => {
+    const s = createServer(app);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return [s, `http://127.0.0.1:${(s.address() as AddressInfo).port}`];
+  };
+
+  beforeAll(async () => {
+    [server, url] = await listen(buildApp(express, version, true));
+    [bare, bareUrl] = await listen(buildApp(express, version, false));
+  });
+  afterAll(async () => {
+    for (const s of [server, bare]) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  });
+
+  it('names routes in nested routers mounted with parameters by their full template', async () => {
+    await supertest(url).get('/api/users/42/posts/7').expect(200);
+    const s = await span();
+    expect(s.name).toBe('GET /api/users/:userId/posts/:postId');
+    expect(s.attributes['http.route']).toBe('/api/users/:userId/posts/:postId');
+    expect(s.attributes['url.path']).toBe('/api/users/42/posts/7');
+  });
+
+  it('names app.route() handlers per method', async () => {
+    await supertest(url).post('/books').expect(201);
+    expect((await span()).name).toBe('POST /books');
+  });
+
+  it('names regex routes by their pattern', async () => {
+    await supertest(url).get('/re/123').expect(200);
+    expect((await span()).attributes['http.route']).toBe(String(/^\/re\/(\d+)$/));
+  });
+
+  it('names a request by the route that answered when an earlier route passed it on', async () => {
+    await supertest(url).get('/first').expect(200);
+    expect((await span()).name).toBe('GET /first');
+  });
+
+  it('names a request answered by plain middleware by its method alone', async () => {
+    await supertest(url).get('/mw-only').expect(200);
+    expect((await span()).name).toBe('GET');
+  });
+
+  it('keeps the nested template when next(err) reaches an app-level error handler', async () => {
+    await supertest(url).get('/api/users/1/fail').expect(418);
+    const s = await span();
+    expect(s.name).toBe('GET /api/users/:userId/fail');
+    expect(s.status.code).toBe(SpanStatusCode.UNSET);
+    const event = s.events.find((e) => e.name === 'exception');
+    expect(event?.attributes?.['exception.type']).toBe('TeapotError');
+    expect(event?.attributes?.['exception.message']).toBe('no coffee');
+  });
+
+  it('records a thrown error through tracing.errorHandler() and leaves the response to the app', async () => {
+    await supertest(url).get('/sync-throw').expect(418);
+    const s = await span();
+    expect(s.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it.runIf(version === 5)('records a rejected async handler (Express 5) as an exception', async () => {
+    await supertest(url).get('/async-throw').expect(418);
+    const s = await span();
+    expect(s.name).toBe('GET /async-throw');
+    expect(s.events[0]?.attributes?.['exception.message']).toBe('async');
+  });
+
+  it('without tracing.errorHandler() marks an unhandled error as a 500 error span, with no exception event', async () => {
+    await supertest(bareUrl).get('/boom').expect(500);
+    const s = await span();
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('500');
+    expect(s.events).toEqual([]);
+  });
+
+  it('with tracing.errorHandler() names the error type of an unhandled error', async () => {
+    await supertest(url).get('/boom').expect(500);
+    const s = await span();
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('Error');
+  });
+
+  it('ends a streamed response once, after its last chunk', async () => {
+    const res = await supertest(url).get('/stream').expect(200);
+    expect(res.text).toBe('ab');
+    const s = await span();
+    expect(s.name).toBe('GET /stream');
+    expect(s.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it('traces res.sendFile responses', async () => {
+    await supertest(url).get('/file').expect(200);
+    const s = await span();
+    expect(s.name).toBe('GET /file');
+    expect(s.attributes['http.response.status_code']).toBe(200);
+  });
+});

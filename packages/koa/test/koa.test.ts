@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import Router from '@koa/router';
+import {
+  configure,
+  getActiveSpan,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  SpanStatusCode,
+} from '@tracewire/node';
+import Koa3 from 'koa';
+import Koa2 from 'koa2';
+import supertest from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryExporter } from '../../node/src/exporters/in-memory.js'; // TEMP until @tracewire/node exports it
+import { tracing } from '../src/index.js';
+
+const exporter = new InMemoryExporter();
+
+beforeAll(() => {
+  configure({ processors: [new SimpleSpanProcessor(exporter)], exporters: 'none', shutdownOnSignals: false });
+});
+beforeEach(() => exporter.reset());
+
+async function span(): Promise<ReadableSpan> {
+  for (let i = 0; i < 400 && exporter.getFinishedSpans().length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const spans = exporter.getFinishedSpans();
+  expect(spans).toHaveLength(1);
+  return spans[0]!;
+}
+
+class ValidationError extends Error {
+  override name = 'ValidationError';
+}
+
+describe.each([
+  ['Koa 3', Koa3],
+  ['Koa 2', Koa2 as unknown as typeof Koa3],
+] as const)('%s', (_name, Koa) => {
+  let server: Server;
+  let url: string;
+  const caught: unknown[] = [];
+  const thrown: unknown[] = [];
+
+  beforeAll(async () => {
+    const app = new Koa();
+    app.silent = true;
+    // The app's own error handler sits outside tracing and must receive the very error the route threw.
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        caught.push(error);
+        ctx.status = error instanceof ValidationError ? 422 : 500;
+        ctx.body = 'handled';
+      }
+    });
+    app.use(tracing());
+
+    const posts = new Router();
+    posts.get('/posts/:postId', (ctx) => {
+      ctx.body = 'post';
+    });
+    const users = new Router();
+    users.use('/users/:userId', posts.routes());
+    const api = new Router({ prefix: '/api' });
+    api.use(users.routes());
+    api.post('/validate', async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      const error = new ValidationError('bad input');
+      thrown.push(error);
+      throw error;
+    });
+    api.get('/stream', (ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = Readable.from(['a', 'b', 'c']);
+    });
+    api.get('/active', (ctx) => {
+      ctx.body = { spanId: getActiveSpan()?.spanContext().spanId };
+    });
+    app.use(api.routes());
+    app.use(api.allowedMethods());
+
+    server = createServer(app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('names routes of nested, prefixed @koa/router routers by their full template', async () => {
+    await supertest(url).get('/api/users/3/posts/9').expect(200);
+    const s = await span();
+    expect(s.name).toBe('GET /api/users/:userId/posts/:postId');
+    expect(s.attributes['http.route']).toBe('/api/users/:userId/posts/:postId');
+  });
+
+  it('records an error thrown through the chain and re-throws the same object to outer middleware', async () => {
+    await supertest(url).post('/api/validate').expect(422);
+    const s = await span();
+    expect(caught.at(-1)).toBe(thrown.at(-1));
+    expect(s.name).toBe('POST /api/validate');
+    expect(s.status.code).toBe(SpanStatusCode.UNSET);
+    expect(s.events[0]?.attributes?.['exception.type']).toBe('ValidationError');
+  });
+
+  it('ends a streamed ctx.body once, after the stream ends', async () => {
+    const res = await supertest(url).get('/api/stream').expect(200);
+    expect(res.text).toBe('abc');
+    const s = await span();
+    expect(s.name).toBe('GET /api/stream');
+    expect(s.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it('makes the span active inside router handlers', async () => {
+    const res = await supertest(url).get('/api/active').expect(200);
+    expect(res.body.spanId).toBe((await span()).spanContext().spanId);
+  });
+
+  it('names a request no route matched by its method alone', async () => {
+    await supertest(url).get('/api/nothing/here').expect(404);
+    expect((await span()).name).toBe('GET');
+  });
+
+  it('names a 405 from allowedMethods by its method alone', async () => {
+    await supertest(url).delete('/api/stream').expect(405);
+    expect((await span()).name).toBe('DELETE');
+  });
+});

@@ -1,0 +1,305 @@
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { b3 } from '@tracewire/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getActiveSpan, runInContext } from '../src/context.js';
+import { InMemoryExporter } from '../src/exporters/in-memory.js';
+import { alwaysOff } from '../src/sampler.js';
+import { globToRegExp, resolveServerOptions, type ServerTracingOptions } from '../src/server-options.js';
+import { createServerTracing, type RequestTrace } from '../src/server-span.js';
+import { SimpleSpanProcessor } from '../src/simple-processor.js';
+import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
+import { Tracer } from '../src/tracer.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '00f067aa0ba902b7';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, trace: RequestTrace | undefined) => void;
+
+let servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  servers = [];
+});
+
+async function serve(options: ServerTracingOptions, handler: Handler, tracer?: Tracer) {
+  const exporter = new InMemoryExporter();
+  const t = tracer ?? new Tracer({ processors: [new SimpleSpanProcessor(exporter)] });
+  const tracing = createServerTracing({ tracer: t, ...options });
+  const server = createServer((req, res) => {
+    const trace = tracing.start(req, res);
+    if (trace === undefined) handler(req, res, trace);
+    else runInContext(trace.context, () => handler(req, res, trace));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { exporter, tracer: t, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function get(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  return res;
+}
+
+async function onlySpan(exporter: InMemoryExporter): Promise<ReadableSpan> {
+  for (let i = 0; i < 200 && exporter.getFinishedSpans().length === 0; i++)
+    await new Promise((r) => setTimeout(r, 5));
+  const spans = exporter.getFinishedSpans();
+  expect(spans).toHaveLength(1);
+  return spans[0]!;
+}
+
+const ok: Handler = (_req, res) => res.end('ok');
+
+describe('options are validated once, with errors naming the option', () => {
+  it.each([
+    [{ ignore: 'health' }, TypeError, /ignore must be/],
+    [{ ignore: [42] }, TypeError, /ignore entries/],
+    [{ ignore: ['health'] }, RangeError, /ignore paths must start with '\/'/],
+    [{ requestHook: 'x' }, TypeError, /requestHook must be a function/],
+    [{ responseHook: 1 }, TypeError, /responseHook must be a function/],
+    [{ spanName: {} }, TypeError, /spanName must be a function/],
+    [{ isError: true }, TypeError, /isError must be a function/],
+    [{ traceResponse: 'yes' }, TypeError, /traceResponse must be a boolean/],
+    [{ tracer: {} }, TypeError, /tracer must be a Tracer/],
+    [{ propagator: 'zipkin' }, RangeError, /unknown propagator/],
+    [{ propagator: {} }, TypeError, /propagator must be/],
+    [{ captureHeaders: ['x'] }, TypeError, /unknown captureHeaders key/],
+    [{ captureHeaders: { request: 'x-id' } }, TypeError, /captureHeaders.request must be an array/],
+    [{ captureHeaders: { response: ['bad header'] } }, TypeError, /captureHeaders.response entries/],
+    [{ capturHeaders: {} }, TypeError, /unknown tracing option 'capturHeaders'/],
+  ])('%o throws', (options, type, message) => {
+    expect(() => createServerTracing(options as ServerTracingOptions)).toThrow(type);
+    expect(() => createServerTracing(options as ServerTracingOptions)).toThrow(message);
+  });
+
+  it('accepts no options at all', () => {
+    expect(() => createServerTracing()).not.toThrow();
+  });
+});
+
+describe('ignore globs', () => {
+  it('matches exact paths, * within a segment and ** across segments', () => {
+    expect(globToRegExp('/health').test('/health')).toBe(true);
+    expect(globToRegExp('/health').test('/healthz')).toBe(false);
+    expect(globToRegExp('/static/*.css').test('/static/a.css')).toBe(true);
+    expect(globToRegExp('/static/*.css').test('/static/x/a.css')).toBe(false);
+    expect(globToRegExp('/internal/**').test('/internal/a/b')).toBe(true);
+  });
+});
+
+describe('environment variables for operators', () => {
+  it('add ignore paths and captured headers, and never let sensitive headers through', () => {
+    const resolved = resolveServerOptions(
+      { ignore: ['/a'] },
+      {
+        TRACEWIRE_IGNORE_PATHS: '/health, /ready',
+        TRACEWIRE_CAPTURE_REQUEST_HEADERS: 'X-Request-Id,authorization',
+        TRACEWIRE_CAPTURE_RESPONSE_HEADERS: 'x-cache,set-cookie',
+      },
+    );
+    expect(resolved.ignorePatterns.map(String)).toEqual(['/^\\/health$/', '/^\\/ready$/', '/^\\/a$/']);
+    expect(resolved.requestHeaders.map((h) => h.attribute)).toEqual(['http.request.header.x-request-id']);
+    expect(resolved.responseHeaders.map((h) => h.attribute)).toEqual(['http.response.header.x-cache']);
+  });
+
+  it('capture sensitive headers only with captureHeaders.allowSensitive', () => {
+    const resolved = resolveServerOptions(
+      { captureHeaders: { request: ['authorization', 'cookie'], allowSensitive: true } },
+      {},
+    );
+    expect(resolved.requestHeaders.map((h) => h.header)).toEqual(['authorization', 'cookie']);
+  });
+});
+
+describe('server span lifecycle', () => {
+  it('starts a SERVER span named by the method alone until a route is set', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/x/1`);
+    const span = await onlySpan(exporter);
+    expect(span.kind).toBe(SpanKind.SERVER);
+    expect(span.name).toBe('GET');
+  });
+
+  it('uses the route set by the adapter for the name and http.route', async () => {
+    const { exporter, url } = await serve({}, (_req, res, trace) => {
+      trace?.setRoute('/x/:id');
+      res.end();
+    });
+    await get(`${url}/x/1`);
+    const span = await onlySpan(exporter);
+    expect(span.name).toBe('GET /x/:id');
+    expect(span.attributes['http.route']).toBe('/x/:id');
+  });
+
+  it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
+    const { exporter, port } = await serve({}, ok);
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path: '/' }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const span = await onlySpan(exporter);
+    expect(span.name).toBe('HTTP');
+    expect(span.attributes['http.request.method']).toBe('_OTHER');
+    expect(span.attributes['http.request.method_original']).toBe('PROPFIND');
+  });
+
+  it('lets spanName override the name', async () => {
+    const { exporter, url } = await serve({ spanName: (req) => `custom ${req.method}` }, ok);
+    await get(url);
+    expect((await onlySpan(exporter)).name).toBe('custom GET');
+  });
+
+  it('lets isError decide which statuses are errors', async () => {
+    const { exporter, url } = await serve({ isError: (s) => s >= 400 }, (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    await get(url);
+    const span = await onlySpan(exporter);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('404');
+  });
+
+  it('runs requestHook at the start and responseHook at the end', async () => {
+    const { exporter, url } = await serve(
+      {
+        requestHook: (span, req) => span.setAttribute('app.req', String(req.url)),
+        responseHook: (span, _req, res) => span.setAttribute('app.res', res.statusCode),
+      },
+      ok,
+    );
+    await get(`${url}/hooked`);
+    const span = await onlySpan(exporter);
+    expect(span.attributes['app.req']).toBe('/hooked');
+    expect(span.attributes['app.res']).toBe(200);
+  });
+
+  it('counts a throwing hook as an instrumentation error and never throws into the app', async () => {
+    const { exporter, tracer, url } = await serve(
+      {
+        requestHook: () => {
+          throw new Error('hook');
+        },
+        responseHook: () => {
+          throw new Error('hook');
+        },
+      },
+      ok,
+    );
+    const res = await get(url);
+    expect(res.status).toBe(200);
+    await onlySpan(exporter);
+    expect(tracer.stats.instrumentationErrors).toBe(2);
+  });
+
+  it('sends traceresponse only when traceResponse is on', async () => {
+    const off = await serve({}, ok);
+    expect((await get(off.url)).headers.get('traceresponse')).toBeNull();
+    const on = await serve({ traceResponse: true }, ok);
+    const res = await get(on.url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    const span = await onlySpan(on.exporter);
+    expect(res.headers.get('traceresponse')).toBe(`00-${TRACE_ID}-${span.spanContext().spanId}-01`);
+  });
+
+  it('links to contexts of other formats that name a different trace', async () => {
+    const { exporter, url } = await serve({}, ok);
+    const other = 'a'.repeat(32);
+    await get(url, {
+      headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, b3: `${other}-${'b'.repeat(16)}-1` },
+    });
+    const span = await onlySpan(exporter);
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.links.map((l) => l.context.traceId)).toEqual([other]);
+  });
+
+  it('uses the propagator option instead of the tracer default', async () => {
+    const { exporter, url } = await serve({ propagator: b3() }, ok);
+    await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    expect((await onlySpan(exporter)).spanContext().traceId).not.toBe(TRACE_ID);
+    const named = await serve({ propagator: 'tracecontext' }, ok);
+    await get(named.url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    expect((await onlySpan(named.exporter)).spanContext().traceId).toBe(TRACE_ID);
+  });
+
+  it('records an exception once, with its type, and uses it as error.type on a 5xx', async () => {
+    class PaymentError extends Error {}
+    const { exporter, url } = await serve({}, (_req, res, trace) => {
+      const error = new PaymentError('declined');
+      trace?.recordError(error);
+      trace?.recordError(error);
+      res.statusCode = 502;
+      res.end();
+    });
+    await get(url);
+    const span = await onlySpan(exporter);
+    expect(span.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+    expect(span.attributes['error.type']).toBe('PaymentError');
+  });
+
+  it('ends a timed-out request as an error with error.type timeout', async () => {
+    const { exporter, url } = await serve({}, (req, _res, trace) => {
+      trace?.markTimedOut();
+      req.socket.destroy();
+    });
+    await fetch(url).catch(() => undefined);
+    const span = await onlySpan(exporter);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('timeout');
+  });
+
+  it('does not start a second span for a request that is already traced', async () => {
+    const exporter = new InMemoryExporter();
+    const tracer = new Tracer({ processors: [new SimpleSpanProcessor(exporter)] });
+    const outer = createServerTracing({ tracer });
+    const inner = createServerTracing({ tracer });
+    let second: RequestTrace | undefined;
+    const server = createServer((req, res) => {
+      outer.start(req, res);
+      second = inner.start(req, res);
+      res.end();
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await onlySpan(exporter);
+    expect(second).toBeUndefined();
+  });
+
+  it('records nothing for an unsampled request but keeps its context active', async () => {
+    const exporter = new InMemoryExporter();
+    const tracer = new Tracer({ processors: [new SimpleSpanProcessor(exporter)], sampler: alwaysOff });
+    let active: string | undefined;
+    const { url } = await serve(
+      {},
+      (_req, res) => {
+        active = getActiveSpan()?.spanContext().traceId;
+        res.end();
+      },
+      tracer,
+    );
+    await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` } });
+    expect(active).toBe(TRACE_ID);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('gives an ignored request without a caller an unsampled context, so its calls start no trace', async () => {
+    let flags: number | undefined;
+    const { exporter, url } = await serve({ ignore: (req) => req.url === '/skip' }, (_req, res) => {
+      flags = getActiveSpan()?.spanContext().traceFlags;
+      res.end();
+    });
+    await get(`${url}/skip`);
+    expect(flags).toBe(0);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+});
