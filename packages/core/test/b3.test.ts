@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { b3, TraceFlags } from '../src/index.js';
+
+const T128 = '80f198ee56343ba864fe8b2a57d3eff7';
+const T64 = '64fe8b2a57d3eff7';
+const SPAN = 'e457b5a2e4d86bd1';
+const PARENT = '05e3ac9a4f6e3b90';
+
+const single = b3();
+const multi = b3({ inject: 'multi' });
+const extract = (headers: Record<string, string | string[]>) => single.extract(headers).spanContext;
+
+describe('b3 single header (openzipkin/b3-propagation "Single Header")', () => {
+  it('reads {TraceId}-{SpanId}-{SamplingState}-{ParentSpanId}', () => {
+    expect(extract({ b3: `${T128}-${SPAN}-1-${PARENT}` })).toEqual({
+      traceId: T128,
+      spanId: SPAN,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+  });
+
+  it('reads {TraceId}-{SpanId} with the sampling decision deferred (not sampled here)', () => {
+    expect(extract({ b3: `${T128}-${SPAN}` })?.traceFlags).toBe(TraceFlags.NONE);
+  });
+
+  it('reads {TraceId}-{SpanId}-{SamplingState}', () => {
+    expect(extract({ b3: `${T128}-${SPAN}-0` })?.traceFlags).toBe(TraceFlags.NONE);
+    expect(extract({ b3: `${T128}-${SPAN}-1` })?.traceFlags).toBe(TraceFlags.SAMPLED);
+  });
+
+  it('treats the debug sampling state "d" as sampled ("Debug Flag": debug implies accept)', () => {
+    expect(extract({ b3: `${T128}-${SPAN}-d` })?.traceFlags).toBe(TraceFlags.SAMPLED);
+  });
+
+  it('left-pads a 64-bit trace id to 128 bits ("TraceId": 64 or 128-bit)', () => {
+    expect(extract({ b3: `${T64}-${SPAN}-1` })?.traceId).toBe(`0000000000000000${T64}`);
+  });
+
+  it.each(['0', '1', 'd'])(
+    'yields no context for the sampling-only form b3: %s (it carries no ids)',
+    (value) => {
+      expect(single.extract({ b3: value })).toEqual({});
+    },
+  );
+
+  it.each([
+    ['an uppercase trace id', `${T128.toUpperCase()}-${SPAN}-1`],
+    ['a 24-character trace id', `${T128.slice(8)}-${SPAN}-1`],
+    ['an all-zero trace id', `${'0'.repeat(32)}-${SPAN}-1`],
+    ['an all-zero 64-bit trace id', `${'0'.repeat(16)}-${SPAN}-1`],
+    ['an all-zero span id', `${T128}-${'0'.repeat(16)}-1`],
+    ['a short span id', `${T128}-${SPAN.slice(1)}-1`],
+    ['an unknown sampling state', `${T128}-${SPAN}-2`],
+    ['a sampling state of "true"', `${T128}-${SPAN}-true`],
+    ['an invalid parent span id', `${T128}-${SPAN}-1-xyz`],
+    ['an all-zero parent span id', `${T128}-${SPAN}-1-${'0'.repeat(16)}`],
+    ['trailing garbage', `${T128}-${SPAN}-1-${PARENT}-x`],
+    ['a trailing dash', `${T128}-${SPAN}-`],
+    ['no dash', T128],
+    ['empty', ''],
+  ])('ignores a b3 header with %s', (_why, value) => {
+    expect(extract({ b3: value })).toBeUndefined();
+  });
+
+  it('ignores two b3 headers', () => {
+    expect(extract({ b3: [`${T128}-${SPAN}-1`, `${T128}-${SPAN}-0`] })).toBeUndefined();
+  });
+});
+
+describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', () => {
+  it('reads X-B3-TraceId, X-B3-SpanId, X-B3-ParentSpanId and X-B3-Sampled', () => {
+    const sc = extract({
+      'x-b3-traceid': T128,
+      'x-b3-spanid': SPAN,
+      'x-b3-parentspanid': PARENT,
+      'x-b3-sampled': '1',
+    });
+    expect(sc).toEqual({ traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  });
+
+  it('reads header names in any case', () => {
+    const sc = extract({ 'X-B3-TraceId': T128, 'X-B3-SpanId': SPAN, 'X-B3-Sampled': '1' });
+    expect(sc?.traceId).toBe(T128);
+  });
+
+  it('left-pads a 64-bit X-B3-TraceId', () => {
+    expect(extract({ 'x-b3-traceid': T64, 'x-b3-spanid': SPAN })?.traceId).toBe(`0000000000000000${T64}`);
+  });
+
+  it.each([
+    ['1', TraceFlags.SAMPLED],
+    ['0', TraceFlags.NONE],
+    ['true', TraceFlags.SAMPLED],
+    ['false', TraceFlags.NONE],
+  ])('reads X-B3-Sampled: %s (incl. the legacy "true"/"false" of "Sampling State")', (sampled, flags) => {
+    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': sampled })?.traceFlags).toBe(
+      flags,
+    );
+  });
+
+  it('treats X-B3-Flags: 1 (debug) as sampled, whatever X-B3-Sampled says ("Debug Flag")', () => {
+    const sc = extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1', 'x-b3-sampled': '0' });
+    expect(sc?.traceFlags).toBe(TraceFlags.SAMPLED);
+  });
+
+  it('defers the decision (not sampled) without X-B3-Sampled', () => {
+    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN })?.traceFlags).toBe(TraceFlags.NONE);
+  });
+
+  it.each([
+    ['no span id', { 'x-b3-traceid': T128 }],
+    ['no trace id', { 'x-b3-spanid': SPAN }],
+    ['an invalid trace id', { 'x-b3-traceid': 'xyz', 'x-b3-spanid': SPAN }],
+    ['an invalid span id', { 'x-b3-traceid': T128, 'x-b3-spanid': 'E457B5A2E4D86BD1' }],
+    ['an invalid parent span id', { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-parentspanid': '1' }],
+    ['an unknown X-B3-Sampled', { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': 'yes' }],
+    ['duplicate X-B3-TraceId', { 'x-b3-traceid': [T128, T128], 'x-b3-spanid': SPAN }],
+  ])('ignores multiple headers with %s', (_why, headers) => {
+    expect(extract(headers)).toBeUndefined();
+  });
+
+  it('lets a valid single header win over multiple headers', () => {
+    const other = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const sc = extract({ b3: `${T128}-${SPAN}-1`, 'x-b3-traceid': other, 'x-b3-spanid': SPAN });
+    expect(sc?.traceId).toBe(T128);
+  });
+
+  it('falls back to multiple headers when the single header is invalid', () => {
+    expect(extract({ b3: 'garbage', 'x-b3-traceid': T128, 'x-b3-spanid': SPAN })?.traceId).toBe(T128);
+  });
+
+  it('works with a getter that cannot list keys', () => {
+    const headers: Record<string, string> = {
+      'x-b3-traceid': T128,
+      'x-b3-spanid': SPAN,
+      'x-b3-sampled': '1',
+    };
+    const getter = { get: (c: Record<string, string>, k: string) => c[k], keys: () => [] };
+    expect(single.extract(headers, getter).spanContext?.traceFlags).toBe(TraceFlags.SAMPLED);
+  });
+});
+
+describe('b3 inject', () => {
+  const spanContext = { traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED };
+
+  it('writes the single header by default', () => {
+    const carrier: Record<string, string> = {};
+    single.inject({ spanContext }, carrier);
+    expect(carrier).toEqual({ b3: `${T128}-${SPAN}-1` });
+  });
+
+  it('writes the multiple headers with inject: "multi"', () => {
+    const carrier: Record<string, string> = {};
+    multi.inject({ spanContext: { ...spanContext, traceFlags: 0 } }, carrier);
+    expect(carrier).toEqual({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': '0' });
+  });
+
+  it('writes nothing for an invalid context', () => {
+    const carrier: Record<string, string> = {};
+    single.inject({ spanContext: { traceId: 'x', spanId: SPAN, traceFlags: 1 } }, carrier);
+    multi.inject({ spanContext: { traceId: T128, spanId: '0'.repeat(16), traceFlags: 1 } }, carrier);
+    expect(carrier).toEqual({});
+  });
+
+  it('rejects an unknown inject option with a RangeError naming it', () => {
+    expect(() => b3({ inject: 'both' as 'single' })).toThrow(/options\.inject must be 'single' or 'multi'/);
+  });
+
+  it('names itself after the OTEL_PROPAGATORS value it matches', () => {
+    expect(single.name).toBe('b3');
+    expect(multi.name).toBe('b3multi');
+  });
+});

@@ -1,0 +1,98 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { defaultGetter, defaultSetter, w3cTraceContext } from '../src/index.js';
+
+const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+describe('defaultGetter', () => {
+  it('reads Node IncomingHttpHeaders: lowercase keys, strings and string arrays', () => {
+    const headers: IncomingHttpHeaders = {
+      traceparent: TP,
+      tracestate: ['a=1', 'b=2'],
+      'content-length': '3',
+    };
+    expect(defaultGetter.get(headers, 'traceparent')).toBe(TP);
+    expect(defaultGetter.get(headers, 'tracestate')).toEqual(['a=1', 'b=2']);
+    expect(defaultGetter.get(headers, 'missing')).toBeUndefined();
+    expect(defaultGetter.keys(headers)).toEqual(['traceparent', 'tracestate', 'content-length']);
+  });
+
+  it('reads fetch Headers case-insensitively, repeated values joined by ", "', () => {
+    const headers = new Headers({ TraceParent: TP });
+    headers.append('baggage', 'a=1');
+    headers.append('baggage', 'b=2');
+    expect(defaultGetter.get(headers, 'traceparent')).toBe(TP);
+    expect(defaultGetter.get(headers, 'baggage')).toBe('a=1, b=2');
+    expect(defaultGetter.get(headers, 'missing')).toBeUndefined();
+    expect(defaultGetter.keys(headers).sort()).toEqual(['baggage', 'traceparent']);
+  });
+
+  it('reads plain objects whatever the case of their keys', () => {
+    const headers = { TraceParent: TP, 'X-B3-TraceId': 'abc' };
+    expect(defaultGetter.get(headers, 'traceparent')).toBe(TP);
+    expect(defaultGetter.get(headers, 'x-b3-traceid')).toBe('abc');
+  });
+
+  it('turns numbers into strings and drops other value types', () => {
+    expect(defaultGetter.get({ 'content-length': 42 }, 'content-length')).toBe('42');
+    expect(defaultGetter.get({ a: { nested: true } }, 'a')).toBeUndefined();
+    expect(defaultGetter.get({ a: ['x', 1, 'y'] }, 'a')).toEqual(['x', 'y']);
+  });
+
+  it('returns nothing for carriers that are not objects', () => {
+    for (const carrier of [undefined, null, 'traceparent', 42]) {
+      expect(defaultGetter.get(carrier, 'traceparent')).toBeUndefined();
+      expect(defaultGetter.keys(carrier)).toEqual([]);
+    }
+  });
+});
+
+describe('defaultSetter', () => {
+  it('sets on fetch Headers', () => {
+    const headers = new Headers();
+    defaultSetter.set(headers, 'traceparent', TP);
+    expect(headers.get('traceparent')).toBe(TP);
+  });
+
+  it('assigns on plain objects', () => {
+    const headers: Record<string, string> = {};
+    defaultSetter.set(headers, 'traceparent', TP);
+    expect(headers).toEqual({ traceparent: TP });
+  });
+
+  it('calls setHeader on objects shaped like Node OutgoingMessage', () => {
+    const written: [string, string][] = [];
+    const outgoing = { setHeader: (k: string, v: string) => written.push([k, v]) };
+    defaultSetter.set(outgoing, 'traceparent', TP);
+    expect(written).toEqual([['traceparent', TP]]);
+  });
+
+  it('ignores carriers that are not objects', () => {
+    expect(() => defaultSetter.set(undefined, 'traceparent', TP)).not.toThrow();
+    expect(() => defaultSetter.set(null, 'traceparent', TP)).not.toThrow();
+  });
+});
+
+describe('propagators over the three carrier kinds', () => {
+  const carriers: [string, () => unknown, (c: unknown) => string | null | undefined][] = [
+    [
+      'Node headers object',
+      () => ({}) as IncomingHttpHeaders,
+      (c) => (c as IncomingHttpHeaders).traceparent as string,
+    ],
+    ['fetch Headers', () => new Headers(), (c) => (c as Headers).get('traceparent')],
+    ['plain object', () => ({}), (c) => (c as Record<string, string>).traceparent],
+  ];
+
+  it.each(carriers)('injects into and extracts from a %s', (_kind, make, read) => {
+    const carrier = make();
+    const spanContext = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 1,
+    };
+    w3cTraceContext.inject({ spanContext }, carrier);
+    expect(read(carrier)).toBe(TP);
+    expect(w3cTraceContext.extract(carrier).spanContext).toEqual({ ...spanContext, isRemote: true });
+  });
+});
