@@ -18,7 +18,7 @@ export {
   withSpan,
 } from './context.js';
 export type { Compression, ExporterName, OtlpProtocol, SamplerName } from './env.js';
-export { ConsoleExporter, type ConsoleExporterOptions } from './exporters/console.js';
+export { ConsoleExporter, type ConsoleExporterOptions, renderWaterfall } from './exporters/console.js';
 export type { RetryPolicy } from './exporters/http-send.js';
 export { InMemoryExporter } from './exporters/in-memory.js';
 export { OtlpHttpExporter, type OtlpHttpExporterOptions } from './exporters/otlp-http-exporter.js';
