@@ -59,6 +59,24 @@ describe('export faults against real local HTTP servers', () => {
     expect(warn.mock.calls[0]![0]).toMatch(/nothing is listening/);
   });
 
+  it('warns about a missing collector on the first refused connection, before the retries are over', async () => {
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: { maxAttempts: 3, initialBackoffMillis: 300, maxBackoffMillis: 300 },
+      warn,
+    });
+    const result = exporter.export([makeSpan()]);
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledTimes(1));
+    let settled = false;
+    void result.then(() => {
+      settled = true;
+    });
+    expect(settled).toBe(false);
+    expect((await result).code).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
   it('collector answers 500: no retry, the batch is counted as failed', async () => {
     const collector = await receiver((_req, _i, res) => res.writeHead(500).end('internal'));
     const exporter = new OtlpHttpExporter({

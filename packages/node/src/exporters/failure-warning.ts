@@ -24,7 +24,7 @@ export class FailureWarning {
     const reason = connectionRefused ? 'nothing is listening there' : error.message;
     this.warn(
       `tracewire: ${this.exporterName} could not send spans to ${this.url} (${reason}); ` +
-        'spans are dropped and counted in tracer.stats() until it can. This is reported once.',
+        'spans are dropped and counted in tracer.stats until it can. This is reported once.',
     );
   }
 

@@ -31,6 +31,8 @@ export interface HttpSendOptions {
   compression: 'gzip' | 'none';
   retry?: Partial<RetryPolicy> | undefined;
   agent?: http.Agent | undefined;
+  /** Called after each failed attempt, retried or not, so a caller can warn before the retries run out. */
+  onFailedAttempt?: ((error: Error, connectionRefused: boolean) => void) | undefined;
 }
 
 export type SendOutcome =
@@ -76,6 +78,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
       return { ok: true, status: result.status, body: result.body };
     }
     const failure = toFailure(result);
+    options.onFailedAttempt?.(failure.error, failure.connectionRefused);
     const retryable = result.kind === 'error' || RETRYABLE_STATUS.has(result.status);
     if (!retryable || attempt >= retry.maxAttempts) return failure;
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;

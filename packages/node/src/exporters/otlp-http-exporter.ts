@@ -76,6 +76,10 @@ export class OtlpHttpExporter implements SpanExporter {
         compression: this.compression,
         retry: this.retry,
         agent: this.agent,
+        // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
+        onFailedAttempt: (error, connectionRefused) => {
+          if (connectionRefused) this.warning.failed(error, true);
+        },
       });
       if (!outcome.ok) {
         this.warning.failed(outcome.error, outcome.connectionRefused);
