@@ -11,6 +11,8 @@ import { TracerStats } from './stats.js';
 import { Tracer } from './tracer.js';
 
 let current: Tracer | undefined;
+/** Why configuring from the environment failed; rethrown so per-request callers do not re-read it each time. */
+let lazyFailure: unknown;
 
 /**
  * Builds a tracer from `options` over the environment and makes it the global one, shutting the previous one down
@@ -20,13 +22,25 @@ export function configure(options?: TracewireOptions): Tracer {
   const tracer = createTracer(resolveConfig(options));
   const previous = current;
   current = tracer;
+  lazyFailure = undefined;
   if (previous !== undefined && previous !== tracer) void previous.shutdown();
   return tracer;
 }
 
-/** The global tracer; the first call without a `configure()` configures one from the environment. */
+/**
+ * The global tracer; the first call without a `configure()` configures one from the environment. When the
+ * environment is invalid it throws that error, and keeps throwing it (without re-reading) until `configure()`
+ * succeeds.
+ */
 export function getTracer(): Tracer {
-  return current ?? configure();
+  if (current !== undefined) return current;
+  if (lazyFailure !== undefined) throw lazyFailure;
+  try {
+    return configure();
+  } catch (error) {
+    lazyFailure = error;
+    throw error;
+  }
 }
 
 function createTracer(config: ResolvedConfig): Tracer {

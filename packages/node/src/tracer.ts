@@ -10,7 +10,7 @@ import {
 import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
 import { NonRecordingSpan } from './non-recording-span.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
-import { SDK_VERSION } from './resource.js';
+import { detectResource, SDK_VERSION } from './resource.js';
 import type { Sampler } from './sampler.js';
 import { alwaysOn } from './sampler.js';
 import { parentBased } from './sampler-parent-based.js';
@@ -38,7 +38,7 @@ export interface StartSpanOptions {
 }
 
 export interface TracerConfig {
-  /** Default: an empty resource. `configure()` passes the detected one. */
+  /** Default: `detectResource()` (service name from the environment or package.json, SDK, host, process). */
   resource?: Resource;
   /** Default: core's `defaultPropagator`. */
   propagator?: Propagator;
@@ -78,7 +78,7 @@ export class Tracer {
 
   constructor(config: TracerConfig = {}) {
     this.propagator = config.propagator ?? defaultPropagator;
-    this.resource = config.resource ?? { attributes: {} };
+    this.resource = config.resource ?? detectResource();
     this.sampler = config.sampler ?? parentBased({ root: alwaysOn });
     this.stats = config.stats ?? new TracerStats();
     this.disabled = config.disabled === true;

@@ -63,9 +63,14 @@ describe('configure and getTracer', () => {
     expect(first.isShutdown).toBe(false);
   });
 
-  it('throws from getTracer when the environment is invalid, naming the variable', () => {
+  it('throws from getTracer when the environment is invalid, naming the variable, until configure() succeeds', () => {
     vi.stubEnv('OTEL_TRACES_SAMPLER', 'often');
     expect(() => global.getTracer()).toThrow('OTEL_TRACES_SAMPLER must be one of');
+    vi.stubEnv('OTEL_TRACES_SAMPLER', 'always_on');
+    // Not re-read per call: a per-request caller must not pay for configuration each time.
+    expect(() => global.getTracer()).toThrow('OTEL_TRACES_SAMPLER must be one of');
+    const tracer = global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    expect(global.getTracer()).toBe(tracer);
   });
 
   it('sends ended spans to the given processors with the configured sampler and limits', () => {

@@ -168,6 +168,13 @@ describe('Tracer.startSpan', () => {
     expect(tracer.stats.spansStarted).toBe(0);
   });
 
+  it('detects the resource when none is given', () => {
+    expect(new Tracer().resource.attributes).toMatchObject({
+      'telemetry.sdk.name': 'tracewire',
+      'process.pid': process.pid,
+    });
+  });
+
   it('exposes the propagator and resource it was given', () => {
     const propagator = { name: 'p', fields: [], inject() {}, extract: () => ({}) } as Propagator;
     const tracer = new Tracer({ propagator, resource: { attributes: { 'service.name': 'svc' } } });
