@@ -54,6 +54,11 @@ function buildApp(express: typeof express5, version: 4 | 5, withErrorHandler: bo
     .post((_req, res) => {
       res.status(201).send('created');
     });
+  const admin = express();
+  admin.get('/stats/:day', (_req, res) => {
+    res.send('stats');
+  });
+  app.use('/admin', admin);
   app.get(/^\/re\/(\d+)$/, (_req, res) => {
     res.send('regex');
   });
@@ -123,6 +128,11 @@ describe.each([
     expect(s.name).toBe('GET /api/users/:userId/posts/:postId');
     expect(s.attributes['http.route']).toBe('/api/users/:userId/posts/:postId');
     expect(s.attributes['url.path']).toBe('/api/users/42/posts/7');
+  });
+
+  it('names routes of a mounted sub-app with the mount path', async () => {
+    await supertest(url).get('/admin/stats/monday').expect(200);
+    expect((await span()).name).toBe('GET /admin/stats/:day');
   });
 
   it('names app.route() handlers per method', async () => {
