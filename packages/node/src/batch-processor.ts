@@ -37,6 +37,9 @@ export class BatchSpanProcessor implements SpanProcessor {
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
+  /** Running totals of spans queued and taken for export, so a flush knows when what it was asked for has left. */
+  private enqueued = 0;
+  private dequeued = 0;
 
   constructor(
     private readonly exporter: SpanExporter,
@@ -77,6 +80,7 @@ export class BatchSpanProcessor implements SpanProcessor {
       return;
     }
     this.queue.push(span);
+    this.enqueued++;
     if (this.queue.length >= this.maxExportBatchSize) this.exportFullBatches();
     if (this.queue.length > 0 && this.timer === undefined) this.armTimer();
   }
@@ -113,14 +117,15 @@ export class BatchSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** Exports everything queued now, batch by batch within the concurrency limit, and waits for it all. */
+  /** Exports every span queued before the call, within the concurrency limit, and waits until those have left. */
   private async drain(): Promise<void> {
-    // Spans that keep arriving during a flush are left to the timer: bound the rounds by what is queued now.
-    let rounds = Math.ceil(this.queue.length / this.maxExportBatchSize) + this.maxConcurrentExports + 1;
-    while ((this.queue.length > 0 && rounds-- > 0) || this.inFlight.size > 0) {
-      while (this.queue.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
-      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    // Spans that keep arriving during a flush are the timer's business: a flush under load must still end.
+    const target = this.enqueued;
+    while (this.dequeued < target && this.queue.length > 0) {
+      if (this.inFlight.size < this.maxConcurrentExports) this.startExport();
+      else await Promise.race(this.inFlight);
     }
+    await Promise.all(this.inFlight);
   }
 
   private exportFullBatches(): void {
@@ -148,6 +153,7 @@ export class BatchSpanProcessor implements SpanProcessor {
 
   private startExport(): void {
     const batch = this.queue.splice(0, this.maxExportBatchSize);
+    this.dequeued += batch.length;
     const done: Promise<void> = this.exportBatch(batch).then(() => {
       this.inFlight.delete(done);
       if (this.shutdownPromise !== undefined) return;

@@ -182,6 +182,30 @@ describe('BatchSpanProcessor', () => {
     expect(spy.mock.calls.map((call) => call[0].length)).toEqual([3, 3, 1]);
   });
 
+  it('forceFlush delivers what was queued at the call and ends even while spans keep arriving', async () => {
+    const exporter: SpanExporter = {
+      export: () => new Promise((resolve) => setTimeout(() => resolve({ code: 0 }), 1)),
+      shutdown: async () => {},
+    };
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        maxExportBatchSize: 2,
+        maxQueueSize: 1000,
+        scheduledDelayMillis: 60_000,
+      }),
+    );
+    for (let i = 0; i < 10; i++) processor.onEnd(makeSpan());
+    const feed = setInterval(() => {
+      for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+    }, 0);
+    try {
+      await processor.forceFlush();
+    } finally {
+      clearInterval(feed);
+    }
+    expect(processor.stats.spansExported).toBeGreaterThanOrEqual(10);
+  });
+
   it('ignores spans whose trace is not sampled', async () => {
     const exporter = new InMemoryExporter();
     const processor = track(new BatchSpanProcessor(exporter));
