@@ -2,6 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   configure,
+  InMemoryExporter,
   type ReadableSpan,
   type ServerTracingOptions,
   SimpleSpanProcessor,
@@ -10,7 +11,6 @@ import {
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryExporter } from '../../packages/node/src/exporters/in-memory.js'; // TEMP until exported
 import { APPS, type TestApp } from './apps.js';
 
 // One table of cases, run against Express 4/5, Koa 2/3 and Fastify 4/5 apps that declare the same routes.

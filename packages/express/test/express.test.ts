@@ -1,12 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { configure, type ReadableSpan, SimpleSpanProcessor, SpanStatusCode } from '@tracewire/node';
+import {
+  configure,
+  InMemoryExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  SpanStatusCode,
+} from '@tracewire/node';
 import express5 from 'express';
 import express4 from 'express4';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryExporter } from '../../node/src/exporters/in-memory.js'; // TEMP until @tracewire/node exports it
 import { tracing } from '../src/index.js';
 
 const exporter = new InMemoryExporter();

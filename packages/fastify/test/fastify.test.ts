@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import {
   getActiveSpan,
+  InMemoryExporter,
   type ReadableSpan,
   type Sampler,
   SimpleSpanProcessor,
@@ -11,7 +12,6 @@ import fastify5, { type FastifyInstance } from 'fastify';
 import fastify4 from 'fastify4';
 import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryExporter } from '../../node/src/exporters/in-memory.js'; // TEMP until @tracewire/node exports it
 import { tracing } from '../src/index.js';
 
 const exporter = new InMemoryExporter();

@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import {
   configure,
   getActiveSpan,
+  InMemoryExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
   SpanStatusCode,
@@ -13,7 +14,6 @@ import Koa3 from 'koa';
 import Koa2 from 'koa2';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryExporter } from '../../node/src/exporters/in-memory.js'; // TEMP until @tracewire/node exports it
 import { tracing } from '../src/index.js';
 
 const exporter = new InMemoryExporter();
