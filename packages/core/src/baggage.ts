@@ -64,6 +64,19 @@ function normaliseMetadata(raw: string): string | undefined {
   return out;
 }
 
+/** False for strings with a lone UTF-16 surrogate, which have no UTF-8 form and make encodeURIComponent throw. */
+function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff) return false;
+    const next = s.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
 function decodeValue(raw: string): string | undefined {
   if (!isBaggageOctets(raw)) return undefined;
   if (raw.indexOf('%') === -1) return raw;
@@ -157,11 +170,11 @@ export class Baggage {
   }
 
   /**
-   * Returns baggage with `key` set. An invalid key or metadata, or a new key past 180 members, returns this
-   * baggage unchanged: request-time code never throws.
+   * Returns baggage with `key` set. An invalid key or metadata, a value with a lone surrogate (no UTF-8 form),
+   * or a new key past 180 members returns this baggage unchanged: request-time code never throws.
    */
   set(key: string, value: string, metadata?: string): Baggage {
-    if (!isBaggageKey(key) || typeof value !== 'string') return this;
+    if (!isBaggageKey(key) || typeof value !== 'string' || !isWellFormed(value)) return this;
     let meta: string | undefined;
     if (metadata !== undefined && metadata !== '') {
       meta = normaliseMetadata(metadata);

@@ -125,6 +125,12 @@ describe('Baggage is immutable', () => {
     expect(base.set('k', 'v', 'bad key')).toBe(base);
   });
 
+  it('ignores a value with a lone surrogate, which has no UTF-8 form to percent-encode', () => {
+    expect(base.set('k', 'a\ud800b')).toBe(base);
+    expect(base.set('k', '\udc00')).toBe(base);
+    expect(base.set('k', '\ud83d\ude00').get('k')?.value).toBe('\ud83d\ude00');
+  });
+
   it('merge lets the argument win on equal keys', () => {
     const merged = base.merge(Baggage.parse('b=3,c=4'));
     expect(entries(merged)).toEqual({ a: { value: '1' }, b: { value: '3' }, c: { value: '4' } });

@@ -85,6 +85,12 @@ describe('jaeger baggage (uberctx-{key})', () => {
     expect(extract({ 'uberctx-a': '%zz', 'uberctx-b': 'ok' }).baggage?.get('a')).toBeUndefined();
   });
 
+  it('drops a baggage header whose raw value cannot be re-encoded (lone surrogate) instead of throwing later', () => {
+    const { baggage } = extract({ 'uberctx-a': '\udc00x', 'uberctx-b': 'ok' });
+    expect(baggage?.get('a')).toBeUndefined();
+    expect(baggage?.serialize()).toBe('b=ok');
+  });
+
   it('writes uber-trace-id with parent 0 and the sampled flag, and uberctx-* URL-encoded', () => {
     const carrier: Record<string, string> = {};
     jaeger.inject(
