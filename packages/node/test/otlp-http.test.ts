@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isTracingSuppressed } from '../src/context.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
 import { toOtlpJson } from '../src/exporters/otlp-json.js';
+import { configure } from '../src/global.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
 import { type Receiver, startReceiver } from './fixtures/receiver.js';
 import { makeSpan } from './fixtures/spans.js';
@@ -81,6 +82,34 @@ describe('OtlpHttpExporter', () => {
     }
     expect(seen).toEqual([true]);
     expect(collector.requests[0]!.headers['traceparent']).toBeUndefined();
+  });
+
+  it('with outgoing instrumentation installed, exporting inside an active span neither traces nor tags its POST', async () => {
+    const collector = await receiver();
+    const tracer = configure({
+      serviceName: 'no-feedback',
+      exporters: [new OtlpHttpExporter({ url: collector.url, protocol: 'http/json' })],
+      batch: { scheduledDelayMillis: 60_000 },
+      shutdownOnSignals: false,
+    });
+    try {
+      await tracer.startActiveSpan('parent', {}, async (parent) => {
+        tracer.startSpan('child').end();
+        // The flush sends from inside `parent`'s context: only suppression keeps the POST from becoming its child.
+        await tracer.forceFlush();
+        parent.end();
+      });
+      await tracer.forceFlush();
+    } finally {
+      await tracer.shutdown();
+    }
+    const names = collector.requests.flatMap((request) =>
+      (JSON.parse(request.body.toString()) as ReturnType<typeof toOtlpJson>).resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans.map((span) => span.name)),
+      ),
+    );
+    expect(names.sort()).toEqual(['child', 'parent']);
+    for (const request of collector.requests) expect(request.headers['traceparent']).toBeUndefined();
   });
 
   it('refuses to export after shutdown', async () => {
