@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchSpanProcessor } from '../src/batch-processor.js';
+import { backoff, DEFAULT_RETRY_POLICY, parseRetryAfter } from '../src/exporters/http-send.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
 import { toOtlpJson } from '../src/exporters/otlp-json.js';
 import { TracerStats } from '../src/stats.js';
@@ -242,5 +243,29 @@ describe('export faults against real local HTTP servers', () => {
     expect(new Set(received)).toEqual(new Set(spans.map((s) => s.spanContext().spanId)));
     expect(processor.stats.spansExported).toBe(1500);
     expect(processor.stats.droppedShutdown).toBe(0);
+  });
+});
+
+describe('retry timing', () => {
+  it('reads Retry-After as delay-seconds or as an HTTP-date', () => {
+    const now = Date.parse('Wed, 25 Nov 2026 18:00:00 GMT');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 25 Nov 2026 18:00:07 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Wed, 25 Nov 2026 17:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('backs off exponentially within ±20% jitter and never past the cap', () => {
+    for (let i = 0; i < 200; i++) {
+      const first = backoff(1, DEFAULT_RETRY_POLICY);
+      expect(first).toBeGreaterThanOrEqual(800);
+      expect(first).toBeLessThanOrEqual(1200);
+      const third = backoff(3, DEFAULT_RETRY_POLICY);
+      expect(third).toBeGreaterThanOrEqual(1800);
+      expect(third).toBeLessThanOrEqual(2700);
+      expect(backoff(20, DEFAULT_RETRY_POLICY)).toBeLessThanOrEqual(6000);
+    }
   });
 });
