@@ -48,7 +48,9 @@ export class RequestTrace {
     req: IncomingMessage,
     method: string,
     tracing: ServerTracing | undefined,
+    route?: string,
   ) {
+    this.#route = route || undefined;
     this.span = span;
     this.context = context;
     this.#req = req;
@@ -58,7 +60,10 @@ export class RequestTrace {
 
   /** The route template once the framework has matched it (`/users/:id`), including mount prefixes. */
   setRoute(template: string | undefined): void {
-    if (template !== undefined && template.length > 0) this.#route = template;
+    if (template === undefined || template.length === 0 || template === this.#route || this.#ended) return;
+    this.#route = template;
+    // Named as soon as the route is known, so anything reading the live span sees `GET /users/:id`.
+    if (this.span.isRecording()) this.span.updateName(serverSpanName(this.#method, template));
   }
 
   /**
@@ -102,7 +107,8 @@ export class RequestTrace {
     const options = tracing.options;
     try {
       const attributes: Attributes = {};
-      if (this.#readRoute !== undefined) this.setRoute(this.#readRoute(this.#routeSource as never));
+      const read = this.#readRoute?.(this.#routeSource as never);
+      if (read !== undefined && read.length > 0) this.#route = read;
       if (this.#route !== undefined) attributes['http.route'] = this.#route;
       const status = res.statusCode;
       if (completed || res.headersSent) attributes['http.response.status_code'] = status;
@@ -234,8 +240,8 @@ export class ServerTracing {
       req,
       method,
       this,
+      route,
     );
-    trace.setRoute(route);
     if (span.isRecording() && options.requestHook !== undefined) {
       try {
         options.requestHook(span, req);

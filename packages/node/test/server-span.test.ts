@@ -137,6 +137,18 @@ describe('server span lifecycle', () => {
     expect(span.attributes['http.route']).toBe('/x/:id');
   });
 
+  it('renames the live span as soon as the route is set', async () => {
+    let live: string | undefined;
+    const { exporter, url } = await serve({}, (_req, res, trace) => {
+      trace?.setRoute('/live/:id');
+      live = (trace?.span as unknown as { name: string } | undefined)?.name;
+      res.end();
+    });
+    await get(`${url}/live/1`);
+    await onlySpan(exporter);
+    expect(live).toBe('GET /live/:id');
+  });
+
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
     const { exporter, port } = await serve({}, ok);
     await new Promise<void>((resolve, reject) => {
