@@ -1,0 +1,32 @@
+import { subscribeUndici } from './outgoing-fetch.js';
+import { installHttp } from './outgoing-http.js';
+import { type OutgoingOptions, resolveOutgoingOptions } from './outgoing-options.js';
+import { createOutgoingState } from './outgoing-span.js';
+import type { Tracer } from './tracer.js';
+
+let uninstallCurrent: (() => void) | undefined;
+
+/**
+ * Propagates the active trace on every outgoing `fetch`, `undici`, `http` and `https` call and records a client
+ * span for each. Options are validated here (TypeError/RangeError naming the option). One installation is live at
+ * a time: installing again (a new `configure()`) first undoes the previous one. Returns the uninstall function,
+ * which restores the original `request`/`get` functions and unsubscribes; calling it twice is harmless.
+ */
+export function installOutgoing(tracer: Tracer, options?: OutgoingOptions): () => void {
+  const resolved = resolveOutgoingOptions(options);
+  uninstallCurrent?.();
+  const state = createOutgoingState(tracer, resolved);
+  const undoFetch = subscribeUndici(state);
+  const undoHttp = installHttp(state);
+  let done = false;
+  const uninstall = (): void => {
+    if (done) return;
+    done = true;
+    state.active = false;
+    undoFetch();
+    undoHttp();
+    if (uninstallCurrent === uninstall) uninstallCurrent = undefined;
+  };
+  uninstallCurrent = uninstall;
+  return uninstall;
+}

@@ -1,0 +1,145 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { CarrierSetter } from '@tracewire/core';
+import {
+  type ClientCall,
+  endClientCall,
+  injectClientCall,
+  isTraceHeader,
+  type OutgoingState,
+  recordResponseStatus,
+  startClientCall,
+} from './outgoing-span.js';
+
+/**
+ * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
+ * Node 20+ for `fetch`). `headers` is a flat `[name, value, ...]` array since undici 6, a `name: value\r\n` string
+ * before.
+ */
+interface UndiciRequest {
+  origin: string | URL;
+  method: string;
+  path: string;
+  headers: string[] | string;
+  addHeader(name: string, value: string): unknown;
+  [kCall]?: ClientCall;
+}
+
+const kCall = Symbol('tracewire.clientCall');
+
+const undiciSetter: CarrierSetter<UndiciRequest> = {
+  set(request, key, value) {
+    request.addHeader(key, value);
+  },
+};
+
+/**
+ * Traces `fetch` and the `undici` package through the channels undici publishes for every request; both copies
+ * publish on the same process-wide channel names, so one subscription serves both. `undici:request:create` fires
+ * in the caller's async context before the request is written, so the active span is the caller's and
+ * `addHeader` still reaches the wire. Returns the unsubscribe function.
+ */
+export function subscribeUndici(state: OutgoingState): () => void {
+  const stats = state.tracer.stats;
+
+  const onCreate = (message: unknown): void => {
+    try {
+      const request = (message as { request?: UndiciRequest }).request;
+      if (request === undefined || request[kCall] !== undefined) return;
+      if (hasTraceHeader(state, request.headers)) return;
+      const origin = typeof request.origin === 'string' ? request.origin : request.origin.href;
+      const call = startClientCall(state, {
+        method: request.method,
+        path: request.path,
+        ...parseOrigin(origin),
+      });
+      if (call === undefined) return;
+      request[kCall] = call;
+      injectClientCall(state, call, request, undiciSetter);
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
+  const onHeaders = (message: unknown): void => {
+    try {
+      const { request, response } = message as {
+        request?: UndiciRequest;
+        response?: { statusCode?: number };
+      };
+      const call = request?.[kCall];
+      if (call !== undefined && typeof response?.statusCode === 'number') {
+        recordResponseStatus(call, response.statusCode);
+      }
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
+  const onTrailers = (message: unknown): void => {
+    try {
+      const call = (message as { request?: UndiciRequest }).request?.[kCall];
+      if (call !== undefined) endClientCall(call);
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
+  const onError = (message: unknown): void => {
+    try {
+      const { request, error } = message as { request?: UndiciRequest; error?: unknown };
+      const call = request?.[kCall];
+      if (call !== undefined) endClientCall(call, error ?? new Error('undici request failed'));
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
+  const subscriptions: [string, (message: unknown) => void][] = [
+    ['undici:request:create', onCreate],
+    ['undici:request:headers', onHeaders],
+    ['undici:request:trailers', onTrailers],
+    ['undici:request:error', onError],
+  ];
+  for (const [name, handler] of subscriptions) diagnosticsChannel.subscribe(name, handler);
+  return () => {
+    for (const [name, handler] of subscriptions) diagnosticsChannel.unsubscribe(name, handler);
+  };
+}
+
+function hasTraceHeader(state: OutgoingState, headers: string[] | string | undefined): boolean {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (typeof name === 'string' && isTraceHeader(state, name.toLowerCase())) return true;
+    }
+    return false;
+  }
+  if (typeof headers === 'string' && headers.length > 0) {
+    for (const line of headers.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0 && isTraceHeader(state, line.slice(0, colon).trim().toLowerCase())) return true;
+    }
+  }
+  return false;
+}
+
+/** `http://host:port` (undici's origin is always scheme + authority) into the parts the client span records. */
+function parseOrigin(origin: string): { protocol: string; hostname: string; port: number } {
+  const schemeEnd = origin.indexOf('://');
+  const protocol = schemeEnd === -1 ? 'http:' : `${origin.slice(0, schemeEnd).toLowerCase()}:`;
+  let authority = schemeEnd === -1 ? origin : origin.slice(schemeEnd + 3);
+  const slash = authority.indexOf('/');
+  if (slash !== -1) authority = authority.slice(0, slash);
+  const portSeparator = authority.lastIndexOf(':');
+  const closeBracket = authority.lastIndexOf(']');
+  const defaultPort = protocol === 'https:' ? 443 : 80;
+  if (portSeparator === -1 || portSeparator < closeBracket) {
+    return { protocol, hostname: authority, port: defaultPort };
+  }
+  const port = Number(authority.slice(portSeparator + 1));
+  return {
+    protocol,
+    hostname: authority.slice(0, portSeparator),
+    port: Number.isInteger(port) && port > 0 ? port : defaultPort,
+  };
+}

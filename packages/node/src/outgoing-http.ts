@@ -1,0 +1,324 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
+import type { CarrierSetter } from '@tracewire/core';
+import {
+  type CallTarget,
+  type ClientCall,
+  endClientCall,
+  injectClientCall,
+  isTraceHeader,
+  type OutgoingState,
+  recordResponseStatus,
+  startClientCall,
+} from './outgoing-span.js';
+
+/** How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, or Node's `created` channel. */
+export type HttpInstrumentationMode = 'wrap' | 'channel';
+
+type TracedRequest = ClientRequest & { [kCall]?: ClientCall };
+type RequestFunction = (...args: unknown[]) => ClientRequest;
+type RawHeaders = string[];
+type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders };
+
+const kCall = Symbol('tracewire.httpCall');
+const kOriginal = Symbol('tracewire.original');
+
+// Node publishes `http.client.request.created` from the ClientRequest constructor, before any header is stored,
+// since 22.12 / 23.2. Earlier versions only have `http.client.request.start`, which fires after the headers went
+// out (setHeader there throws ERR_HTTP_HEADERS_SENT), so `request`/`get` are wrapped instead.
+export function nodeHasCreatedChannel(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 2) || (major === 22 && minor >= 12);
+}
+
+// Set while a wrapper runs the original synchronously: a library that routes `get` through `request`, or a second
+// copy of this module wrapping on top, must not start a second span for the same call.
+let insideOriginal = false;
+
+/** Instruments both modules; returns the function that undoes exactly what was done. */
+export function installHttp(
+  state: OutgoingState,
+  mode: HttpInstrumentationMode = nodeHasCreatedChannel() ? 'channel' : 'wrap',
+): () => void {
+  const stats = state.tracer.stats;
+
+  const onResponse = (message: unknown): void => {
+    try {
+      const { request, response } = message as { request?: TracedRequest; response?: IncomingMessage };
+      const call = request?.[kCall];
+      if (call !== undefined && typeof response?.statusCode === 'number') {
+        recordResponseStatus(call, response.statusCode);
+      }
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+  const onError = (message: unknown): void => {
+    try {
+      const { request, error } = message as { request?: TracedRequest; error?: unknown };
+      const call = request?.[kCall];
+      if (call !== undefined) endClientCall(call, error ?? new Error('request failed'));
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+  const channels: [string, (message: unknown) => void][] = [
+    ['http.client.response.finish', onResponse],
+    ['http.client.request.error', onError],
+  ];
+
+  let undoMode: () => void;
+  if (mode === 'channel') {
+    const onCreated = (message: unknown): void => {
+      const request = (message as { request?: TracedRequest }).request;
+      if (request !== undefined) traceCreatedRequest(state, request);
+    };
+    channels.push(['http.client.request.created', onCreated]);
+    undoMode = () => {};
+  } else {
+    undoMode = wrapModules(state);
+  }
+  for (const [name, handler] of channels) diagnosticsChannel.subscribe(name, handler);
+  return () => {
+    for (const [name, handler] of channels) diagnosticsChannel.unsubscribe(name, handler);
+    undoMode();
+  };
+}
+
+function wrapModules(state: OutgoingState): () => void {
+  const targets = [
+    [http, 'request', 'http:'],
+    [http, 'get', 'http:'],
+    [https, 'request', 'https:'],
+    [https, 'get', 'https:'],
+  ] as const;
+  const installed: [Record<string, unknown>, string, RequestFunction, RequestFunction][] = [];
+  for (const [module, name, protocol] of targets) {
+    const target = module as unknown as Record<string, unknown>;
+    const original = target[name] as RequestFunction;
+    const wrapper = wrapRequestFunction(state, original, protocol);
+    target[name] = wrapper;
+    installed.push([target, name, original, wrapper]);
+  }
+  // ESM named imports (`import { request } from 'node:http'`) are copies Node refreshes only on request.
+  syncBuiltinESMExports();
+  return () => {
+    for (const [target, name, original, wrapper] of installed) {
+      // Someone wrapped on top of us: leave their wrapper in place; ours is inert once state.active is false.
+      if (target[name] === wrapper) target[name] = original;
+    }
+    syncBuiltinESMExports();
+  };
+}
+
+function wrapRequestFunction(
+  state: OutgoingState,
+  original: RequestFunction,
+  protocol: string,
+): RequestFunction {
+  const wrapper = function tracedRequest(this: unknown, ...args: unknown[]): ClientRequest {
+    if (insideOriginal || !state.active) return original.apply(this, args);
+    let call: ClientCall | undefined;
+    try {
+      const prepared = prepareCall(state, args, protocol);
+      if (prepared !== undefined) {
+        call = prepared.call;
+        args = prepared.args;
+      }
+    } catch {
+      state.tracer.stats.instrumentationErrors++;
+    }
+    let request: ClientRequest;
+    insideOriginal = true;
+    try {
+      request = original.apply(this, args);
+    } catch (error) {
+      // Invalid arguments: Node throws synchronously and the user sees exactly that error.
+      if (call !== undefined) endClientCall(call, error);
+      throw error;
+    } finally {
+      insideOriginal = false;
+    }
+    if (call !== undefined) {
+      try {
+        track(request as TracedRequest, call);
+      } catch {
+        state.tracer.stats.instrumentationErrors++;
+      }
+    }
+    return request;
+  };
+  Object.defineProperty(wrapper, kOriginal, { value: original });
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  Object.defineProperty(wrapper, 'length', { value: original.length });
+  return wrapper;
+}
+
+/**
+ * Reads the call the way Node's ClientRequest does: `(url | string | URL, options?, cb?)` or `(options, cb?)`,
+ * options winning over the URL's parts. Returns the arguments to pass on, with the trace headers added to a copy
+ * of the options (the caller's object is never mutated).
+ */
+function prepareCall(
+  state: OutgoingState,
+  args: unknown[],
+  defaultProtocol: string,
+): { call: ClientCall; args: unknown[] } | undefined {
+  let url: URL | undefined;
+  let options: RequestOptions | undefined;
+  let rest: unknown[];
+  const [first, second] = args;
+  if (typeof first === 'string' || first instanceof URL) {
+    url = typeof first === 'string' ? new URL(first) : first;
+    if (second !== null && typeof second === 'object') options = second as RequestOptions;
+    // `(url, cb)` keeps its callback; `(url, undefined, cb)` drops the hole the new options fill.
+    rest = typeof second === 'function' ? args.slice(1) : args.slice(2);
+  } else if (first !== null && typeof first === 'object') {
+    options = first as RequestOptions;
+    rest = args.slice(1);
+  } else {
+    return undefined;
+  }
+
+  const headers = options?.headers;
+  if (hasTraceHeader(state, headers)) return undefined;
+
+  const target = describeTarget(url, options, defaultProtocol);
+  const call = startClientCall(state, target);
+  if (call === undefined) return undefined;
+
+  let newHeaders: OutgoingHttpHeaders | RawHeaders;
+  if (Array.isArray(headers)) {
+    newHeaders = [...headers];
+    injectClientCall(state, call, newHeaders, rawHeadersSetter);
+  } else {
+    newHeaders = { ...headers };
+    injectClientCall(state, call, newHeaders, headersObjectSetter);
+  }
+  const newOptions = { ...options, headers: newHeaders };
+  return { call, args: url === undefined ? [newOptions, ...rest] : [url, newOptions, ...rest] };
+}
+
+function describeTarget(
+  url: URL | undefined,
+  options: RequestOptions | undefined,
+  defaultProtocol: string,
+): CallTarget {
+  const o = options ?? {};
+  const protocol = str(o['protocol']) ?? url?.protocol ?? defaultProtocol;
+  const hostname = str(o['hostname']) ?? str(o['host']) ?? (url ? url.hostname : undefined) ?? 'localhost';
+  const defaultPort = num(o['defaultPort']) ?? (protocol === 'https:' ? 443 : 80);
+  const port = num(o['port']) ?? (url && url.port !== '' ? Number(url.port) : undefined) ?? defaultPort;
+  const path = str(o['path']) ?? (url ? `${url.pathname}${url.search}` : '/');
+  const method = str(o['method']) ?? 'GET';
+  return { method, protocol, hostname, port, path };
+}
+
+/** Node 22.12+/23.2+: the ClientRequest exists and has not stored its headers yet. */
+function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void {
+  if (insideOriginal || request[kCall] !== undefined) return;
+  try {
+    for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) return;
+    const hostHeader = request.getHeader('host');
+    const protocol = request.protocol ?? 'http:';
+    const call = startClientCall(state, {
+      method: request.method,
+      protocol,
+      hostname: request.host,
+      port: portOf(typeof hostHeader === 'string' ? hostHeader : undefined, protocol),
+      path: request.path,
+    });
+    if (call === undefined) return;
+    // Raw-array headers and `Expect` make the constructor store the header block at once; it is sealed then.
+    if (!request.headersSent && (request as unknown as { _header?: unknown })._header == null) {
+      injectClientCall(state, call, request, clientRequestSetter);
+    }
+    track(request, call);
+  } catch {
+    state.tracer.stats.instrumentationErrors++;
+  }
+}
+
+function track(request: TracedRequest, call: ClientCall): void {
+  request[kCall] = call;
+  request.once('close', onRequestClose);
+}
+
+/**
+ * `close` is the one event every ClientRequest emits last: after the response ended, or when the request
+ * failed or was aborted. Listening to it, unlike `response` or `error`, changes nothing for the app (a
+ * `response` listener stops Node from dumping an unread body; an `error` listener swallows the crash).
+ */
+function onRequestClose(this: TracedRequest): void {
+  const call = this[kCall];
+  if (call === undefined || call.ended) return;
+  const response = (this as { res?: IncomingMessage | null }).res;
+  if (response != null && !response.complete) {
+    endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
+  } else {
+    endClientCall(call);
+  }
+}
+
+function hasTraceHeader(
+  state: OutgoingState,
+  headers: OutgoingHttpHeaders | RawHeaders | undefined,
+): boolean {
+  if (headers == null || typeof headers !== 'object') return false;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (typeof name === 'string' && isTraceHeader(state, name.toLowerCase())) return true;
+    }
+    return false;
+  }
+  for (const name in headers) {
+    if (headers[name] !== undefined && isTraceHeader(state, name.toLowerCase())) return true;
+  }
+  return false;
+}
+
+// Never overwrite a header the caller set, whatever its case (`Baggage` by hand stays as written).
+const headersObjectSetter: CarrierSetter<OutgoingHttpHeaders> = {
+  set(headers, key, value) {
+    for (const name in headers) if (name.toLowerCase() === key) return;
+    headers[key] = value;
+  },
+};
+
+const rawHeadersSetter: CarrierSetter<RawHeaders> = {
+  set(headers, key, value) {
+    for (let i = 0; i < headers.length; i += 2) if (headers[i]?.toLowerCase() === key) return;
+    headers.push(key, value);
+  },
+};
+
+const clientRequestSetter: CarrierSetter<ClientRequest> = {
+  set(request, key, value) {
+    if (request.getHeader(key) === undefined) request.setHeader(key, value);
+  },
+};
+
+function portOf(hostHeader: string | undefined, protocol: string): number {
+  const fallback = protocol === 'https:' ? 443 : 80;
+  if (hostHeader === undefined) return fallback;
+  const colon = hostHeader.lastIndexOf(':');
+  if (colon === -1 || colon < hostHeader.lastIndexOf(']')) return fallback;
+  const port = Number(hostHeader.slice(colon + 1));
+  return Number.isInteger(port) && port > 0 ? port : fallback;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  if (typeof value === 'string' && value.length > 0) {
+    const n = Number(value);
+    if (Number.isInteger(n) && n > 0) return n;
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
+
+/**
+ * A destination rule. A string is a host (`api.example.com`), a host and port (`api.example.com:8443`), a
+ * wildcard over subdomains (`*.example.com`, not the apex), or, when it contains `://`, a URL prefix
+ * (`https://api.example.com/v2/`). A RegExp is tested against the call's `url.full`.
+ */
+export type DestinationPattern = string | RegExp;
+
+/** How outgoing `fetch`/undici/`http`/`https` calls are traced. Every field is optional. */
+export interface OutgoingOptions extends UrlRedactionOptions {
+  /** Trace calls made with no active span as new root traces. Default `false`: nothing is recorded or sent. */
+  traceRootCalls?: boolean;
+  /** When set, trace headers go only to destinations matching one of these. Default: everywhere. */
+  propagateTo?: readonly DestinationPattern[];
+  /** Trace headers never go to destinations matching one of these (wins over `propagateTo`). Default: none. */
+  doNotPropagateTo?: readonly DestinationPattern[];
+}
+
+/** Where a call goes, as the destination rules see it. */
+export interface Destination {
+  /** Lowercase host name, IPv6 without brackets. */
+  readonly hostname: string;
+  readonly port: number;
+  /** `url.full` as recorded on the span. */
+  readonly url: string;
+}
+
+export interface ResolvedOutgoingOptions {
+  readonly traceRootCalls: boolean;
+  readonly redactor: UrlRedactor;
+  shouldPropagate(destination: Destination): boolean;
+}
+
+type Matcher = (destination: Destination) => boolean;
+
+/** Validates once at install time; throws TypeError/RangeError naming the option. */
+export function resolveOutgoingOptions(options: OutgoingOptions = {}): ResolvedOutgoingOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('instrumentOutgoing options must be an object');
+  }
+  const traceRootCalls = options.traceRootCalls ?? false;
+  if (typeof traceRootCalls !== 'boolean') {
+    throw new TypeError(`traceRootCalls must be a boolean; got ${typeof traceRootCalls}`);
+  }
+  const allow =
+    options.propagateTo === undefined ? undefined : compileList('propagateTo', options.propagateTo);
+  const deny = compileList('doNotPropagateTo', options.doNotPropagateTo ?? []);
+  return {
+    traceRootCalls,
+    redactor: createUrlRedactor(options),
+    shouldPropagate(destination) {
+      if (allow !== undefined && !matchesAny(allow, destination)) return false;
+      return !matchesAny(deny, destination);
+    },
+  };
+}
+
+function matchesAny(matchers: readonly Matcher[], destination: Destination): boolean {
+  for (const matcher of matchers) if (matcher(destination)) return true;
+  return false;
+}
+
+function compileList(name: string, list: unknown): Matcher[] {
+  if (!Array.isArray(list)) {
+    throw new TypeError(`${name} must be an array of host names, URL prefixes or RegExps`);
+  }
+  return list.map((pattern: unknown) => compilePattern(name, pattern));
+}
+
+function compilePattern(name: string, pattern: unknown): Matcher {
+  if (pattern instanceof RegExp) {
+    return (d) => {
+      pattern.lastIndex = 0;
+      return pattern.test(d.url);
+    };
+  }
+  if (typeof pattern !== 'string' || pattern.length === 0) {
+    throw new TypeError(
+      `${name} entries must be non-empty strings or RegExps; got ${JSON.stringify(pattern)}`,
+    );
+  }
+  if (pattern.includes('://')) {
+    const prefix = pattern.toLowerCase();
+    return (d) => d.url.toLowerCase().startsWith(prefix);
+  }
+  const { host, port } = splitHostPort(name, pattern.toLowerCase());
+  if (host.startsWith('*.')) {
+    const suffix = host.slice(1);
+    return (d) => d.hostname.endsWith(suffix) && (port === undefined || d.port === port);
+  }
+  return (d) => d.hostname === host && (port === undefined || d.port === port);
+}
+
+function splitHostPort(name: string, text: string): { host: string; port: number | undefined } {
+  // `[::1]:8080` / `[::1]`; a bare IPv6 address has several colons and no port.
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    const rest = text.slice(close + 1);
+    return {
+      host: text.slice(1, close),
+      port: rest.startsWith(':') ? parsePort(name, rest.slice(1)) : undefined,
+    };
+  }
+  const colon = text.indexOf(':');
+  if (colon === -1 || colon !== text.lastIndexOf(':')) return { host: text, port: undefined };
+  return { host: text.slice(0, colon), port: parsePort(name, text.slice(colon + 1)) };
+}
+
+function parsePort(name: string, text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${name}: port must be 0-65535; got ${JSON.stringify(text)}`);
+  }
+  return port;
+}

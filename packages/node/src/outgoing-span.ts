@@ -1,0 +1,169 @@
+import type { CarrierSetter, Propagator } from '@tracewire/core';
+import { getActiveBaggage, getActiveSpan, isTracingSuppressed } from './context.js';
+import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
+import type { Span } from './span.js';
+import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
+import type { Tracer } from './tracer.js';
+
+/** One installation's view of the world: shared by the fetch and http layers, built once. */
+export interface OutgoingState {
+  readonly tracer: Tracer;
+  readonly options: ResolvedOutgoingOptions;
+  /** Lowercase header names that mean "this call already carries a trace" (user-set or another layer's). */
+  readonly traceHeaders: readonly string[];
+  /** False once uninstalled: wrappers someone else captured keep working but do nothing. */
+  active: boolean;
+}
+
+/** One traced outgoing call. */
+export interface ClientCall {
+  readonly span: Span;
+  readonly destination: Destination;
+  /** Whether the destination rules allow trace headers. */
+  readonly propagate: boolean;
+  statusCode: number;
+  ended: boolean;
+}
+
+/** The destination of a call, before redaction. */
+export interface CallTarget {
+  method: string;
+  protocol: string;
+  /** Host name as given; IPv6 may come with or without brackets. */
+  hostname: string;
+  port: number;
+  /** Path and query as sent. */
+  path: string;
+}
+
+// HTTP semantic conventions: http.request.method is one of these, else `_OTHER` (with the original kept).
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
+
+export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOptions): OutgoingState {
+  const traceHeaders = new Set(['traceparent']);
+  // tracestate and baggage ride along with a context; only the headers that carry the trace id itself say
+  // "someone already propagated this call".
+  for (const field of tracer.propagator.fields) {
+    if (field !== 'tracestate' && field !== 'baggage') traceHeaders.add(field);
+  }
+  return { tracer, options, traceHeaders: [...traceHeaders], active: true };
+}
+
+/**
+ * Decides whether a call is traced and starts its client span. Undefined: leave the call alone (tracing
+ * suppressed, e.g. the exporter's own requests; or no active span and root calls not traced).
+ */
+export function startClientCall(state: OutgoingState, target: CallTarget): ClientCall | undefined {
+  if (!state.active || isTracingSuppressed()) return undefined;
+  if (getActiveSpan() === undefined && !state.options.traceRootCalls) return undefined;
+
+  const method = target.method.toUpperCase();
+  const known = KNOWN_METHODS.has(method);
+  const hostname = stripBrackets(target.hostname).toLowerCase();
+  const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
+  const attributes: Attributes = {
+    'http.request.method': known ? method : '_OTHER',
+    'url.full': url,
+    'server.address': hostname,
+    'server.port': target.port,
+  };
+  if (!known) attributes['http.request.method_original'] = target.method;
+  const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
+  const destination: Destination = { hostname, port: target.port, url };
+  return {
+    span,
+    destination,
+    propagate: state.options.shouldPropagate(destination),
+    statusCode: 0,
+    ended: false,
+  };
+}
+
+/** Writes the call's trace headers through `setter` unless the destination rules forbid it. */
+export function injectClientCall<C>(
+  state: OutgoingState,
+  call: ClientCall,
+  carrier: C,
+  setter: CarrierSetter<C>,
+): void {
+  if (!call.propagate) return;
+  const propagator: Propagator = state.tracer.propagator;
+  propagator.inject({ spanContext: call.span.spanContext(), baggage: getActiveBaggage() }, carrier, setter);
+}
+
+export function recordResponseStatus(call: ClientCall, statusCode: number): void {
+  call.statusCode = statusCode;
+  call.span.setAttribute('http.response.status_code', statusCode);
+}
+
+/**
+ * Ends the span once. Status per the HTTP semantic conventions (client side): ERROR on a network error and on
+ * 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise.
+ */
+export function endClientCall(call: ClientCall, error?: unknown): void {
+  if (call.ended) return;
+  call.ended = true;
+  const span = call.span;
+  if (error !== undefined) {
+    const type = errorType(error);
+    span.setAttribute('error.type', type);
+    span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) ?? type });
+  } else if (call.statusCode >= 400) {
+    span.setAttribute('error.type', String(call.statusCode));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  } else if (call.statusCode === 0) {
+    // Closed before any response and without an error event: aborted by the caller.
+    span.setAttribute('error.type', 'aborted');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'request closed before a response arrived' });
+  }
+  span.end();
+}
+
+/** True when `name` (lowercase) is one of the headers that mean the call already carries a trace. */
+export function isTraceHeader(state: OutgoingState, name: string): boolean {
+  return state.traceHeaders.includes(name);
+}
+
+function errorType(error: unknown): string {
+  if (error !== null && typeof error === 'object') {
+    const { code, name } = error as { code?: unknown; name?: unknown };
+    if (typeof code === 'string' && code.length > 0) return code;
+    if (typeof name === 'string' && name.length > 0 && name !== 'Error') return name;
+  }
+  return '_OTHER';
+}
+
+function errorMessage(error: unknown): string | undefined {
+  if (error !== null && typeof error === 'object') {
+    const message = (error as { message?: unknown }).message;
+    if (typeof message === 'string' && message.length > 0) return message;
+  }
+  return undefined;
+}
+
+function stripBrackets(host: string): string {
+  return host.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(host.length - 1) === 93
+    ? host.slice(1, -1)
+    : host;
+}
+
+function formatUrl(protocol: string, hostname: string, port: number, path: string): string {
+  const scheme = protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
+  const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  const authority = port === defaultPort ? host : `${host}:${port}`;
+  const rest = path.length === 0 ? '/' : path.charCodeAt(0) === 47 ? path : `/${path}`;
+  return `${scheme}://${authority}${rest}`;
+}

@@ -1,0 +1,165 @@
+import * as undici from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { suppressTracing, withSpan } from '../src/context.js';
+import { SpanKind, SpanStatusCode } from '../src/span-data.js';
+import {
+  type Downstream,
+  type Harness,
+  installHarness,
+  parseTraceparent,
+  startDownstream,
+  waitForSpans,
+} from './outgoing-harness.js';
+
+let downstream: Downstream;
+let harness: Harness | undefined;
+
+beforeAll(async () => {
+  downstream = await startDownstream();
+});
+afterAll(async () => {
+  await downstream.close();
+});
+afterEach(() => {
+  harness?.uninstall();
+  harness = undefined;
+  downstream.received.length = 0;
+});
+
+function setup(...args: Parameters<typeof installHarness>): Harness {
+  harness = installHarness(...args);
+  return harness;
+}
+
+function inParent<T>(h: Harness, fn: () => T): T {
+  return withSpan(h.tracer.startSpan('parent', { kind: SpanKind.SERVER }), fn);
+}
+
+const clients: [string, (url: string, headers?: Record<string, string>) => Promise<number>][] = [
+  [
+    'global fetch',
+    async (url, headers) => {
+      const res = await fetch(url, { headers });
+      await res.text();
+      return res.status;
+    },
+  ],
+  [
+    'undici.fetch',
+    async (url, headers) => {
+      const res = await undici.fetch(url, { headers });
+      await res.text();
+      return res.status;
+    },
+  ],
+  [
+    'undici.request',
+    async (url, headers) => {
+      const res = await undici.request(url, { headers });
+      await res.body.text();
+      return res.statusCode;
+    },
+  ],
+];
+
+describe.each(clients)('%s', (_name, send) => {
+  it('carries the traceparent of its client span', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+    await withSpan(parent, () => send(`${downstream.url}/f?token=abc&x=1`));
+    await waitForSpans(h.spans, 1);
+
+    const client = h.spans[0]!;
+    const received = parseTraceparent(downstream.received[0]?.headers.traceparent);
+    expect(received.traceId).toBe(parent.spanContext().traceId);
+    expect(received.spanId).toBe(client.spanContext().spanId);
+    expect(client.parentSpanId).toBe(parent.spanContext().spanId);
+    expect(client.name).toBe('GET');
+    expect(client.kind).toBe(SpanKind.CLIENT);
+    expect(client.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.full': `${downstream.url}/f?token=REDACTED&x=1`,
+      'server.address': '127.0.0.1',
+      'server.port': downstream.port,
+      'http.response.status_code': 200,
+    });
+    expect(client.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('leaves a traceparent the caller set alone and records nothing', async () => {
+    const h = setup();
+    const mine = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    await inParent(h, () => send(downstream.url, { TraceParent: mine }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(downstream.received[0]?.headers.traceparent).toBe(mine);
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('sends nothing with no active span, or under suppressTracing', async () => {
+    const h = setup();
+    await send(downstream.url);
+    await inParent(h, () => suppressTracing(() => send(downstream.url)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(downstream.received.map((r) => r.headers.traceparent)).toEqual([undefined, undefined]);
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('marks a 4xx answer as an error', async () => {
+    const h = setup();
+    await inParent(h, () => send(`${downstream.url}/status/404`));
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBe('404');
+  });
+
+  it('respects doNotPropagateTo', async () => {
+    const h = setup({ doNotPropagateTo: [`127.0.0.1:${downstream.port}`] });
+    await inParent(h, () => send(downstream.url));
+    await waitForSpans(h.spans, 1);
+    expect(downstream.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans).toHaveLength(1);
+  });
+});
+
+describe('fetch failures', () => {
+  it('records a refused connection once with status ERROR', async () => {
+    const h = setup();
+    const closed = await startDownstream();
+    await closed.close();
+    await expect(inParent(h, () => fetch(closed.url))).rejects.toThrow();
+    await waitForSpans(h.spans, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.spans).toHaveLength(1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBeTypeOf('string');
+  });
+
+  it('ends the span once when the caller aborts', async () => {
+    const h = setup();
+    const controller = new AbortController();
+    const pending = inParent(h, () => fetch(`${downstream.url}/status/200`, { signal: controller.signal }));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.spans.length).toBeLessThanOrEqual(1);
+    for (const span of h.spans) expect(span.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('propagates sampled=0 and records nothing for an unsampled trace', async () => {
+    const h = setup({}, { shouldSample: () => false, toString: () => 'never' });
+    const parent = h.tracer.startSpan('parent');
+    await withSpan(parent, () => fetch(downstream.url).then((r) => r.text()));
+    await new Promise((r) => setTimeout(r, 20));
+    const received = parseTraceparent(downstream.received[0]?.headers.traceparent);
+    expect(received.traceId).toBe(parent.spanContext().traceId);
+    expect(received.sampled).toBe(false);
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('stops tracing after uninstall', async () => {
+    const h = setup();
+    h.uninstall();
+    await inParent(h, () => fetch(downstream.url).then((r) => r.text()));
+    expect(downstream.received[0]?.headers.traceparent).toBeUndefined();
+  });
+});

@@ -1,0 +1,445 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
+import https from 'node:https';
+import { Baggage } from '@tracewire/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runInContext, suppressTracing, withSpan } from '../src/context.js';
+import { installOutgoing } from '../src/install-outgoing.js';
+import { installHttp, nodeHasCreatedChannel } from '../src/outgoing-http.js';
+import { resolveOutgoingOptions } from '../src/outgoing-options.js';
+import { createOutgoingState } from '../src/outgoing-span.js';
+import { SpanKind, SpanStatusCode } from '../src/span-data.js';
+import { Tracer } from '../src/tracer.js';
+import {
+  consume,
+  type Downstream,
+  type Harness,
+  installHarness,
+  parseTraceparent,
+  startDownstream,
+  tls,
+  waitForSpans,
+} from './outgoing-harness.js';
+
+const originals = {
+  httpRequest: http.request,
+  httpGet: http.get,
+  httpsRequest: https.request,
+  httpsGet: https.get,
+};
+
+let plain: Downstream;
+let secure: Downstream;
+let harness: Harness | undefined;
+
+beforeAll(async () => {
+  plain = await startDownstream();
+  secure = await startDownstream(true);
+});
+afterAll(async () => {
+  await plain.close();
+  await secure.close();
+});
+afterEach(() => {
+  harness?.uninstall();
+  harness = undefined;
+  plain.received.length = 0;
+  secure.received.length = 0;
+});
+
+function setup(...args: Parameters<typeof installHarness>): Harness {
+  harness = installHarness(...args);
+  return harness;
+}
+
+/** Runs `fn` inside an active, sampled parent span. */
+function inParent<T>(h: Harness, fn: () => T): T {
+  return withSpan(h.tracer.startSpan('parent', { kind: SpanKind.SERVER }), fn);
+}
+
+describe('http.request / http.get call signatures', () => {
+  const signatures: [string, (base: string) => http.ClientRequest][] = [
+    ['http.request(string)', (base) => http.request(`${base}/a?q=1`)],
+    ['http.request(URL, options)', (base) => http.request(new URL(`${base}/a?q=1`), { method: 'GET' })],
+    [
+      'http.request(string, options, cb)',
+      (base) => http.request(`${base}/a?q=1`, { headers: { 'x-a': '1' } }, () => {}),
+    ],
+    ['http.request(string, cb)', (base) => http.request(`${base}/a?q=1`, () => {})],
+    [
+      'http.request(options, cb)',
+      (base) => {
+        const url = new URL(base);
+        return http.request({ hostname: url.hostname, port: url.port, path: '/a?q=1' }, () => {});
+      },
+    ],
+    ['http.get(string)', (base) => http.get(`${base}/a?q=1`)],
+    ['http.get(string, options, cb)', (base) => http.get(`${base}/a?q=1`, {}, () => {})],
+    [
+      'http.get(options)',
+      (base) => http.get({ host: '127.0.0.1', port: new URL(base).port, path: '/a?q=1' }),
+    ],
+  ];
+
+  it.each(signatures)('%s carries the client span traceparent', async (_name, send) => {
+    const h = setup();
+    const req = inParent(h, () => send(plain.url));
+    if (!req.writableEnded) req.end();
+    await consume(req);
+    await waitForSpans(h.spans, 1);
+
+    expect(plain.received).toHaveLength(1);
+    const received = parseTraceparent(plain.received[0]!.headers.traceparent);
+    const [client] = h.spans;
+    expect(client?.kind).toBe(SpanKind.CLIENT);
+    expect(received.traceId).toBe(client?.spanContext().traceId);
+    expect(received.spanId).toBe(client?.spanContext().spanId);
+    expect(received.sampled).toBe(true);
+    expect(client?.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.full': `${plain.url}/a?q=1`,
+      'server.address': '127.0.0.1',
+      'server.port': plain.port,
+      'http.response.status_code': 200,
+    });
+  });
+
+  it('keeps the caller options object and headers unmodified', async () => {
+    const h = setup();
+    const headers = { 'x-a': '1' };
+    const options = { host: '127.0.0.1', port: plain.port, path: '/', headers };
+    await inParent(h, () => consume(http.get(options)));
+    expect(headers).toEqual({ 'x-a': '1' });
+    expect(Object.keys(options)).toEqual(['host', 'port', 'path', 'headers']);
+    expect(plain.received[0]?.headers['x-a']).toBe('1');
+    expect(plain.received[0]?.headers.traceparent).toBeDefined();
+  });
+
+  it('injects into raw array headers', async () => {
+    const h = setup();
+    const req = inParent(h, () =>
+      http.request({
+        host: '127.0.0.1',
+        port: plain.port,
+        path: '/',
+        headers: ['Host', `127.0.0.1:${plain.port}`, 'X-Raw', 'yes'],
+      }),
+    );
+    req.end();
+    await consume(req);
+    expect(plain.received[0]?.headers['x-raw']).toBe('yes');
+    expect(plain.received[0]?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it('sends the active baggage along', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent');
+    const baggage = Baggage.empty().set('tenant', 'acme');
+    await runInContext({ span: parent, baggage, suppressed: false }, () => consume(http.get(plain.url)));
+    expect(plain.received[0]?.headers.baggage).toBe('tenant=acme');
+  });
+});
+
+describe('https', () => {
+  it.each([
+    ['https.request', () => https.request(`${secure.url}/s`, { ca: tls.cert })],
+    ['https.get', () => https.get(`${secure.url}/s`, { ca: tls.cert })],
+  ])('%s carries the traceparent and records one client span', async (_name, send) => {
+    const h = setup();
+    const req = inParent(h, send);
+    if (!req.writableEnded) req.end();
+    await consume(req);
+    await waitForSpans(h.spans, 1);
+    await new Promise((r) => setTimeout(r, 20));
+
+    expect(h.spans).toHaveLength(1);
+    expect(parseTraceparent(secure.received[0]?.headers.traceparent).spanId).toBe(
+      h.spans[0]?.spanContext().spanId,
+    );
+    expect(h.spans[0]?.attributes['url.full']).toBe(`${secure.url}/s`);
+  });
+});
+
+describe('what is traced', () => {
+  it('sends nothing and records nothing for a call with no active span', async () => {
+    const h = setup();
+    await consume(http.get(plain.url));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('traces a call with no active span as a root when traceRootCalls is set', async () => {
+    const h = setup({ traceRootCalls: true });
+    await consume(http.get(plain.url));
+    await waitForSpans(h.spans, 1);
+    expect(h.spans).toHaveLength(1);
+    expect(h.spans[0]?.parentSpanId).toBeUndefined();
+    expect(parseTraceparent(plain.received[0]?.headers.traceparent).spanId).toBe(
+      h.spans[0]?.spanContext().spanId,
+    );
+  });
+
+  it('propagates sampled=0 and records nothing when the active trace is unsampled', async () => {
+    const neverSample = { shouldSample: () => false, toString: () => 'never' };
+    const h = setup({}, neverSample);
+    const parent = h.tracer.startSpan('unsampled parent');
+    expect(parent.isRecording()).toBe(false);
+    await withSpan(parent, () => consume(http.get(plain.url)));
+    await new Promise((r) => setTimeout(r, 20));
+
+    const received = parseTraceparent(plain.received[0]?.headers.traceparent);
+    expect(received.traceId).toBe(parent.spanContext().traceId);
+    expect(received.spanId).not.toBe(parent.spanContext().spanId);
+    expect(received.sampled).toBe(false);
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('leaves calls made under suppressTracing (the exporters) untouched', async () => {
+    const h = setup({ traceRootCalls: true });
+    await inParent(h, () => suppressTracing(() => consume(http.get(plain.url))));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('never overwrites a traceparent the caller set, in any case', async () => {
+    const h = setup();
+    const mine = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    await inParent(h, () => consume(http.get(plain.url, { headers: { TraceParent: mine } })));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plain.received[0]?.headers.traceparent).toBe(mine);
+    expect(h.spans).toHaveLength(0);
+  });
+
+  it('injects once when one wrapped call runs inside another (get routed through request)', async () => {
+    const h = setup();
+    const wrappedRequest = http.request;
+    const originalGet = http.get;
+    // A library that implements get with the public request, as Node itself does not.
+    http.get = ((url: string) => {
+      const req = wrappedRequest(url);
+      req.end();
+      return req;
+    }) as typeof http.get;
+    try {
+      const outer = http.request;
+      await inParent(h, async () => {
+        const req = outer(`${plain.url}/nested`);
+        req.end();
+        return consume(req);
+      });
+      await inParent(h, () => consume(http.get(`${plain.url}/via-get`)));
+    } finally {
+      http.get = originalGet;
+    }
+    await waitForSpans(h.spans, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.spans).toHaveLength(2);
+    for (const received of plain.received) expect(received.headers.traceparent).not.toContain(',');
+  });
+
+  it('injects once when two installations wrap on top of each other', async () => {
+    const h = setup();
+    const second = installHarness(); // replaces the first installation: one live at a time
+    try {
+      await inParent(second, () => consume(http.get(plain.url)));
+      await waitForSpans(second.spans, 1);
+      expect(plain.received[0]?.headers.traceparent).not.toContain(',');
+      expect(second.spans).toHaveLength(1);
+      expect(h.spans).toHaveLength(0);
+    } finally {
+      second.uninstall();
+    }
+  });
+});
+
+describe('destination rules', () => {
+  it('keeps headers off hosts in doNotPropagateTo but still records the call', async () => {
+    const h = setup({ doNotPropagateTo: ['127.0.0.1'] });
+    await inParent(h, () => consume(http.get(plain.url)));
+    await waitForSpans(h.spans, 1);
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(plain.received[0]?.headers.baggage).toBeUndefined();
+    expect(h.spans).toHaveLength(1);
+  });
+
+  it('sends headers only to propagateTo destinations', async () => {
+    const h = setup({ propagateTo: [`127.0.0.1:${secure.port}`] });
+    await inParent(h, () => consume(http.get(plain.url)));
+    await inParent(h, () => consume(https.get(secure.url, { ca: tls.cert })));
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(secure.received[0]?.headers.traceparent).toBeDefined();
+  });
+
+  it('matches URL prefixes and RegExps', async () => {
+    const h = setup({ doNotPropagateTo: [`${plain.url}/private/`, /\/secret$/] });
+    await inParent(h, () => consume(http.get(`${plain.url}/private/x`)));
+    await inParent(h, () => consume(http.get(`${plain.url}/api/secret`)));
+    await inParent(h, () => consume(http.get(`${plain.url}/public`)));
+    expect(plain.received.map((r) => r.headers.traceparent !== undefined)).toEqual([false, false, true]);
+  });
+});
+
+describe('client span', () => {
+  it('records status ERROR with error.type for 4xx/5xx answers', async () => {
+    const h = setup();
+    await inParent(h, () => consume(http.get(`${plain.url}/status/503`)));
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBe('503');
+    expect(h.spans[0]?.attributes['http.response.status_code']).toBe(503);
+  });
+
+  it('records a network failure once, without changing the error the app sees', async () => {
+    const h = setup();
+    const closed = await startDownstream();
+    await closed.close();
+    const error = await inParent(h, () =>
+      consume(http.get(closed.url)).catch((e: NodeJS.ErrnoException) => e),
+    );
+    await waitForSpans(h.spans, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((error as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(h.spans).toHaveLength(1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBe('ECONNREFUSED');
+  });
+
+  it('ends the span exactly once when the caller aborts', async () => {
+    const h = setup();
+    const controller = new AbortController();
+    const req = inParent(h, () => http.get(`${plain.url}/slow`, { signal: controller.signal }));
+    const failed = new Promise((resolve) => req.on('error', resolve));
+    controller.abort();
+    await failed;
+    await waitForSpans(h.spans, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.spans).toHaveLength(1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBe('ABORT_ERR');
+  });
+
+  it('redacts userinfo and sensitive query values in url.full', async () => {
+    const h = setup();
+    const url = new URL(`${plain.url}/p?user=ann&access_token=abc&sig=x`);
+    url.username = 'ann';
+    url.password = 'hunter2';
+    await inParent(h, () => consume(http.get(url)));
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.attributes['url.full']).toBe(
+      `${plain.url}/p?user=ann&access_token=REDACTED&sig=REDACTED`,
+    );
+    expect(plain.received[0]?.url).toBe('/p?user=ann&access_token=abc&sig=x');
+  });
+
+  it('names the span after the method and maps unknown methods to _OTHER', async () => {
+    const h = setup();
+    const post = inParent(h, () => http.request(plain.url, { method: 'post' }));
+    post.end('body');
+    await consume(post);
+    const odd = inParent(h, () => http.request(plain.url, { method: 'PURGE' }));
+    odd.end();
+    await consume(odd);
+    await waitForSpans(h.spans, 2);
+    expect(h.spans.map((s) => s.name)).toEqual(['POST', 'HTTP']);
+    expect(h.spans[1]?.attributes).toMatchObject({
+      'http.request.method': '_OTHER',
+      'http.request.method_original': 'PURGE',
+    });
+  });
+});
+
+describe('robustness', () => {
+  it('counts a failing propagator in instrumentationErrors and still sends the request', async () => {
+    const spans: unknown[] = [];
+    const tracer = new Tracer({
+      propagator: {
+        name: 'broken',
+        fields: ['traceparent'],
+        inject: () => {
+          throw new Error('boom');
+        },
+        extract: () => ({}),
+      },
+      processors: [
+        { onEnd: (s) => void spans.push(s), forceFlush: async () => {}, shutdown: async () => {} },
+      ],
+    });
+    const uninstall = installOutgoing(tracer);
+    try {
+      const res = await withSpan(tracer.startSpan('parent'), () => consume(http.get(plain.url)));
+      expect(res.status).toBe(200);
+      expect(tracer.stats.instrumentationErrors).toBe(1);
+    } finally {
+      uninstall();
+    }
+  });
+
+  it('lets Node throw its own error for invalid arguments', () => {
+    const h = setup();
+    expect(() => inParent(h, () => http.request('not a url'))).toThrow(TypeError);
+  });
+
+  it('restores the original functions on uninstall', () => {
+    const uninstall = installOutgoing(new Tracer());
+    expect(http.request).not.toBe(originals.httpRequest);
+    expect(https.get).not.toBe(originals.httpsGet);
+    uninstall();
+    uninstall();
+    expect(http.request).toBe(originals.httpRequest);
+    expect(http.get).toBe(originals.httpGet);
+    expect(https.request).toBe(originals.httpsRequest);
+    expect(https.get).toBe(originals.httpsGet);
+  });
+
+  it('rejects invalid options naming the option', () => {
+    expect(() => installOutgoing(new Tracer(), { redactQuery: 'some' as 'all' })).toThrow(/redactQuery/);
+    expect(() => installOutgoing(new Tracer(), { doNotPropagateTo: 'x' as unknown as string[] })).toThrow(
+      /doNotPropagateTo/,
+    );
+    expect(() => installOutgoing(new Tracer(), { traceRootCalls: 1 as unknown as boolean })).toThrow(
+      /traceRootCalls/,
+    );
+    expect(http.request).toBe(originals.httpRequest);
+  });
+});
+
+describe("Node's http.client.request.created channel (22.12+/23.2+)", () => {
+  it('is chosen by version', () => {
+    expect(nodeHasCreatedChannel('20.20.2')).toBe(false);
+    expect(nodeHasCreatedChannel('22.11.0')).toBe(false);
+    expect(nodeHasCreatedChannel('22.12.0')).toBe(true);
+    expect(nodeHasCreatedChannel('23.1.0')).toBe(false);
+    expect(nodeHasCreatedChannel('23.2.0')).toBe(true);
+    expect(nodeHasCreatedChannel('24.0.0')).toBe(true);
+  });
+
+  it('injects into a request announced on the channel without wrapping anything', async () => {
+    const spans: unknown[] = [];
+    const tracer = new Tracer({
+      processors: [
+        { onEnd: (s) => void spans.push(s), forceFlush: async () => {}, shutdown: async () => {} },
+      ],
+    });
+    const uninstall = installHttp(createOutgoingState(tracer, resolveOutgoingOptions()), 'channel');
+    try {
+      expect(http.request).toBe(originals.httpRequest);
+      const parent = tracer.startSpan('parent');
+      // Node 20 does not publish this channel; publish what Node 22.12+ publishes from the constructor.
+      const req = withSpan(parent, () => {
+        const created = http.request(`${plain.url}/created`);
+        diagnosticsChannel.channel('http.client.request.created').publish({ request: created });
+        return created;
+      });
+      req.end();
+      await consume(req);
+      await waitForSpans(spans as never[], 1);
+      const received = parseTraceparent(plain.received[0]?.headers.traceparent);
+      expect(received.traceId).toBe(parent.spanContext().traceId);
+      expect(spans).toHaveLength(1);
+    } finally {
+      uninstall();
+    }
+  });
+});
