@@ -31,7 +31,9 @@ export {
   type ZipkinSpan,
 } from './exporters/zipkin.js';
 export { configure, getTracer } from './global.js';
+export { installOutgoing } from './install-outgoing.js';
 export { NonRecordingSpan } from './non-recording-span.js';
+export type { DestinationPattern, OutgoingOptions } from './outgoing-options.js';
 export { detectResource, type ResourceOptions } from './resource.js';
 export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
 export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js';
@@ -46,3 +48,9 @@ export type { SpanLimits } from './span-limits.js';
 export type { SpanProcessor } from './span-processor.js';
 export { TracerStats } from './stats.js';
 export { type SpanCallback, type StartSpanOptions, Tracer } from './tracer.js';
+export {
+  type QueryRedaction,
+  redactQueryString,
+  redactUrl,
+  type UrlRedactionOptions,
+} from './url-redaction.js';
