@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { b3 } from '@tracewire/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getActiveSpan, runInContext } from '../src/context.js';
 import { InMemoryExporter } from '../src/exporters/in-memory.js';
 import { alwaysOff } from '../src/sampler.js';
@@ -106,6 +106,21 @@ describe('environment variables for operators', () => {
     expect(resolved.ignorePatterns.map(String)).toEqual(['/^\\/health$/', '/^\\/ready$/', '/^\\/a$/']);
     expect(resolved.requestHeaders.map((h) => h.attribute)).toEqual(['http.request.header.x-request-id']);
     expect(resolved.responseHeaders.map((h) => h.attribute)).toEqual(['http.response.header.x-cache']);
+  });
+
+  it('are read from process.env when the middleware is created', async () => {
+    vi.stubEnv('TRACEWIRE_IGNORE_PATHS', '/skip/**');
+    vi.stubEnv('TRACEWIRE_CAPTURE_REQUEST_HEADERS', 'x-tenant');
+    try {
+      const { exporter, url } = await serve({}, ok);
+      await get(`${url}/skip/me`);
+      await get(`${url}/keep`, { headers: { 'x-tenant': 't1' } });
+      const span = await onlySpan(exporter);
+      expect(span.attributes['url.path']).toBe('/keep');
+      expect(span.attributes['http.request.header.x-tenant']).toEqual(['t1']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('capture sensitive headers only with captureHeaders.allowSensitive', () => {
