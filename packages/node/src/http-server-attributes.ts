@@ -33,6 +33,15 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The first entry of a comma list a proxy chain appended to (`client, proxy1, proxy2`). */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const text = firstHeader(value);
+  if (!text) return undefined;
+  const comma = text.indexOf(',');
+  const first = (comma === -1 ? text : text.slice(0, comma)).trim();
+  return first.length > 0 ? first : undefined;
+}
+
 /** The attributes known when the request arrives, so samplers see them. */
 export function requestAttributes(
   req: IncomingMessage,
@@ -50,18 +59,20 @@ export function requestAttributes(
   attributes['url.path'] = q === -1 ? target : target.slice(0, q);
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
+  // Semconv (url.scheme, server.address on server spans): what the original client used, when a proxy says so.
+  const forwardedProto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
   const encrypted = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
-  const scheme = encrypted ? 'https' : 'http';
+  const scheme =
+    forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : encrypted ? 'https' : 'http';
   attributes['url.scheme'] = scheme;
 
   // HTTP/2 carries the authority in :authority; HTTP/1.1 in Host (RFC 9110 §7.2).
-  const host = firstHeader(req.headers[':authority']) ?? req.headers.host;
+  const host =
+    firstValue(req.headers['x-forwarded-host']) ?? firstHeader(req.headers[':authority']) ?? req.headers.host;
   if (host) setServerAddress(host, scheme, attributes);
 
   // client.address: the client behind proxies when they say so (semconv), else the peer.
-  const forwarded = firstHeader(req.headers['x-forwarded-for']);
-  const comma = forwarded === undefined ? -1 : forwarded.indexOf(',');
-  const client = forwarded ? (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim() : undefined;
+  const client = firstValue(req.headers['x-forwarded-for']);
   const peer = req.socket?.remoteAddress;
   if (client) attributes['client.address'] = client;
   else if (peer) attributes['client.address'] = peer;

@@ -164,6 +164,24 @@ describe('server span lifecycle', () => {
     expect(live).toBe('GET /live/:id');
   });
 
+  it('reports the original client, scheme and host that proxies forwarded', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/p`, {
+      headers: {
+        'x-forwarded-for': '203.0.113.7, 10.0.0.1',
+        'x-forwarded-proto': 'HTTPS',
+        'x-forwarded-host': 'shop.example:8443',
+      },
+    });
+    const span = await onlySpan(exporter);
+    expect(span.attributes).toMatchObject({
+      'client.address': '203.0.113.7',
+      'url.scheme': 'https',
+      'server.address': 'shop.example',
+      'server.port': 8443,
+    });
+  });
+
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
     const { exporter, port } = await serve({}, ok);
     await new Promise<void>((resolve, reject) => {
