@@ -122,13 +122,25 @@ export class RequestTrace {
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
       span.setAttributes(attributes);
-      const custom = options.spanName?.(this.#req);
-      span.updateName(
-        typeof custom === 'string' && custom ? custom : serverSpanName(this.#method, this.#route),
-      );
-      options.responseHook?.(span, this.#req, res);
+      span.updateName(serverSpanName(this.#method, this.#route));
     } catch {
       tracing.countError();
+    }
+    // User callbacks each get their own guard: one throwing must not cost the other its say.
+    if (options.spanName !== undefined) {
+      try {
+        const custom = options.spanName(this.#req);
+        if (typeof custom === 'string' && custom.length > 0) span.updateName(custom);
+      } catch {
+        tracing.countError();
+      }
+    }
+    if (options.responseHook !== undefined) {
+      try {
+        options.responseHook(span, this.#req, res);
+      } catch {
+        tracing.countError();
+      }
     }
     span.end();
   }
