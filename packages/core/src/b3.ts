@@ -3,7 +3,9 @@ import {
   type CarrierSetter,
   defaultGetter,
   defaultSetter,
+  plainRecord,
   singleValue,
+  toHeaderValue,
 } from './carrier.js';
 import { isHexId } from './hex.js';
 import type { PropagationContext, Propagator } from './propagator.js';
@@ -96,6 +98,26 @@ interface B3Headers {
   flags: string | undefined;
 }
 
+type B3Field = keyof B3Headers;
+
+/** Which B3 header `name` is, in any case; dispatching on length rejects almost every other header at once. */
+function b3Field(name: string): B3Field | undefined {
+  switch (name.length) {
+    case 2:
+      return sameName(name, B3) ? 'single' : undefined;
+    case 10:
+      return sameName(name, FLAGS) ? 'flags' : undefined;
+    case 11:
+      return sameName(name, SPAN_ID) ? 'spanId' : undefined;
+    case 12:
+      return sameName(name, TRACE_ID) ? 'traceId' : sameName(name, SAMPLED) ? 'sampled' : undefined;
+    case 17:
+      return sameName(name, PARENT_SPAN_ID) ? 'parentSpanId' : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Finds the B3 headers in one pass over the header names. Most requests carry none of the six, and asking for
  * each by name would cost a case-insensitive scan per miss on plain-object carriers.
@@ -109,6 +131,16 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
     sampled: undefined,
     flags: undefined,
   };
+  const record = get === defaultGetter ? plainRecord(carrier) : undefined;
+  if (record !== undefined) {
+    // Node's header objects: for-in reads each value straight from the enum cache, without allocating the
+    // array `keys()` would return.
+    for (const name in record) {
+      const field = b3Field(name);
+      if (field !== undefined) found[field] = singleValue(toHeaderValue(record[name]));
+    }
+    return found;
+  }
   const names = get.keys(carrier);
   if (names.length === 0) {
     // A getter that cannot list its keys: ask by name.
@@ -121,25 +153,8 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
     return found;
   }
   for (const name of names) {
-    // Dispatch on length first: almost every other header is rejected without reading a character.
-    switch (name.length) {
-      case 2:
-        if (sameName(name, B3)) found.single = singleValue(get.get(carrier, name));
-        break;
-      case 10:
-        if (sameName(name, FLAGS)) found.flags = singleValue(get.get(carrier, name));
-        break;
-      case 11:
-        if (sameName(name, SPAN_ID)) found.spanId = singleValue(get.get(carrier, name));
-        break;
-      case 12:
-        if (sameName(name, TRACE_ID)) found.traceId = singleValue(get.get(carrier, name));
-        else if (sameName(name, SAMPLED)) found.sampled = singleValue(get.get(carrier, name));
-        break;
-      case 17:
-        if (sameName(name, PARENT_SPAN_ID)) found.parentSpanId = singleValue(get.get(carrier, name));
-        break;
-    }
+    const field = b3Field(name);
+    if (field !== undefined) found[field] = singleValue(get.get(carrier, name));
   }
   return found;
 }

@@ -19,7 +19,8 @@ function isHeadersLike(carrier: object): carrier is HeadersLike {
   return typeof (carrier as Partial<HeadersLike>).get === 'function';
 }
 
-function asHeaderValue(value: unknown): string | string[] | undefined {
+/** A carrier value as a header value: strings and string arrays as they are, numbers as strings. */
+export function toHeaderValue(value: unknown): string | string[] | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {
     for (const v of value) if (typeof v !== 'string') return value.filter((x) => typeof x === 'string');
@@ -28,6 +29,15 @@ function asHeaderValue(value: unknown): string | string[] | undefined {
   // Node's OutgoingMessage.getHeader and hand-written objects may hold numbers.
   if (typeof value === 'number') return String(value);
   return undefined;
+}
+
+/**
+ * The carrier as a record when `defaultGetter` reads it by property (not fetch `Headers` or a Map), else
+ * undefined. Lets a propagator walk the headers once with for-in instead of asking for each by name.
+ */
+export function plainRecord(carrier: unknown): Record<string, unknown> | undefined {
+  if (carrier === null || typeof carrier !== 'object' || isHeadersLike(carrier)) return undefined;
+  return carrier as Record<string, unknown>;
 }
 
 /**
@@ -45,11 +55,11 @@ export const defaultGetter: CarrierGetter<unknown> = {
       const value = carrier.get(key);
       return typeof value === 'string' ? value : undefined;
     }
-    if (direct !== undefined) return asHeaderValue(direct);
+    if (direct !== undefined) return toHeaderValue(direct);
     // Slow path for objects written by hand ("Traceparent"); Node's own header objects never get here
     // with a present header because Node lowercases names.
     for (const k in record) {
-      if (k.length === key.length && k.toLowerCase() === key) return asHeaderValue(record[k]);
+      if (k.length === key.length && k.toLowerCase() === key) return toHeaderValue(record[k]);
     }
     return undefined;
   },
