@@ -73,7 +73,7 @@ export const defaultGetter: CarrierGetter<unknown> = {
 /**
  * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
  * objects (`carrier[key] = value`). It does not re-check values: every propagator builds its values from
- * validated ids and grammars, so none holds CR, LF or another control character.
+ * validated ids and grammars, so none holds CR, LF or another control character. Never throws.
  */
 export const defaultSetter: CarrierSetter<unknown> = {
   set(carrier, key, value) {
@@ -82,9 +82,14 @@ export const defaultSetter: CarrierSetter<unknown> = {
       set?: (k: string, v: string) => void;
       setHeader?: (k: string, v: string) => void;
     };
-    if (typeof c.set === 'function') c.set(key, value);
-    else if (typeof c.setHeader === 'function') c.setHeader(key, value);
-    else (carrier as Record<string, unknown>)[key] = value;
+    try {
+      if (typeof c.set === 'function') c.set(key, value);
+      else if (typeof c.setHeader === 'function') c.setHeader(key, value);
+      else (carrier as Record<string, unknown>)[key] = value;
+    } catch {
+      // Headers with an immutable guard, or a Node request whose headers were already sent
+      // (ERR_HTTP_HEADERS_SENT): the request goes on without this header rather than failing.
+    }
   },
 };
 

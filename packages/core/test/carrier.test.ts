@@ -67,6 +67,19 @@ describe('defaultSetter', () => {
     expect(written).toEqual([['traceparent', TP]]);
   });
 
+  it('does not throw when the carrier refuses the header (headers already sent, immutable Headers)', () => {
+    const sent = {
+      setHeader() {
+        throw Object.assign(new Error('Cannot set headers after they are sent'), {
+          code: 'ERR_HTTP_HEADERS_SENT',
+        });
+      },
+    };
+    expect(() => defaultSetter.set(sent, 'traceparent', TP)).not.toThrow();
+    const frozen = Object.freeze({}) as Record<string, string>;
+    expect(() => defaultSetter.set(frozen, 'traceparent', TP)).not.toThrow();
+  });
+
   it('ignores carriers that are not objects', () => {
     expect(() => defaultSetter.set(undefined, 'traceparent', TP)).not.toThrow();
     expect(() => defaultSetter.set(null, 'traceparent', TP)).not.toThrow();
