@@ -7,22 +7,25 @@ type Next = (error?: unknown) => void;
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
 type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
-interface RouteLike {
-  path?: unknown;
-}
+type RouteLike = { path?: unknown };
 
 const kRoute = Symbol('tracewire.express.route');
+const kParams = Symbol('tracewire.express.params');
+const kNames = Symbol('tracewire.express.paramNames');
 
 type ExpressRequest = IncomingMessage & {
   baseUrl?: string;
-  params?: Record<string, string>;
   route?: RouteLike;
+  params?: Record<string, string>;
   [kRoute]?: RouteLike;
+  [kParams]?: Record<string, string>;
+  /** Param value -> name, for every layer matched so far: mount paths are rebuilt from it. */
+  [kNames]?: Record<string, string>;
 };
 
 // Express 4 and 5 (router 2) both assign `req.route` just before a route's handlers run, while `req.baseUrl` is
 // still the enclosing router's mount path; by the time the response finishes, a router that passed on (next(err))
-// has already restored `baseUrl`. An accessor on this one request reads the template at that moment, without
+// has already restored `baseUrl`. Accessors on this one request read the template at that moment, without
 // patching Express.
 const routeProperty: PropertyDescriptor = {
   configurable: true,
@@ -33,9 +36,29 @@ const routeProperty: PropertyDescriptor = {
   set(this: ExpressRequest, route: RouteLike | undefined) {
     const previous = this[kRoute];
     this[kRoute] = route;
-    // Route#dispatch assigns the same route again after req.params became the route's own params.
+    // Route#dispatch assigns the same route again once the route's own params are in.
     if (route == null || route === previous) return;
     ServerTracing.current(this)?.setRoute(routeTemplate(this, route));
+  },
+};
+
+// `baseUrl` holds the matched text of mount paths (`/orgs/7/teams/3`), not their patterns. Each matched mount
+// layer assigns its params (`{ teamId: '3' }`) just before it narrows `baseUrl`, so their values map back to names.
+const paramsProperty: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: ExpressRequest) {
+    return this[kParams];
+  },
+  set(this: ExpressRequest, params: Record<string, string> | undefined) {
+    this[kParams] = params;
+    if (params == null) return;
+    for (const key in params) {
+      const value = params[key];
+      if (typeof value !== 'string' || value.length === 0) continue;
+      if (this[kNames] === undefined) this[kNames] = Object.create(null) as Record<string, string>;
+      this[kNames][value] ??= key;
+    }
   },
 };
 
@@ -43,26 +66,17 @@ function routeTemplate(req: ExpressRequest, route: RouteLike): string {
   const path = route.path;
   const template =
     typeof path === 'string' ? path : Array.isArray(path) ? path.map(String).join(',') : String(path);
-  const base = mountTemplate(req.baseUrl ?? '', req.params);
+  const base = mountTemplate(req.baseUrl ?? '', req[kNames]);
   if (base === '' || base === '/') return template;
   return template === '/' ? base : base + template;
 }
 
-// `baseUrl` holds the matched text of the mount path (`/users/42`), not its pattern (`/users/:userId`). While the
-// route is being assigned, req.params are still the mount's own params, so their values map back to names.
-function mountTemplate(baseUrl: string, params: Record<string, string> | undefined): string {
-  if (params === undefined || baseUrl.length === 0) return baseUrl;
-  const keys = Object.keys(params);
-  if (keys.length === 0) return baseUrl;
+function mountTemplate(baseUrl: string, names: Record<string, string> | undefined): string {
+  if (names === undefined || baseUrl.length === 0) return baseUrl;
   const segments = baseUrl.split('/');
   for (let i = 1; i < segments.length; i++) {
-    const segment = safeDecode(segments[i]!);
-    for (const key of keys) {
-      if (params[key] === segment) {
-        segments[i] = `:${key}`;
-        break;
-      }
-    }
+    const name = names[safeDecode(segments[i]!)];
+    if (name !== undefined) segments[i] = `:${name}`;
   }
   return segments.join('/');
 }
@@ -82,9 +96,12 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const trace = server.start(req, res);
     if (trace === undefined) return next();
     if (trace.span.isRecording()) {
-      const existing = (req as ExpressRequest).route;
-      Object.defineProperty(req, 'route', routeProperty);
-      (req as ExpressRequest)[kRoute] = existing;
+      const r = req as ExpressRequest;
+      const { route, params } = r;
+      Object.defineProperty(r, 'route', routeProperty);
+      Object.defineProperty(r, 'params', paramsProperty);
+      r[kRoute] = route;
+      r[kParams] = params;
     }
     runInContext(trace.context, next);
   };

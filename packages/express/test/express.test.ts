@@ -59,6 +59,14 @@ function buildApp(express: typeof express5, version: 4 | 5, withErrorHandler: bo
     .post((_req, res) => {
       res.status(201).send('created');
     });
+  const members = express.Router();
+  members.get('/members/:memberId', (_req, res) => {
+    res.send('member');
+  });
+  const teams = express.Router();
+  teams.use('/teams/:teamId', members);
+  app.use('/orgs/:orgId', teams);
+
   const admin = express();
   admin.get('/stats/:day', (_req, res) => {
     res.send('stats');
@@ -133,6 +141,12 @@ describe.each([
     expect(s.name).toBe('GET /api/users/:userId/posts/:postId');
     expect(s.attributes['http.route']).toBe('/api/users/:userId/posts/:postId');
     expect(s.attributes['url.path']).toBe('/api/users/42/posts/7');
+  });
+
+  it('names routes under several parameterized mounts without mergeParams by their template', async () => {
+    await supertest(url).get('/orgs/acme/teams/blue/members/ann').expect(200);
+    const s = await span();
+    expect(s.name).toBe('GET /orgs/:orgId/teams/:teamId/members/:memberId');
   });
 
   it('names routes of a mounted sub-app with the mount path', async () => {
