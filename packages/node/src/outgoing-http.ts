@@ -254,11 +254,15 @@ function track(request: TracedRequest, call: ClientCall): void {
 function onRequestClose(this: TracedRequest): void {
   const call = this[kCall];
   if (call === undefined || call.ended) return;
-  const response = (this as { res?: IncomingMessage | null }).res;
-  if (response != null && !response.complete) {
-    endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
-  } else {
-    endClientCall(call);
+  try {
+    const response = (this as { res?: IncomingMessage | null }).res;
+    if (response != null && !response.complete) {
+      endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
+    } else {
+      endClientCall(call);
+    }
+  } catch {
+    call.stats.instrumentationErrors++;
   }
 }
 

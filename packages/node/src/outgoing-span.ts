@@ -3,6 +3,7 @@ import { getActiveBaggage, getActiveSpan, isTracingSuppressed } from './context.
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
+import type { TracerStats } from './stats.js';
 import type { Tracer } from './tracer.js';
 
 /** One installation's view of the world: shared by the fetch and http layers, built once. */
@@ -18,6 +19,8 @@ export interface OutgoingState {
 /** One traced outgoing call. */
 export interface ClientCall {
   readonly span: Span;
+  /** Where a failure while ending the span is counted (listeners have no other way to report it). */
+  readonly stats: TracerStats;
   readonly destination: Destination;
   /** Whether the destination rules allow trace headers. */
   readonly propagate: boolean;
@@ -83,6 +86,7 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   const destination: Destination = { hostname, port: target.port, url };
   return {
     span,
+    stats: state.tracer.stats,
     destination,
     propagate: state.options.shouldPropagate(destination),
     statusCode: 0,
@@ -114,6 +118,14 @@ export function recordResponseStatus(call: ClientCall, statusCode: number): void
 export function endClientCall(call: ClientCall, error?: unknown): void {
   if (call.ended) return;
   call.ended = true;
+  try {
+    finishSpan(call, error);
+  } catch {
+    call.stats.instrumentationErrors++;
+  }
+}
+
+function finishSpan(call: ClientCall, error: unknown): void {
   const span = call.span;
   if (error !== undefined) {
     const type = errorType(error);
