@@ -4,6 +4,7 @@ import { b3 } from '@tracewire/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getActiveSpan, runInContext } from '../src/context.js';
 import { InMemoryExporter } from '../src/exporters/in-memory.js';
+import { getTracer } from '../src/global.js';
 import { alwaysOff } from '../src/sampler.js';
 import { globToRegExp, resolveServerOptions, type ServerTracingOptions } from '../src/server-options.js';
 import { createServerTracing, type RequestTrace } from '../src/server-span.js';
@@ -78,8 +79,25 @@ describe('options are validated once, with errors naming the option', () => {
     expect(() => createServerTracing(options as ServerTracingOptions)).toThrow(message);
   });
 
-  it('accepts no options at all', () => {
-    expect(() => createServerTracing()).not.toThrow();
+  it('accepts no options at all, setting up the global tracer from the environment', async () => {
+    vi.stubEnv('OTEL_TRACES_EXPORTER', 'none');
+    try {
+      expect(() => createServerTracing()).not.toThrow();
+    } finally {
+      vi.unstubAllEnvs();
+      await getTracer().shutdown();
+    }
+  });
+
+  it('throws at creation when the environment the global tracer would use is invalid', async () => {
+    vi.resetModules(); // a fresh module graph: no global tracer configured yet
+    vi.stubEnv('OTEL_TRACES_SAMPLER', 'sometimes');
+    try {
+      const fresh = await import('../src/server-span.js');
+      expect(() => fresh.createServerTracing()).toThrow(/OTEL_TRACES_SAMPLER/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
