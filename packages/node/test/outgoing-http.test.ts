@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import http from 'node:http';
+import http, { request as namedRequest } from 'node:http';
 import https from 'node:https';
 import { Baggage } from '@tracewire/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -385,8 +385,11 @@ describe('robustness', () => {
     const uninstall = installOutgoing(new Tracer());
     expect(http.request).not.toBe(originals.httpRequest);
     expect(https.get).not.toBe(originals.httpsGet);
+    // The ES module named export is a separate binding; syncBuiltinESMExports() keeps it in step.
+    expect(namedRequest).toBe(http.request);
     uninstall();
     uninstall();
+    expect(namedRequest).toBe(originals.httpRequest);
     expect(http.request).toBe(originals.httpRequest);
     expect(http.get).toBe(originals.httpGet);
     expect(https.request).toBe(originals.httpsRequest);
