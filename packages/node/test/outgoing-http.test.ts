@@ -4,6 +4,7 @@ import https from 'node:https';
 import { Baggage } from '@tracewire/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runInContext, suppressTracing, withSpan } from '../src/context.js';
+import { configure } from '../src/global.js';
 import { installOutgoing } from '../src/install-outgoing.js';
 import { installHttp, nodeHasCreatedChannel } from '../src/outgoing-http.js';
 import { resolveOutgoingOptions } from '../src/outgoing-options.js';
@@ -393,6 +394,18 @@ describe('robustness', () => {
     expect(http.request).toBe(originals.httpRequest);
     expect(http.get).toBe(originals.httpGet);
     expect(https.request).toBe(originals.httpsRequest);
+    expect(https.get).toBe(originals.httpsGet);
+  });
+
+  it('is installed by configure(), left out with instrumentOutgoing: false, and undone by shutdown', async () => {
+    const quiet = { processors: [], exporters: 'none', shutdownOnSignals: false } as const;
+    const off = configure({ ...quiet, instrumentOutgoing: false });
+    expect(http.request).toBe(originals.httpRequest);
+    const on = configure({ ...quiet, instrumentOutgoing: { doNotPropagateTo: ['example.com'] } });
+    expect(http.request).not.toBe(originals.httpRequest);
+    await on.shutdown();
+    await off.shutdown();
+    expect(http.request).toBe(originals.httpRequest);
     expect(https.get).toBe(originals.httpsGet);
   });
 
