@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   configure,
+  getActiveSpan,
   InMemoryExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
@@ -39,6 +40,10 @@ function buildApp(express: typeof express5, version: 4 | 5, withErrorHandler: bo
   const app = express();
   app.set('env', 'test');
   app.use(tracing());
+  app.use(express.json({ limit: '1mb' })); // body parsing resumes from socket events, after tracing
+  app.post('/echo', (req, res) => {
+    res.json({ spanId: getActiveSpan()?.spanContext().spanId, size: JSON.stringify(req.body).length });
+  });
 
   const posts = express.Router({ mergeParams: true });
   posts.get('/posts/:postId', (_req, res) => {
@@ -153,6 +158,15 @@ describe.each([
   it('names routes of a mounted sub-app with the mount path', async () => {
     await supertest(url).get('/admin/stats/monday').expect(200);
     expect((await span()).name).toBe('GET /admin/stats/:day');
+  });
+
+  it('keeps the span active in a handler behind express.json() reading a multi-chunk body', async () => {
+    const res = await supertest(url)
+      .post('/echo')
+      .send({ a: 'x'.repeat(200_000) })
+      .expect(200);
+    expect(res.body.size).toBeGreaterThan(200_000);
+    expect(res.body.spanId).toBe((await span()).spanContext().spanId);
   });
 
   it('names app.route() handlers per method', async () => {
