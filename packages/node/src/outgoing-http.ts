@@ -23,7 +23,6 @@ type RawHeaders = string[];
 type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders };
 
 const kCall = Symbol('tracewire.httpCall');
-const kOriginal = Symbol('tracewire.original');
 
 // Node publishes `http.client.request.created` from the ClientRequest constructor, before any header is stored,
 // since 22.12 / 23.2. Earlier versions only have `http.client.request.start`, which fires after the headers went
@@ -150,7 +149,6 @@ function wrapRequestFunction(
     }
     return request;
   };
-  Object.defineProperty(wrapper, kOriginal, { value: original });
   Object.defineProperty(wrapper, 'name', { value: original.name });
   Object.defineProperty(wrapper, 'length', { value: original.length });
   return wrapper;

@@ -94,7 +94,10 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   };
 }
 
-/** Writes the call's trace headers through `setter` unless the destination rules forbid it. */
+/**
+ * Writes the call's trace headers through `setter` unless the destination rules forbid it. A failing propagator
+ * is counted and the call goes out with whatever was written: the span is still recorded and ended.
+ */
 export function injectClientCall<C>(
   state: OutgoingState,
   call: ClientCall,
@@ -103,7 +106,11 @@ export function injectClientCall<C>(
 ): void {
   if (!call.propagate) return;
   const propagator: Propagator = state.tracer.propagator;
-  propagator.inject({ spanContext: call.span.spanContext(), baggage: getActiveBaggage() }, carrier, setter);
+  try {
+    propagator.inject({ spanContext: call.span.spanContext(), baggage: getActiveBaggage() }, carrier, setter);
+  } catch {
+    state.tracer.stats.instrumentationErrors++;
+  }
 }
 
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {

@@ -3,13 +3,14 @@ import http, { request as namedRequest } from 'node:http';
 import https from 'node:https';
 import { Baggage } from '@tracewire/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TracewireOptions } from '../src/config.js';
 import { runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { configure } from '../src/global.js';
 import { installOutgoing } from '../src/install-outgoing.js';
 import { installHttp, nodeHasCreatedChannel } from '../src/outgoing-http.js';
 import { resolveOutgoingOptions } from '../src/outgoing-options.js';
 import { createOutgoingState } from '../src/outgoing-span.js';
-import { SpanKind, SpanStatusCode } from '../src/span-data.js';
+import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
 import { Tracer } from '../src/tracer.js';
 import {
   consume,
@@ -352,8 +353,8 @@ describe('client span', () => {
 });
 
 describe('robustness', () => {
-  it('counts a failing propagator in instrumentationErrors and still sends the request', async () => {
-    const spans: unknown[] = [];
+  it('counts a failing propagator in instrumentationErrors, still sends the request and ends its span', async () => {
+    const spans: ReadableSpan[] = [];
     const tracer = new Tracer({
       propagator: {
         name: 'broken',
@@ -372,6 +373,8 @@ describe('robustness', () => {
       const res = await withSpan(tracer.startSpan('parent'), () => consume(http.get(plain.url)));
       expect(res.status).toBe(200);
       expect(tracer.stats.instrumentationErrors).toBe(1);
+      await waitForSpans(spans, 1);
+      expect(spans.map((s) => s.kind)).toEqual([SpanKind.CLIENT]);
     } finally {
       uninstall();
     }
@@ -398,7 +401,7 @@ describe('robustness', () => {
   });
 
   it('is installed by configure(), left out with instrumentOutgoing: false, and undone by shutdown', async () => {
-    const quiet = { processors: [], exporters: 'none', shutdownOnSignals: false } as const;
+    const quiet: TracewireOptions = { processors: [], exporters: 'none', shutdownOnSignals: false };
     const off = configure({ ...quiet, instrumentOutgoing: false });
     expect(http.request).toBe(originals.httpRequest);
     const on = configure({ ...quiet, instrumentOutgoing: { doNotPropagateTo: ['example.com'] } });
