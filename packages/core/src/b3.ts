@@ -118,6 +118,14 @@ function b3Field(name: string): B3Field | undefined {
   }
 }
 
+/** The `b3` header when present under its lowercase name, without a case-insensitive scan. */
+function lowercaseSingle<C>(carrier: C, get: CarrierGetter<C>): string | undefined {
+  if (get !== defaultGetter) return singleValue(get.get(carrier, B3));
+  const record = plainRecord(carrier);
+  const value = record === undefined ? get.get(carrier, B3) : record.b3;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * Finds the B3 headers in one pass over the header names. Most requests carry none of the six, and asking for
  * each by name would cost a case-insensitive scan per miss on plain-object carriers.
@@ -212,9 +220,16 @@ export function b3(options: B3Options = {}): Propagator {
     },
 
     extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
-      const headers = readB3Headers(carrier, getter ?? (defaultGetter as CarrierGetter<C>));
-      const sc =
-        (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ?? parseB3Multi(headers);
+      const get = getter ?? (defaultGetter as CarrierGetter<C>);
+      // A valid single header wins whatever else is present, so one under its lowercase name (always so in
+      // Node's headers, and found by any case with fetch Headers) spares walking every header name.
+      const direct = lowercaseSingle(carrier, get);
+      let sc = direct !== undefined ? parseB3Single(direct) : undefined;
+      if (sc === undefined) {
+        const headers = readB3Headers(carrier, get);
+        sc =
+          (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ?? parseB3Multi(headers);
+      }
       if (sc === undefined) return {};
       rememberValidIds(sc.traceId, sc.spanId);
       return { spanContext: sc };
