@@ -53,6 +53,7 @@ interface Run {
   received: Received[];
   spans: ReportedSpan[];
   calls: string[];
+  restored: boolean;
 }
 
 let received: Received[] = [];
@@ -131,11 +132,8 @@ async function runApp(file: string): Promise<Run> {
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearTimeout(killer);
   if (code !== 0) throw new Error(`${file} exited with ${code}: ${stderr}`);
-  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
-    spans: ReportedSpan[];
-    calls: string[];
-  };
-  return { received: [...received], spans: report.spans, calls: report.calls };
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Omit<Run, 'received'>;
+  return { ...report, received: [...received] };
 }
 
 const apps: [string, () => string, string[]][] = [
@@ -154,6 +152,10 @@ describe.each(apps)('%s', (_name, file, calls) => {
   it('makes every call it was meant to make', () => {
     expect(run.calls).toEqual(calls);
     expect(run.received.map((r) => r.path.slice(1)).sort()).toEqual([...calls].sort());
+  });
+
+  it('gets the original request/get functions back after tracer.shutdown()', () => {
+    expect(run.restored).toBe(true);
   });
 
   it.each(calls)(
