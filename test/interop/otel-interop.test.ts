@@ -41,6 +41,22 @@ function unsampledHeaders(format: Format, traceId: string): Record<string, strin
   }
 }
 
+function extraHeaders(format: Format, traceId: string): Record<string, string> {
+  const spanId = randomBytes(8).toString('hex');
+  switch (format) {
+    case 'tracecontext':
+      return {
+        traceparent: `00-${traceId}-${spanId}-01`,
+        tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
+        baggage: 'user.id=alice,tenant=acme;ttl=60',
+      };
+    case 'b3':
+      return { b3: `${traceId}-${spanId}-d` };
+    case 'b3multi':
+      return { 'x-b3-traceid': traceId, 'x-b3-spanid': spanId, 'x-b3-flags': '1' };
+  }
+}
+
 /** Whether the headers a hop received say "not sampled", in whichever format they came. */
 function saysUnsampled(received: Record<string, string>): boolean {
   if (received['traceparent']) return received['traceparent'].endsWith('-00');
@@ -53,6 +69,9 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
   const services: Service[] = [];
   let sampled: ChainAnswer;
   let unsampled: ChainAnswer;
+  /** W3C: a request carrying tracestate and baggage; B3: a debug request. */
+  let extra: ChainAnswer;
+  const extraTraceId = randomBytes(16).toString('hex');
   const unsampledTraceId = randomBytes(16).toString('hex');
   let traceId: string;
   let trace: ReceivedSpan[];
@@ -75,7 +94,8 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
       env: {
         OTEL_SERVICE_NAME: 'tracewire',
         DOWNSTREAM_URL: leaf.url,
-        OTEL_PROPAGATORS: format,
+        // tracecontext: with W3C baggage, the default pair on both sides.
+        OTEL_PROPAGATORS: format === 'tracecontext' ? 'tracecontext,baggage' : format,
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -88,6 +108,9 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
 
     unsampled = (await (
       await fetch(`${edge.url}/chain`, { headers: unsampledHeaders(format, unsampledTraceId) })
+    ).json()) as ChainAnswer;
+    extra = (await (
+      await fetch(`${edge.url}/chain`, { headers: extraHeaders(format, extraTraceId) })
     ).json()) as ChainAnswer;
     // No incoming context: OpenTelemetry starts this trace at the edge.
     sampled = (await (await fetch(`${edge.url}/chain`)).json()) as ChainAnswer;
@@ -104,6 +127,12 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
       const kinds = inTrace().filter((span) => span.kind !== OTLP_KIND.INTERNAL);
       return kinds.length >= 5;
     });
+    await waitFor('the tracewire server span of the third request', () =>
+      receiver.spans.some(
+        (span) =>
+          span.traceId === extraTraceId && span.service === 'tracewire' && span.kind === OTLP_KIND.SERVER,
+      ),
+    );
     // SIGTERM flushes every tracer, so whatever the unsampled request recorded would be in by now.
     await stopAll(services);
     trace = inTrace();
@@ -150,4 +179,28 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
     expect(JSON.stringify(leafGot)).toContain(unsampledTraceId);
     expect(receiver.spans.filter((span) => span.traceId === unsampledTraceId)).toEqual([]);
   });
+
+  if (format === 'tracecontext') {
+    it('forwards the tracestate and baggage OpenTelemetry propagated, unchanged, to OpenTelemetry', () => {
+      const edgeGot = extra.received;
+      const tracewireGot = extra.downstream!.received;
+      const leafGot = extra.downstream!.downstream!.received;
+      expect(tracewireGot['tracestate']).toBe(edgeGot['tracestate']);
+      expect(leafGot['tracestate']).toBe(edgeGot['tracestate']);
+      for (const got of [tracewireGot, leafGot]) {
+        expect(got['baggage']?.split(',').sort()).toEqual(['tenant=acme;ttl=60', 'user.id=alice']);
+      }
+    });
+  } else {
+    it("records a debug request from OpenTelemetry's B3 propagator and forwards it as sampled", () => {
+      const tracewireGot = extra.downstream!.received;
+      expect(format === 'b3' ? tracewireGot['b3']?.split('-')[2] : tracewireGot['x-b3-flags']).toBe(
+        format === 'b3' ? 'd' : '1',
+      );
+      const recorded = receiver.spans.filter((span) => span.traceId === extraTraceId);
+      expect(new Set(recorded.map((span) => span.service))).toEqual(
+        new Set(['otel-edge', 'tracewire', 'otel-leaf']),
+      );
+    });
+  }
 });
