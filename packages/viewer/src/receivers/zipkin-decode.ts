@@ -1,0 +1,128 @@
+import type { AttributeMap, DecodedSpans, SpanKindName, SpanRecord } from '../span-record.js';
+import { isValidHexId } from './hex-ids.js';
+
+/** The body is not a valid Zipkin v2 span list; like Zipkin's own collector, the whole request is refused (400). */
+export class ZipkinFormatError extends Error {
+  override name = 'ZipkinFormatError';
+}
+
+type Json = Record<string, unknown>;
+
+const KINDS: Record<string, SpanKindName> = {
+  CLIENT: 'client',
+  SERVER: 'server',
+  PRODUCER: 'producer',
+  CONSUMER: 'consumer',
+};
+
+/**
+ * Zipkin v2 JSON (zipkin2-api.yaml `ListOfSpans`) → span records, following the OTel spec's Zipkin mapping in
+ * reverse (trace/sdk_exporters/zipkin.md): the `error` tag (or `otel.status_code`) is the status, annotations are
+ * events, localEndpoint.serviceName is `service.name`, remoteEndpoint becomes `peer.service`/`network.peer.*`.
+ */
+export function decodeZipkinJson(text: string): DecodedSpans {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ZipkinFormatError(`malformed JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new ZipkinFormatError('body must be a JSON array of spans');
+  return { spans: parsed.map(toRecord), rejected: 0 };
+}
+
+function toRecord(value: unknown, index: number): SpanRecord {
+  if (typeof value !== 'object' || value === null)
+    throw new ZipkinFormatError(`span ${index} is not an object`);
+  const span = value as Json;
+  const traceId = hexField(span['traceId'], `span ${index} traceId`, [16, 32]).padStart(32, '0');
+  const spanId = hexField(span['id'], `span ${index} id`, [16]);
+  const parentId =
+    span['parentId'] === undefined ? undefined : hexField(span['parentId'], `span ${index} parentId`, [16]);
+  const tags = stringMap(span['tags'], `span ${index} tags`);
+  const local = endpoint(span['localEndpoint'], `span ${index} localEndpoint`);
+  const remote = endpoint(span['remoteEndpoint'], `span ${index} remoteEndpoint`);
+  const attributes: AttributeMap = { ...tags };
+  delete attributes['error'];
+  delete attributes['otel.status_code'];
+  delete attributes['otel.status_description'];
+  if (typeof remote['serviceName'] === 'string') attributes['peer.service'] ??= remote['serviceName'];
+  const remoteAddress = remote['ipv4'] ?? remote['ipv6'];
+  if (typeof remoteAddress === 'string') attributes['network.peer.address'] ??= remoteAddress;
+  if (typeof remote['port'] === 'number') attributes['network.peer.port'] ??= remote['port'];
+  const isError = tags['error'] !== undefined || tags['otel.status_code'] === 'ERROR';
+  const statusMessage = tags['otel.status_description'] ?? (tags['error'] || undefined);
+  const service =
+    typeof local['serviceName'] === 'string' && local['serviceName']
+      ? local['serviceName']
+      : 'unknown_service';
+  const kind = typeof span['kind'] === 'string' ? KINDS[span['kind']] : undefined;
+  return {
+    traceId,
+    spanId,
+    parentSpanId: parentId,
+    service,
+    name: typeof span['name'] === 'string' ? span['name'] : '',
+    kind: kind ?? 'internal',
+    startUs: micros(span['timestamp'], `span ${index} timestamp`),
+    durationUs: micros(span['duration'], `span ${index} duration`),
+    statusCode: isError ? 2 : tags['otel.status_code'] === 'OK' ? 1 : 0,
+    statusMessage: isError ? statusMessage : undefined,
+    attributes,
+    resource: { 'service.name': service },
+    scope: { name: '' },
+    events: annotations(span['annotations'], index),
+    links: [],
+  };
+}
+
+function hexField(value: unknown, what: string, lengths: number[]): string {
+  if (typeof value !== 'string' || !lengths.some((length) => isValidHexId(value, length))) {
+    throw new ZipkinFormatError(`${what} must be ${lengths.join(' or ')} hex characters, not all zero`);
+  }
+  return value.toLowerCase();
+}
+
+function micros(value: unknown, what: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ZipkinFormatError(`${what} must be a non-negative integer (microseconds)`);
+  }
+  return value;
+}
+
+function stringMap(value: unknown, what: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ZipkinFormatError(`${what} must be an object of strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') throw new ZipkinFormatError(`${what}.${key} must be a string`);
+    out[key] = item;
+  }
+  return out;
+}
+
+function endpoint(value: unknown, what: string): Json {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ZipkinFormatError(`${what} must be an object`);
+  return value as Json;
+}
+
+function annotations(value: unknown, index: number): SpanRecord['events'] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ZipkinFormatError(`span ${index} annotations must be an array`);
+  return value.map((item, i) => {
+    const annotation = (typeof item === 'object' && item !== null ? item : {}) as Json;
+    if (typeof annotation['value'] !== 'string') {
+      throw new ZipkinFormatError(`span ${index} annotation ${i} value must be a string`);
+    }
+    return {
+      timeUs: micros(annotation['timestamp'], `span ${index} annotation ${i} timestamp`),
+      name: annotation['value'],
+      attributes: {},
+    };
+  });
+}
