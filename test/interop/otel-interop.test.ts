@@ -7,7 +7,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from './fixtures/otlp-spans.js';
-import { type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
+import { BOOT_TIMEOUT_MS, type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
 
 // OpenTelemetry JS (its own SDK, http and express instrumentations, propagators and OTLP exporter, in processes
 // tracewire's code never enters) on both sides of a tracewire service:
@@ -136,7 +136,7 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
     // SIGTERM flushes every tracer, so whatever the unsampled request recorded would be in by now.
     await stopAll(services);
     trace = inTrace();
-  });
+  }, BOOT_TIMEOUT_MS);
 
   afterAll(async () => {
     await stopAll(services);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeToObject, loadOtlpTypes } from '../../packages/node/test/fixtures/otlp-proto-root.js';
 import { otlpJsonProblems, otlpJsonToMessage } from './fixtures/otlp-json-check.js';
 import { type OtlpRawReceiver, startOtlpRawReceiver } from './fixtures/otlp-raw-receiver.js';
-import { type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
+import { BOOT_TIMEOUT_MS, type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
 
 // What a running tracewire service puts on the wire over OTLP/HTTP, read back with the official OpenTelemetry
 // .proto definitions (packages/node/test/fixtures/proto, loaded by protobufjs). OpenTelemetry JS has no
@@ -92,7 +92,7 @@ describe.each<Protocol>(['http/protobuf', 'http/json'])(
       spans = decoded.flatMap((request) =>
         request.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)),
       );
-    });
+    }, BOOT_TIMEOUT_MS);
 
     afterAll(async () => {
       await stopAll(services);
@@ -140,6 +140,15 @@ describe.each<Protocol>(['http/protobuf', 'http/json'])(
           for (const scopeSpans of resourceSpans.scopeSpans) expect(scopeSpans.scope.name).not.toBe('');
         }
       }
+    });
+
+    it('exports the three requests and the one outgoing call, and nothing of its own export', () => {
+      expect(spans.map((span) => `${span.kind} ${span.name}`).sort()).toEqual([
+        '2 GET /chain',
+        '2 GET /users/:id',
+        '2 GET /users/:id',
+        '3 GET',
+      ]);
     });
 
     it('keeps the incoming trace id, parent span id and tracestate on the server span', () => {

@@ -7,7 +7,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from './fixtures/otlp-spans.js';
-import { type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
+import { BOOT_TIMEOUT_MS, type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
 import { startZipkinReceiver, type ZipkinReceiver } from './fixtures/zipkin-receiver.js';
 import { zipkinSpanValidator } from './fixtures/zipkin2-schema.js';
 
@@ -116,7 +116,7 @@ describe.each<Setup>([
     await stopAll(services);
     zipkinTrace = (zipkin.spans() as unknown as ZipkinSpan[]).filter((span) => sameTrace(span.traceId));
     tracewireTrace = otlp.spans.filter((span) => sameTrace(span.traceId));
-  });
+  }, BOOT_TIMEOUT_MS);
 
   afterAll(async () => {
     await stopAll(services);

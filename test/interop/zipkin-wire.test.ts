@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
+import { BOOT_TIMEOUT_MS, type Service, startService, stopAll, waitFor } from './fixtures/processes.js';
 import { startZipkinReceiver, type ZipkinReceiver } from './fixtures/zipkin-receiver.js';
 import { zipkin2Example, zipkinSpanValidator } from './fixtures/zipkin2-schema.js';
 
@@ -77,7 +77,7 @@ describe('tracewire ZipkinExporter output from a running service', () => {
     await waitFor('four Zipkin spans', () => receiver.spans().length >= 4);
     await stopAll(services);
     spans = receiver.spans() as unknown as ZipkinSpan[];
-  });
+  }, BOOT_TIMEOUT_MS);
 
   afterAll(async () => {
     await stopAll(services);
@@ -92,6 +92,15 @@ describe('tracewire ZipkinExporter output from a running service', () => {
       expect(post.contentType).toBe('application/json');
       expect(validate(post.body), JSON.stringify(validate.errors)).toBe(true);
     }
+  });
+
+  it('reports the three requests and the one outgoing call, and nothing of its own export', () => {
+    expect(spans.map((span) => `${span.kind} ${span.name}`).sort()).toEqual([
+      'CLIENT GET',
+      'SERVER GET /chain',
+      'SERVER GET /users/:id',
+      'SERVER GET /users/:id',
+    ]);
   });
 
   it('keeps the incoming trace id and caller span as traceId and parentId', () => {
