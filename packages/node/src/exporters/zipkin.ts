@@ -1,10 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Attributes, AttributeValue, ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
-import { parseUrl, positive } from './exporter-options.js';
-import { FailureWarning } from './failure-warning.js';
-import { httpSend, type RetryPolicy } from './http-send.js';
+import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
 
 /** A span in Zipkin's v2 JSON model (zipkin2-api.yaml `Span`). */
 export interface ZipkinSpan {
@@ -154,79 +150,34 @@ function remoteEndpoint(attributes: Attributes): ZipkinEndpoint | undefined {
   return endpoint;
 }
 
-export interface ZipkinExporterOptions {
+export interface ZipkinExporterOptions extends HttpSenderOptions {
   /** Default `http://localhost:9411/api/v2/spans`. */
   url?: string | undefined;
-  headers?: Readonly<Record<string, string>> | undefined;
-  /** Budget for one export, retries included. Default 10000 ms. */
-  timeoutMillis?: number | undefined;
-  retry?: Partial<RetryPolicy> | undefined;
-  warn?: ((message: string) => void) | undefined;
 }
 
 /** POSTs Zipkin v2 JSON to a Zipkin server's span endpoint. */
 export class ZipkinExporter implements SpanExporter {
   readonly url: URL;
-  private readonly headers: Readonly<Record<string, string>>;
-  private readonly timeoutMillis: number;
-  private readonly retry: Partial<RetryPolicy> | undefined;
-  private readonly warning: FailureWarning;
-  private readonly agent: http.Agent;
-  private readonly pending = new Set<Promise<ExportResult>>();
-  private isShutdown = false;
+  private readonly sender: HttpSpanSender;
 
   constructor(options: ZipkinExporterOptions = {}) {
-    this.url = parseUrl('url', options.url ?? 'http://localhost:9411/api/v2/spans');
-    this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
-    this.headers = { ...options.headers };
-    this.retry = options.retry;
-    this.warning = new FailureWarning('Zipkin exporter', this.url.href, options.warn);
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    this.sender = new HttpSpanSender('Zipkin exporter', 'http://localhost:9411/api/v2/spans', options);
+    this.url = this.sender.url;
   }
 
   export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    if (this.isShutdown) return Promise.resolve({ code: 1, error: new Error('exporter is shut down') });
-    const result = this.send(spans);
-    this.pending.add(result);
-    void result.finally(() => this.pending.delete(result));
-    return result;
+    return this.sender.track(async () => {
+      const body = new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans)));
+      const delivery = await this.sender.post(body, 'application/json', 'none');
+      return delivery.ok ? { code: 0 } : delivery.result;
+    });
   }
 
-  private async send(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    try {
-      const outcome = await httpSend(new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans))), {
-        url: this.url,
-        headers: this.headers,
-        contentType: 'application/json',
-        timeoutMillis: this.timeoutMillis,
-        compression: 'none',
-        retry: this.retry,
-        agent: this.agent,
-        // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
-        onFailedAttempt: (error, connectionRefused) => {
-          if (connectionRefused) this.warning.failed(error, true);
-        },
-      });
-      if (!outcome.ok) {
-        this.warning.failed(outcome.error, outcome.connectionRefused);
-        return { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs };
-      }
-      this.warning.succeeded();
-      return { code: 0 };
-    } catch (error) {
-      return { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
-    }
+  forceFlush(): Promise<void> {
+    return this.sender.flush();
   }
 
-  async forceFlush(): Promise<void> {
-    await Promise.all(this.pending);
-  }
-
-  async shutdown(): Promise<void> {
-    if (this.isShutdown) return;
-    this.isShutdown = true;
-    await this.forceFlush();
-    this.agent.destroy();
+  shutdown(): Promise<void> {
+    return this.sender.shutdown();
   }
 }

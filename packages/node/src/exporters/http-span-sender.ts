@@ -1,0 +1,95 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { ExportResult } from '../span-data.js';
+import { parseUrl, positive } from './exporter-options.js';
+import { FailureWarning } from './failure-warning.js';
+import { httpSend, type RetryPolicy } from './http-send.js';
+
+/** What every HTTP exporter takes besides its format. */
+export interface HttpSenderOptions {
+  url?: string | undefined;
+  /** Extra request headers, e.g. an API key. Default none. */
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** Budget for one export, retries included. Default 10000 ms. */
+  timeoutMillis?: number | undefined;
+  /** Backoff between retries; default 5 attempts, 1 s growing ×1.5 up to 5 s. */
+  retry?: Partial<RetryPolicy> | undefined;
+  /** Where the one "cannot reach the collector" warning goes. Default `console.warn`. */
+  warn?: ((message: string) => void) | undefined;
+}
+
+/** A delivered body's response; the exporter reads what its protocol puts there (OTLP's partialSuccess). */
+export type Delivery = { ok: true; responseBody: Uint8Array } | { ok: false; result: ExportResult };
+
+/**
+ * The part OTLP and Zipkin exporters share: one keep-alive connection pool, the retrying POST, the once-only
+ * failure warning, and a shutdown that waits for exports in flight. Exporters differ only in how they encode.
+ */
+export class HttpSpanSender {
+  readonly url: URL;
+  private readonly headers: Readonly<Record<string, string>>;
+  private readonly timeoutMillis: number;
+  private readonly retry: Partial<RetryPolicy> | undefined;
+  private readonly warning: FailureWarning;
+  private readonly agent: http.Agent;
+  private readonly pending = new Set<Promise<unknown>>();
+  private isShutdown = false;
+
+  constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
+    this.url = parseUrl('url', options.url ?? defaultUrl);
+    this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
+    this.headers = { ...options.headers };
+    this.retry = options.retry;
+    this.warning = new FailureWarning(exporterName, this.url.href, options.warn);
+    // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
+    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  }
+
+  /** Runs one export, tracked so `flush()` and `shutdown()` can wait for it. Never rejects. */
+  track(exportOnce: () => Promise<ExportResult>): Promise<ExportResult> {
+    if (this.isShutdown) return Promise.resolve({ code: 1, error: new Error('exporter is shut down') });
+    const result = exportOnce().catch(
+      (error: unknown): ExportResult => ({
+        code: 1,
+        error: error instanceof Error ? error : new Error(String(error)),
+      }),
+    );
+    this.pending.add(result);
+    void result.finally(() => this.pending.delete(result));
+    return result;
+  }
+
+  async post(body: Uint8Array, contentType: string, compression: 'gzip' | 'none'): Promise<Delivery> {
+    const outcome = await httpSend(body, {
+      url: this.url,
+      headers: this.headers,
+      contentType,
+      timeoutMillis: this.timeoutMillis,
+      compression,
+      retry: this.retry,
+      agent: this.agent,
+      // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
+      onFailedAttempt: (error, connectionRefused) => {
+        if (connectionRefused) this.warning.failed(error, true);
+      },
+    });
+    if (!outcome.ok) {
+      this.warning.failed(outcome.error, outcome.connectionRefused);
+      return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };
+    }
+    this.warning.succeeded();
+    return { ok: true, responseBody: outcome.body };
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isShutdown) return;
+    this.isShutdown = true;
+    await this.flush();
+    this.agent.destroy();
+  }
+}
