@@ -121,8 +121,26 @@ function annotations(value: unknown, index: number): SpanRecord['events'] {
     }
     return {
       timeUs: micros(annotation['timestamp'], `span ${index} annotation ${i} timestamp`),
-      name: annotation['value'],
-      attributes: {},
+      ...eventFromAnnotation(annotation['value']),
     };
   });
+}
+
+/** OTel spec zipkin.md §Events: an event with attributes is written as `"<name>": <attributes as JSON>`. */
+function eventFromAnnotation(value: string): { name: string; attributes: AttributeMap } {
+  if (value.startsWith('"')) {
+    const split = value.indexOf('": {');
+    if (split > 0) {
+      try {
+        const name = JSON.parse(value.slice(0, split + 1)) as unknown;
+        const attributes = JSON.parse(value.slice(split + 3)) as unknown;
+        if (typeof name === 'string' && typeof attributes === 'object' && attributes !== null) {
+          return { name, attributes: attributes as AttributeMap };
+        }
+      } catch {
+        // Not that shape after all: keep the annotation text as the event name.
+      }
+    }
+  }
+  return { name: value, attributes: {} };
 }

@@ -162,7 +162,7 @@ export class TraceStore {
 
   getTrace(traceId: string): TraceDetail | undefined {
     const rows = this.db
-      .prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_us, rowid')
+      .prepare('SELECT * FROM spans WHERE trace_id = ? ORDER BY start_us, parent_span_id IS NOT NULL, rowid')
       .all(traceId.toLowerCase()) as SpanRow[];
     if (rows.length === 0) return undefined;
     const spans = rows.map(toRecord);
