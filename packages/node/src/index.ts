@@ -39,7 +39,7 @@ export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
 export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js';
 export { rateLimited } from './sampler-rate-limited.js';
 export { traceIdRatio } from './sampler-trace-id-ratio.js';
-export type { IgnoreOption, ServerTracingOptions } from './server-options.js';
+export type { IgnoreOption, IncomingContextPolicy, ServerTracingOptions } from './server-options.js';
 export { createServerTracing, RequestTrace, ServerTracing } from './server-span.js';
 export { SimpleSpanProcessor } from './simple-processor.js';
 export type { Span } from './span.js';

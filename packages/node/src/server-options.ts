@@ -7,6 +7,15 @@ import type { Tracer } from './tracer.js';
 /** What `ignore` accepts: paths (`*` within a segment, `**` across segments), RegExps, or a predicate. */
 export type IgnoreOption = readonly (string | RegExp)[] | ((req: IncomingMessage) => boolean);
 
+/**
+ * How far to trust the trace context a request arrives with (W3C Trace Context §8.1 "Privacy"/§8.2 "Security":
+ * a public edge may restart traces). `continue` follows it; `ignore-sampling` keeps the trace id and parent but
+ * makes its own sampling decision; `link` starts a new trace with a link to the incoming one.
+ */
+export type IncomingContextPolicy = 'continue' | 'ignore-sampling' | 'link';
+
+const INCOMING_CONTEXT_POLICIES: readonly IncomingContextPolicy[] = ['continue', 'ignore-sampling', 'link'];
+
 /** Options shared by `@tracewire/express`, `@tracewire/koa` and `@tracewire/fastify`; validated at registration. */
 export interface ServerTracingOptions {
   /**
@@ -35,6 +44,13 @@ export interface ServerTracingOptions {
   tracer?: Tracer;
   /** Default: the tracer's propagator. A string is read like `OTEL_PROPAGATORS` (`'tracecontext,b3'`). */
   propagator?: Propagator | string;
+  /**
+   * Trust in the incoming trace context: `'continue'` (default) joins the caller's trace and follows its sampling
+   * decision; `'ignore-sampling'` keeps the trace id and parent but lets this service's sampler decide; `'link'`
+   * starts a new trace and links the server span to the caller's span context. `TRACEWIRE_INCOMING_CONTEXT` sets
+   * it when the option is absent. Incoming baggage is passed on in every mode.
+   */
+  incomingContext?: IncomingContextPolicy;
 }
 
 export interface ResolvedServerOptions {
@@ -49,6 +65,7 @@ export interface ResolvedServerOptions {
   readonly traceResponse: boolean;
   readonly tracer: Tracer | undefined;
   readonly propagator: Propagator | undefined;
+  readonly incomingContext: IncomingContextPolicy;
 }
 
 const KNOWN_KEYS = new Set([
@@ -61,6 +78,7 @@ const KNOWN_KEYS = new Set([
   'traceResponse',
   'tracer',
   'propagator',
+  'incomingContext',
 ]);
 
 const defaultIsError = (status: number): boolean => status >= 500;
@@ -139,7 +157,27 @@ export function resolveServerOptions(
     traceResponse: o.traceResponse === true,
     tracer: o.tracer,
     propagator: resolvePropagator(o.propagator),
+    incomingContext: resolveIncomingContext(o.incomingContext, env.TRACEWIRE_INCOMING_CONTEXT),
   };
+}
+
+function resolveIncomingContext(value: unknown, envValue: string | undefined): IncomingContextPolicy {
+  if (value !== undefined) {
+    if (!INCOMING_CONTEXT_POLICIES.includes(value as IncomingContextPolicy)) {
+      throw new RangeError(
+        `incomingContext must be one of ${INCOMING_CONTEXT_POLICIES.join(', ')}; got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as IncomingContextPolicy;
+  }
+  const fromEnv = envValue?.trim().toLowerCase();
+  if (fromEnv === undefined || fromEnv === '') return 'continue';
+  if (!INCOMING_CONTEXT_POLICIES.includes(fromEnv as IncomingContextPolicy)) {
+    throw new RangeError(
+      `TRACEWIRE_INCOMING_CONTEXT must be one of ${INCOMING_CONTEXT_POLICIES.join(', ')}; got '${envValue}'`,
+    );
+  }
+  return fromEnv as IncomingContextPolicy;
 }
 
 function resolvePropagator(value: Propagator | string | undefined): Propagator | undefined {

@@ -11,7 +11,7 @@ import {
   type ServerTracingOptions,
 } from './server-options.js';
 import type { Span } from './span.js';
-import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
+import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
 import { createUrlRedactor, type UrlRedactor } from './url-redaction.js';
 
@@ -223,11 +223,18 @@ export class ServerTracing {
     const extracted = propagator.extract(req.headers);
     const remote = extracted.spanContext;
     const method = normalizeMethod(req.method);
+    const policy = options.incomingContext;
 
     if (this.#ignored(req, options)) {
       // Record nothing, but let the handler's outgoing calls carry the caller's trace on; without a caller,
-      // an unsampled context keeps those calls from starting traces of their own.
-      const span = new NonRecordingSpan(remote ?? unsampledRoot());
+      // an unsampled context keeps those calls from starting traces of their own. A distrusted caller's
+      // sampled flag is not passed on, and under 'link' not even its trace id.
+      let passOn = remote;
+      if (remote !== undefined && policy !== 'continue') {
+        passOn =
+          policy === 'link' ? undefined : { ...remote, traceFlags: remote.traceFlags & ~TraceFlags.SAMPLED };
+      }
+      const span = new NonRecordingSpan(passOn ?? unsampledRoot());
       const trace = new RequestTrace(
         span,
         { span, baggage: extracted.baggage, suppressed: false },
@@ -243,11 +250,19 @@ export class ServerTracing {
     if (route !== undefined && route.length > 0) attributes['http.route'] = route;
     captureRequestHeaders(options.requestHeaders, req.headers, attributes);
     const conflicting = extracted.conflicting;
+    let links = conflicting?.map((context): SpanLink => ({ context }));
+    let parent = remote ?? null;
+    if (policy === 'link' && remote !== undefined) {
+      // A new trace that still lets a backend walk back to the caller's (OpenTelemetry "Links" use case).
+      links = [{ context: remote }, ...(links ?? [])];
+      parent = null;
+    }
     const span = tracer.startSpan(serverSpanName(method, route || undefined), {
       kind: SpanKind.SERVER,
       attributes,
-      parent: remote ?? null,
-      links: conflicting?.map((context) => ({ context })),
+      parent,
+      links,
+      sampleAsRoot: policy === 'ignore-sampling',
     });
     const trace = new RequestTrace(
       span,

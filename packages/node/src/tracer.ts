@@ -35,6 +35,11 @@ export interface StartSpanOptions {
   startTime?: number;
   /** undefined → the active span's context is the parent; null → a new root; a SpanContext → that parent (remote or local). */
   parent?: SpanContext | null;
+  /**
+   * Ask the sampler as for a new trace even though there is a parent: the span keeps the parent's trace id and
+   * parent span id, but the parent's sampled flag decides nothing (a public edge distrusting its callers).
+   */
+  sampleAsRoot?: boolean;
 }
 
 export interface TracerConfig {
@@ -130,7 +135,8 @@ export class Tracer {
     const spanName = typeof name === 'string' ? name : String(name);
     let sampled: boolean;
     try {
-      sampled = this.sampler.shouldSample(traceId, parent, spanName, kind, options?.attributes) === true;
+      const asked = options?.sampleAsRoot === true ? undefined : parent;
+      sampled = this.sampler.shouldSample(traceId, asked, spanName, kind, options?.attributes) === true;
     } catch {
       this.stats.instrumentationErrors++;
       sampled = false;
