@@ -1,5 +1,8 @@
 import type { Attributes } from './span-data.js';
 
+/** Most header names one capture list may hold: each becomes an attribute on every span of the app. */
+export const MAX_CAPTURED_HEADERS = 32;
+
 /** One header to record, with its attribute key built once per app. */
 export interface HeaderCapture {
   readonly header: string;
@@ -42,6 +45,11 @@ export function compileHeaderList(
     seen.add(header);
     // Semantic conventions: `http.request.header.<key>` with the lowercase name, value an array of strings.
     out.push({ header, attribute: prefix + header });
+  }
+  if (out.length > MAX_CAPTURED_HEADERS) {
+    throw new RangeError(
+      `${option} may list at most ${MAX_CAPTURED_HEADERS} headers (with its TRACEWIRE_* variable); got ${out.length}`,
+    );
   }
   return out;
 }

@@ -32,6 +32,7 @@ export interface ServerTracingOptions {
    * Header names to record as `http.request.header.<name>` / `http.response.header.<name>`. Nothing by default.
    * `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are dropped from these lists unless
    * `allowSensitive` is true. `TRACEWIRE_CAPTURE_REQUEST_HEADERS` / `..._RESPONSE_HEADERS` add to them.
+   * At most 32 names per list (RangeError): each one is an attribute on every span.
    */
   captureHeaders?: { request?: readonly string[]; response?: readonly string[]; allowSensitive?: boolean };
   /** Overrides the span name; return `undefined` to keep `METHOD /route`. Called when the span ends. */
