@@ -50,6 +50,7 @@ function formatTime(us) {
 
 function formatAgo(us) {
   const seconds = Math.max(0, (Date.now() - us / 1000) / 1000);
+  if (seconds < 5) return 'just now';
   if (seconds < 60) return `${Math.floor(seconds)}s ago`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
@@ -289,6 +290,7 @@ function listHeader() {
 
 function traceRow(trace, longest) {
   const color = serviceColor(trace.rootService);
+  const accent = trace.errorCount > 0 ? 'var(--error)' : color;
   return h(
     'a',
     {
@@ -299,7 +301,7 @@ function traceRow(trace, longest) {
     h(
       'span',
       { class: 'root' },
-      h('i', { class: 'bar-accent', style: { background: color } }),
+      h('i', { class: 'bar-accent', style: { background: accent } }),
       h(
         'span',
         { class: 'root-text' },
@@ -339,7 +341,7 @@ function traceRow(trace, longest) {
         { class: 'duration-track' },
         h('span', {
           class: 'duration-fill',
-          style: { width: `${Math.max(2, (trace.durationUs / longest) * 100)}%`, background: color },
+          style: { width: `${Math.max(2, (trace.durationUs / longest) * 100)}%`, background: accent },
         }),
       ),
       h('span', { class: 'duration-text' }, formatDuration(trace.durationUs)),
@@ -474,7 +476,7 @@ async function showTrace(traceId) {
         toggle,
         h('i', { class: 'service-mark', style: { background: color } }),
         h('span', { class: 'span-service', style: { color } }, span.service),
-        h('span', { class: 'span-name' }, span.name),
+        h('span', { class: 'span-name', title: span.name }, span.name),
         span.kind !== 'internal' && span.kind !== 'unspecified'
           ? h('span', { class: 'span-kind' }, span.kind)
           : null,
@@ -482,8 +484,11 @@ async function showTrace(traceId) {
         orphan
           ? h(
               'span',
-              { class: 'orphan', title: `parent ${span.parentSpanId} was not received` },
-              'parent missing',
+              {
+                class: 'orphan',
+                title: `Its parent span ${span.parentSpanId} is not in this trace: a caller that does not report here, or not received yet`,
+              },
+              '⤴',
             )
           : null,
       ),

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE INDEX IF NOT EXISTS spans_by_service_name ON spans (service, name);
 CREATE INDEX IF NOT EXISTS spans_by_name ON spans (name);
+CREATE INDEX IF NOT EXISTS spans_by_trace_service_name ON spans (trace_id, service, name);
 
 CREATE TABLE IF NOT EXISTS traces (
   trace_id TEXT PRIMARY KEY,

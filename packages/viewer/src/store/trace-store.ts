@@ -127,14 +127,14 @@ export class TraceStore {
     if (query.service !== undefined || query.name !== undefined) {
       const span: string[] = [];
       if (query.service !== undefined) {
-        span.push('service = @service');
+        span.push('s.service = @service');
         params['service'] = query.service;
       }
       if (query.name !== undefined) {
-        span.push('name = @name');
+        span.push('s.name = @name');
         params['name'] = query.name;
       }
-      where.push(`t.trace_id IN (SELECT trace_id FROM spans WHERE ${span.join(' AND ')})`);
+      where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND ${span.join(' AND ')})`);
     }
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && cursor === undefined) throw new RangeError('cursor is not valid');
