@@ -40,16 +40,17 @@ describe('the viewer page in Chromium, after demo traffic', () => {
     }
     mkdirSync(SCREENSHOTS, { recursive: true });
     viewer = await startViewer({ uiPort: 0, otlpPort: 0, zipkinPort: 0, database: ':memory:' });
-    services = await startServices({
+    const demo: { gatewayUrl: string; stop(): Promise<void> } = await startServices({
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: viewer.urls.otlp, OTEL_BSP_SCHEDULE_DELAY: '100' },
     });
+    services = demo;
     // Order 3's warehouse is down: a 5xx from inventory travels back through orders and the gateway.
-    const failing = await fetch(`${services.gatewayUrl}/api/orders/3`, {
+    const failing = await fetch(`${demo.gatewayUrl}/api/orders/3`, {
       headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
     });
     await failing.arrayBuffer();
     for (const path of ['/api/orders/1', '/api/products/sku-1'])
-      await (await fetch(services.gatewayUrl + path)).arrayBuffer();
+      await (await fetch(demo.gatewayUrl + path)).arrayBuffer();
     const deadline = Date.now() + 15_000;
     while (new Set(viewer.store.getTrace(traceId)?.spans.map((s) => s.service)).size < 3) {
       if (Date.now() > deadline)
