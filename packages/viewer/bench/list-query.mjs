@@ -106,8 +106,8 @@ try {
     ['operations?service=gateway', () => store.operations('gateway')],
     ['dependencies (all spans)', () => store.dependencies()],
   ];
-  console.log(`\n${'query'.padEnd(40)} median`);
-  for (const [name, fn] of queries) console.log(`${name.padEnd(40)} ${median(fn).toFixed(2)} ms`);
+  console.log(`\n${'query'.padEnd(44)} median`);
+  for (const [name, fn] of queries) console.log(`${name.padEnd(44)} ${median(fn).toFixed(2)} ms`);
 } finally {
   store.close();
   rmSync(dir, { recursive: true, force: true });
