@@ -1,5 +1,6 @@
-// The README's first command: three traced services, a few requests, and each trace drawn in the terminal.
-import { startOtlpReceiver } from './otlp-receiver.mjs';
+// The README's first command: three traced services, a few requests, and each trace drawn in the terminal and
+// stored in the tracewire viewer (packages/viewer), whose address it prints.
+import { startViewer } from '@tracewire/viewer';
 import { startServices } from './start-services.mjs';
 import { renderTraces } from './waterfall.mjs';
 
@@ -13,14 +14,13 @@ const requests = [
 
 const externalCollector =
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-const receiver = await startOtlpReceiver();
-const env = externalCollector
-  ? {}
-  : {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_TRACES_EXPORTER: 'otlp',
-    };
+const startedAt = Date.now();
+// The viewer's usual ports when free (so `pnpm viewer` later shows the same traces from .tracewire/traces.db),
+// any free ports otherwise.
+const viewer = externalCollector
+  ? undefined
+  : await startViewer({ zipkinPort: 0 }).catch(() => startViewer({ uiPort: 0, otlpPort: 0, zipkinPort: 0 }));
+const env = viewer ? { OTEL_EXPORTER_OTLP_ENDPOINT: viewer.urls.otlp, OTEL_TRACES_EXPORTER: 'otlp' } : {};
 const { gatewayUrl, stop } = await startServices({ env: { OTEL_BSP_SCHEDULE_DELAY: '200', ...env } });
 
 try {
@@ -33,14 +33,30 @@ try {
 } finally {
   // Each service flushes its queue on SIGTERM before it exits.
   await stop();
-  await receiver.close();
 }
 
-if (externalCollector) {
+if (!viewer) {
   console.log(`\nSpans were sent to ${externalCollector}; open your collector's UI to see them.`);
 } else {
-  console.log(
-    `\n${receiver.spans.length} spans from ${new Set(receiver.spans.map((s) => s.service)).size} services:\n`,
+  const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+  const traces = viewer.store.listTraces({ from: startedAt, limit: 100 }).traces.reverse();
+  const spans = traces.flatMap((t) =>
+    viewer.store.getTrace(t.traceId).spans.map((span) => ({
+      ...span,
+      kind: KINDS.indexOf(span.kind),
+      startTimeUnixNano: BigInt(span.startUs) * 1000n,
+      endTimeUnixNano: BigInt(span.startUs + span.durationUs) * 1000n,
+    })),
   );
-  console.log(renderTraces(receiver.spans));
+  console.log(`\n${spans.length} spans from ${new Set(spans.map((s) => s.service)).size} services:\n`);
+  console.log(renderTraces(spans));
+  if (process.stdout.isTTY) {
+    console.log(`Browse these traces at ${viewer.urls.ui} (Ctrl-C to stop the viewer).`);
+    process.once('SIGINT', () => viewer.close().then(() => process.exit(0)));
+  } else {
+    console.log(
+      `Traces stored in ${viewer.options.database}; \`pnpm viewer\` serves them at ${viewer.urls.ui}.`,
+    );
+    await viewer.close();
+  }
 }
