@@ -124,10 +124,16 @@ async function refreshServices() {
 
 window.addEventListener('hashchange', () => void refreshServices().then(route));
 
+// The header's span count, polled; when it grows while the list is shown, the Refresh button says so.
+let lastSpanCount;
 async function showStatus() {
   try {
     const status = await api('/api/status');
     const el = document.getElementById('status');
+    if (lastSpanCount !== undefined && status.spanCount > lastSpanCount) {
+      document.getElementById('refresh')?.classList.add('fresh');
+    }
+    lastSpanCount = status.spanCount;
     el.replaceChildren(
       h('span', { title: 'spans stored' }, `${status.spanCount.toLocaleString()} spans`),
       h('span', { title: `POST ${status.receivers.otlp}/v1/traces` }, `OTLP ${status.receivers.otlp}`),
@@ -211,7 +217,17 @@ async function showList(params) {
       h('label', {}, h('span', {}, 'Min duration (ms)'), durationInput),
       h('label', {}, h('span', {}, 'Time'), rangeSelect),
       h('label', { class: 'check' }, errorsBox, h('span', {}, 'Errors only')),
-      h('button', { type: 'button', class: 'ghost', onclick: () => void route() }, 'Refresh'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'ghost',
+          id: 'refresh',
+          title: 'Reload the list',
+          onclick: () => void route(),
+        },
+        'Refresh',
+      ),
     ),
     list,
     more,
@@ -584,6 +600,11 @@ function fact(label, value) {
   return h('div', {}, h('dt', {}, label), h('dd', {}, value));
 }
 
+/** An attribute key that may wrap after its dots and underscores, never inside a word. */
+function breakable(key) {
+  return key.split(/(?<=[._/])/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part]));
+}
+
 function attributeTable(attributes) {
   const entries = Object.entries(attributes ?? {});
   if (entries.length === 0) return h('p', { class: 'muted' }, 'none');
@@ -595,7 +616,7 @@ function attributeTable(attributes) {
       {},
       entries
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([key, value]) => h('tr', {}, h('th', {}, key), h('td', {}, formatValue(value)))),
+        .map(([key, value]) => h('tr', {}, h('th', {}, breakable(key)), h('td', {}, formatValue(value)))),
     ),
   );
 }
@@ -895,4 +916,5 @@ function dependencyTable(dependencies) {
 }
 
 void showStatus();
+setInterval(() => void showStatus(), 3000);
 void refreshServices().then(route);
