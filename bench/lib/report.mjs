@@ -1,0 +1,85 @@
+// Markdown tables for one runtime: every cell's medians, then the targets from issue 7 checked against them.
+const median = (values) => {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+const ROUTE_NAMES = { users: 'GET /users/:id', chain: 'GET /chain/:id' };
+
+/** Per-round ratio to bare (runs of one round are adjacent in time), then the median over rounds. */
+function ratio(cell, bare) {
+  return median(cell.runs.map((run, i) => run.rps / bare.runs[i]?.rps));
+}
+
+/** Writes the tables; returns how many runs were invalid. */
+export function report(runtime, cells, { mode, write }) {
+  let invalidRuns = 0;
+  const find = (framework, route, variant) =>
+    cells.find((c) => c.framework === framework && c.route === route && c.variant === variant);
+  write(`\n## Node ${runtime.version.replace(/^v/, '')}\n\n`);
+  write(
+    '| framework | route | variant | req/s | × bare | p50 ms | p99 ms | RSS MB | spans/req | valid runs |\n',
+  );
+  write('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
+  for (const cell of cells) {
+    const bad = cell.runs.filter((r) => r.problems.length > 0);
+    invalidRuns += bad.length;
+    cell.invalid = bad.length > 0;
+    const bare = find(cell.framework, cell.route, 'bare');
+    cell.ratio = cell.variant === 'bare' ? 1 : ratio(cell, bare);
+    cell.rps = median(cell.runs.map((r) => r.rps));
+    cell.p50 = median(cell.runs.map((r) => r.p50));
+    cell.p99 = median(cell.runs.map((r) => r.p99));
+    const requests = cell.runs.reduce((n, r) => n + r.requests, 0);
+    const spans = cell.runs.reduce((n, r) => n + r.spans, 0);
+    const validity = cell.invalid
+      ? `**INVALID** ${bad.length}/${cell.runs.length}: ${bad[0].problems.join('; ')}`
+      : `${cell.runs.length}/${cell.runs.length}`;
+    const shown = (text) => (cell.invalid ? '—' : text);
+    write(
+      `| ${cell.framework} | ${ROUTE_NAMES[cell.route]} | ${cell.variant} | ${shown(fixed(cell.rps, 0))} | ` +
+        `${shown(fixed(cell.ratio, 2))} | ${shown(fixed(cell.p50, 2))} | ${shown(fixed(cell.p99, 2))} | ` +
+        `${fixed(median(cell.runs.map((r) => r.rss)) / 2 ** 20, 0)} | ${requests > 0 ? fixed(spans / requests, 1) : '—'} | ${validity} |\n`,
+    );
+  }
+  if (mode === 'smoke') return invalidRuns;
+
+  write("\nTargets (tracewire vs the same run's bare, als and OpenTelemetry cells):\n\n");
+  write(
+    '| framework | route | tracewire × bare | target | als × bare | otel × bare | overhead tw / otel | p99 added ms |\n',
+  );
+  write('| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n');
+  const frameworks = [...new Set(cells.map((c) => c.framework))];
+  const routes = [...new Set(cells.map((c) => c.route))];
+  for (const route of routes) {
+    for (const framework of frameworks) {
+      const tw = find(framework, route, 'tracewire');
+      const als = find(framework, route, 'als');
+      const otel = find(framework, route, 'otel');
+      const bare = find(framework, route, 'bare');
+      if (tw === undefined || bare === undefined) continue;
+      const mark = (ok) => (ok ? '✅' : '❌');
+      const usable = (c) => c !== undefined && !c.invalid && !bare.invalid;
+      let target = '—';
+      if (usable(tw) && route === 'users' && usable(als)) {
+        target = `${mark(tw.ratio >= als.ratio - 0.05)} ≥ als − 0.05`;
+      } else if (usable(tw) && route === 'chain') {
+        target = `${mark(tw.ratio >= 0.9)} ≥ 0.90`;
+      }
+      let overhead = '—';
+      if (usable(tw) && usable(otel)) {
+        const share = (1 - tw.ratio) / (1 - otel.ratio);
+        overhead = `${fixed(share, 2)} ${mark(share <= 0.25)}`;
+      }
+      const added = tw.p99 - bare.p99;
+      write(
+        `| ${framework} | ${ROUTE_NAMES[route]} | ${usable(tw) ? fixed(tw.ratio, 2) : 'invalid'} | ${target} | ` +
+          `${usable(als) ? fixed(als.ratio, 2) : '—'} | ${usable(otel) ? fixed(otel.ratio, 2) : otel === undefined ? '—' : 'invalid'} | ` +
+          `${overhead} | ${usable(tw) ? `${fixed(added, 2)} ${mark(added < 1)}` : '—'} |\n`,
+      );
+    }
+  }
+  return invalidRuns;
+}

@@ -1,0 +1,243 @@
+// Entry point: `node run.mjs [--quick | --smoke] [--node=20|24|both] [--frameworks=express,koa,fastify]
+// [--no-soak] [--no-micro]`. Servers, sink, downstream and load generator each run in their own process; variants
+// are interleaved round by round; every traced run is checked against the sink and the downstream.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild } from './lib/children.mjs';
+import { report } from './lib/report.mjs';
+import { runSoak } from './lib/soak.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const lib = (name) => join(here, 'lib', name);
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const option = (name, fallback) => {
+  const hit = argv.find((a) => a.startsWith(`--${name}=`));
+  return hit === undefined ? fallback : hit.slice(name.length + 3);
+};
+
+const mode = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
+// Seconds per measured run, rounds, warm-up seconds per cell, soak requests.
+const SIZES = {
+  smoke: { rounds: 1, seconds: 0.4, warmup: 0, soak: 0 },
+  quick: { rounds: 3, seconds: 0.7, warmup: 0.5, soak: 20_000 },
+  full: { rounds: 5, seconds: 2, warmup: 1.5, soak: 200_000 },
+};
+const size = SIZES[mode];
+const CONNECTIONS = 10;
+const FRAMEWORKS = option('frameworks', 'express,koa,fastify').split(',');
+const VARIANTS = option('variants', 'bare,als,tracewire,otel').split(',');
+const ROUTES = option('routes', 'users,chain').split(',');
+const TRACED = new Set(['tracewire', 'otel']);
+const profileDir = option('cpu-prof', undefined);
+
+/** The system Node (the first `node` on PATH outside node_modules: pnpm puts the `node` package's bin first). */
+function systemNode() {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir.includes('node_modules')) continue;
+    const candidate = join(dir, 'node');
+    if (existsSync(candidate)) return candidate;
+  }
+  return process.execPath;
+}
+
+function nodeVersion(execPath) {
+  return spawnSync(execPath, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
+function runtimes() {
+  const wanted = option('node', mode === 'smoke' ? '20' : 'both');
+  const node20 = systemNode();
+  const node24 = join(here, 'node_modules', 'node', 'bin', 'node');
+  const list = [];
+  if (wanted === 'current') list.push(process.execPath);
+  if (wanted === '20' || wanted === 'both') list.push(node20);
+  if ((wanted === '24' || wanted === 'both') && existsSync(node24)) list.push(node24);
+  if (list.length === 0) throw new RangeError(`--node must be 20, 24, both or current, got ${wanted}`);
+  return list.map((execPath) => ({ execPath, version: nodeVersion(execPath) }));
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sumDelta = (after, before, key) => (after?.[key] ?? 0) - (before?.[key] ?? 0);
+
+async function benchRuntime(runtime, infra) {
+  const { sink, downstream, loader } = infra;
+  const cells = [];
+  const servers = [];
+  try {
+    for (const framework of FRAMEWORKS) {
+      for (const variant of VARIANTS) {
+        const key = `${runtime.version}-${framework}-${variant}`.replaceAll('.', '_');
+        const server = await startChild(lib('server.mjs'), {
+          args: [framework, variant],
+          execPath: runtime.execPath,
+          // --cpu-prof=<dir>: every server writes a V8 CPU profile there when it exits.
+          execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+          env: {
+            BENCH_DOWNSTREAM: `http://127.0.0.1:${downstream.info.port}/${key}`,
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.info.port}/${key}`,
+          },
+        });
+        servers.push(server);
+        for (const route of ROUTES) cells.push({ framework, variant, route, key, server, runs: [] });
+      }
+    }
+
+    async function measure(cell, seconds, record) {
+      const [sinkBefore, downBefore] = await Promise.all([
+        sink.ask({ cmd: 'counts' }),
+        downstream.ask({ cmd: 'counts' }),
+      ]);
+      const result = await loader.ask({
+        cmd: 'run',
+        url: `http://127.0.0.1:${cell.server.info.port}`,
+        path: `/${cell.route}`,
+        duration: seconds,
+        connections: CONNECTIONS,
+      });
+      if (result.error) throw new Error(result.error);
+      if (TRACED.has(cell.variant)) {
+        const flushed = await cell.server.ask({ cmd: 'flush' });
+        if (!flushed.ok) result.flushError = flushed.error;
+      }
+      const [sinkAfter, downAfter, rss] = await Promise.all([
+        sink.ask({ cmd: 'counts' }),
+        downstream.ask({ cmd: 'counts' }),
+        cell.server.ask({ cmd: 'rss' }),
+      ]);
+      const s0 = sinkBefore.counts[cell.key];
+      const s1 = sinkAfter.counts[cell.key];
+      const d0 = downBefore.counts[cell.key];
+      const d1 = downAfter.counts[cell.key];
+      const run = {
+        ...result,
+        rss: rss.rss,
+        serverSpans: sumDelta(s1, s0, 'server'),
+        spans: sumDelta(s1, s0, 'spans'),
+        downstream: sumDelta(d1, d0, 'requests'),
+        propagated: sumDelta(d1, d0, 'propagated'),
+      };
+      run.problems = validate(cell, run);
+      if (record) cell.runs.push(run);
+      return run;
+    }
+
+    if (size.warmup > 0) {
+      process.stderr.write(`[${runtime.version}] warm-up\n`);
+      for (const cell of cells) await measure(cell, size.warmup, false);
+    }
+    for (let round = 0; round < size.rounds; round++) {
+      process.stderr.write(`[${runtime.version}] round ${round + 1}/${size.rounds}\n`);
+      // A B C D, A B C D …: each framework/route's variants back to back, so drift hits them alike.
+      for (const route of ROUTES) {
+        for (const framework of FRAMEWORKS) {
+          for (const variant of VARIANTS) {
+            const cell = cells.find(
+              (c) => c.route === route && c.framework === framework && c.variant === variant,
+            );
+            await measure(cell, size.seconds, true);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const s of servers) s.stop();
+  }
+  return cells;
+}
+
+// A run counts only if every request succeeded and, for traced variants, the sink got one SERVER span per request
+// and the downstream saw the load's trace continue. Requests still in flight when the load stopped finish later,
+// hence the allowance of one per connection on top of 1%.
+function validate(cell, run) {
+  const problems = [];
+  if (run.errors > 0) problems.push(`${run.errors} errors`);
+  if (run.non2xx > 0) problems.push(`${run.non2xx} non-2xx`);
+  if (run.flushError) problems.push(`flush failed: ${run.flushError}`);
+  const slack = Math.ceil(run.requests * 0.01) + CONNECTIONS;
+  const near = (n) => Math.abs(n - run.requests) <= slack;
+  if (cell.route === 'chain' && !near(run.downstream)) {
+    problems.push(`downstream got ${run.downstream} calls for ${run.requests} requests`);
+  }
+  if (TRACED.has(cell.variant)) {
+    if (!near(run.serverSpans))
+      problems.push(`sink got ${run.serverSpans} server spans for ${run.requests} requests`);
+    if (cell.route === 'chain' && !near(run.propagated)) {
+      problems.push(`downstream saw the trace continue on ${run.propagated} of ${run.requests} calls`);
+    }
+  } else if (run.serverSpans !== 0) {
+    problems.push(`untraced variant exported ${run.serverSpans} spans`);
+  }
+  return problems;
+}
+
+function buildDependencies() {
+  if (flag('no-build')) return;
+  const result = spawnSync('pnpm', ['--filter', '@tracewire/bench^...', 'build'], {
+    cwd: here,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    shell: process.platform === 'win32',
+  });
+  if (result.status !== 0) throw new Error('building the tracewire packages failed');
+}
+
+function runMicro(runtime) {
+  process.stdout.write(`\n### Propagation micro-benchmark (${runtime.version})\n\n`);
+  const env = { ...process.env };
+  if (mode === 'quick') Object.assign(env, { BENCH_ROUNDS: '3', BENCH_ROUND_MS: '150' });
+  spawnSync(runtime.execPath, [join(here, 'propagation.mjs')], { stdio: 'inherit', env });
+}
+
+async function main() {
+  buildDependencies();
+  const started = Date.now();
+  const list = runtimes();
+  // The sink, downstream and load generator stay on the system Node whichever runtime the servers use.
+  const infraNode = { execPath: systemNode() };
+  const sink = await startChild(lib('sink.mjs'), infraNode);
+  const downstream = await startChild(lib('downstream.mjs'), infraNode);
+  const loader = await startChild(lib('load.mjs'), infraNode);
+  const infra = { sink, downstream, loader };
+  let invalid = 0;
+  try {
+    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+    process.stdout.write(
+      `# tracewire benchmark (${mode}) — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC\n\n` +
+        `Machine: ${machine}; ${os.type()} ${os.release()}. autocannon: ${CONNECTIONS} connections, ` +
+        `${size.rounds} interleaved round(s) of ${size.seconds} s per cell after ${size.warmup} s warm-up.\n`,
+    );
+    for (const runtime of list) {
+      const cells = await benchRuntime(runtime, infra);
+      invalid += report(runtime, cells, { mode, write: (s) => process.stdout.write(s) });
+      if (size.soak > 0 && !flag('no-soak')) {
+        await runSoak(runtime, { loader, requests: size.soak, connections: CONNECTIONS, freePort });
+      }
+      if (mode !== 'smoke' && !flag('no-micro')) runMicro(runtime);
+    }
+  } finally {
+    sink.stop();
+    downstream.stop();
+    loader.stop();
+  }
+  process.stdout.write(`\nTotal time: ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (invalid > 0) {
+    process.stderr.write(`${invalid} invalid run(s)\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
