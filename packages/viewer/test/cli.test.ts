@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 // Real processes against the built dist/ (run `pnpm build` first), the way `tracewire-viewer` and users load it.
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../bin/tracewire-viewer.js', import.meta.url));
 const run = promisify(execFile);
 let child: ChildProcess | undefined;
 
