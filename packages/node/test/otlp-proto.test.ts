@@ -115,6 +115,25 @@ describe('encodeOtlpProto', () => {
     const names = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s['name']);
     expect(names).toEqual(spans.map((s) => s.name));
   });
+
+  it('writes non-ASCII strings as UTF-8 and frames fields longer than 127 and 16383 bytes', () => {
+    const values = [
+      'grüße 🚀 東京',
+      'é'.repeat(100),
+      `${'a'.repeat(20_000)}ü`,
+      'x'.repeat(127),
+      'x'.repeat(128),
+    ];
+    const spans = values.map((value, i) =>
+      makeSpan({ name: `${value.slice(0, 3)}-${i}`, attributes: { value } }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const got = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => [
+      s['name'],
+      (s['attributes'] as { value: { stringValue: string } }[])[0]!.value.stringValue,
+    ]);
+    expect(got).toEqual(spans.map((s) => [s.name, s.attributes['value']]));
+  });
 });
 
 describe('parsePartialSuccess', () => {

@@ -81,7 +81,7 @@ function writeAnyValue(w: ProtoWriter, value: AttributeValue | string | number |
   if (typeof value === 'string') w.string(1, value, true);
   else if (typeof value === 'boolean') w.bool(2, value);
   else if (typeof value === 'number') {
-    if (isInt64(value)) w.int64(3, BigInt(value));
+    if (isInt64(value)) w.int64(3, value);
     else w.double(4, value);
   } else {
     w.message(5, (array) => {

@@ -1,9 +1,11 @@
 /**
  * The few protobuf wire types OTLP traces need (protobuf encoding guide): varint (0), fixed64 (1),
- * length-delimited (2) and fixed32 (5). Nested messages are written into their own writer, then framed.
+ * length-delimited (2) and fixed32 (5). One growing buffer for the whole request: a nested message or string is
+ * written in place behind a one-byte length guess, and only moved when its length needs a longer varint
+ * (a message of 128 bytes or more), so a batch of spans costs no per-field allocations or copies.
  */
 export class ProtoWriter {
-  private buffer = new Uint8Array(256);
+  private buffer = new Uint8Array(4096);
   private view = new DataView(this.buffer.buffer);
   private length = 0;
 
@@ -32,10 +34,15 @@ export class ProtoWriter {
   }
 
   /** int64 as varint: negatives are their 64-bit two's complement, always ten bytes. */
-  int64(field: number, value: bigint): void {
+  int64(field: number, value: bigint | number): void {
     this.tag(field, 0);
+    // Non-negative safe integers (status codes, ports, sizes) need no BigInt.
+    if (typeof value === 'number' && value >= 0) {
+      this.varint(value);
+      return;
+    }
     this.reserve(10);
-    let bits = BigInt.asUintN(64, value);
+    let bits = BigInt.asUintN(64, BigInt(value));
     while (bits > 0x7fn) {
       this.buffer[this.length++] = Number(bits & 0x7fn) | 0x80;
       bits >>= 7n;
@@ -88,26 +95,76 @@ export class ProtoWriter {
   /** proto3 omits empty strings outside a oneof; `always` writes one anyway (oneof members must be present). */
   string(field: number, value: string | undefined, always = false): void {
     if (value === undefined || (value === '' && !always)) return;
-    this.bytes(field, textEncoder.encode(value));
+    this.tag(field, 2);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    this.reserve(value.length * 3 + 1);
+    const start = this.length + 1;
+    let at = start;
+    const buffer = this.buffer;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) {
+        at = start + textEncoder.encodeInto(value, buffer.subarray(start)).written;
+        break;
+      }
+      buffer[at++] = c;
+    }
+    this.frame(start, at);
   }
 
   /** A hex id as raw bytes (OTLP ids are `bytes`, 16 for trace ids and 8 for span ids). */
   hexBytes(field: number, hex: string | undefined): void {
     if (!hex) return;
-    const out = new Uint8Array(hex.length >> 1);
-    for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-    this.bytes(field, out);
+    const size = hex.length >> 1;
+    this.tag(field, 2);
+    this.varint(size);
+    this.reserve(size);
+    for (let i = 0; i < size; i++) {
+      this.buffer[this.length++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    }
   }
 
   message(field: number, write: (writer: ProtoWriter) => void): void {
-    const nested = new ProtoWriter();
-    write(nested);
-    this.bytes(field, nested.finish());
+    this.tag(field, 2);
+    this.reserve(1);
+    const start = this.length + 1;
+    this.length = start;
+    write(this);
+    this.frame(start, this.length);
   }
 
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);
   }
+
+  /** Content sits at [start, end) behind one reserved byte at start - 1: write its length varint there. */
+  private frame(start: number, end: number): void {
+    const size = end - start;
+    if (size < 0x80) {
+      this.buffer[start - 1] = size;
+      this.length = end;
+      return;
+    }
+    let extra = 0;
+    for (let v = size; v > 0x7f; v = Math.floor(v / 0x80)) extra++;
+    this.length = end;
+    this.reserve(extra);
+    const buffer = this.buffer;
+    buffer.copyWithin(start + extra, start, end);
+    let at = start - 1;
+    let v = size;
+    while (v > 0x7f) {
+      buffer[at++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    buffer[at] = v;
+    this.length = end + extra;
+  }
 }
 
 const textEncoder = new TextEncoder();
+
+function nibble(c: number): number {
+  // '0'-'9' → 0-9, 'a'-'f' / 'A'-'F' → 10-15.
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
+}
