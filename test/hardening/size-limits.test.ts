@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Baggage, jaeger } from '@tracewire/core';
 import type { AddressInfo } from 'node:net';
 import {
   configure,
@@ -181,5 +182,20 @@ describe('captureHeaders cap', () => {
     expect(() => createServerTracing({ captureHeaders: { request: names(32) } })).not.toThrow();
     process.env.TRACEWIRE_CAPTURE_REQUEST_HEADERS = 'x-extra';
     expect(() => createServerTracing({ captureHeaders: { request: names(32) } })).toThrow(RangeError);
+  });
+});
+
+describe('Jaeger uberctx-* baggage', () => {
+  it('injects at most 8192 bytes of uberctx-* baggage, leaving out the members that do not fit', () => {
+    let baggage = Baggage.empty();
+    // Values set from incoming uberctx-* headers are not bounded by the W3C parser; percent-encoding grows them.
+    for (let i = 0; i < 4; i++) baggage = baggage.set(`k${i}`, 'é'.repeat(500));
+    baggage = baggage.set('small', 'v');
+    const headers: Record<string, string> = {};
+    jaeger.inject({ baggage }, headers);
+    const members = Object.entries(headers).filter(([name]) => name.startsWith('uberctx-'));
+    const bytes = members.reduce((n, [name, value]) => n + name.length - 8 + value.length + 2, -1);
+    expect(bytes).toBeLessThanOrEqual(8192);
+    expect(members.map(([name]) => name)).toEqual(['uberctx-k0', 'uberctx-k1', 'uberctx-small']);
   });
 });

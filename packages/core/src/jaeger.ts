@@ -1,4 +1,4 @@
-import { Baggage } from './baggage.js';
+import { Baggage, MAX_BAGGAGE_BYTES } from './baggage.js';
 import {
   type CarrierGetter,
   type CarrierSetter,
@@ -77,8 +77,16 @@ export const jaeger: Propagator = {
     }
     const baggage = context.baggage;
     if (baggage instanceof Baggage) {
+      // The W3C baggage limit (8192 bytes as key=value,...) holds for the uberctx-* headers taken together too:
+      // values arriving in uberctx-* headers are not bounded by Baggage.serialize(), and percent-encoding can
+      // triple them, enough to push a downstream request past its server's header size limit.
+      let bytes = -1;
       for (const [key, entry] of baggage.entries()) {
-        set.set(carrier, BAGGAGE_PREFIX + key, encodeURIComponent(entry.value));
+        const value = encodeURIComponent(entry.value);
+        const size = key.length + value.length + 2;
+        if (bytes + size > MAX_BAGGAGE_BYTES) continue;
+        bytes += size;
+        set.set(carrier, BAGGAGE_PREFIX + key, value);
       }
     }
   },
