@@ -50,12 +50,14 @@ if (!viewer) {
   );
   console.log(`\n${spans.length} spans from ${new Set(spans.map((s) => s.service)).size} services:\n`);
   console.log(renderTraces(spans));
-  if (process.stdout.isTTY) {
+  // The demo always ends (the README promises a command that exits); with --keep the viewer stays up to browse.
+  if (process.argv.includes('--keep')) {
     console.log(`Browse these traces at ${viewer.urls.ui} (Ctrl-C to stop the viewer).`);
     process.once('SIGINT', () => viewer.close().then(() => process.exit(0)));
   } else {
     console.log(
-      `Traces stored in ${viewer.options.database}; \`pnpm viewer\` serves them at ${viewer.urls.ui}.`,
+      `Traces stored in ${viewer.options.database}; \`pnpm viewer\` serves them at ${viewer.urls.ui}` +
+        ' (or run the demo with --keep).',
     );
     await viewer.close();
   }
