@@ -98,9 +98,10 @@ async function benchRuntime(runtime, infra) {
     }
 
     async function measure(cell, seconds, record) {
-      const [sinkBefore, downBefore] = await Promise.all([
+      const [sinkBefore, downBefore, usageBefore] = await Promise.all([
         sink.ask({ cmd: 'counts' }),
         downstream.ask({ cmd: 'counts' }),
+        cell.server.ask({ cmd: 'usage' }),
       ]);
       const result = await loader.ask({
         cmd: 'run',
@@ -114,10 +115,10 @@ async function benchRuntime(runtime, infra) {
         const flushed = await cell.server.ask({ cmd: 'flush' });
         if (!flushed.ok) result.flushError = flushed.error;
       }
-      const [sinkAfter, downAfter, rss] = await Promise.all([
+      const [sinkAfter, downAfter, usage] = await Promise.all([
         sink.ask({ cmd: 'counts' }),
         downstream.ask({ cmd: 'counts' }),
-        cell.server.ask({ cmd: 'rss' }),
+        cell.server.ask({ cmd: 'usage' }),
       ]);
       const s0 = sinkBefore.counts[cell.key];
       const s1 = sinkAfter.counts[cell.key];
@@ -125,7 +126,9 @@ async function benchRuntime(runtime, infra) {
       const d1 = downAfter.counts[cell.key];
       const run = {
         ...result,
-        rss: rss.rss,
+        rss: usage.rss,
+        // Server CPU time per request, exports flushed included: unlike req/s, barely moved by other load.
+        cpuPerRequest: (usage.cpuMicros - usageBefore.cpuMicros) / Math.max(1, result.requests),
         serverSpans: sumDelta(s1, s0, 'server'),
         spans: sumDelta(s1, s0, 'spans'),
         downstream: sumDelta(d1, d0, 'requests'),

@@ -20,9 +20,9 @@ export function report(runtime, cells, { mode, write }) {
     cells.find((c) => c.framework === framework && c.route === route && c.variant === variant);
   write(`\n## Node ${runtime.version.replace(/^v/, '')}\n\n`);
   write(
-    '| framework | route | variant | req/s | × bare | p50 ms | p99 ms | RSS MB | spans/req | valid runs |\n',
+    '| framework | route | variant | req/s | × bare | p50 ms | p99 ms | CPU µs/req | RSS MB | spans/req | valid runs |\n',
   );
-  write('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
+  write('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
   for (const cell of cells) {
     const bad = cell.runs.filter((r) => r.problems.length > 0);
     invalidRuns += bad.length;
@@ -32,6 +32,7 @@ export function report(runtime, cells, { mode, write }) {
     cell.rps = median(cell.runs.map((r) => r.rps));
     cell.p50 = median(cell.runs.map((r) => r.p50));
     cell.p99 = median(cell.runs.map((r) => r.p99));
+    cell.cpu = median(cell.runs.map((r) => r.cpuPerRequest));
     const requests = cell.runs.reduce((n, r) => n + r.requests, 0);
     const spans = cell.runs.reduce((n, r) => n + r.spans, 0);
     const validity = cell.invalid
@@ -40,7 +41,7 @@ export function report(runtime, cells, { mode, write }) {
     const shown = (text) => (cell.invalid ? '—' : text);
     write(
       `| ${cell.framework} | ${ROUTE_NAMES[cell.route]} | ${cell.variant} | ${shown(fixed(cell.rps, 0))} | ` +
-        `${shown(fixed(cell.ratio, 2))} | ${shown(fixed(cell.p50, 2))} | ${shown(fixed(cell.p99, 2))} | ` +
+        `${shown(fixed(cell.ratio, 2))} | ${shown(fixed(cell.p50, 2))} | ${shown(fixed(cell.p99, 2))} | ${shown(fixed(cell.cpu, 0))} | ` +
         `${fixed(median(cell.runs.map((r) => r.rss)) / 2 ** 20, 0)} | ${requests > 0 ? fixed(spans / requests, 1) : '—'} | ${validity} |\n`,
     );
   }
@@ -48,9 +49,9 @@ export function report(runtime, cells, { mode, write }) {
 
   write("\nTargets (tracewire vs the same run's bare, als and OpenTelemetry cells):\n\n");
   write(
-    '| framework | route | tracewire × bare | target | als × bare | otel × bare | overhead tw / otel | p99 added ms |\n',
+    '| framework | route | tracewire × bare | target | als × bare | otel × bare | overhead tw / otel | p99 added ms | CPU µs/req added: als / tw / otel |\n',
   );
-  write('| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n');
+  write('| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n');
   const frameworks = [...new Set(cells.map((c) => c.framework))];
   const routes = [...new Set(cells.map((c) => c.route))];
   for (const route of routes) {
@@ -77,7 +78,8 @@ export function report(runtime, cells, { mode, write }) {
       write(
         `| ${framework} | ${ROUTE_NAMES[route]} | ${usable(tw) ? fixed(tw.ratio, 2) : 'invalid'} | ${target} | ` +
           `${usable(als) ? fixed(als.ratio, 2) : '—'} | ${usable(otel) ? fixed(otel.ratio, 2) : otel === undefined ? '—' : 'invalid'} | ` +
-          `${overhead} | ${usable(tw) ? `${fixed(added, 2)} ${mark(added < 1)}` : '—'} |\n`,
+          `${overhead} | ${usable(tw) ? `${fixed(added, 2)} ${mark(added < 1)}` : '—'} | ` +
+          `${[als, tw, otel].map((c) => (usable(c) ? fixed(c.cpu - bare.cpu, 0) : '—')).join(' / ')} |\n`,
       );
     }
   }

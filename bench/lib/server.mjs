@@ -1,5 +1,5 @@
 // One benchmark server: `node server.mjs <framework> <variant>`; tells its parent the port over IPC, then answers
-// `{ cmd: 'flush' }` (export everything ended so far, so the sink's count is exact) and `{ cmd: 'rss' }`.
+// `{ cmd: 'flush' }` (export everything ended so far, so the sink's count is exact) and `{ cmd: 'usage' }` (RSS, CPU time).
 // Frameworks load through require() after any instrumentation is registered: OpenTelemetry's auto-instrumentation
 // patches CommonJS modules as they are required (the ES module path needs a loader hook, which tracewire does not).
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -113,8 +113,9 @@ process.on('message', async (message) => {
     } catch (error) {
       process.send({ id: message.id, ok: false, error: String(error) });
     }
-  } else if (message.cmd === 'rss') {
-    process.send({ id: message.id, rss: process.memoryUsage().rss });
+  } else if (message.cmd === 'usage') {
+    const cpu = process.cpuUsage();
+    process.send({ id: message.id, rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system });
   } else if (message.cmd === 'stats') {
     process.send({ id: message.id, ...statsBody() });
   }
