@@ -217,6 +217,27 @@ describe('the page', () => {
   });
 });
 
+describe('trace summaries', () => {
+  it('follow late spans: the real root replaces a stand-in once it arrives, and counts and duration grow', () => {
+    const store = new TraceStore(':memory:');
+    const [root, client, orders, ...rest] = seedSpans(1);
+    store.insert([orders!, ...rest]);
+    expect(store.listTraces().traces[0]).toMatchObject({ rootService: 'orders', spanCount: 3 });
+    store.insert([root!, client!]);
+    expect(store.listTraces().traces[0]).toMatchObject({
+      rootService: 'gateway',
+      rootName: 'GET /api/orders/:id',
+      spanCount: 5,
+      durationUs: 10_000,
+      services: { gateway: 2, orders: 2, inventory: 1 },
+    });
+    // A retried export replaces spans rather than counting them twice.
+    store.insert([root!, client!]);
+    expect(store.spanCount()).toBe(5);
+    store.close();
+  });
+});
+
 describe('retention', () => {
   it('deletes whole traces, oldest first, down to maxSpans', () => {
     const store = new TraceStore(':memory:');

@@ -212,6 +212,12 @@ describe('Zipkin receiver refuses bad requests and stores nothing', () => {
     expect(viewer.store.spanCount()).toBe(1);
   });
 
+  it('widens 64-bit Zipkin trace ids to 128 bits with leading zeros', async () => {
+    const reply = await post(zipkin(), JSON.stringify([{ ...span, traceId: 'a3ce929d0e0e4736' }]), json);
+    expect(reply.status).toBe(202);
+    expect(viewer.store.getTrace(`${'0'.repeat(16)}a3ce929d0e0e4736`)?.spans).toHaveLength(1);
+  });
+
   it.each([
     ['malformed JSON', '[{"traceId":'],
     ['an object instead of a list', JSON.stringify(span)],
