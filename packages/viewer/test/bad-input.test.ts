@@ -212,6 +212,17 @@ describe('Zipkin receiver refuses bad requests and stores nothing', () => {
     expect(viewer.store.spanCount()).toBe(1);
   });
 
+  it('keeps both halves of a B3 shared span: the server half nests under the client half', async () => {
+    const client = { ...span, kind: 'CLIENT', localEndpoint: { serviceName: 'web' } };
+    const server = { ...span, kind: 'SERVER', shared: true, localEndpoint: { serviceName: 'api' } };
+    expect((await post(zipkin(), JSON.stringify([client, server]), json)).status).toBe(202);
+    const spans = viewer.store.getTrace(TRACE_ID)!.spans;
+    expect(spans.map((s) => [s.service, s.kind, s.parentSpanId])).toEqual([
+      ['web', 'client', undefined],
+      ['api', 'server', span.id],
+    ]);
+  });
+
   it('widens 64-bit Zipkin trace ids to 128 bits with leading zeros', async () => {
     const reply = await post(zipkin(), JSON.stringify([{ ...span, traceId: 'a3ce929d0e0e4736' }]), json);
     expect(reply.status).toBe(202);

@@ -36,9 +36,15 @@ function toRecord(value: unknown, index: number): SpanRecord {
     throw new ZipkinFormatError(`span ${index} is not an object`);
   const span = value as Json;
   const traceId = hexField(span['traceId'], `span ${index} traceId`, [16, 32]).padStart(32, '0');
-  const spanId = hexField(span['id'], `span ${index} id`, [16]);
-  const parentId =
+  let spanId = hexField(span['id'], `span ${index} id`, [16]);
+  let parentId =
     span['parentId'] === undefined ? undefined : hexField(span['parentId'], `span ${index} parentId`, [16]);
+  // B3's one-span-per-RPC model: a `shared` server span reuses its client's id (zipkin2-api.yaml `shared`). Storing
+  // it under that id would overwrite the client, so it gets the id's complement and the client as its parent.
+  if (span['shared'] === true) {
+    parentId = spanId;
+    spanId = complementHex(spanId);
+  }
   const tags = stringMap(span['tags'], `span ${index} tags`);
   const local = endpoint(span['localEndpoint'], `span ${index} localEndpoint`);
   const remote = endpoint(span['remoteEndpoint'], `span ${index} remoteEndpoint`);
@@ -143,4 +149,10 @@ function eventFromAnnotation(value: string): { name: string; attributes: Attribu
     }
   }
   return { name: value, attributes: {} };
+}
+
+function complementHex(id: string): string {
+  let out = '';
+  for (let i = 0; i < id.length; i++) out += (15 - Number.parseInt(id[i]!, 16)).toString(16);
+  return out;
 }
