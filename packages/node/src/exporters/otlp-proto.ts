@@ -35,19 +35,47 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.string(5, span.name);
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
   w.uint32(6, span.kind + 1);
-  w.fixed64(7, toUnixNano(span.startTime));
-  w.fixed64(8, toUnixNano(span.endTime));
+  writeUnixNano(w, 7, span.startTime);
+  writeUnixNano(w, 8, span.endTime);
   writeAttributes(w, 9, span.attributes);
   w.uint32(10, span.droppedAttributesCount);
-  for (const event of span.events) w.message(11, (e) => writeEvent(e, event));
+  for (const event of span.events) {
+    const start = w.open(11);
+    writeEvent(w, event);
+    w.close(start);
+  }
   w.uint32(12, span.droppedEventsCount);
-  for (const link of span.links) w.message(13, (l) => writeLink(l, link));
+  for (const link of span.links) {
+    const start = w.open(13);
+    writeLink(w, link);
+    w.close(start);
+  }
   w.uint32(14, span.droppedLinksCount);
-  w.message(15, (status) => {
-    status.string(2, span.status.message);
-    status.uint32(3, span.status.code);
-  });
+  const status = w.open(15);
+  w.string(2, span.status.message);
+  w.uint32(3, span.status.code);
+  w.close(status);
   w.fixed32(16, spanFlags(context.traceFlags, span.parentSpanId !== undefined, span.parentIsRemote));
+}
+
+const TWO_16 = 0x1_0000;
+const TWO_32 = 0x1_0000_0000;
+
+/**
+ * `toUnixNano(ms)` as a fixed64, exactly, without BigInt (the two timestamps per span were most of the encoder's
+ * time): whole ms = a·2^16 + b, so ns = a·10^6·2^16 + (b·10^6 + fraction), each part exact below 2^53.
+ */
+function writeUnixNano(w: ProtoWriter, field: number, ms: number): void {
+  if (!(ms > 0) || !Number.isFinite(ms)) return;
+  const whole = Math.floor(ms);
+  const nanos = Math.round((ms - whole) * 1e6);
+  const a = Math.floor(whole / TWO_16);
+  const b = whole - a * TWO_16;
+  const x = a * 1e6;
+  const xHigh = Math.floor(x / TWO_16);
+  const lowSum = (x - xHigh * TWO_16) * TWO_16 + b * 1e6 + nanos;
+  const carry = Math.floor(lowSum / TWO_32);
+  w.fixed64Halves(field, xHigh + carry, lowSum - carry * TWO_32);
 }
 
 function writeEvent(w: ProtoWriter, event: SpanEvent): void {
@@ -69,10 +97,12 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
   for (const key of Object.keys(attributes)) {
     const value = attributes[key];
     if (value === undefined || value === null) continue;
-    w.message(field, (kv) => {
-      kv.string(1, key);
-      kv.message(2, (any) => writeAnyValue(any, value));
-    });
+    const kv = w.open(field);
+    w.string(1, key);
+    const any = w.open(2);
+    writeAnyValue(w, value);
+    w.close(any);
+    w.close(kv);
   }
 }
 
@@ -84,12 +114,12 @@ function writeAnyValue(w: ProtoWriter, value: AttributeValue | string | number |
     if (isInt64(value)) w.int64(3, value);
     else w.double(4, value);
   } else {
-    w.message(5, (array) => {
-      for (const item of value) {
-        array.message(1, (any) => {
-          if (item !== null && item !== undefined) writeAnyValue(any, item);
-        });
-      }
-    });
+    const array = w.open(5);
+    for (const item of value) {
+      const any = w.open(1);
+      if (item !== null && item !== undefined) writeAnyValue(w, item);
+      w.close(any);
+    }
+    w.close(array);
   }
 }

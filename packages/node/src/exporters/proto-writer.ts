@@ -125,12 +125,32 @@ export class ProtoWriter {
   }
 
   message(field: number, write: (writer: ProtoWriter) => void): void {
+    const start = this.open(field);
+    write(this);
+    this.close(start);
+  }
+
+  /** Starts a nested message; write its fields, then `close` with what this returned. No closure needed. */
+  open(field: number): number {
     this.tag(field, 2);
     this.reserve(1);
     const start = this.length + 1;
     this.length = start;
-    write(this);
+    return start;
+  }
+
+  close(start: number): void {
     this.frame(start, this.length);
+  }
+
+  /** fixed64 from its two 32-bit halves, for values past 2^53 computed without BigInt. */
+  fixed64Halves(field: number, high: number, low: number): void {
+    if (high === 0 && low === 0) return;
+    this.tag(field, 1);
+    this.reserve(8);
+    this.view.setUint32(this.length, low >>> 0, true);
+    this.view.setUint32(this.length + 4, high >>> 0, true);
+    this.length += 8;
   }
 
   finish(): Uint8Array {
