@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { Baggage, jaeger } from '@tracewire/core';
 import type { AddressInfo } from 'node:net';
+import { Baggage, jaeger } from '@tracewire/core';
 import {
   configure,
   createServerTracing,
