@@ -21,6 +21,7 @@ import {
   type Resource,
   SpanKind,
   type SpanLink,
+  SpanStatusCode,
 } from './span-data.js';
 import { DEFAULT_SPAN_LIMITS, type ResolvedSpanLimits, type SpanLimits } from './span-limits.js';
 import type { SpanProcessor } from './span-processor.js';
@@ -68,6 +69,12 @@ const INVALID_SPAN_CONTEXT: SpanContext = Object.freeze({
 
 const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', version: SDK_VERSION });
 
+/**
+ * Open SERVER and CLIENT spans tracked for shutdown. They are the instrumentation's own and always end; the cap
+ * keeps a span an app starts with those kinds and never ends from growing the set without bound.
+ */
+const MAX_TRACKED_OPEN_SPANS = 8192;
+
 /** Starts spans, decides sampling, and hands ended spans to its processors. */
 export class Tracer {
   readonly propagator: Propagator;
@@ -79,6 +86,7 @@ export class Tracer {
   readonly #processors: SpanProcessor[];
   readonly #sink: SpanSink;
   readonly #onShutdown: (() => void) | undefined;
+  readonly #open = new Set<RecordingSpan>();
   #shutdown: Promise<void> | undefined;
 
   constructor(config: TracerConfig = {}) {
@@ -92,12 +100,14 @@ export class Tracer {
     const limits: ResolvedSpanLimits = { ...DEFAULT_SPAN_LIMITS, ...definedOnly(config.spanLimits) };
     const stats = this.stats;
     const processors = this.#processors;
+    const open = this.#open;
     this.#sink = {
       limits,
       resource: this.resource,
       scope: SCOPE,
       spanEnded(span) {
         stats.spansEnded++;
+        open.delete(span);
         for (const processor of processors) {
           try {
             processor.onEnd(span);
@@ -162,6 +172,9 @@ export class Tracer {
       attributes: options?.attributes,
       links: options?.links,
     });
+    if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS) {
+      this.#open.add(span);
+    }
     for (const processor of this.#processors) {
       if (processor.onStart === undefined) continue;
       try {
@@ -191,6 +204,19 @@ export class Tracer {
     return withSpan(span, () => fn(span));
   }
 
+  #endOpenSpans(): void {
+    for (const span of [...this.#open]) {
+      try {
+        span.setAttribute('error.type', 'shutdown');
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'still in flight at tracer shutdown' });
+        span.end();
+      } catch {
+        this.stats.instrumentationErrors++;
+      }
+    }
+    this.#open.clear();
+  }
+
   /** Adds a processor; spans already started reach it when they end. */
   addSpanProcessor(processor: SpanProcessor): void {
     this.#processors.push(processor);
@@ -201,7 +227,11 @@ export class Tracer {
     await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));
   }
 
-  /** Flushes and shuts every processor down once; later calls return the same promise. Never rejects. */
+  /**
+   * Flushes and shuts every processor down once; later calls return the same promise. Never rejects. Requests
+   * still in flight would end after the processors stopped taking spans, so their SERVER and CLIENT spans are
+   * ended first, as errors with `error.type` `shutdown`, and leave with the final flush.
+   */
   shutdown(): Promise<void> {
     if (this.#shutdown === undefined) {
       try {
@@ -209,6 +239,7 @@ export class Tracer {
       } catch {
         this.stats.instrumentationErrors++;
       }
+      this.#endOpenSpans();
       this.#shutdown = Promise.all(
         this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats)),
       ).then(() => undefined);
