@@ -1,6 +1,6 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { encodeOtlpProto } from '../src/exporters/otlp-proto.js';
+import { encodeOtlpProto, encodeOtlpProtoInSlices } from '../src/exporters/otlp-proto.js';
 import { parsePartialSuccess } from '../src/exporters/otlp-response.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
@@ -114,6 +114,19 @@ describe('encodeOtlpProto', () => {
     const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
     const names = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => s['name']);
     expect(names).toEqual(spans.map((s) => s.name));
+  });
+
+  it('encodes a large batch in slices that decode as one request holding every span in order', async () => {
+    const spans = Array.from({ length: 200 }, (_, i) =>
+      makeSpan({ name: `span-${i}`, attributes: { index: i } }),
+    );
+    const decoded = decodeToObject(types.request, await encodeOtlpProtoInSlices(spans)) as unknown as Decoded;
+    expect(decoded.resourceSpans.length).toBeGreaterThan(1);
+    const names = decoded.resourceSpans.flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s['name'])),
+    );
+    expect(names).toEqual(spans.map((s) => s.name));
+    for (const rs of decoded.resourceSpans) expect(rs.resource).toEqual(decoded.resourceSpans[0]!.resource);
   });
 
   it('writes non-ASCII strings as UTF-8 and frames fields longer than 127 and 16383 bytes', () => {

@@ -2,7 +2,7 @@ import type { ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
 import { oneOf } from './exporter-options.js';
 import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
 import { toOtlpJson } from './otlp-json.js';
-import { encodeOtlpProto } from './otlp-proto.js';
+import { encodeOtlpProtoInSlices } from './otlp-proto.js';
 import { parsePartialSuccess } from './otlp-response.js';
 
 export interface OtlpHttpExporterOptions extends HttpSenderOptions {
@@ -37,7 +37,9 @@ export class OtlpHttpExporter implements SpanExporter {
 
   private async send(spans: readonly ReadableSpan[]): Promise<ExportResult> {
     const json = this.protocol === 'http/json';
-    const body = json ? new TextEncoder().encode(JSON.stringify(toOtlpJson(spans))) : encodeOtlpProto(spans);
+    const body = json
+      ? new TextEncoder().encode(JSON.stringify(toOtlpJson(spans)))
+      : await encodeOtlpProtoInSlices(spans);
     const delivery = await this.sender.post(
       body,
       json ? 'application/json' : 'application/x-protobuf',

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Attributes, AttributeValue, ReadableSpan, SpanEvent, SpanLink } from '../span-data.js';
 import { groupByResourceAndScope, isInt64, linkFlags, spanFlags } from './otlp-grouping.js';
 import { ProtoWriter } from './proto-writer.js';
@@ -24,6 +25,35 @@ export function encodeOtlpProto(spans: readonly ReadableSpan[]): Uint8Array {
     });
   }
   return w.finish();
+}
+
+/** Spans encoded per turn of the event loop: about 0.2 ms of work on a 2-core machine. */
+const SLICE = 64;
+
+/**
+ * `encodeOtlpProto` for batches that run on a server's event loop: a full batch (512 spans) costs about a
+ * millisecond, which every request in flight would wait for at once. Slices of 64 spans with a turn of the loop
+ * between them keep each pause short. Protobuf concatenation merges messages and appends repeated fields
+ * (protobuf encoding guide, "Last One Wins" and merging), so the result is still one ExportTraceServiceRequest,
+ * with a `ResourceSpans` per slice.
+ */
+export async function encodeOtlpProtoInSlices(spans: readonly ReadableSpan[]): Promise<Uint8Array> {
+  if (spans.length <= SLICE) return encodeOtlpProto(spans);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let i = 0; i < spans.length; i += SLICE) {
+    if (i > 0) await nextTurn();
+    const part = encodeOtlpProto(spans.slice(i, i + SLICE));
+    parts.push(part);
+    size += part.length;
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
 }
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
