@@ -25,8 +25,8 @@ const mode = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 // Seconds per measured run, rounds, warm-up seconds per cell, soak requests.
 const SIZES = {
   smoke: { rounds: 1, seconds: 0.4, warmup: 0, soak: 0 },
-  quick: { rounds: 3, seconds: 0.7, warmup: 0.5, soak: 20_000 },
-  full: { rounds: 5, seconds: 2, warmup: 1.5, soak: 200_000 },
+  quick: { rounds: 3, seconds: 0.5, warmup: 0.3, soak: 20_000 },
+  full: { rounds: 5, seconds: 1.4, warmup: 1, soak: 100_000 },
 };
 const size = SIZES[mode];
 const CONNECTIONS = 10;
