@@ -4,12 +4,12 @@ import { runLoad } from './fixtures/load.js';
 import {
   type DemoServices,
   dropped,
-  exportWarnings,
   pending,
   readStats,
   type ServiceStats,
   serviceList,
   startDemoServices,
+  tracewireWarnings,
   waitFor,
 } from './fixtures/services.js';
 
@@ -22,14 +22,14 @@ const BATCH = 128;
 // One request to /api/orders/1 ends 5 spans: gateway server + client, orders server + client, inventory server.
 const SPANS_PER_REQUEST = 5;
 
-function exporterEnv(collector: FakeCollector): Record<string, string> {
+function exporterEnv(collector: FakeCollector, queue = MAX_QUEUE, batch = BATCH): Record<string, string> {
   return {
     OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
     OTEL_BSP_SCHEDULE_DELAY: '100',
-    OTEL_BSP_MAX_QUEUE_SIZE: String(MAX_QUEUE),
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(BATCH),
+    OTEL_BSP_MAX_QUEUE_SIZE: String(queue),
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: String(batch),
     OTEL_BSP_EXPORT_TIMEOUT: '3000',
   };
 }
@@ -162,7 +162,7 @@ describe('collector faults in a running three-service setup', () => {
   });
 
   it('warned about the failing collector at most once per service, never per span', () => {
-    const warnings = serviceList(demo).map(([, service]) => exportWarnings(service));
+    const warnings = serviceList(demo).map(([, service]) => tracewireWarnings(service));
     for (const lines of warnings) expect(lines.length).toBeLessThanOrEqual(1);
     expect(warnings.flat().length).toBeGreaterThanOrEqual(1);
   });
@@ -197,9 +197,41 @@ describe('collector down when the services start', () => {
     expect(uniqueSpanIds(collector)).toBeGreaterThanOrEqual(total(stats, (s) => s.spansExported));
     expect(total(stats, (s) => s.spansExported) + total(stats, dropped)).toBe(300 * SPANS_PER_REQUEST);
     for (const [, service] of serviceList(demo))
-      expect(exportWarnings(service).length).toBeLessThanOrEqual(1);
-    expect(serviceList(demo).flatMap(([, service]) => exportWarnings(service)).length).toBeGreaterThanOrEqual(
-      1,
-    );
+      expect(tracewireWarnings(service).length).toBeLessThanOrEqual(1);
+    expect(
+      serviceList(demo).flatMap(([, service]) => tracewireWarnings(service)).length,
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('collector accepting spans slower than the services produce them', () => {
+  const collector = new FakeCollector();
+  let demo: DemoServices;
+
+  beforeAll(async () => {
+    await collector.up();
+    collector.behaviour = { kind: 'slow', delayMillis: 1000 };
+    demo = await startDemoServices(exporterEnv(collector, 64, 32));
+  });
+
+  afterAll(async () => {
+    await demo?.stop();
+    await collector.down();
+  });
+
+  it('answers every request, drops what overflows the queue, counts it and says so once', async () => {
+    const load = await runLoad(`${demo.gatewayUrl}/api/orders/1`, 300, 10);
+    expect(load.failures).toEqual([]);
+    expect(load.statuses.every((s) => s === 200)).toBe(true);
+    const stats = await settled(demo);
+    expect(stats.gateway!.droppedQueueFull).toBeGreaterThan(0);
+    expect(total(stats, (s) => s.droppedExportFailed)).toBe(0);
+    expect(uniqueSpanIds(collector)).toBe(total(stats, (s) => s.spansExported));
+    for (const [name, service] of serviceList(demo)) {
+      const lines = tracewireWarnings(service);
+      // Exports succeed, so the only thing to report is the full queue: once, and only where spans were dropped.
+      expect(lines, name).toHaveLength(stats[name]!.droppedQueueFull > 0 ? 1 : 0);
+      for (const line of lines) expect(line).toMatch(/span queue is full \(64 spans\)/);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { TraceFlags } from '@tracewire/core';
 import { suppressTracing } from './context.js';
+import { rateLimitedWarn } from './exporters/failure-warning.js';
 import type { ExportResult, ReadableSpan, SpanExporter } from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
@@ -18,6 +19,8 @@ export interface BatchSpanProcessorOptions {
   maxConcurrentExports?: number | undefined;
   /** How long `shutdown()` spends delivering what is queued. Default `exportTimeoutMillis`. */
   shutdownTimeoutMillis?: number | undefined;
+  /** Where the "queue full, spans dropped" warning goes (at most once every 5 minutes). Default `console.warn`. */
+  warn?: ((message: string) => void) | undefined;
 }
 
 const FAILED_TIMEOUT: ExportResult = { code: 1, error: new Error('export timed out') };
@@ -33,6 +36,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   private readonly exportTimeoutMillis: number;
   private readonly maxConcurrentExports: number;
   private readonly shutdownTimeoutMillis: number;
+  private readonly warn: (message: string) => void;
   private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -60,6 +64,7 @@ export class BatchSpanProcessor implements SpanProcessor {
       'shutdownTimeoutMillis',
       options.shutdownTimeoutMillis ?? this.exportTimeoutMillis,
     );
+    this.warn = rateLimitedWarn(options.warn);
   }
 
   /** Spans waiting to be exported. */
@@ -77,6 +82,7 @@ export class BatchSpanProcessor implements SpanProcessor {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     if (this.queue.length >= this.maxQueueSize) {
       this.stats.droppedQueueFull++;
+      this.warnQueueFull();
       return;
     }
     this.queue.push(span);
@@ -131,6 +137,18 @@ export class BatchSpanProcessor implements SpanProcessor {
   private exportFullBatches(): void {
     while (this.queue.length >= this.maxExportBatchSize && this.inFlight.size < this.maxConcurrentExports) {
       this.startExport();
+    }
+  }
+
+  private warnQueueFull(): void {
+    try {
+      this.warn(
+        `tracewire: the span queue is full (${this.maxQueueSize} spans): the exporter cannot keep up, so new spans ` +
+          'are dropped and counted in tracer.stats.droppedQueueFull. Raise batch.maxQueueSize ' +
+          '(OTEL_BSP_MAX_QUEUE_SIZE) or sample less. This is reported at most once every 5 minutes.',
+      );
+    } catch {
+      // A throwing warn function must not turn a dropped span into an error in the app's request.
     }
   }
 

@@ -1,6 +1,7 @@
 import { BatchSpanProcessor } from './batch-processor.js';
 import { type ExporterSpec, type ResolvedConfig, resolveConfig, type TracewireOptions } from './config.js';
 import { ConsoleExporter } from './exporters/console.js';
+import { rateLimitedWarn } from './exporters/failure-warning.js';
 import { OtlpHttpExporter } from './exporters/otlp-http-exporter.js';
 import { ZipkinExporter } from './exporters/zipkin.js';
 import { installOutgoing } from './install-outgoing.js';
@@ -45,8 +46,10 @@ export function getTracer(): Tracer {
 
 function createTracer(config: ResolvedConfig): Tracer {
   const stats = new TracerStats();
+  // One warning line for the whole tracer, whichever part notices first that spans are being lost.
+  const warn = rateLimitedWarn();
   const processors: SpanProcessor[] = config.exporters.map(
-    (spec) => new BatchSpanProcessor(createExporter(spec), config.batch, stats),
+    (spec) => new BatchSpanProcessor(createExporter(spec, warn), { ...config.batch, warn }, stats),
   );
   processors.push(...config.processors);
   const cleanups: (() => void)[] = [];
@@ -69,12 +72,12 @@ function createTracer(config: ResolvedConfig): Tracer {
   return tracer;
 }
 
-function createExporter(spec: ExporterSpec): SpanExporter {
+function createExporter(spec: ExporterSpec, warn: (message: string) => void): SpanExporter {
   switch (spec.kind) {
     case 'otlp':
-      return new OtlpHttpExporter(spec.options);
+      return new OtlpHttpExporter({ ...spec.options, warn });
     case 'zipkin':
-      return new ZipkinExporter(spec.options);
+      return new ZipkinExporter({ ...spec.options, warn });
     case 'console':
       return new ConsoleExporter();
     case 'custom':

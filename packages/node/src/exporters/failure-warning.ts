@@ -32,3 +32,21 @@ export class FailureWarning {
     this.inStreak = false;
   }
 }
+
+/**
+ * One warning line per `intervalMillis`, whatever it is about: a process whose collector is gone or too slow says so
+ * once, not once per exporter streak and again per dropped batch. `configure()` shares one between its exporters
+ * and batch processors.
+ */
+export function rateLimitedWarn(
+  warn: (message: string) => void = console.warn,
+  intervalMillis: number = MIN_INTERVAL_MS,
+): (message: string) => void {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return (message) => {
+    const now = Date.now();
+    if (now - warnedAt < intervalMillis) return;
+    warnedAt = now;
+    warn(message);
+  };
+}
