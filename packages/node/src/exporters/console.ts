@@ -109,7 +109,10 @@ export function renderWaterfall(spans: readonly ReadableSpan[]): string {
 }
 
 function renderLine(span: ReadableSpan, depth: number, traceStart: number, total: number): string {
-  const service = fit(String(span.resource.attributes['service.name'] ?? 'unknown_service:node'), SERVICE_WIDTH);
+  const service = fit(
+    String(span.resource.attributes['service.name'] ?? 'unknown_service:node'),
+    SERVICE_WIDTH,
+  );
   const name = fit(`${' '.repeat(Math.min(depth * 2, MAX_DEPTH_INDENT))}${span.name}`, NAME_WIDTH);
   const from = Math.min(BAR_WIDTH - 1, Math.floor(((span.startTime - traceStart) / total) * BAR_WIDTH));
   const to = Math.max(from + 1, Math.ceil(((span.endTime - traceStart) / total) * BAR_WIDTH));
