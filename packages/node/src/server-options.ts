@@ -3,6 +3,7 @@ import { type Propagator, propagatorsFromNames } from '@tracewire/core';
 import { compileHeaderList, type HeaderCapture } from './header-capture.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
+import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
 
 /** What `ignore` accepts: paths (`*` within a segment, `**` across segments), RegExps, or a predicate. */
 export type IgnoreOption = readonly (string | RegExp)[] | ((req: IncomingMessage) => boolean);
@@ -52,6 +53,13 @@ export interface ServerTracingOptions {
    * it when the option is absent. Incoming baggage is passed on in every mode.
    */
   incomingContext?: IncomingContextPolicy;
+  /**
+   * Which `url.query` values are replaced by `REDACTED`, by the same rules as outgoing calls: `'sensitive'`
+   * (default: keys that look like credentials), `'all'`, or `'none'`.
+   */
+  redactQuery?: UrlRedactionOptions['redactQuery'];
+  /** More query keys (strings, case-insensitive, or RegExps) to treat as sensitive. */
+  sensitiveQueryKeys?: UrlRedactionOptions['sensitiveQueryKeys'];
 }
 
 export interface ResolvedServerOptions {
@@ -67,6 +75,7 @@ export interface ResolvedServerOptions {
   readonly tracer: Tracer | undefined;
   readonly propagator: Propagator | undefined;
   readonly incomingContext: IncomingContextPolicy;
+  readonly redactor: UrlRedactor;
 }
 
 const KNOWN_KEYS = new Set([
@@ -80,6 +89,8 @@ const KNOWN_KEYS = new Set([
   'tracer',
   'propagator',
   'incomingContext',
+  'redactQuery',
+  'sensitiveQueryKeys',
 ]);
 
 const defaultIsError = (status: number): boolean => status >= 500;
@@ -159,6 +170,7 @@ export function resolveServerOptions(
     tracer: o.tracer,
     propagator: resolvePropagator(o.propagator),
     incomingContext: resolveIncomingContext(o.incomingContext, env.TRACEWIRE_INCOMING_CONTEXT),
+    redactor: createUrlRedactor({ redactQuery: o.redactQuery, sensitiveQueryKeys: o.sensitiveQueryKeys }),
   };
 }
 

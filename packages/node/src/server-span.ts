@@ -13,7 +13,6 @@ import {
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
-import { createUrlRedactor, type UrlRedactor } from './url-redaction.js';
 
 // Symbol.for so two copies of @tracewire/node in one process (nested apps) still see each other's trace.
 const kTrace = Symbol.for('tracewire.serverTrace');
@@ -168,7 +167,6 @@ function onClose(this: ServerResponse & Traced): void {
 /** The per-app half: options validated once, then `start` per request. */
 export class ServerTracing {
   readonly options: ResolvedServerOptions;
-  readonly #redactor: UrlRedactor = createUrlRedactor();
 
   constructor(options?: ServerTracingOptions) {
     this.options = resolveServerOptions(options);
@@ -246,7 +244,7 @@ export class ServerTracing {
     }
 
     const attributes: Attributes = {};
-    requestAttributes(req, method, this.#redactor, attributes);
+    requestAttributes(req, method, this.options.redactor, attributes);
     if (route !== undefined && route.length > 0) attributes['http.route'] = route;
     captureRequestHeaders(options.requestHeaders, req.headers, attributes);
     const conflicting = extracted.conflicting;

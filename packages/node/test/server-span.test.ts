@@ -74,6 +74,8 @@ describe('options are validated once, with errors naming the option', () => {
     [{ captureHeaders: { request: 'x-id' } }, TypeError, /captureHeaders.request must be an array/],
     [{ captureHeaders: { response: ['bad header'] } }, TypeError, /captureHeaders.response entries/],
     [{ capturHeaders: {} }, TypeError, /unknown tracing option 'capturHeaders'/],
+    [{ redactQuery: 'some' }, RangeError, /redactQuery must be 'sensitive', 'all' or 'none'/],
+    [{ sensitiveQueryKeys: 'token' }, TypeError, /sensitiveQueryKeys must be an array/],
   ])('%o throws', (options, type, message) => {
     expect(() => createServerTracing(options as ServerTracingOptions)).toThrow(type);
     expect(() => createServerTracing(options as ServerTracingOptions)).toThrow(message);
@@ -157,6 +159,20 @@ describe('server span lifecycle', () => {
     const span = await onlySpan(exporter);
     expect(span.kind).toBe(SpanKind.SERVER);
     expect(span.name).toBe('GET');
+  });
+
+  it('redacts credential-like url.query values by default, every value with redactQuery all', async () => {
+    const byDefault = await serve({}, ok);
+    await get(`${byDefault.url}/search?q=shoes&access_token=abc&session_id=9`);
+    expect((await onlySpan(byDefault.exporter)).attributes['url.query']).toBe(
+      'q=shoes&access_token=REDACTED&session_id=REDACTED',
+    );
+    const all = await serve({ redactQuery: 'all', sensitiveQueryKeys: ['q'] }, ok);
+    await get(`${all.url}/search?q=shoes&page=2`);
+    expect((await onlySpan(all.exporter)).attributes['url.query']).toBe('q=REDACTED&page=REDACTED');
+    const extra = await serve({ sensitiveQueryKeys: [/^customer/] }, ok);
+    await get(`${extra.url}/search?customerEmail=a%40b.c&page=2`);
+    expect((await onlySpan(extra.exporter)).attributes['url.query']).toBe('customerEmail=REDACTED&page=2');
   });
 
   it('uses the route set by the adapter for the name and http.route', async () => {
