@@ -2,11 +2,11 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
 import {
   type ClientCall,
+  callChannelHandlers,
   endClientCall,
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
-  recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
 
@@ -60,21 +60,6 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
-  const onHeaders = (message: unknown): void => {
-    try {
-      const { request, response } = message as {
-        request?: UndiciRequest;
-        response?: { statusCode?: number };
-      };
-      const call = request?.[kCall];
-      if (call !== undefined && typeof response?.statusCode === 'number') {
-        recordResponseStatus(call, response.statusCode);
-      }
-    } catch {
-      stats.instrumentationErrors++;
-    }
-  };
-
   const onTrailers = (message: unknown): void => {
     try {
       const call = (message as { request?: UndiciRequest }).request?.[kCall];
@@ -84,19 +69,11 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
-  const onError = (message: unknown): void => {
-    try {
-      const { request, error } = message as { request?: UndiciRequest; error?: unknown };
-      const call = request?.[kCall];
-      if (call !== undefined) endClientCall(call, error ?? new Error('undici request failed'));
-    } catch {
-      stats.instrumentationErrors++;
-    }
-  };
+  const { onResponse, onError } = callChannelHandlers(state, kCall);
 
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],
-    ['undici:request:headers', onHeaders],
+    ['undici:request:headers', onResponse],
     ['undici:request:trailers', onTrailers],
     ['undici:request:error', onError],
   ];

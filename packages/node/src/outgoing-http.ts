@@ -6,11 +6,11 @@ import type { CarrierSetter } from '@tracewire/core';
 import {
   type CallTarget,
   type ClientCall,
+  callChannelHandlers,
   endClientCall,
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
-  recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
 
@@ -41,28 +41,7 @@ export function installHttp(
   state: OutgoingState,
   mode: HttpInstrumentationMode = nodeHasCreatedChannel() ? 'channel' : 'wrap',
 ): () => void {
-  const stats = state.tracer.stats;
-
-  const onResponse = (message: unknown): void => {
-    try {
-      const { request, response } = message as { request?: TracedRequest; response?: IncomingMessage };
-      const call = request?.[kCall];
-      if (call !== undefined && typeof response?.statusCode === 'number') {
-        recordResponseStatus(call, response.statusCode);
-      }
-    } catch {
-      stats.instrumentationErrors++;
-    }
-  };
-  const onError = (message: unknown): void => {
-    try {
-      const { request, error } = message as { request?: TracedRequest; error?: unknown };
-      const call = request?.[kCall];
-      if (call !== undefined) endClientCall(call, error ?? new Error('request failed'));
-    } catch {
-      stats.instrumentationErrors++;
-    }
-  };
+  const { onResponse, onError } = callChannelHandlers(state, kCall);
   const channels: [string, (message: unknown) => void][] = [
     ['http.client.response.finish', onResponse],
     ['http.client.request.error', onError],

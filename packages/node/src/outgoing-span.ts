@@ -186,3 +186,41 @@ function formatUrl(protocol: string, hostname: string, port: number, path: strin
   const rest = path.length === 0 ? '/' : path.charCodeAt(0) === 47 ? path : `/${path}`;
   return `${scheme}://${authority}${rest}`;
 }
+
+type ChannelHandler = (message: unknown) => void;
+
+/**
+ * The diagnostics-channel handlers both layers need once a request carries its call under `key`: record the
+ * response status, and end the call on an error. Undici's and Node's messages both name them `request`,
+ * `response` (with `statusCode`) and `error`. A failure inside is counted, never thrown into the publisher.
+ */
+export function callChannelHandlers(
+  state: OutgoingState,
+  key: symbol,
+): { onResponse: ChannelHandler; onError: ChannelHandler } {
+  const stats = state.tracer.stats;
+  const callOf = (request: unknown): ClientCall | undefined =>
+    (request as Record<symbol, ClientCall | undefined> | undefined)?.[key];
+  return {
+    onResponse(message) {
+      try {
+        const { request, response } = message as { request?: unknown; response?: { statusCode?: unknown } };
+        const call = callOf(request);
+        if (call !== undefined && typeof response?.statusCode === 'number') {
+          recordResponseStatus(call, response.statusCode);
+        }
+      } catch {
+        stats.instrumentationErrors++;
+      }
+    },
+    onError(message) {
+      try {
+        const { request, error } = message as { request?: unknown; error?: unknown };
+        const call = callOf(request);
+        if (call !== undefined) endClientCall(call, error ?? new Error('request failed'));
+      } catch {
+        stats.instrumentationErrors++;
+      }
+    },
+  };
+}
