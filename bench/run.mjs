@@ -24,9 +24,9 @@ const option = (name, fallback) => {
 const mode = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 // Seconds per measured run, rounds, warm-up seconds per cell, soak requests.
 const SIZES = {
-  smoke: { rounds: 1, seconds: 0.4, warmup: 0, soak: 0 },
-  quick: { rounds: 3, seconds: 0.5, warmup: 0.3, soak: 20_000 },
-  full: { rounds: 5, seconds: 1.4, warmup: 1, soak: 100_000 },
+  smoke: { rounds: 1, seconds: 0.25, warmup: 0, soak: 0 },
+  quick: { rounds: 3, seconds: 0.4, warmup: 0.3, soak: 20_000 },
+  full: { rounds: 5, seconds: 1.5, warmup: 1, soak: 60_000 },
 };
 const size = SIZES[mode];
 const CONNECTIONS = 10;
@@ -79,23 +79,32 @@ async function benchRuntime(runtime, infra) {
   const cells = [];
   const servers = [];
   try {
-    for (const framework of FRAMEWORKS) {
-      for (const variant of VARIANTS) {
-        const key = `${runtime.version}-${framework}-${variant}`.replaceAll('.', '_');
-        const server = await startChild(lib('server.mjs'), {
-          args: [framework, variant],
-          execPath: runtime.execPath,
-          // --cpu-prof=<dir>: every server writes a V8 CPU profile there when it exits.
-          execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-          env: {
-            BENCH_DOWNSTREAM: `http://127.0.0.1:${downstream.info.port}/${key}`,
-            OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.info.port}/${key}`,
-          },
-        });
-        servers.push(server);
-        for (const route of ROUTES) cells.push({ framework, variant, route, key, server, runs: [] });
-      }
-    }
+    // Started together: they only load code until the first run.
+    const started = await Promise.allSettled(
+      FRAMEWORKS.flatMap((framework) =>
+        VARIANTS.map(async (variant) => {
+          const key = `${runtime.version}-${framework}-${variant}`.replaceAll('.', '_');
+          const server = await startChild(lib('server.mjs'), {
+            args: [framework, variant],
+            execPath: runtime.execPath,
+            // --cpu-prof=<dir>: every server writes a V8 CPU profile there when it exits.
+            execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+            env: {
+              BENCH_DOWNSTREAM: `http://127.0.0.1:${downstream.info.port}/${key}`,
+              OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.info.port}/${key}`,
+            },
+          });
+          servers.push(server);
+          for (const route of ROUTES) cells.push({ framework, variant, route, key, server, runs: [] });
+        }),
+      ),
+    );
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const order = (c) =>
+      (FRAMEWORKS.indexOf(c.framework) * VARIANTS.length + VARIANTS.indexOf(c.variant)) * ROUTES.length +
+      ROUTES.indexOf(c.route);
+    cells.sort((a, b) => order(a) - order(b));
 
     async function measure(cell, seconds, record) {
       const [sinkBefore, downBefore, usageBefore] = await Promise.all([

@@ -26,8 +26,10 @@ function run({ url, path, duration, amount, connections }) {
       {
         url,
         connections,
-        // autocannon rejects an explicit `duration: undefined`.
-        ...(amount === undefined ? { duration } : { amount }),
+        // autocannon rejects an explicit `duration: undefined`, and only ends a run on one of its sampling ticks
+        // (every second by default): fractional durations are ended by the timer below, checked every 50 ms.
+        sampleInt: 50,
+        ...(amount === undefined ? { duration: Math.ceil(duration) + 1 } : { amount }),
         requests: [
           {
             setupRequest(req) {
@@ -48,6 +50,7 @@ function run({ url, path, duration, amount, connections }) {
         resolve({ ...result, p50: percentile(sorted, 50), p99: percentile(sorted, 99) });
       },
     );
+    if (amount === undefined) setTimeout(() => tracker.stop(), duration * 1000);
     tracker.on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
     });

@@ -59,7 +59,7 @@ export async function runSoak(
     const growth = (end.rss - middle.rss) / middle.rss;
     write(
       `\nRSS from middle to end: ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}% ` +
-        `(${growth < 0.1 ? 'flat' : 'GROWING'}); ${end.tracer.droppedQueueFull + end.tracer.droppedExportFailed} spans dropped and counted. ` +
+        `(${growth < 0.1 ? 'flat: under 10%' : 'grew 10% or more'}); ${end.tracer.droppedQueueFull + end.tracer.droppedExportFailed} spans dropped and counted. ` +
         `Load: ${Math.round(first.rps)} / ${Math.round(second.rps)} req/s.\n`,
     );
   } finally {
