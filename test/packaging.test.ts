@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 // Runs real Node processes against the built dist/, the way users load the packages.
-const packages = ['core', 'node', 'express', 'koa', 'fastify'] as const;
+const packages = ['core', 'node', 'express', 'koa', 'fastify', 'viewer'] as const;
 
 function exportNames(code: string, ...args: string[]): string[] {
   const out = execFileSync(process.execPath, [...args, '-e', code], { encoding: 'utf8' });
