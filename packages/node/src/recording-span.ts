@@ -15,6 +15,15 @@ import {
 } from './span-data.js';
 import type { ResolvedSpanLimits } from './span-limits.js';
 
+/**
+ * A record without `Object.prototype` (so `__proto__`, `constructor`, `toString` are ordinary keys), made by a
+ * constructor whose prototype is an empty null-prototype object: V8 keeps such objects in fast mode, while
+ * `Object.create(null)` starts as a hash table. Server spans set the same keys in the same order, so their
+ * records share hidden classes and each insert is a map transition instead of a hash insert.
+ */
+const AttributeRecord = function AttributeRecord() {} as unknown as new () => Attributes;
+AttributeRecord.prototype = Object.create(null);
+
 /** What every span of one tracer shares; one object per tracer, so a span carries no closures of its own. */
 export interface SpanSink {
   readonly limits: ResolvedSpanLimits;
@@ -45,7 +54,7 @@ export class RecordingSpan implements Span, ReadableSpan {
   /** 0 until the span ends. */
   endTime = 0;
   ended = false;
-  readonly attributes: Attributes = Object.create(null);
+  readonly attributes: Attributes = new AttributeRecord();
   readonly events: SpanEvent[] = [];
   readonly links: SpanLink[] = [];
   status: SpanStatus = { code: SpanStatusCode.UNSET };
