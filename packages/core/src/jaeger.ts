@@ -4,6 +4,7 @@ import {
   type CarrierSetter,
   defaultGetter,
   defaultSetter,
+  plainRecord,
   singleValue,
 } from './carrier.js';
 import { isHex, isHexId } from './hex.js';
@@ -63,6 +64,30 @@ function decode(value: string): string | undefined {
   }
 }
 
+/**
+ * `uberctx-` in any case followed by at least one character, compared by char code: this runs for every header
+ * of every request, almost always to say no, so it must not copy or lowercase the name.
+ */
+function isBaggageHeader(name: string): boolean {
+  if (name.length <= BAGGAGE_PREFIX.length) return false;
+  for (let i = 0; i < BAGGAGE_PREFIX.length; i++) {
+    const c = name.charCodeAt(i);
+    const p = BAGGAGE_PREFIX.charCodeAt(i);
+    if (c !== p && !(p >= 0x61 && p <= 0x7a && (c | 0x20) === p)) return false;
+  }
+  return true;
+}
+
+function addBaggageHeader(
+  baggage: Baggage | undefined,
+  name: string,
+  raw: string | undefined,
+): Baggage | undefined {
+  const value = raw === undefined ? undefined : decode(raw);
+  if (value === undefined) return baggage;
+  return (baggage ?? Baggage.empty()).set(name.slice(BAGGAGE_PREFIX.length), value);
+}
+
 /** Jaeger: `uber-trace-id` and `uberctx-{key}` baggage headers (values URL-encoded). */
 export const jaeger: Propagator = {
   name: 'jaeger',
@@ -96,13 +121,18 @@ export const jaeger: Propagator = {
     const header = singleValue(get.get(carrier, UBER_TRACE_ID));
     const spanContext = header === undefined ? undefined : parseUberTraceId(header);
     let baggage: Baggage | undefined;
-    for (const name of get.keys(carrier)) {
-      const prefix = name.slice(0, BAGGAGE_PREFIX.length);
-      if (name.length <= BAGGAGE_PREFIX.length || prefix.toLowerCase() !== BAGGAGE_PREFIX) continue;
-      const raw = singleValue(get.get(carrier, name));
-      const value = raw === undefined ? undefined : decode(raw);
-      if (value === undefined) continue;
-      baggage = (baggage ?? Baggage.empty()).set(name.slice(BAGGAGE_PREFIX.length), value);
+    const record = get === defaultGetter ? plainRecord(carrier) : undefined;
+    if (record !== undefined) {
+      // Node's header objects: for-in walks the names without allocating the array `keys()` would return.
+      for (const name in record) {
+        if (isBaggageHeader(name))
+          baggage = addBaggageHeader(baggage, name, singleValue(get.get(carrier, name)));
+      }
+    } else {
+      for (const name of get.keys(carrier)) {
+        if (isBaggageHeader(name))
+          baggage = addBaggageHeader(baggage, name, singleValue(get.get(carrier, name)));
+      }
     }
     const result: PropagationContext = {};
     if (spanContext !== undefined) result.spanContext = spanContext;
