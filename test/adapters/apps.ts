@@ -241,3 +241,19 @@ export const APPS: AppFactory[] = [
   { name: 'fastify 5', create: fastifyApp(fastify5) },
   { name: 'fastify 4', create: fastifyApp(fastify4 as unknown as typeof fastify5) },
 ];
+
+/** A downstream service on 127.0.0.1 that answers every call with the headers it received, as JSON. */
+export async function startEchoDownstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.headers));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/downstream`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

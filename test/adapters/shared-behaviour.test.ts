@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import {
   configure,
   InMemoryExporter,
@@ -11,7 +10,7 @@ import {
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APPS, type TestApp } from './apps.js';
+import { APPS, startEchoDownstream, type TestApp } from './apps.js';
 
 // One table of cases, run against Express 4/5, Koa 2/3 and Fastify 4/5 apps that declare the same routes.
 
@@ -27,7 +26,7 @@ const OPTIONS: ServerTracingOptions = {
 };
 
 const exporter = new InMemoryExporter();
-let downstream: Server;
+let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
 
 async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
@@ -275,17 +274,12 @@ const CASES: Case[] = [
 
 beforeAll(async () => {
   configure({ processors: [new SimpleSpanProcessor(exporter)], exporters: 'none', shutdownOnSignals: false });
-  downstream = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(req.headers));
-  });
-  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
-  downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/downstream`;
+  downstream = await startEchoDownstream();
+  downstreamUrl = downstream.url;
 });
 
 afterAll(async () => {
-  downstream.closeAllConnections();
-  await new Promise((resolve) => downstream.close(resolve));
+  await downstream?.close();
 });
 
 describe.each(APPS)('$name', (factory) => {

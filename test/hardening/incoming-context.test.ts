@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   alwaysOff,
   alwaysOn,
@@ -14,7 +12,7 @@ import {
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APPS, type TestApp } from '../adapters/apps.js';
+import { APPS, startEchoDownstream, type TestApp } from '../adapters/apps.js';
 
 // The public-edge option `incomingContext`, in the shared adapter suite's style: the same cases against
 // Express 4/5, Koa 2/3 and Fastify 4/5.
@@ -33,7 +31,7 @@ const alwaysRoot = new Tracer({
   processors: [new SimpleSpanProcessor(exporter)],
   sampler: parentBased({ root: alwaysOn }),
 });
-let downstream: Server;
+let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
 
 function serverSpans(): ReadableSpan[] {
@@ -158,17 +156,12 @@ const CASES: Case[] = [
 
 beforeAll(async () => {
   configure({ exporters: 'none', shutdownOnSignals: false });
-  downstream = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(req.headers));
-  });
-  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
-  downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/downstream`;
+  downstream = await startEchoDownstream();
+  downstreamUrl = downstream.url;
 });
 
 afterAll(async () => {
-  downstream.closeAllConnections();
-  await new Promise((resolve) => downstream.close(resolve));
+  await downstream?.close();
 });
 
 const noSignals = { started: () => {}, answered: () => {} };

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Baggage, jaeger } from '@tracewire/core';
 import {
   configure,
@@ -11,7 +9,7 @@ import {
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APPS, type TestApp } from '../adapters/apps.js';
+import { APPS, startEchoDownstream, type TestApp } from '../adapters/apps.js';
 
 // The limits on what a service accepts and forwards, at and just over each one, through every adapter: the
 // handler calls a downstream service and the test reads what that service received.
@@ -20,7 +18,7 @@ const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const VALUE_LIMIT = 64;
 
 const exporter = new InMemoryExporter();
-let downstream: Server;
+let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
 
 function members(count: number, value = 'v'): string {
@@ -72,17 +70,12 @@ beforeAll(async () => {
     shutdownOnSignals: false,
     spanLimits: { attributeValueLengthLimit: VALUE_LIMIT },
   });
-  downstream = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(req.headers));
-  });
-  await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
-  downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}/downstream`;
+  downstream = await startEchoDownstream();
+  downstreamUrl = downstream.url;
 });
 
 afterAll(async () => {
-  downstream.closeAllConnections();
-  await new Promise((resolve) => downstream.close(resolve));
+  await downstream?.close();
 });
 
 describe.each(APPS)('size limits through $name', (factory) => {
