@@ -71,6 +71,22 @@ export const defaultGetter: CarrierGetter<unknown> = {
 };
 
 /**
+ * Reads Node's `IncomingHttpHeaders` (`req.headers`), whose names Node has already lowercased: a name that is not
+ * there under its lowercase spelling is absent, so a miss costs one property lookup instead of the case-insensitive
+ * scan `defaultGetter` needs for hand-written objects. Only for carriers whose names are all lowercase.
+ */
+export const lowercaseHeadersGetter: CarrierGetter<unknown> = {
+  get(carrier, key) {
+    if (carrier === null || typeof carrier !== 'object') return undefined;
+    const value = (carrier as Record<string, unknown>)[key];
+    return typeof value === 'string' ? value : toHeaderValue(value);
+  },
+  keys(carrier) {
+    return carrier === null || typeof carrier !== 'object' ? [] : Object.keys(carrier);
+  },
+};
+
+/**
  * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
  * objects (`carrier[key] = value`). It does not re-check values: every propagator builds its values from
  * validated ids and grammars, so none holds CR, LF or another control character. Never throws.

@@ -1,7 +1,13 @@
 export { type B3Options, b3 } from './b3.js';
 export { Baggage, type BaggageEntry, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS } from './baggage.js';
 export { w3cBaggage } from './baggage-propagator.js';
-export { type CarrierGetter, type CarrierSetter, defaultGetter, defaultSetter } from './carrier.js';
+export {
+  type CarrierGetter,
+  type CarrierSetter,
+  defaultGetter,
+  defaultSetter,
+  lowercaseHeadersGetter,
+} from './carrier.js';
 export { type CompositeOptions, composite } from './composite.js';
 export { generateSpanId, generateTraceId } from './ids.js';
 export { jaeger } from './jaeger.js';

@@ -4,6 +4,7 @@ import {
   type CarrierSetter,
   defaultGetter,
   defaultSetter,
+  lowercaseHeadersGetter,
   plainRecord,
   singleValue,
 } from './carrier.js';
@@ -121,7 +122,7 @@ export const jaeger: Propagator = {
     const header = singleValue(get.get(carrier, UBER_TRACE_ID));
     const spanContext = header === undefined ? undefined : parseUberTraceId(header);
     let baggage: Baggage | undefined;
-    const record = get === defaultGetter ? plainRecord(carrier) : undefined;
+    const record = get === defaultGetter || get === lowercaseHeadersGetter ? plainRecord(carrier) : undefined;
     if (record !== undefined) {
       // Node's header objects: for-in walks the names without allocating the array `keys()` would return.
       for (const name in record) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { b3, TraceFlags } from '../src/index.js';
+import { b3, lowercaseHeadersGetter, TraceFlags } from '../src/index.js';
 
 const T128 = '80f198ee56343ba864fe8b2a57d3eff7';
 const T64 = '64fe8b2a57d3eff7';
@@ -77,6 +77,13 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
       'x-b3-sampled': '1',
     });
     expect(sc).toEqual({ traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  });
+
+  it('reads them from Node request headers through lowercaseHeadersGetter, debug flag included', () => {
+    const headers = { host: 'x', 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1' };
+    const sc = b3().extract(headers, lowercaseHeadersGetter).spanContext;
+    expect(sc).toEqual({ traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    expect(b3().extract({ b3: `${T128}-${SPAN}-0` }, lowercaseHeadersGetter).spanContext?.spanId).toBe(SPAN);
   });
 
   it('reads header names in any case', () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { defaultGetter, defaultSetter, w3cTraceContext } from '../src/index.js';
+import { defaultGetter, defaultSetter, lowercaseHeadersGetter, w3cTraceContext } from '../src/index.js';
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -107,5 +107,27 @@ describe('propagators over the three carrier kinds', () => {
     w3cTraceContext.inject({ spanContext }, carrier);
     expect(read(carrier)).toBe(TP);
     expect(w3cTraceContext.extract(carrier).spanContext).toEqual({ ...spanContext, isRemote: true });
+  });
+});
+
+describe('lowercaseHeadersGetter', () => {
+  it('reads Node IncomingHttpHeaders by their lowercase names', () => {
+    const headers: IncomingHttpHeaders = { traceparent: TP, tracestate: ['a=1', 'b=2'] };
+    expect(lowercaseHeadersGetter.get(headers, 'traceparent')).toBe(TP);
+    expect(lowercaseHeadersGetter.get(headers, 'tracestate')).toEqual(['a=1', 'b=2']);
+    expect(lowercaseHeadersGetter.keys(headers)).toEqual(['traceparent', 'tracestate']);
+  });
+
+  it('treats a name spelled in another case as absent, as Node never produces one', () => {
+    expect(lowercaseHeadersGetter.get({ TraceParent: TP }, 'traceparent')).toBeUndefined();
+    expect(w3cTraceContext.extract({ TraceParent: TP }, lowercaseHeadersGetter)).toEqual({});
+  });
+
+  it('ignores values that are not header values', () => {
+    expect(
+      lowercaseHeadersGetter.get({ traceparent: { toString: () => TP } }, 'traceparent'),
+    ).toBeUndefined();
+    expect(lowercaseHeadersGetter.get(null, 'traceparent')).toBeUndefined();
+    expect(lowercaseHeadersGetter.keys(null)).toEqual([]);
   });
 });

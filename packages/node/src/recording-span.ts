@@ -24,6 +24,9 @@ import type { ResolvedSpanLimits } from './span-limits.js';
 const AttributeRecord = function AttributeRecord() {} as unknown as new () => Attributes;
 AttributeRecord.prototype = Object.create(null);
 
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+const NONE: readonly never[] = Object.freeze([]);
+
 /** What every span of one tracer shares; one object per tracer, so a span carries no closures of its own. */
 export interface SpanSink {
   readonly limits: ResolvedSpanLimits;
@@ -55,15 +58,22 @@ export class RecordingSpan implements Span, ReadableSpan {
   endTime = 0;
   ended = false;
   readonly attributes: Attributes = new AttributeRecord();
-  readonly events: SpanEvent[] = [];
-  readonly links: SpanLink[] = [];
-  status: SpanStatus = { code: SpanStatusCode.UNSET };
+  status: SpanStatus = UNSET;
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
   droppedLinksCount = 0;
+  /** @internal Links in the tracer's list of open spans. */
+  openPrev: RecordingSpan | undefined = undefined;
+  /** @internal */
+  openNext: RecordingSpan | undefined = undefined;
+  /** @internal */
+  openTracked = false;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
   #attributeCount = 0;
+  // Most spans never get an event or a link: the arrays are made on the first one.
+  #events: SpanEvent[] | undefined;
+  #links: SpanLink[] | undefined;
 
   constructor(sink: SpanSink, init: RecordingSpanInit) {
     this.#sink = sink;
@@ -76,6 +86,14 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.startTime = typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : now();
     if (init.attributes !== undefined) this.setAttributes(init.attributes);
     if (init.links !== undefined) for (const link of init.links) this.addLink(link);
+  }
+
+  get events(): readonly SpanEvent[] {
+    return this.#events ?? NONE;
+  }
+
+  get links(): readonly SpanLink[] {
+    return this.#links ?? NONE;
   }
 
   get resource(): Resource {
@@ -125,7 +143,9 @@ export class RecordingSpan implements Span, ReadableSpan {
   addEvent(name: string, attributes?: Attributes, time?: number): this {
     if (this.ended) return this;
     const limits = this.#sink.limits;
-    if (this.events.length >= limits.eventCountLimit) {
+    this.#events ??= [];
+    const events = this.#events;
+    if (events.length >= limits.eventCountLimit) {
       this.droppedEventsCount++;
       return this;
     }
@@ -142,14 +162,16 @@ export class RecordingSpan implements Span, ReadableSpan {
       event.attributes = limited.attributes;
       if (limited.dropped > 0) event.droppedAttributesCount = limited.dropped;
     }
-    this.events.push(event);
+    events.push(event);
     return this;
   }
 
   addLink(link: SpanLink): this {
     if (this.ended || link === null || typeof link !== 'object' || link.context === undefined) return this;
     const limits = this.#sink.limits;
-    if (this.links.length >= limits.linkCountLimit) {
+    this.#links ??= [];
+    const links = this.#links;
+    if (links.length >= limits.linkCountLimit) {
       this.droppedLinksCount++;
       return this;
     }
@@ -161,7 +183,7 @@ export class RecordingSpan implements Span, ReadableSpan {
         limits.attributeValueLengthLimit,
       ).attributes;
     }
-    this.links.push(copy);
+    links.push(copy);
     return this;
   }
 

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { generateSpanId, generateTraceId, type SpanContext, TraceFlags } from '@tracewire/core';
+import {
+  generateSpanId,
+  generateTraceId,
+  lowercaseHeadersGetter,
+  type SpanContext,
+  TraceFlags,
+} from '@tracewire/core';
 import type { TraceContext } from './context.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
@@ -13,6 +19,8 @@ import {
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
+
+const ERROR = Object.freeze({ code: SpanStatusCode.ERROR });
 
 // Symbol.for so two copies of @tracewire/node in one process (nested apps) still see each other's trace.
 const kTrace = Symbol.for('tracewire.serverTrace');
@@ -105,23 +113,27 @@ export class RequestTrace {
     if (tracing === undefined || !span.isRecording()) return;
     const options = tracing.options;
     try {
-      const attributes: Attributes = {};
       const read = this.#readRoute?.(this.#routeSource as never);
-      if (read !== undefined && read.length > 0) this.#route = read;
-      if (this.#route !== undefined) attributes['http.route'] = this.#route;
+      if (read !== undefined && read.length > 0 && read !== this.#route) {
+        this.#route = read;
+        span.updateName(serverSpanName(this.#method, read));
+      }
+      if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
       const status = res.statusCode;
-      if (completed || res.headersSent) attributes['http.response.status_code'] = status;
-      captureResponseHeaders(options.responseHeaders, this.#headerSource ?? res, attributes);
+      if (completed || res.headersSent) span.setAttribute('http.response.status_code', status);
+      if (options.responseHeaders.length > 0) {
+        const captured: Attributes = {};
+        captureResponseHeaders(options.responseHeaders, this.#headerSource ?? res, captured);
+        span.setAttributes(captured);
+      }
       if (!completed) {
         // Semconv: the span failed when no response was completed; error.type says why (low cardinality).
-        attributes['error.type'] = this.#timedOut ? 'timeout' : (this.#errorType ?? 'aborted');
-        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', this.#timedOut ? 'timeout' : (this.#errorType ?? 'aborted'));
+        span.setStatus(ERROR);
       } else if (options.isError(status)) {
-        attributes['error.type'] = this.#errorType ?? String(status);
-        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.setAttribute('error.type', this.#errorType ?? String(status));
+        span.setStatus(ERROR);
       }
-      span.setAttributes(attributes);
-      span.updateName(serverSpanName(this.#method, this.#route));
     } catch {
       tracing.countError();
     }
@@ -218,7 +230,8 @@ export class ServerTracing {
     const options = this.options;
     const tracer = this.tracer();
     const propagator = options.propagator ?? tracer.propagator;
-    const extracted = propagator.extract(req.headers);
+    // Node lowercases incoming header names, so a header missing under its lowercase name is absent.
+    const extracted = propagator.extract(req.headers, lowercaseHeadersGetter);
     const remote = extracted.spanContext;
     const method = normalizeMethod(req.method);
     const policy = options.incomingContext;

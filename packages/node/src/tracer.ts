@@ -9,6 +9,7 @@ import {
 } from '@tracewire/core';
 import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
 import { NonRecordingSpan } from './non-recording-span.js';
+import { OpenSpanList } from './open-span-list.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
 import { detectResource, SDK_VERSION } from './resource.js';
 import type { Sampler } from './sampler.js';
@@ -86,7 +87,7 @@ export class Tracer {
   readonly #processors: SpanProcessor[];
   readonly #sink: SpanSink;
   readonly #onShutdown: (() => void) | undefined;
-  readonly #open = new Set<RecordingSpan>();
+  readonly #open = new OpenSpanList<RecordingSpan>();
   #shutdown: Promise<void> | undefined;
 
   constructor(config: TracerConfig = {}) {
@@ -205,7 +206,7 @@ export class Tracer {
   }
 
   #endOpenSpans(): void {
-    for (const span of [...this.#open]) {
+    for (const span of this.#open.drain()) {
       try {
         span.setAttribute('error.type', 'shutdown');
         span.setStatus({ code: SpanStatusCode.ERROR, message: 'still in flight at tracer shutdown' });
@@ -214,7 +215,6 @@ export class Tracer {
         this.stats.instrumentationErrors++;
       }
     }
-    this.#open.clear();
   }
 
   /** Adds a processor; spans already started reach it when they end. */

@@ -4,6 +4,7 @@ import { getActiveSpan, suppressTracing, withSpan } from '../src/context.js';
 import { NonRecordingSpan } from '../src/non-recording-span.js';
 import type { RecordingSpan } from '../src/recording-span.js';
 import { alwaysOff, alwaysOn, type Sampler } from '../src/sampler.js';
+import { SpanKind } from '../src/span-data.js';
 import type { SpanProcessor } from '../src/span-processor.js';
 import { Tracer } from '../src/tracer.js';
 import { SpanCollector } from './span-collector.js';
@@ -238,6 +239,28 @@ describe('Tracer.forceFlush and shutdown', () => {
     expect(cleanups).toBe(1);
     expect(tracer.isShutdown).toBe(true);
     expect(tracer.startSpan('late').isRecording()).toBe(false);
+  });
+
+  it('ends the SERVER and CLIENT spans still open as shutdown errors, and only those', async () => {
+    const collector = new SpanCollector();
+    const tracer = new Tracer({ processors: [collector] });
+    const servers = ['a', 'b', 'c', 'd'].map((name) => tracer.startSpan(name, { kind: SpanKind.SERVER }));
+    const client = tracer.startSpan('out', { kind: SpanKind.CLIENT });
+    const internal = tracer.startSpan('work');
+    // Ended from the middle, the head and the tail of the open list.
+    servers[1]!.end();
+    client.end();
+    servers[0]!.end();
+    await tracer.shutdown();
+    const ended = collector.spans.map((span) => [span.name, span.attributes['error.type']]);
+    expect(ended).toEqual([
+      ['b', undefined],
+      ['out', undefined],
+      ['a', undefined],
+      ['d', 'shutdown'],
+      ['c', 'shutdown'],
+    ]);
+    expect(internal.isRecording()).toBe(true);
   });
 
   it('never rejects when a processor fails', async () => {

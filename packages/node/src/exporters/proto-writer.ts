@@ -119,9 +119,12 @@ export class ProtoWriter {
     this.tag(field, 2);
     this.varint(size);
     this.reserve(size);
-    for (let i = 0; i < size; i++) {
-      this.buffer[this.length++] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    const buffer = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < 2 * size; i += 2) {
+      buffer[at++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
     }
+    this.length = at;
   }
 
   message(field: number, write: (writer: ProtoWriter) => void): void {
