@@ -236,6 +236,11 @@ export function b3(options: B3Options = {}): Propagator {
       // Node's headers, and found by any case with fetch Headers) spares walking every header name.
       const direct = lowercaseSingle(carrier, get);
       let sc = direct !== undefined ? parseB3Single(direct) : undefined;
+      // Without X-B3-TraceId and without a b3 header there is nothing to read; with lowercase names one lookup
+      // says so, and most requests carry no B3 at all.
+      if (sc === undefined && direct === undefined && get === lowercaseHeadersGetter) {
+        if (get.get(carrier, TRACE_ID) === undefined) return {};
+      }
       if (sc === undefined) {
         const headers = readB3Headers(carrier, get);
         sc =

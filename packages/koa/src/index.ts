@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServerTracing, runInContext, type ServerTracingOptions } from '@tracewire/node';
+import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -20,22 +20,30 @@ function routeOf(ctx: TracedContext): string | undefined {
   return typeof route === 'string' ? route : String(route);
 }
 
+// A rejection handler attached inside the request's context runs in it, so one function serves every request.
+function recordAndRethrow(error: unknown): never {
+  ServerTracing.active()?.recordError(error);
+  throw error;
+}
+
+function nextRecordingErrors(next: () => Promise<unknown>): Promise<unknown> {
+  const rest = next();
+  // koa-compose always returns a promise; anything else is passed through rather than broken.
+  return typeof rest?.then === 'function' ? rest.then(undefined, recordAndRethrow) : rest;
+}
+
 /**
  * `app.use(tracing())` first: one SERVER span per request, active for every later middleware. Errors thrown
  * through it are recorded on the span and re-thrown untouched, so Koa's own error handling is unchanged.
  */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
-  return async function tracewireKoa(ctx, next) {
+  // Not an async function: the promise of the rest of the chain is returned as is, one promise fewer per request.
+  return function tracewireKoa(ctx, next) {
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
     trace.readRouteFrom(ctx, routeOf);
-    try {
-      return await runInContext(trace.context, next);
-    } catch (error) {
-      trace.recordError(error);
-      throw error;
-    }
+    return runInContext(trace.context, nextRecordingErrors, next);
   };
 }

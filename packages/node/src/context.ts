@@ -25,9 +25,16 @@ export function getActiveBaggage(): Baggage | undefined {
   return storage.getStore()?.baggage;
 }
 
-/** Runs `fn` with `context` active; it stays active through every `await`, timer and emitter `fn` starts. */
-export function runInContext<T>(context: TraceContext, fn: () => T): T {
-  return storage.run(context, fn);
+/**
+ * Runs `fn(...args)` with `context` active; it stays active through every `await`, timer and emitter `fn`
+ * starts. Passing arguments lets a caller use one function per app instead of a closure per request.
+ */
+export function runInContext<A extends unknown[], T>(
+  context: TraceContext,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(context, fn, ...args);
 }
 
 /** Runs `fn` with `span` active, keeping the current baggage. */

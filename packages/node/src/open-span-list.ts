@@ -7,11 +7,13 @@ export interface OpenSpanLinks<T> {
 }
 
 /**
- * The spans still open, so shutdown can end them. Intrusive and doubly linked: adding and removing a span is a
- * few field writes, where a `Set` hashed every span's identity on each request (≈ 0.1 µs per span on Node 20).
+ * The spans still open, oldest first, so shutdown can end them. Intrusive and doubly linked: adding and removing
+ * a span is a few field writes, where a `Set` hashed every span's identity on each request (≈ 0.1 µs per span
+ * on Node 20).
  */
 export class OpenSpanList<T extends OpenSpanLinks<T>> {
   #head: T | undefined;
+  #tail: T | undefined;
   #size = 0;
 
   get size(): number {
@@ -21,10 +23,11 @@ export class OpenSpanList<T extends OpenSpanLinks<T>> {
   add(entry: T): void {
     if (entry.openTracked) return;
     entry.openTracked = true;
-    entry.openPrev = undefined;
-    entry.openNext = this.#head;
-    if (this.#head !== undefined) this.#head.openPrev = entry;
-    this.#head = entry;
+    entry.openNext = undefined;
+    entry.openPrev = this.#tail;
+    if (this.#tail === undefined) this.#head = entry;
+    else this.#tail.openNext = entry;
+    this.#tail = entry;
     this.#size++;
   }
 
@@ -34,13 +37,14 @@ export class OpenSpanList<T extends OpenSpanLinks<T>> {
     const { openPrev: prev, openNext: next } = entry;
     if (prev === undefined) this.#head = next;
     else prev.openNext = next;
-    if (next !== undefined) next.openPrev = prev;
+    if (next === undefined) this.#tail = prev;
+    else next.openPrev = prev;
     entry.openPrev = undefined;
     entry.openNext = undefined;
     this.#size--;
   }
 
-  /** Empties the list and returns what it held. */
+  /** Empties the list and returns what it held, oldest first. */
   drain(): T[] {
     const entries: T[] = [];
     while (this.#head !== undefined) {

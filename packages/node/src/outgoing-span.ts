@@ -1,8 +1,9 @@
 import type { CarrierSetter, Propagator } from '@tracewire/core';
 import { getActiveBaggage, getActiveSpan, isTracingSuppressed } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
+import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
-import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
+import { SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';
 import type { Tracer } from './tracer.js';
 
@@ -75,12 +76,11 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   const known = KNOWN_METHODS.has(method);
   const hostname = stripBrackets(target.hostname).toLowerCase();
   const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
-  const attributes: Attributes = {
-    'http.request.method': known ? method : '_OTHER',
-    'url.full': url,
-    'server.address': hostname,
-    'server.port': target.port,
-  };
+  const attributes = newAttributes();
+  attributes['http.request.method'] = known ? method : '_OTHER';
+  attributes['url.full'] = url;
+  attributes['server.address'] = hostname;
+  attributes['server.port'] = target.port;
   if (!known) attributes['http.request.method_original'] = target.method;
   const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
   const destination: Destination = { hostname, port: target.port, url };

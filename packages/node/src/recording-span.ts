@@ -27,6 +27,14 @@ AttributeRecord.prototype = Object.create(null);
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 const NONE: readonly never[] = Object.freeze([]);
 
+/**
+ * An empty record for instrumentation to fill and pass to `startSpan`: the span adopts it rather than copying
+ * it. The caller must not touch it afterwards.
+ */
+export function newAttributes(): Attributes {
+  return new AttributeRecord();
+}
+
 /** What every span of one tracer shares; one object per tracer, so a span carries no closures of its own. */
 export interface SpanSink {
   readonly limits: ResolvedSpanLimits;
@@ -57,7 +65,7 @@ export class RecordingSpan implements Span, ReadableSpan {
   /** 0 until the span ends. */
   endTime = 0;
   ended = false;
-  readonly attributes: Attributes = new AttributeRecord();
+  readonly attributes: Attributes;
   status: SpanStatus = UNSET;
   droppedAttributesCount = 0;
   droppedEventsCount = 0;
@@ -84,8 +92,35 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.parentIsRemote = init.parentIsRemote === true;
     const startTime = init.startTime;
     this.startTime = typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : now();
-    if (init.attributes !== undefined) this.setAttributes(init.attributes);
+    const attributes = init.attributes;
+    if (attributes instanceof AttributeRecord && this.#adopt(attributes)) {
+      this.attributes = attributes;
+    } else {
+      this.attributes = new AttributeRecord();
+      if (attributes !== undefined) this.setAttributes(attributes);
+    }
     if (init.links !== undefined) for (const link of init.links) this.addLink(link);
+  }
+
+  /**
+   * Takes a record made by `newAttributes()` as this span's own instead of copying it key by key: cleans its
+   * values in place and counts them. False, leaving it to be copied, when it holds more than the limit allows.
+   */
+  #adopt(attributes: Attributes): boolean {
+    const limits = this.#sink.limits;
+    let count = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      const clean = cleanValue(value, limits.attributeValueLengthLimit);
+      if (clean === undefined) delete attributes[key];
+      else {
+        if (clean !== value) attributes[key] = clean;
+        count++;
+      }
+    }
+    if (count > limits.attributeCountLimit) return false;
+    this.#attributeCount = count;
+    return true;
   }
 
   get events(): readonly SpanEvent[] {

@@ -1,16 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  type Baggage,
   generateSpanId,
   generateTraceId,
   lowercaseHeadersGetter,
   type SpanContext,
   TraceFlags,
 } from '@tracewire/core';
-import type { TraceContext } from './context.js';
+import { getActiveContext, type TraceContext } from './context.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan } from './non-recording-span.js';
+import { newAttributes } from './recording-span.js';
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -33,10 +35,10 @@ export interface ResponseHeaderSource {
 }
 
 /** One request's server span: adapters name the route and report errors; it ends itself exactly once. */
-export class RequestTrace {
+export class RequestTrace implements TraceContext {
   readonly span: Span;
-  /** Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. */
-  readonly context: TraceContext;
+  readonly baggage: Baggage | undefined;
+  readonly suppressed = false;
   readonly #req: IncomingMessage;
   readonly #method: string;
   readonly #tracing: ServerTracing | undefined;
@@ -51,7 +53,7 @@ export class RequestTrace {
 
   constructor(
     span: Span,
-    context: TraceContext,
+    baggage: Baggage | undefined,
     req: IncomingMessage,
     method: string,
     tracing: ServerTracing | undefined,
@@ -59,10 +61,18 @@ export class RequestTrace {
   ) {
     this.#route = route || undefined;
     this.span = span;
-    this.context = context;
+    this.baggage = baggage;
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
+  }
+
+  /**
+   * Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. The trace
+   * is its own context: one object per request fewer.
+   */
+  get context(): TraceContext {
+    return this;
   }
 
   /** The route template once the framework has matched it (`/users/:id`), including mount prefixes. */
@@ -104,7 +114,7 @@ export class RequestTrace {
     this.#timedOut = true;
   }
 
-  /** @internal Called from the response's `finish` / `close` listeners. */
+  /** @internal Called from the response's `close` listener. */
   end(res: ServerResponse, completed: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -167,12 +177,9 @@ function errorTypeOf(error: unknown): string {
   return '_OTHER';
 }
 
-function onFinish(this: ServerResponse & Traced): void {
-  this[kTrace]?.end(this, true);
-}
-
 function onClose(this: ServerResponse & Traced): void {
-  // 'close' follows 'finish' on every response; before it, the connection went away first.
+  // Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the
+  // connection went away first (then `writableFinished` is false). One listener serves both.
   this[kTrace]?.end(this, this.writableFinished);
 }
 
@@ -199,6 +206,12 @@ export class ServerTracing {
     }
   }
 
+  /** The trace whose context is active here, if any: for callbacks that only run inside it. */
+  static active(): RequestTrace | undefined {
+    const context = getActiveContext();
+    return context instanceof RequestTrace ? context : undefined;
+  }
+
   /** The trace already started for this request (by an outer app), if any. */
   static current(req: IncomingMessage): RequestTrace | undefined {
     return (req as IncomingMessage & Traced)[kTrace];
@@ -216,7 +229,6 @@ export class ServerTracing {
       tracedReq[kTrace] = trace;
       if (trace.span.isRecording()) {
         (res as ServerResponse & Traced)[kTrace] = trace;
-        res.on('finish', onFinish);
         res.on('close', onClose);
       }
       return trace;
@@ -246,17 +258,11 @@ export class ServerTracing {
           policy === 'link' ? undefined : { ...remote, traceFlags: remote.traceFlags & ~TraceFlags.SAMPLED };
       }
       const span = new NonRecordingSpan(passOn ?? unsampledRoot());
-      const trace = new RequestTrace(
-        span,
-        { span, baggage: extracted.baggage, suppressed: false },
-        req,
-        method,
-        undefined,
-      );
+      const trace = new RequestTrace(span, extracted.baggage, req, method, undefined);
       return trace;
     }
 
-    const attributes: Attributes = {};
+    const attributes = newAttributes();
     requestAttributes(req, method, this.options.redactor, attributes);
     if (route !== undefined && route.length > 0) attributes['http.route'] = route;
     captureRequestHeaders(options.requestHeaders, req.headers, attributes);
@@ -275,14 +281,7 @@ export class ServerTracing {
       links,
       sampleAsRoot: policy === 'ignore-sampling',
     });
-    const trace = new RequestTrace(
-      span,
-      { span, baggage: extracted.baggage, suppressed: false },
-      req,
-      method,
-      this,
-      route,
-    );
+    const trace = new RequestTrace(span, extracted.baggage, req, method, this, route);
     if (span.isRecording() && options.requestHook !== undefined) {
       try {
         options.requestHook(span, req);

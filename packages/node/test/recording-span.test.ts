@@ -1,7 +1,7 @@
 import { TraceFlags } from '@tracewire/core';
 import { describe, expect, it } from 'vitest';
 import { NonRecordingSpan } from '../src/non-recording-span.js';
-import type { RecordingSpan } from '../src/recording-span.js';
+import { newAttributes, type RecordingSpan } from '../src/recording-span.js';
 import { SpanKind, SpanStatusCode } from '../src/span-data.js';
 import type { SpanLimits } from '../src/span-limits.js';
 import { Tracer } from '../src/tracer.js';
@@ -15,6 +15,23 @@ function setup(spanLimits?: SpanLimits) {
 }
 
 describe('RecordingSpan', () => {
+  it('applies the span limits to a record from newAttributes that it takes over', () => {
+    const { tracer, collector } = setup({ attributeValueLengthLimit: 3, attributeCountLimit: 2 });
+    const fits = newAttributes();
+    fits['url.path'] = '/users/1';
+    fits.bad = { not: 'an attribute value' } as never;
+    fits.n = 1;
+    tracer.startSpan('fits', { parent: null, attributes: fits }).end();
+    const tooMany = newAttributes();
+    for (const key of ['a', 'b', 'c']) tooMany[key] = key;
+    tracer.startSpan('too many', { parent: null, attributes: tooMany }).end();
+    const [first, second] = collector.spans;
+    expect({ ...first?.attributes }).toEqual({ 'url.path': '/us', n: 1 });
+    expect(first?.droppedAttributesCount).toBe(0);
+    expect({ ...second?.attributes }).toEqual({ a: 'a', b: 'b' });
+    expect(second?.droppedAttributesCount).toBe(1);
+  });
+
   it('records attributes, events, links, status, name and kind', () => {
     const { tracer, collector } = setup();
     const link = {

@@ -257,8 +257,8 @@ describe('Tracer.forceFlush and shutdown', () => {
       ['b', undefined],
       ['out', undefined],
       ['a', undefined],
-      ['d', 'shutdown'],
       ['c', 'shutdown'],
+      ['d', 'shutdown'],
     ]);
     expect(internal.isRecording()).toBe(true);
   });

@@ -13,7 +13,15 @@ export interface ResourceGroup {
 /** OTLP nests spans as resourceSpans → scopeSpans → spans; a tracer shares one resource object, so identity groups. */
 export function groupByResourceAndScope(spans: readonly ReadableSpan[]): ResourceGroup[] {
   const byResource = new Map<Resource, Map<string, ScopeGroup>>();
+  // Spans of one tracer share their resource and scope objects: a run of them needs no lookup at all.
+  let lastResource: Resource | undefined;
+  let lastScope: InstrumentationScope | undefined;
+  let lastGroup: ScopeGroup | undefined;
   for (const span of spans) {
+    if (span.resource === lastResource && span.scope === lastScope && lastGroup !== undefined) {
+      lastGroup.spans.push(span);
+      continue;
+    }
     let scopes = byResource.get(span.resource);
     if (scopes === undefined) {
       scopes = new Map();
@@ -26,6 +34,9 @@ export function groupByResourceAndScope(spans: readonly ReadableSpan[]): Resourc
       scopes.set(key, group);
     }
     group.spans.push(span);
+    lastResource = span.resource;
+    lastScope = span.scope;
+    lastGroup = group;
   }
   const groups: ResourceGroup[] = [];
   for (const [resource, scopes] of byResource) groups.push({ resource, scopes: [...scopes.values()] });
