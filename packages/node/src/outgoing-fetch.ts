@@ -1,6 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
 import {
+  type CallTarget,
   type ClientCall,
   callChannelHandlers,
   endClientCall,
@@ -47,11 +48,7 @@ export function subscribeUndici(state: OutgoingState): () => void {
       if (request === undefined || request[kCall] !== undefined) return;
       if (hasTraceHeader(state, request.headers)) return;
       const origin = typeof request.origin === 'string' ? request.origin : request.origin.href;
-      const call = startClientCall(state, {
-        method: request.method,
-        path: request.path,
-        ...parseOrigin(origin),
-      });
+      const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
       injectClientCall(state, call, request, undiciSetter);
@@ -87,21 +84,21 @@ function hasTraceHeader(state: OutgoingState, headers: string[] | string | undef
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
-      if (typeof name === 'string' && isTraceHeader(state, name.toLowerCase())) return true;
+      if (typeof name === 'string' && isTraceHeader(state, name)) return true;
     }
     return false;
   }
   if (typeof headers === 'string' && headers.length > 0) {
     for (const line of headers.split('\r\n')) {
       const colon = line.indexOf(':');
-      if (colon > 0 && isTraceHeader(state, line.slice(0, colon).trim().toLowerCase())) return true;
+      if (colon > 0 && isTraceHeader(state, line.slice(0, colon).trim())) return true;
     }
   }
   return false;
 }
 
-/** `http://host:port` (undici's origin is always scheme + authority) into the parts the client span records. */
-function parseOrigin(origin: string): { protocol: string; hostname: string; port: number } {
+/** `http://host:port` (undici's origin is always scheme + authority) and the request line, as a call target. */
+function targetOf(method: string, origin: string, path: string): CallTarget {
   const schemeEnd = origin.indexOf('://');
   const protocol = schemeEnd === -1 ? 'http:' : `${origin.slice(0, schemeEnd).toLowerCase()}:`;
   let authority = schemeEnd === -1 ? origin : origin.slice(schemeEnd + 3);
@@ -111,12 +108,14 @@ function parseOrigin(origin: string): { protocol: string; hostname: string; port
   const closeBracket = authority.lastIndexOf(']');
   const defaultPort = protocol === 'https:' ? 443 : 80;
   if (portSeparator === -1 || portSeparator < closeBracket) {
-    return { protocol, hostname: authority, port: defaultPort };
+    return { method, protocol, hostname: authority, port: defaultPort, path };
   }
   const port = Number(authority.slice(portSeparator + 1));
   return {
+    method,
     protocol,
     hostname: authority.slice(0, portSeparator),
     port: Number.isInteger(port) && port > 0 ? port : defaultPort,
+    path,
   };
 }

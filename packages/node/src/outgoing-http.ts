@@ -256,12 +256,12 @@ function hasTraceHeader(
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
-      if (typeof name === 'string' && isTraceHeader(state, name.toLowerCase())) return true;
+      if (typeof name === 'string' && isTraceHeader(state, name)) return true;
     }
     return false;
   }
   for (const name in headers) {
-    if (headers[name] !== undefined && isTraceHeader(state, name.toLowerCase())) return true;
+    if (headers[name] !== undefined && isTraceHeader(state, name)) return true;
   }
   return false;
 }

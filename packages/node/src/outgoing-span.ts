@@ -1,5 +1,5 @@
 import type { CarrierSetter, Propagator } from '@tracewire/core';
-import { getActiveBaggage, getActiveSpan, isTracingSuppressed } from './context.js';
+import { getActiveBaggage, getActiveContext } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
@@ -69,8 +69,10 @@ export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOpt
  * suppressed, e.g. the exporter's own requests; or no active span and root calls not traced).
  */
 export function startClientCall(state: OutgoingState, target: CallTarget): ClientCall | undefined {
-  if (!state.active || isTracingSuppressed()) return undefined;
-  if (getActiveSpan() === undefined && !state.options.traceRootCalls) return undefined;
+  if (!state.active) return undefined;
+  const context = getActiveContext();
+  if (context?.suppressed === true) return undefined;
+  if (context?.span === undefined && !state.options.traceRootCalls) return undefined;
 
   const method = target.method.toUpperCase();
   const known = KNOWN_METHODS.has(method);
@@ -150,9 +152,15 @@ function finishSpan(call: ClientCall, error: unknown): void {
   span.end();
 }
 
-/** True when `name` (lowercase) is one of the headers that mean the call already carries a trace. */
+/**
+ * True when `name`, in any case, is one of the headers that mean the call already carries a trace. Runs for
+ * every header of every outgoing call, so it lowercases only a name whose length matches.
+ */
 export function isTraceHeader(state: OutgoingState, name: string): boolean {
-  return state.traceHeaders.includes(name);
+  for (const header of state.traceHeaders) {
+    if (header.length === name.length && (header === name || header === name.toLowerCase())) return true;
+  }
+  return false;
 }
 
 function errorType(error: unknown): string {
