@@ -3,8 +3,9 @@ import {
   type CarrierSetter,
   defaultGetter,
   defaultSetter,
-  lowercaseHeadersGetter,
+  lowercaseRecord,
   plainRecord,
+  recordValue,
   singleValue,
   toHeaderValue,
 } from './carrier.js';
@@ -140,16 +141,6 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
     sampled: undefined,
     flags: undefined,
   };
-  if (get === lowercaseHeadersGetter) {
-    // Lowercase names: six lookups, each a miss on almost every request, instead of a walk over all names.
-    found.single = singleValue(get.get(carrier, B3));
-    found.traceId = singleValue(get.get(carrier, TRACE_ID));
-    found.spanId = singleValue(get.get(carrier, SPAN_ID));
-    found.parentSpanId = singleValue(get.get(carrier, PARENT_SPAN_ID));
-    found.sampled = singleValue(get.get(carrier, SAMPLED));
-    found.flags = singleValue(get.get(carrier, FLAGS));
-    return found;
-  }
   const record = get === defaultGetter ? plainRecord(carrier) : undefined;
   if (record !== undefined) {
     // Node's header objects: for-in reads each value straight from the enum cache, without allocating the
@@ -176,6 +167,24 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
     if (field !== undefined) found[field] = singleValue(get.get(carrier, name));
   }
   return found;
+}
+
+/** Both forms from headers whose names are all lowercase: one property read per header, no walk over the names. */
+function extractLowercase(h: Record<string, unknown>): SpanContext | undefined {
+  const single = singleValue(recordValue(h[B3]));
+  const fromSingle = single !== undefined ? parseB3Single(single) : undefined;
+  if (fromSingle !== undefined) return fromSingle;
+  const traceId = h[TRACE_ID];
+  // Most requests carry no B3 at all: one lookup says so.
+  if (traceId === undefined) return undefined;
+  return parseB3Multi({
+    single,
+    traceId: singleValue(recordValue(traceId)),
+    spanId: singleValue(recordValue(h[SPAN_ID])),
+    parentSpanId: singleValue(recordValue(h[PARENT_SPAN_ID])),
+    sampled: singleValue(recordValue(h[SAMPLED])),
+    flags: singleValue(recordValue(h[FLAGS])),
+  });
 }
 
 /**
@@ -232,19 +241,20 @@ export function b3(options: B3Options = {}): Propagator {
 
     extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
       const get = getter ?? (defaultGetter as CarrierGetter<C>);
-      // A valid single header wins whatever else is present, so one under its lowercase name (always so in
-      // Node's headers, and found by any case with fetch Headers) spares walking every header name.
-      const direct = lowercaseSingle(carrier, get);
-      let sc = direct !== undefined ? parseB3Single(direct) : undefined;
-      // Without X-B3-TraceId and without a b3 header there is nothing to read; with lowercase names one lookup
-      // says so, and most requests carry no B3 at all.
-      if (sc === undefined && direct === undefined && get === lowercaseHeadersGetter) {
-        if (get.get(carrier, TRACE_ID) === undefined) return {};
-      }
-      if (sc === undefined) {
-        const headers = readB3Headers(carrier, get);
-        sc =
-          (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ?? parseB3Multi(headers);
+      const lower = lowercaseRecord(carrier, get);
+      let sc: SpanContext | undefined;
+      if (lower !== undefined) sc = extractLowercase(lower);
+      else {
+        // A valid single header wins whatever else is present, so one under its lowercase name (always so in
+        // Node's headers, and found by any case with fetch Headers) spares walking every header name.
+        const direct = lowercaseSingle(carrier, get);
+        sc = direct !== undefined ? parseB3Single(direct) : undefined;
+        if (sc === undefined) {
+          const headers = readB3Headers(carrier, get);
+          sc =
+            (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ??
+            parseB3Multi(headers);
+        }
       }
       if (sc === undefined) return {};
       rememberValidIds(sc.traceId, sc.spanId);

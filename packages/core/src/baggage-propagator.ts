@@ -1,5 +1,12 @@
 import { Baggage } from './baggage.js';
-import { type CarrierGetter, type CarrierSetter, defaultGetter, defaultSetter } from './carrier.js';
+import {
+  type CarrierGetter,
+  type CarrierSetter,
+  defaultGetter,
+  defaultSetter,
+  lowercaseRecord,
+  recordValue,
+} from './carrier.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 
 const BAGGAGE = 'baggage';
@@ -17,7 +24,9 @@ export const w3cBaggage: Propagator = {
   },
 
   extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
-    const header = (getter ?? (defaultGetter as CarrierGetter<C>)).get(carrier, BAGGAGE);
+    const get = getter ?? (defaultGetter as CarrierGetter<C>);
+    const record = lowercaseRecord(carrier, get);
+    const header = record !== undefined ? recordValue(record.baggage) : get.get(carrier, BAGGAGE);
     if (header === undefined) return {};
     const baggage = Baggage.parse(header);
     return baggage.size === 0 ? {} : { baggage };

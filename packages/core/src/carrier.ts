@@ -87,6 +87,21 @@ export const lowercaseHeadersGetter: CarrierGetter<unknown> = {
 };
 
 /**
+ * The carrier as a record when it is read through `lowercaseHeadersGetter`, so a propagator can read each header
+ * with its own property access (`record.traceparent`): one inline cache per header name at its own site, where
+ * calls through the shared getter funnel every name through one keyed lookup that V8 soon treats as megamorphic.
+ */
+export function lowercaseRecord<C>(carrier: C, get: CarrierGetter<C>): Record<string, unknown> | undefined {
+  if (get !== lowercaseHeadersGetter || carrier === null || typeof carrier !== 'object') return undefined;
+  return carrier as Record<string, unknown>;
+}
+
+/** A header value read straight off a record, as the getters return it. */
+export function recordValue(value: unknown): string | string[] | undefined {
+  return typeof value === 'string' ? value : toHeaderValue(value);
+}
+
+/**
  * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
  * objects (`carrier[key] = value`). It does not re-check values: every propagator builds its values from
  * validated ids and grammars, so none holds CR, LF or another control character. Never throws.

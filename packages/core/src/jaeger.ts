@@ -5,7 +5,9 @@ import {
   defaultGetter,
   defaultSetter,
   lowercaseHeadersGetter,
+  lowercaseRecord,
   plainRecord,
+  recordValue,
   singleValue,
 } from './carrier.js';
 import { isHex, isHexId } from './hex.js';
@@ -119,7 +121,10 @@ export const jaeger: Propagator = {
 
   extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
     const get = getter ?? (defaultGetter as CarrierGetter<C>);
-    const header = singleValue(get.get(carrier, UBER_TRACE_ID));
+    const lower = lowercaseRecord(carrier, get);
+    const header = singleValue(
+      lower !== undefined ? recordValue(lower[UBER_TRACE_ID]) : get.get(carrier, UBER_TRACE_ID),
+    );
     const spanContext = header === undefined ? undefined : parseUberTraceId(header);
     let baggage: Baggage | undefined;
     const record = get === defaultGetter || get === lowercaseHeadersGetter ? plainRecord(carrier) : undefined;
@@ -127,7 +132,7 @@ export const jaeger: Propagator = {
       // Node's header objects: for-in walks the names without allocating the array `keys()` would return.
       for (const name in record) {
         if (isBaggageHeader(name))
-          baggage = addBaggageHeader(baggage, name, singleValue(get.get(carrier, name)));
+          baggage = addBaggageHeader(baggage, name, singleValue(recordValue(record[name])));
       }
     } else {
       for (const name of get.keys(carrier)) {

@@ -1,4 +1,11 @@
-import { type CarrierGetter, type CarrierSetter, defaultGetter, defaultSetter } from './carrier.js';
+import {
+  type CarrierGetter,
+  type CarrierSetter,
+  defaultGetter,
+  defaultSetter,
+  lowercaseRecord,
+  recordValue,
+} from './carrier.js';
 import { BYTE_TO_HEX, hexValue, isHexId } from './hex.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import { isSpanContextValid, rememberValidIds, type SpanContext, TraceFlags } from './span-context.js';
@@ -74,14 +81,17 @@ export const w3cTraceContext: Propagator = {
 
   extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
     const get = getter ?? (defaultGetter as CarrierGetter<C>);
-    const header = get.get(carrier, TRACEPARENT);
+    const record = lowercaseRecord(carrier, get);
+    const header = record !== undefined ? recordValue(record.traceparent) : get.get(carrier, TRACEPARENT);
     // Two traceparent headers cannot be combined into one context; the request starts a new trace.
     const value = typeof header === 'string' ? header : header?.length === 1 ? header[0] : undefined;
     if (typeof value !== 'string') return {};
     const sc = parseTraceparent(value);
     if (sc === undefined) return {};
     // §3.3: tracestate is read only after a valid traceparent; a bad tracestate is dropped alone.
-    const traceState = TraceState.parse(get.get(carrier, TRACESTATE));
+    const traceState = TraceState.parse(
+      record !== undefined ? recordValue(record.tracestate) : get.get(carrier, TRACESTATE),
+    );
     if (traceState !== undefined) sc.traceState = traceState;
     return { spanContext: sc };
   },
