@@ -44,6 +44,24 @@ describe('OtlpHttpExporter', () => {
     });
   });
 
+  it('sends each batch whole when batches follow one another, a large one after a small one and back', async () => {
+    const collector = await receiver();
+    const exporter = new OtlpHttpExporter({ url: collector.url });
+    const batches = [1, 700, 3].map((size, b) =>
+      Array.from({ length: size }, (_, i) => makeSpan({ name: `batch ${b} span ${i}` })),
+    );
+    for (const batch of batches) expect((await exporter.export(batch)).code).toBe(0);
+    const names = collector.requests.map((request) => {
+      const decoded = decodeToObject(types.request, request.body) as {
+        resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
+      };
+      return decoded.resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)),
+      );
+    });
+    expect(names).toEqual(batches.map((batch) => batch.map((span) => span.name)));
+  });
+
   it('POSTs application/json with the OTLP JSON body for http/json', async () => {
     const collector = await receiver();
     const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json' });

@@ -11,13 +11,18 @@ export interface ResourceGroup {
 }
 
 /** OTLP nests spans as resourceSpans → scopeSpans → spans; a tracer shares one resource object, so identity groups. */
-export function groupByResourceAndScope(spans: readonly ReadableSpan[]): ResourceGroup[] {
+export function groupByResourceAndScope(
+  spans: readonly ReadableSpan[],
+  from = 0,
+  to = spans.length,
+): ResourceGroup[] {
   const byResource = new Map<Resource, Map<string, ScopeGroup>>();
   // Spans of one tracer share their resource and scope objects: a run of them needs no lookup at all.
   let lastResource: Resource | undefined;
   let lastScope: InstrumentationScope | undefined;
   let lastGroup: ScopeGroup | undefined;
-  for (const span of spans) {
+  for (let i = from; i < to; i++) {
+    const span = spans[i]!;
     if (span.resource === lastResource && span.scope === lastScope && lastGroup !== undefined) {
       lastGroup.spans.push(span);
       continue;

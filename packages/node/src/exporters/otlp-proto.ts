@@ -10,7 +10,13 @@ import { toUnixNano } from './unix-nano.js';
 /** An `ExportTraceServiceRequest` in protobuf binary encoding (OTLP/HTTP `application/x-protobuf`). */
 export function encodeOtlpProto(spans: readonly ReadableSpan[]): Uint8Array {
   const w = new ProtoWriter();
-  for (const group of groupByResourceAndScope(spans)) {
+  writeRequest(w, spans, 0, spans.length);
+  return w.finish();
+}
+
+/** Appends `spans[from, to)` as ResourceSpans messages: a whole request, or the next part of one. */
+function writeRequest(w: ProtoWriter, spans: readonly ReadableSpan[], from: number, to: number): void {
+  for (const group of groupByResourceAndScope(spans, from, to)) {
     w.message(1, (rs) => {
       rs.message(1, (resource) => writeAttributes(resource, 1, group.resource.attributes));
       for (const scopeGroup of group.scopes) {
@@ -24,7 +30,6 @@ export function encodeOtlpProto(spans: readonly ReadableSpan[]): Uint8Array {
       }
     });
   }
-  return w.finish();
 }
 
 /** Spans encoded per turn of the event loop: about 0.2 ms of work on a 2-core machine. */
@@ -35,25 +40,19 @@ const SLICE = 64;
  * millisecond, which every request in flight would wait for at once. Slices of 64 spans with a turn of the loop
  * between them keep each pause short. Protobuf concatenation merges messages and appends repeated fields
  * (protobuf encoding guide, "Last One Wins" and merging), so the result is still one ExportTraceServiceRequest,
- * with a `ResourceSpans` per slice.
+ * with a `ResourceSpans` per slice. Everything is written into `writer` (reset first), which the caller reuses
+ * from batch to batch: the returned bytes are the writer's own, valid until its next use.
  */
-export async function encodeOtlpProtoInSlices(spans: readonly ReadableSpan[]): Promise<Uint8Array> {
-  if (spans.length <= SLICE) return encodeOtlpProto(spans);
-  const parts: Uint8Array[] = [];
-  let size = 0;
+export async function encodeOtlpProtoInSlices(
+  spans: readonly ReadableSpan[],
+  writer: ProtoWriter = new ProtoWriter(),
+): Promise<Uint8Array> {
+  writer.reset();
   for (let i = 0; i < spans.length; i += SLICE) {
     if (i > 0) await nextTurn();
-    const part = encodeOtlpProto(spans.slice(i, i + SLICE));
-    parts.push(part);
-    size += part.length;
+    writeRequest(writer, spans, i, Math.min(spans.length, i + SLICE));
   }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return body;
+  return writer.written();
 }
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {

@@ -5,9 +5,19 @@
  * (a message of 128 bytes or more), so a batch of spans costs no per-field allocations or copies.
  */
 export class ProtoWriter {
-  private buffer = new Uint8Array(4096);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
+
+  constructor(initialSize = 4096) {
+    this.buffer = new Uint8Array(initialSize);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  /** Starts over, keeping the buffer (and the size it grew to) for the next message. */
+  reset(): void {
+    this.length = 0;
+  }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
@@ -158,6 +168,11 @@ export class ProtoWriter {
 
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);
+  }
+
+  /** What was written, without copying: valid until the writer is reset or written to again. */
+  written(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
   }
 
   /** Content sits at [start, end) behind one reserved byte at start - 1: write its length varint there. */
