@@ -124,10 +124,7 @@ export class RequestTrace implements TraceContext {
     const options = tracing.options;
     try {
       const read = this.#readRoute?.(this.#routeSource as never);
-      if (read !== undefined && read.length > 0 && read !== this.#route) {
-        this.#route = read;
-        span.updateName(serverSpanName(this.#method, read));
-      }
+      if (read !== undefined && read.length > 0) this.#route = read;
       if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
       const status = res.statusCode;
       if (completed || res.headersSent) span.setAttribute('http.response.status_code', status);
@@ -144,6 +141,8 @@ export class RequestTrace implements TraceContext {
         span.setAttribute('error.type', this.#errorType ?? String(status));
         span.setStatus(ERROR);
       }
+      // The final name is always `METHOD /route`, as every adapter reports it; `spanName` is the way to change it.
+      span.updateName(serverSpanName(this.#method, this.#route));
     } catch {
       tracing.countError();
     }
