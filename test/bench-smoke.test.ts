@@ -16,3 +16,21 @@ describe('bench --smoke', () => {
     for (const row of rows) expect(row).toMatch(/\| 1\/1 \|$/);
   }, 120_000);
 });
+
+describe('bench/compare.mjs', () => {
+  it('runs two checkouts (here the same one twice) and the als floor side by side, every run valid', () => {
+    const result = spawnSync(
+      process.execPath,
+      ['bench/compare.mjs', '--base=.', '--rounds=1', '--seconds=0.3', '--rate=2000'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.status).toBe(0);
+    const rows = result.stdout.split('\n').filter((line) => /^\| (base|this tree|als floor) /.test(line));
+    expect(rows.map((row) => row.split(' | ')[0])).toEqual([
+      '| base (tracewire)',
+      '| this tree (tracewire)',
+      '| als floor (als)',
+    ]);
+    for (const row of rows) expect(row).toMatch(/\| 1\/1 \|$/);
+  }, 90_000);
+});

@@ -18,7 +18,7 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function run({ url, path, duration, amount, connections }) {
+function run({ url, path, duration, amount, connections, rate }) {
   let n = 0;
   const latencies = [];
   return new Promise((resolve, reject) => {
@@ -29,6 +29,8 @@ function run({ url, path, duration, amount, connections }) {
         // autocannon rejects an explicit `duration: undefined`, and only ends a run on one of its sampling ticks
         // (every second by default): fractional durations are ended by the timer below, checked every 50 ms.
         sampleInt: 50,
+        // A fixed rate (requests per second over all connections) instead of as fast as the server answers.
+        ...(rate === undefined ? {} : { overallRate: rate }),
         ...(amount === undefined ? { duration: Math.ceil(duration) + 1 } : { amount }),
         requests: [
           {

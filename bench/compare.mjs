@@ -1,0 +1,111 @@
+// Compares the tracewire servers of two checkouts side by side:
+//   node compare.mjs --base=<dir> [--framework=koa] [--route=users] [--rate=8000] [--rounds=10] [--seconds=2]
+// <dir> is another checkout of this repository, installed and built (`git worktree add ../base <commit>`, then
+// `pnpm install && pnpm build` in it). Each tree's `bench/lib/server.mjs` runs the tracewire variant, next to an
+// `als` server as the floor, against this tree's sink, downstream and load generator, interleaved round by round.
+// At a fixed rate (the default) every server sees the same load, so CPU µs/req compares the work each does;
+// `--rate=0` loads them as fast as they answer instead.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild } from './lib/children.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const hit = argv.find((a) => a.startsWith(`--${name}=`));
+  return hit === undefined ? fallback : hit.slice(name.length + 3);
+};
+
+const baseDir = option('base', undefined);
+if (baseDir === undefined)
+  throw new TypeError('--base=<dir> is required: another checkout, installed and built');
+const baseServer = join(resolve(baseDir), 'bench', 'lib', 'server.mjs');
+if (!existsSync(baseServer)) throw new RangeError(`--base: ${baseServer} does not exist`);
+const framework = option('framework', 'koa');
+const route = option('route', 'users');
+const rate = Number(option('rate', '8000'));
+const rounds = Number(option('rounds', '10'));
+const seconds = Number(option('seconds', '2'));
+const CONNECTIONS = 10;
+
+const median = (values) => {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+
+const sink = await startChild(join(here, 'lib', 'sink.mjs'));
+const downstream = await startChild(join(here, 'lib', 'downstream.mjs'));
+const loader = await startChild(join(here, 'lib', 'load.mjs'));
+const contenders = [
+  { name: 'base', file: baseServer, variant: 'tracewire' },
+  { name: 'this tree', file: join(here, 'lib', 'server.mjs'), variant: 'tracewire' },
+  { name: 'als floor', file: join(here, 'lib', 'server.mjs'), variant: 'als' },
+];
+try {
+  for (const [i, c] of contenders.entries()) {
+    const key = `compare-${i}`;
+    c.key = key;
+    c.runs = [];
+    c.server = await startChild(c.file, {
+      args: [framework, c.variant],
+      env: {
+        BENCH_DOWNSTREAM: `http://127.0.0.1:${downstream.info.port}/${key}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.info.port}/${key}`,
+      },
+    });
+  }
+  // Round 0 warms every server up and is not recorded.
+  for (let round = 0; round <= rounds; round++) {
+    for (const c of contenders) {
+      const before = await Promise.all([c.server.ask({ cmd: 'usage' }), sink.ask({ cmd: 'counts' })]);
+      const result = await loader.ask({
+        cmd: 'run',
+        url: `http://127.0.0.1:${c.server.info.port}`,
+        path: `/${route}`,
+        duration: seconds,
+        connections: CONNECTIONS,
+        rate: rate > 0 ? rate : undefined,
+      });
+      if (result.error) throw new Error(result.error);
+      if (c.variant === 'tracewire') await c.server.ask({ cmd: 'flush' });
+      const after = await Promise.all([c.server.ask({ cmd: 'usage' }), sink.ask({ cmd: 'counts' })]);
+      const exported = (after[1].counts[c.key]?.server ?? 0) - (before[1].counts[c.key]?.server ?? 0);
+      const expected = c.variant === 'tracewire' ? result.requests : 0;
+      const valid =
+        result.errors === 0 &&
+        result.non2xx === 0 &&
+        Math.abs(exported - expected) <= Math.ceil(result.requests * 0.01) + CONNECTIONS;
+      if (round > 0) {
+        c.runs.push({
+          cpu: (after[0].cpuMicros - before[0].cpuMicros) / Math.max(1, result.requests),
+          rps: result.rps,
+          p99: result.p99,
+          valid,
+        });
+      }
+    }
+  }
+  const load = rate > 0 ? `${rate} req/s` : 'as fast as answered';
+  process.stdout.write(
+    `${framework} GET /${route}/:id, ${load}, ${CONNECTIONS} connections, ${rounds} interleaved round(s) of ${seconds} s\n\n` +
+      '| server | CPU µs/req (median) | CPU µs/req (min) | req/s | p99 ms | valid runs |\n' +
+      '| --- | ---: | ---: | ---: | ---: | --- |\n',
+  );
+  for (const c of contenders) {
+    const cpu = c.runs.map((r) => r.cpu);
+    const ok = c.runs.filter((r) => r.valid).length;
+    process.stdout.write(
+      `| ${c.name} (${c.variant}) | ${median(cpu).toFixed(1)} | ${Math.min(...cpu).toFixed(1)} | ` +
+        `${median(c.runs.map((r) => r.rps)).toFixed(0)} | ${median(c.runs.map((r) => r.p99)).toFixed(2)} | ` +
+        `${ok}/${c.runs.length} |\n`,
+    );
+    if (ok < c.runs.length) process.exitCode = 1;
+  }
+} finally {
+  for (const c of contenders) c.server?.stop();
+  sink.stop();
+  downstream.stop();
+  loader.stop();
+}
