@@ -3,6 +3,7 @@ import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeader
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
+import { isTracingSuppressed } from './context.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -97,7 +98,8 @@ function wrapRequestFunction(
   protocol: string,
 ): RequestFunction {
   const wrapper = function tracedRequest(this: unknown, ...args: unknown[]): ClientRequest {
-    if (insideOriginal || !state.active) return original.apply(this, args);
+    // Suppressed calls (the exporters' own) skip even reading their arguments: one batch's POST each time.
+    if (insideOriginal || !state.active || isTracingSuppressed()) return original.apply(this, args);
     let call: ClientCall | undefined;
     try {
       const prepared = prepareCall(state, args, protocol);
