@@ -8,14 +8,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option } from './lib/args.mjs';
 import { startChild } from './lib/children.mjs';
+import { CONNECTIONS, measureRun } from './lib/measure.mjs';
+import { median } from './lib/median.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const hit = argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : hit.slice(name.length + 3);
-};
 
 const baseDir = option('base', undefined);
 if (baseDir === undefined)
@@ -27,13 +25,6 @@ const route = option('route', 'users');
 const rate = Number(option('rate', '8000'));
 const rounds = Number(option('rounds', '10'));
 const seconds = Number(option('seconds', '2'));
-const CONNECTIONS = 10;
-
-const median = (values) => {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-};
 
 const sink = await startChild(join(here, 'lib', 'sink.mjs'));
 const downstream = await startChild(join(here, 'lib', 'downstream.mjs'));
@@ -57,34 +48,11 @@ try {
     });
   }
   // Round 0 warms every server up and is not recorded.
+  const infra = { sink, downstream, loader };
   for (let round = 0; round <= rounds; round++) {
     for (const c of contenders) {
-      const before = await Promise.all([c.server.ask({ cmd: 'usage' }), sink.ask({ cmd: 'counts' })]);
-      const result = await loader.ask({
-        cmd: 'run',
-        url: `http://127.0.0.1:${c.server.info.port}`,
-        path: `/${route}`,
-        duration: seconds,
-        connections: CONNECTIONS,
-        rate: rate > 0 ? rate : undefined,
-      });
-      if (result.error) throw new Error(result.error);
-      if (c.variant === 'tracewire') await c.server.ask({ cmd: 'flush' });
-      const after = await Promise.all([c.server.ask({ cmd: 'usage' }), sink.ask({ cmd: 'counts' })]);
-      const exported = (after[1].counts[c.key]?.server ?? 0) - (before[1].counts[c.key]?.server ?? 0);
-      const expected = c.variant === 'tracewire' ? result.requests : 0;
-      const valid =
-        result.errors === 0 &&
-        result.non2xx === 0 &&
-        Math.abs(exported - expected) <= Math.ceil(result.requests * 0.01) + CONNECTIONS;
-      if (round > 0) {
-        c.runs.push({
-          cpu: (after[0].cpuMicros - before[0].cpuMicros) / Math.max(1, result.requests),
-          rps: result.rps,
-          p99: result.p99,
-          valid,
-        });
-      }
+      const run = await measureRun({ ...c, route }, infra, { seconds, rate: rate > 0 ? rate : undefined });
+      if (round > 0) c.runs.push(run);
     }
   }
   const load = rate > 0 ? `${rate} req/s` : 'as fast as answered';
@@ -94,8 +62,8 @@ try {
       '| --- | ---: | ---: | ---: | ---: | --- |\n',
   );
   for (const c of contenders) {
-    const cpu = c.runs.map((r) => r.cpu);
-    const ok = c.runs.filter((r) => r.valid).length;
+    const cpu = c.runs.map((r) => r.cpuPerRequest);
+    const ok = c.runs.filter((r) => r.problems.length === 0).length;
     process.stdout.write(
       `| ${c.name} (${c.variant}) | ${median(cpu).toFixed(1)} | ${Math.min(...cpu).toFixed(1)} | ` +
         `${median(c.runs.map((r) => r.rps)).toFixed(0)} | ${median(c.runs.map((r) => r.p99)).toFixed(2)} | ` +

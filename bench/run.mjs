@@ -7,19 +7,14 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, option } from './lib/args.mjs';
 import { startChild } from './lib/children.mjs';
+import { CONNECTIONS, measureRun } from './lib/measure.mjs';
 import { report } from './lib/report.mjs';
 import { runSoak } from './lib/soak.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const lib = (name) => join(here, 'lib', name);
-
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(`--${name}`);
-const option = (name, fallback) => {
-  const hit = argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : hit.slice(name.length + 3);
-};
 
 const mode = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 // Seconds per measured run, rounds, warm-up seconds per cell, soak requests.
@@ -29,11 +24,9 @@ const SIZES = {
   full: { rounds: 5, seconds: 1.5, warmup: 1, soak: 60_000 },
 };
 const size = SIZES[mode];
-const CONNECTIONS = 10;
 const FRAMEWORKS = option('frameworks', 'express,koa,fastify').split(',');
 const VARIANTS = option('variants', 'bare,als,tracewire,otel').split(',');
 const ROUTES = option('routes', 'users,chain').split(',');
-const TRACED = new Set(['tracewire', 'otel']);
 const profileDir = option('cpu-prof', undefined);
 
 /** The system Node (the first `node` on PATH outside node_modules: pnpm puts the `node` package's bin first). */
@@ -72,10 +65,8 @@ function freePort() {
   });
 }
 
-const sumDelta = (after, before, key) => (after?.[key] ?? 0) - (before?.[key] ?? 0);
-
 async function benchRuntime(runtime, infra) {
-  const { sink, downstream, loader } = infra;
+  const { sink, downstream } = infra;
   const cells = [];
   const servers = [];
   try {
@@ -107,43 +98,7 @@ async function benchRuntime(runtime, infra) {
     cells.sort((a, b) => order(a) - order(b));
 
     async function measure(cell, seconds, record) {
-      const [sinkBefore, downBefore, usageBefore] = await Promise.all([
-        sink.ask({ cmd: 'counts' }),
-        downstream.ask({ cmd: 'counts' }),
-        cell.server.ask({ cmd: 'usage' }),
-      ]);
-      const result = await loader.ask({
-        cmd: 'run',
-        url: `http://127.0.0.1:${cell.server.info.port}`,
-        path: `/${cell.route}`,
-        duration: seconds,
-        connections: CONNECTIONS,
-      });
-      if (result.error) throw new Error(result.error);
-      if (TRACED.has(cell.variant)) {
-        const flushed = await cell.server.ask({ cmd: 'flush' });
-        if (!flushed.ok) result.flushError = flushed.error;
-      }
-      const [sinkAfter, downAfter, usage] = await Promise.all([
-        sink.ask({ cmd: 'counts' }),
-        downstream.ask({ cmd: 'counts' }),
-        cell.server.ask({ cmd: 'usage' }),
-      ]);
-      const s0 = sinkBefore.counts[cell.key];
-      const s1 = sinkAfter.counts[cell.key];
-      const d0 = downBefore.counts[cell.key];
-      const d1 = downAfter.counts[cell.key];
-      const run = {
-        ...result,
-        rss: usage.rss,
-        // Server CPU time per request, exports flushed included: unlike req/s, barely moved by other load.
-        cpuPerRequest: (usage.cpuMicros - usageBefore.cpuMicros) / Math.max(1, result.requests),
-        serverSpans: sumDelta(s1, s0, 'server'),
-        spans: sumDelta(s1, s0, 'spans'),
-        downstream: sumDelta(d1, d0, 'requests'),
-        propagated: sumDelta(d1, d0, 'propagated'),
-      };
-      run.problems = validate(cell, run);
+      const run = await measureRun(cell, infra, { seconds });
       if (record) cell.runs.push(run);
       return run;
     }
@@ -170,31 +125,6 @@ async function benchRuntime(runtime, infra) {
     for (const s of servers) s.stop();
   }
   return cells;
-}
-
-// A run counts only if every request succeeded and, for traced variants, the sink got one SERVER span per request
-// and the downstream saw the load's trace continue. Requests still in flight when the load stopped finish later,
-// hence the allowance of one per connection on top of 1%.
-function validate(cell, run) {
-  const problems = [];
-  if (run.errors > 0) problems.push(`${run.errors} errors`);
-  if (run.non2xx > 0) problems.push(`${run.non2xx} non-2xx`);
-  if (run.flushError) problems.push(`flush failed: ${run.flushError}`);
-  const slack = Math.ceil(run.requests * 0.01) + CONNECTIONS;
-  const near = (n) => Math.abs(n - run.requests) <= slack;
-  if (cell.route === 'chain' && !near(run.downstream)) {
-    problems.push(`downstream got ${run.downstream} calls for ${run.requests} requests`);
-  }
-  if (TRACED.has(cell.variant)) {
-    if (!near(run.serverSpans))
-      problems.push(`sink got ${run.serverSpans} server spans for ${run.requests} requests`);
-    if (cell.route === 'chain' && !near(run.propagated)) {
-      problems.push(`downstream saw the trace continue on ${run.propagated} of ${run.requests} calls`);
-    }
-  } else if (run.serverSpans !== 0) {
-    problems.push(`untraced variant exported ${run.serverSpans} spans`);
-  }
-  return problems;
 }
 
 function buildDependencies() {

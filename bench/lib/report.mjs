@@ -1,10 +1,6 @@
 // Markdown tables for one runtime: every cell's medians, then the targets from issue 7 checked against them.
-const median = (values) => {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-};
+import { median } from './median.mjs';
+
 const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 const ROUTE_NAMES = { users: 'GET /users/:id', chain: 'GET /chain/:id' };
 

@@ -1,0 +1,78 @@
+// One measured run of one server: load it, flush what it traced, and read what the sink and the downstream saw.
+// Shared by run.mjs (every cell) and compare.mjs (two checkouts side by side), so both judge a run alike.
+
+export const CONNECTIONS = 10;
+export const TRACED = new Set(['tracewire', 'otel']);
+
+const sumDelta = (after, before, key) => (after?.[key] ?? 0) - (before?.[key] ?? 0);
+
+/**
+ * `cell` is `{ server, key, route, variant }`; `infra` is `{ sink, downstream, loader }`. `rate` (req/s over all
+ * connections) loads at a fixed rate instead of as fast as the server answers. The run carries `problems`.
+ */
+export async function measureRun(cell, { sink, downstream, loader }, { seconds, rate }) {
+  const [sinkBefore, downBefore, usageBefore] = await Promise.all([
+    sink.ask({ cmd: 'counts' }),
+    downstream.ask({ cmd: 'counts' }),
+    cell.server.ask({ cmd: 'usage' }),
+  ]);
+  const result = await loader.ask({
+    cmd: 'run',
+    url: `http://127.0.0.1:${cell.server.info.port}`,
+    path: `/${cell.route}`,
+    duration: seconds,
+    connections: CONNECTIONS,
+    rate,
+  });
+  if (result.error) throw new Error(result.error);
+  if (TRACED.has(cell.variant)) {
+    const flushed = await cell.server.ask({ cmd: 'flush' });
+    if (!flushed.ok) result.flushError = flushed.error;
+  }
+  const [sinkAfter, downAfter, usage] = await Promise.all([
+    sink.ask({ cmd: 'counts' }),
+    downstream.ask({ cmd: 'counts' }),
+    cell.server.ask({ cmd: 'usage' }),
+  ]);
+  const s0 = sinkBefore.counts[cell.key];
+  const s1 = sinkAfter.counts[cell.key];
+  const d0 = downBefore.counts[cell.key];
+  const d1 = downAfter.counts[cell.key];
+  const run = {
+    ...result,
+    rss: usage.rss,
+    // Server CPU time per request, exports flushed included: unlike req/s, barely moved by other load.
+    cpuPerRequest: (usage.cpuMicros - usageBefore.cpuMicros) / Math.max(1, result.requests),
+    serverSpans: sumDelta(s1, s0, 'server'),
+    spans: sumDelta(s1, s0, 'spans'),
+    downstream: sumDelta(d1, d0, 'requests'),
+    propagated: sumDelta(d1, d0, 'propagated'),
+  };
+  run.problems = validate(cell, run);
+  return run;
+}
+
+// A run counts only if every request succeeded and, for traced variants, the sink got one SERVER span per request
+// and the downstream saw the load's trace continue. Requests still in flight when the load stopped finish later,
+// hence the allowance of one per connection on top of 1%.
+function validate(cell, run) {
+  const problems = [];
+  if (run.errors > 0) problems.push(`${run.errors} errors`);
+  if (run.non2xx > 0) problems.push(`${run.non2xx} non-2xx`);
+  if (run.flushError) problems.push(`flush failed: ${run.flushError}`);
+  const slack = Math.ceil(run.requests * 0.01) + CONNECTIONS;
+  const near = (n) => Math.abs(n - run.requests) <= slack;
+  if (cell.route === 'chain' && !near(run.downstream)) {
+    problems.push(`downstream got ${run.downstream} calls for ${run.requests} requests`);
+  }
+  if (TRACED.has(cell.variant)) {
+    if (!near(run.serverSpans))
+      problems.push(`sink got ${run.serverSpans} server spans for ${run.requests} requests`);
+    if (cell.route === 'chain' && !near(run.propagated)) {
+      problems.push(`downstream saw the trace continue on ${run.propagated} of ${run.requests} calls`);
+    }
+  } else if (run.serverSpans !== 0) {
+    problems.push(`untraced variant exported ${run.serverSpans} spans`);
+  }
+  return problems;
+}
