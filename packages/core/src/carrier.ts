@@ -78,8 +78,7 @@ export const defaultGetter: CarrierGetter<unknown> = {
 export const lowercaseHeadersGetter: CarrierGetter<unknown> = {
   get(carrier, key) {
     if (carrier === null || typeof carrier !== 'object') return undefined;
-    const value = (carrier as Record<string, unknown>)[key];
-    return typeof value === 'string' ? value : toHeaderValue(value);
+    return recordValue((carrier as Record<string, unknown>)[key]);
   },
   keys(carrier) {
     return carrier === null || typeof carrier !== 'object' ? [] : Object.keys(carrier);

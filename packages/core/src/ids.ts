@@ -8,7 +8,8 @@ let offset = POOL_SIZE;
 /** Lowercase hex digit char codes by value. */
 const DIGIT = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
 
-function refill(bytes: number): number {
+/** Where the next `bytes` random bytes start in the pool, refilling it when they do not fit. */
+function take(bytes: number): number {
   if (offset + bytes > POOL_SIZE) {
     globalThis.crypto.getRandomValues(pool);
     offset = 0;
@@ -16,6 +17,17 @@ function refill(bytes: number): number {
   const at = offset;
   offset += bytes;
   return at;
+}
+
+/** `take(bytes)`, drawing again until the bytes are not all zero. */
+function takeNonZero(bytes: number): number {
+  for (;;) {
+    const at = take(bytes);
+    let any = 0;
+    for (let i = at; i < at + bytes; i++) any |= pool[i]!;
+    // An all-zero id is invalid in every format (W3C Trace Context §3.2.2.3/§3.2.2.4).
+    if (any !== 0) return at;
+  }
 }
 
 function hi(i: number): number {
@@ -46,27 +58,16 @@ function hex16(a: number): string {
   );
 }
 
-function nonZero(at: number, bytes: number): boolean {
-  let any = 0;
-  for (let i = at; i < at + bytes; i++) any |= pool[i]!;
-  return any !== 0;
-}
-
 /** 32 lowercase hex characters, never all zero; fully random, so the W3C Level 2 RANDOM flag may be set. */
 export function generateTraceId(): string {
-  let at = refill(16);
-  // An all-zero id is invalid in every format (W3C Trace Context §3.2.2.3/§3.2.2.4); draw again.
-  while (!nonZero(at, 16)) at = refill(16);
-  const id = hex16(at);
+  const id = hex16(takeNonZero(16));
   rememberValidIds(id, undefined);
   return id;
 }
 
 /** 16 lowercase hex characters, never all zero. */
 export function generateSpanId(): string {
-  let at = refill(8);
-  while (!nonZero(at, 8)) at = refill(8);
-  const id = hex8(at);
+  const id = hex8(takeNonZero(8));
   rememberValidIds(undefined, id);
   return id;
 }

@@ -4,7 +4,6 @@ import {
   type CarrierSetter,
   defaultGetter,
   defaultSetter,
-  lowercaseHeadersGetter,
   lowercaseRecord,
   plainRecord,
   recordValue,
@@ -127,7 +126,7 @@ export const jaeger: Propagator = {
     );
     const spanContext = header === undefined ? undefined : parseUberTraceId(header);
     let baggage: Baggage | undefined;
-    const record = get === defaultGetter || get === lowercaseHeadersGetter ? plainRecord(carrier) : undefined;
+    const record = lower ?? (get === defaultGetter ? plainRecord(carrier) : undefined);
     if (record !== undefined) {
       // Node's header objects: for-in walks the names without allocating the array `keys()` would return.
       for (const name in record) {
