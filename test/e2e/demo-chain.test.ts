@@ -4,20 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../../examples/otlp-receiver.mjs';
 // @ts-expect-error plain ESM helper without types, shared with the demo
 import { startServices } from '../../examples/start-services.mjs';
+import type { ReceivedSpan } from '../interop/fixtures/otlp-spans.js';
 
 // Three real processes (Express → Koa → Fastify) and an OTLP receiver on 127.0.0.1: every assertion below is about
 // spans that crossed process boundaries on the wire, exactly as a collector would see them.
-
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  service: string;
-  attributes: Record<string, unknown>;
-  statusCode: number;
-}
 
 const OTLP_SERVER = 2;
 const OTLP_CLIENT = 3;
