@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import { mountsWithParameters } from './mount-parameters.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -8,19 +9,21 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => voi
 type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
 type RouteLike = { path?: unknown };
+type Params = Record<string, unknown>;
 
 const kRoute = Symbol('tracewire.express.route');
 const kParams = Symbol('tracewire.express.params');
-const kNames = Symbol('tracewire.express.paramNames');
+const kParamsSeen = Symbol('tracewire.express.paramsSeen');
 
 type ExpressRequest = IncomingMessage & {
+  app?: unknown;
   baseUrl?: string;
   route?: RouteLike;
-  params?: Record<string, string>;
+  params?: Params;
   [kRoute]?: RouteLike;
-  [kParams]?: Record<string, string>;
-  /** Param value -> name, for every layer matched so far: mount paths are rebuilt from it. */
-  [kNames]?: Record<string, string>;
+  [kParams]?: Params;
+  /** Every `params` object assigned so far, oldest first: mount paths are rebuilt from them. */
+  [kParamsSeen]?: Params[];
 };
 
 // Express 4 and 5 (router 2) both assign `req.route` just before a route's handlers run, while `req.baseUrl` is
@@ -44,43 +47,55 @@ const routeProperty: PropertyDescriptor = {
 
 // `baseUrl` holds the matched text of mount paths (`/orgs/7/teams/3`), not their patterns. Each matched mount
 // layer assigns its params (`{ teamId: '3' }`) just before it narrows `baseUrl`, so their values map back to names.
+// Only kept here; read when a route under a mount is matched.
 const paramsProperty: PropertyDescriptor = {
   configurable: true,
   enumerable: true,
   get(this: ExpressRequest) {
     return this[kParams];
   },
-  set(this: ExpressRequest, params: Record<string, string> | undefined) {
+  set(this: ExpressRequest, params: Params | undefined) {
+    if (params === this[kParams]) return;
     this[kParams] = params;
     if (params == null) return;
-    for (const key in params) {
-      const value = params[key];
-      if (typeof value !== 'string' || value.length === 0) continue;
-      if (this[kNames] === undefined) this[kNames] = Object.create(null) as Record<string, string>;
-      this[kNames][value] ??= key;
-    }
+    const seen = this[kParamsSeen];
+    if (seen === undefined) this[kParamsSeen] = [params];
+    else seen.push(params);
   },
 };
 
-const ACCESSORS: PropertyDescriptorMap = { route: routeProperty, params: paramsProperty };
+const ROUTE_AND_PARAMS: PropertyDescriptorMap = { route: routeProperty, params: paramsProperty };
 
 function routeTemplate(req: ExpressRequest, route: RouteLike): string {
   const path = route.path;
   const template =
     typeof path === 'string' ? path : Array.isArray(path) ? path.map(String).join(',') : String(path);
-  const base = mountTemplate(req.baseUrl ?? '', req[kNames]);
+  const base = mountTemplate(req.baseUrl ?? '', req[kParamsSeen]);
   if (base === '' || base === '/') return template;
   return template === '/' ? base : base + template;
 }
 
-function mountTemplate(baseUrl: string, names: Record<string, string> | undefined): string {
-  if (names === undefined || baseUrl.length === 0) return baseUrl;
+function mountTemplate(baseUrl: string, seen: Params[] | undefined): string {
+  if (seen === undefined || baseUrl.length === 0) return baseUrl;
+  const names = parameterNames(seen);
   const segments = baseUrl.split('/');
   for (let i = 1; i < segments.length; i++) {
-    const name = names[safeDecode(segments[i]!)];
+    const name = names.get(safeDecode(segments[i]!));
     if (name !== undefined) segments[i] = `:${name}`;
   }
   return segments.join('/');
+}
+
+/** Param value -> the name it was first matched under. */
+function parameterNames(seen: Params[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const params of seen) {
+    for (const key in params) {
+      const value = params[key];
+      if (typeof value === 'string' && value.length > 0 && !names.has(value)) names.set(value, key);
+    }
+  }
+  return names;
 }
 
 function safeDecode(text: string): string {
@@ -91,20 +106,30 @@ function safeDecode(text: string): string {
   }
 }
 
+/**
+ * `route` is new on the request, so its accessor keeps the object in fast mode; `params` is already set by the
+ * time any middleware runs, and redefining it makes the request a dictionary. Watched only when the app mounts
+ * something under a path with parameters.
+ */
+function watchRoute(req: ExpressRequest): void {
+  const { route, params } = req;
+  if (mountsWithParameters(req.app)) {
+    Object.defineProperties(req, ROUTE_AND_PARAMS);
+    req[kParams] = params;
+    if (params != null) req[kParamsSeen] = [params];
+  } else {
+    Object.defineProperty(req, 'route', routeProperty);
+  }
+  req[kRoute] = route;
+}
+
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
   return function tracewireExpress(req, res, next) {
     const trace = server.start(req, res);
     if (trace === undefined) return next();
-    if (trace.span.isRecording()) {
-      const r = req as ExpressRequest;
-      const { route, params } = r;
-      // One call: each accessor added to a request object this large turns it into a dictionary again.
-      Object.defineProperties(r, ACCESSORS);
-      r[kRoute] = route;
-      r[kParams] = params;
-    }
+    if (trace.span.isRecording()) watchRoute(req as ExpressRequest);
     runInContext(trace.context, next);
   };
 }

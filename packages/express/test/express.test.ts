@@ -155,6 +155,35 @@ describe.each([
     expect(s.name).toBe('GET /orgs/:orgId/teams/:teamId/members/:memberId');
   });
 
+  it('names routes under literal mounts in an app without parameterized mounts, and under one added later', async () => {
+    const app = express();
+    app.use(tracing());
+    const v1 = express.Router();
+    v1.get('/items/:itemId', (_req, res) => {
+      res.send('item');
+    });
+    const api = express.Router();
+    api.use('/v1', v1);
+    app.use('/api', api);
+    const [plain, plainUrl] = await listen(app);
+    try {
+      await supertest(plainUrl).get('/api/v1/items/9').expect(200);
+      expect((await span()).name).toBe('GET /api/v1/items/:itemId');
+      exporter.reset();
+
+      const members = express.Router();
+      members.get('/members/:memberId', (_req, res) => {
+        res.send('member');
+      });
+      app.use('/orgs/:orgId', members);
+      await supertest(plainUrl).get('/orgs/acme/members/ann').expect(200);
+      expect((await span()).name).toBe('GET /orgs/:orgId/members/:memberId');
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((r) => plain.close(r));
+    }
+  });
+
   it('names routes of a mounted sub-app with the mount path', async () => {
     await supertest(url).get('/admin/stats/monday').expect(200);
     expect((await span()).name).toBe('GET /admin/stats/:day');
