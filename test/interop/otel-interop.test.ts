@@ -192,11 +192,16 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi'])('OpenTelemetry JS ⇄ t
       }
     });
   } else {
-    it("records a debug request from OpenTelemetry's B3 propagator and forwards it as sampled", () => {
+    it("records a debug request from OpenTelemetry's B3 propagator and forwards it as debug", () => {
       const tracewireGot = extra.downstream!.received;
-      expect(format === 'b3' ? tracewireGot['b3']?.split('-')[2] : tracewireGot['x-b3-flags']).toBe(
-        format === 'b3' ? 'd' : '1',
-      );
+      const leafGot = extra.downstream!.downstream!.received;
+      for (const got of [tracewireGot, leafGot]) {
+        expect(format === 'b3' ? got['b3']?.split('-')[2] : got['x-b3-flags']).toBe(
+          format === 'b3' ? 'd' : '1',
+        );
+      }
+      // Debug implies sampled; B3 does not send X-B3-Sampled along with X-B3-Flags.
+      if (format === 'b3multi') expect(leafGot['x-b3-sampled']).toBeUndefined();
       const recorded = receiver.spans.filter((span) => span.traceId === extraTraceId);
       expect(new Set(recorded.map((span) => span.service))).toEqual(
         new Set(['otel-edge', 'tracewire', 'otel-leaf']),

@@ -44,10 +44,12 @@ function readTraceId(s: string, start: number, end: number): string | undefined 
   return undefined;
 }
 
+const DEBUG_STATE = 0x64; // 'd'
+
 /** "Sampling State" of the single header: 1 accept, 0 deny, d debug (debug implies accept). */
 function singleSamplingFlags(s: string, at: number): number | undefined {
   const c = s.charCodeAt(at);
-  if (c === 0x31 || c === 0x64) return TraceFlags.SAMPLED;
+  if (c === 0x31 || c === DEBUG_STATE) return TraceFlags.SAMPLED;
   if (c === 0x30) return TraceFlags.NONE;
   return undefined;
 }
@@ -65,11 +67,13 @@ export function parseB3Single(value: string): SpanContext | undefined {
   const spanEnd = d1 + 17;
   if (spanEnd > len || !isHexId(value, d1 + 1, spanEnd)) return undefined;
   let traceFlags: number = TraceFlags.NONE;
+  let debug = false;
   if (spanEnd !== len) {
     if (value.charCodeAt(spanEnd) !== DASH || spanEnd + 2 > len) return undefined;
     const flags = singleSamplingFlags(value, spanEnd + 1);
     if (flags === undefined) return undefined;
     traceFlags = flags;
+    debug = value.charCodeAt(spanEnd + 1) === DEBUG_STATE;
     const afterFlags = spanEnd + 2;
     if (afterFlags !== len) {
       // The parent span id is optional, but when present it must be a valid id.
@@ -77,7 +81,10 @@ export function parseB3Single(value: string): SpanContext | undefined {
       if (!isHexId(value, afterFlags + 1, len)) return undefined;
     }
   }
-  return { traceId, spanId: value.slice(d1 + 1, spanEnd), traceFlags, isRemote: true };
+  const spanId = value.slice(d1 + 1, spanEnd);
+  return debug
+    ? { traceId, spanId, traceFlags, isRemote: true, debug }
+    : { traceId, spanId, traceFlags, isRemote: true };
 }
 
 /** Case-insensitive equality of a header name with a lowercase name of the same length, without allocating. */
@@ -199,13 +206,12 @@ function parseB3Multi(h: B3Headers): SpanContext | undefined {
   if (parentSpanId !== undefined && (parentSpanId.length !== 16 || !isHexId(parentSpanId, 0, 16))) {
     return undefined;
   }
+  if (h.flags === '1')
+    return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true, debug: true };
   let traceFlags: number = TraceFlags.NONE;
-  if (h.flags === '1') traceFlags = TraceFlags.SAMPLED;
-  else {
-    const sampled = h.sampled;
-    if (sampled === '1' || sampled === 'true') traceFlags = TraceFlags.SAMPLED;
-    else if (sampled !== undefined && sampled !== '0' && sampled !== 'false') return undefined;
-  }
+  const sampled = h.sampled;
+  if (sampled === '1' || sampled === 'true') traceFlags = TraceFlags.SAMPLED;
+  else if (sampled !== undefined && sampled !== '0' && sampled !== 'false') return undefined;
   return { traceId, spanId, traceFlags, isRemote: true };
 }
 
@@ -229,11 +235,14 @@ export function b3(options: B3Options = {}): Propagator {
       const sc = context.spanContext;
       if (!isSpanContextValid(sc)) return;
       const set = setter ?? (defaultSetter as CarrierSetter<C>);
-      const sampled = isSampled(sc) ? '1' : '0';
+      // "Debug Flag": debug implies an accept decision, so X-B3-Sampled is not sent along with X-B3-Flags.
+      const debug = sc.debug === true;
+      const sampled = debug ? 'd' : isSampled(sc) ? '1' : '0';
       if (multi) {
         set.set(carrier, TRACE_ID, sc.traceId);
         set.set(carrier, SPAN_ID, sc.spanId);
-        set.set(carrier, SAMPLED, sampled);
+        if (debug) set.set(carrier, FLAGS, '1');
+        else set.set(carrier, SAMPLED, sampled);
       } else {
         set.set(carrier, B3, `${sc.traceId}-${sc.spanId}-${sampled}`);
       }

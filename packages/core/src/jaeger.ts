@@ -53,7 +53,9 @@ export function parseUberTraceId(header: string): SpanContext | undefined {
   if (flagsText.length === 0 || flagsText.length > 2 || !isHex(flagsText, 0, flagsText.length))
     return undefined;
   const flags = Number.parseInt(flagsText, 16);
-  const traceFlags = flags & (JAEGER_SAMPLED | JAEGER_DEBUG) ? TraceFlags.SAMPLED : TraceFlags.NONE;
+  if (flags & JAEGER_DEBUG)
+    return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true, debug: true };
+  const traceFlags = flags & JAEGER_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
   return { traceId, spanId, traceFlags, isRemote: true };
 }
 
@@ -100,7 +102,8 @@ export const jaeger: Propagator = {
     const set = setter ?? (defaultSetter as CarrierSetter<C>);
     const sc = context.spanContext;
     if (isSpanContextValid(sc)) {
-      set.set(carrier, UBER_TRACE_ID, `${sc.traceId}:${sc.spanId}:0:${isSampled(sc) ? '01' : '00'}`);
+      const flags = sc.debug === true ? '03' : isSampled(sc) ? '01' : '00';
+      set.set(carrier, UBER_TRACE_ID, `${sc.traceId}:${sc.spanId}:0:${flags}`);
     }
     const baggage = context.baggage;
     if (baggage instanceof Baggage) {

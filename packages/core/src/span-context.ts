@@ -21,6 +21,11 @@ export interface SpanContext {
   readonly traceState?: TraceState | undefined;
   /** True when the context was extracted from a remote carrier. */
   readonly isRemote?: boolean | undefined;
+  /**
+   * B3 and Jaeger "debug": the caller asked every hop to record this trace (it is always sampled too). W3C trace
+   * context has no such flag; the B3 and Jaeger propagators write it back, and child spans inherit it.
+   */
+  readonly debug?: boolean | undefined;
 }
 
 // Strings are immutable, so an id identical to the last one that passed a check is valid as well. Most

@@ -33,6 +33,12 @@ describe('b3 single header (openzipkin/b3-propagation "Single Header")', () => {
     expect(extract({ b3: `${T128}-${SPAN}-d` })?.traceFlags).toBe(TraceFlags.SAMPLED);
   });
 
+  it('marks a context from the debug sampling state "d" as debug, and only that one', () => {
+    expect(extract({ b3: `${T128}-${SPAN}-d` })?.debug).toBe(true);
+    expect(extract({ b3: `${T128}-${SPAN}-d-${PARENT}` })?.debug).toBe(true);
+    expect(extract({ b3: `${T128}-${SPAN}-1` })?.debug).toBeUndefined();
+  });
+
   it('left-pads a 64-bit trace id to 128 bits ("TraceId": 64 or 128-bit)', () => {
     expect(extract({ b3: `${T64}-${SPAN}-1` })?.traceId).toBe(`0000000000000000${T64}`);
   });
@@ -82,7 +88,13 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
   it('reads them from Node request headers through lowercaseHeadersGetter, debug flag included', () => {
     const headers = { host: 'x', 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1' };
     const sc = b3().extract(headers, lowercaseHeadersGetter).spanContext;
-    expect(sc).toEqual({ traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    expect(sc).toEqual({
+      traceId: T128,
+      spanId: SPAN,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+      debug: true,
+    });
     expect(b3().extract({ b3: `${T128}-${SPAN}-0` }, lowercaseHeadersGetter).spanContext?.spanId).toBe(SPAN);
   });
 
@@ -109,6 +121,8 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
   it('treats X-B3-Flags: 1 (debug) as sampled, whatever X-B3-Sampled says ("Debug Flag")', () => {
     const sc = extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1', 'x-b3-sampled': '0' });
     expect(sc?.traceFlags).toBe(TraceFlags.SAMPLED);
+    expect(sc?.debug).toBe(true);
+    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '0' })?.debug).toBeUndefined();
   });
 
   it('defers the decision (not sampled) without X-B3-Sampled', () => {
@@ -161,6 +175,34 @@ describe('b3 inject', () => {
     const carrier: Record<string, string> = {};
     multi.inject({ spanContext: { ...spanContext, traceFlags: 0 } }, carrier);
     expect(carrier).toEqual({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': '0' });
+  });
+
+  it('writes a debug context as sampling state "d", and as X-B3-Flags: 1 without X-B3-Sampled ("Debug Flag")', () => {
+    const debug = { ...spanContext, debug: true };
+    const one: Record<string, string> = {};
+    single.inject({ spanContext: debug }, one);
+    expect(one).toEqual({ b3: `${T128}-${SPAN}-d` });
+    const many: Record<string, string> = {};
+    multi.inject({ spanContext: debug }, many);
+    expect(many).toEqual({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1' });
+  });
+
+  it('passes the debug flag on from extract to inject, in either form', () => {
+    for (const [from, to] of [
+      [single, multi],
+      [multi, single],
+    ] as const) {
+      const carrier: Record<string, string> = {};
+      to.inject(
+        from.extract(
+          from === single
+            ? { b3: `${T128}-${SPAN}-d` }
+            : { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1' },
+        ),
+        carrier,
+      );
+      expect(to.extract(carrier).spanContext?.debug).toBe(true);
+    }
   });
 
   it('writes nothing for an invalid context', () => {

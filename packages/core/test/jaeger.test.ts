@@ -46,6 +46,24 @@ describe('jaeger uber-trace-id (Jaeger client "Propagation Format": {trace-id}:{
   });
 
   it.each([
+    ['2', true],
+    ['3', true],
+    ['1', undefined],
+    ['0', undefined],
+  ])('marks flags %s as debug: %s', (flags, debug) => {
+    expect(extract({ 'uber-trace-id': `${TRACE}:${SPAN}:0:${flags}` }).spanContext?.debug).toBe(debug);
+  });
+
+  it('writes a debug context with flags 03 (sampled and debug)', () => {
+    const carrier: Record<string, string> = {};
+    jaeger.inject(
+      { spanContext: { traceId: TRACE, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, debug: true } },
+      carrier,
+    );
+    expect(carrier['uber-trace-id']).toBe(`${TRACE}:${SPAN}:0:03`);
+  });
+
+  it.each([
     ['three fields', `${TRACE}:${SPAN}:1`],
     ['five fields', `${TRACE}:${SPAN}:0:1:0`],
     ['a 33-character trace id', `0${TRACE}:${SPAN}:0:1`],

@@ -159,6 +159,8 @@ export class Tracer {
       traceFlags: sampled ? inherited | TraceFlags.SAMPLED : inherited,
       traceState: parent?.traceState,
       isRemote: false,
+      // B3/Jaeger debug: the caller's request to record every hop holds for the whole trace.
+      debug: parent?.debug === true ? true : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
 

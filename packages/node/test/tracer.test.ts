@@ -35,6 +35,16 @@ describe('Tracer.startSpan', () => {
     expect(inner.parentIsRemote).toBe(false);
   });
 
+  it("keeps a B3/Jaeger debug parent's debug flag on its children, and sets it on no other span", () => {
+    const tracer = new Tracer();
+    const child = tracer.startSpan('child', { parent: { ...REMOTE_SAMPLED, debug: true } });
+    expect(child.spanContext().debug).toBe(true);
+    const grandchild = tracer.startSpan('grandchild', { parent: child.spanContext() });
+    expect(grandchild.spanContext().debug).toBe(true);
+    expect(tracer.startSpan('plain', { parent: REMOTE_SAMPLED }).spanContext().debug).toBeUndefined();
+    expect(tracer.startSpan('root', { parent: null }).spanContext().debug).toBeUndefined();
+  });
+
   it('uses an explicit remote parent and keeps its trace state', () => {
     const tracer = new Tracer();
     const traceState = { serialize: () => 'k=v' } as unknown as SpanContext['traceState'];
