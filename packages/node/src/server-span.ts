@@ -254,7 +254,9 @@ export class ServerTracing {
       let passOn = remote;
       if (remote !== undefined && policy !== 'continue') {
         passOn =
-          policy === 'link' ? undefined : { ...remote, traceFlags: remote.traceFlags & ~TraceFlags.SAMPLED };
+          policy === 'link'
+            ? undefined
+            : { ...remote, traceFlags: remote.traceFlags & ~TraceFlags.SAMPLED, debug: undefined };
       }
       const span = new NonRecordingSpan(passOn ?? unsampledRoot());
       const trace = new RequestTrace(span, extracted.baggage, req, method, undefined);

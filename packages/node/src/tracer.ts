@@ -159,8 +159,9 @@ export class Tracer {
       traceFlags: sampled ? inherited | TraceFlags.SAMPLED : inherited,
       traceState: parent?.traceState,
       isRemote: false,
-      // B3/Jaeger debug: the caller's request to record every hop holds for the whole trace.
-      debug: parent?.debug === true ? true : undefined,
+      // B3/Jaeger debug: the caller's request to record every hop holds for the whole trace, unless the caller's
+      // sampling decisions are not trusted (`sampleAsRoot`): debug is one of them.
+      debug: parent?.debug === true && options?.sampleAsRoot !== true ? true : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
 

@@ -371,6 +371,30 @@ describe('server span lifecycle', () => {
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
+  it("keeps a B3 caller's debug flag only when it trusts the caller's sampling ('continue')", async () => {
+    const debugRequest = { headers: { b3: `${TRACE_ID}-${PARENT_ID}-d` } };
+    const seen: Record<string, boolean | undefined> = {};
+    for (const incomingContext of ['continue', 'ignore-sampling'] as const) {
+      for (const ignored of [false, true]) {
+        const { url } = await serve(
+          { incomingContext, ignore: () => ignored },
+          (_req, res) => {
+            seen[`${incomingContext}${ignored ? ', ignored' : ''}`] = getActiveSpan()?.spanContext().debug;
+            res.end();
+          },
+          new Tracer({ propagator: b3() }),
+        );
+        await get(url, debugRequest);
+      }
+    }
+    expect(seen).toEqual({
+      continue: true,
+      'continue, ignored': true,
+      'ignore-sampling': undefined,
+      'ignore-sampling, ignored': undefined,
+    });
+  });
+
   it('gives an ignored request without a caller an unsampled context, so its calls start no trace', async () => {
     let flags: number | undefined;
     const { exporter, url } = await serve({ ignore: (req) => req.url === '/skip' }, (_req, res) => {

@@ -43,6 +43,12 @@ describe('Tracer.startSpan', () => {
     expect(grandchild.spanContext().debug).toBe(true);
     expect(tracer.startSpan('plain', { parent: REMOTE_SAMPLED }).spanContext().debug).toBeUndefined();
     expect(tracer.startSpan('root', { parent: null }).spanContext().debug).toBeUndefined();
+    // Debug is a sampling decision of the caller: not kept when those are not trusted.
+    const distrusted = tracer.startSpan('x', {
+      parent: { ...REMOTE_SAMPLED, debug: true },
+      sampleAsRoot: true,
+    });
+    expect(distrusted.spanContext().debug).toBeUndefined();
   });
 
   it('uses an explicit remote parent and keeps its trace state', () => {
