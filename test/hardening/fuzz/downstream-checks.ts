@@ -4,10 +4,12 @@ import { Baggage, TraceState } from '@tracewire/core';
 // header value with a control character, CR/LF or a non-ASCII byte in it.
 
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-const B3_SINGLE = /^(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[01]$/;
+// Sampling state 1, 0 or d (debug), as B3 defines it.
+const B3_SINGLE = /^(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[01d]$/;
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 const SPAN_ID = /^(?!0{16})[0-9a-f]{16}$/;
-const UBER_TRACE_ID = /^(?!0{32})[0-9a-f]{32}:(?!0{16})[0-9a-f]{16}:0:0[01]$/;
+// Flags 00, 01 (sampled) or 03 (sampled and debug).
+const UBER_TRACE_ID = /^(?!0{32})[0-9a-f]{32}:(?!0{16})[0-9a-f]{16}:0:0[013]$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 9110 §5.5 field-value without obs-text: visible ASCII, with SP/HTAB only inside.
 const FIELD_VALUE = /^(?:[\x21-\x7e](?:[\x20\x09\x21-\x7e]*[\x21-\x7e])?)?$/;
@@ -54,6 +56,12 @@ export function downstreamProblems(headers: Record<string, string>): string[] {
         break;
       case 'x-b3-sampled':
         if (value !== '0' && value !== '1') problems.push(`x-b3-sampled ${JSON.stringify(value)}`);
+        break;
+      case 'x-b3-flags':
+        // Debug, which B3 sends instead of X-B3-Sampled, never along with it.
+        if (value !== '1' || headers['x-b3-sampled'] !== undefined) {
+          problems.push(`x-b3-flags ${JSON.stringify(value)} with x-b3-sampled ${headers['x-b3-sampled']}`);
+        }
         break;
       case 'uber-trace-id':
         if (!UBER_TRACE_ID.test(value)) problems.push(`uber-trace-id ${JSON.stringify(value)}`);
