@@ -1,0 +1,128 @@
+import type { IncomingMessage } from 'node:http';
+import { ServerTracing } from '@tracewire/node';
+import { mountsWithParameters } from './mount-parameters.js';
+
+type RouteLike = { path?: unknown };
+type Params = Record<string, unknown>;
+
+const kRoute = Symbol('tracewire.express.route');
+const kParams = Symbol('tracewire.express.params');
+const kParamsSeen = Symbol('tracewire.express.paramsSeen');
+
+type ExpressRequest = IncomingMessage & {
+  app?: unknown;
+  baseUrl?: string;
+  route?: RouteLike;
+  params?: Params;
+  [kRoute]?: RouteLike;
+  [kParams]?: Params;
+  /** Every `params` object assigned so far, oldest first: mount paths are rebuilt from them. */
+  [kParamsSeen]?: Params[];
+};
+
+// Express 4 and 5 (router 2) both assign `req.route` just before a route's handlers run, while `req.baseUrl` is
+// still the enclosing router's mount path; by the time the response finishes, a router that passed on (next(err))
+// has already restored `baseUrl`. Accessors on this one request read the template at that moment, without
+// patching Express.
+const routeProperty: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: ExpressRequest) {
+    return this[kRoute];
+  },
+  set(this: ExpressRequest, route: RouteLike | undefined) {
+    const previous = this[kRoute];
+    this[kRoute] = route;
+    // Route#dispatch assigns the same route again once the route's own params are in.
+    if (route == null || route === previous) return;
+    ServerTracing.current(this)?.setRoute(routeTemplate(this, route));
+  },
+};
+
+// `baseUrl` holds the matched text of mount paths (`/orgs/7/teams/3`), not their patterns. Each matched mount
+// layer assigns its params (`{ teamId: '3' }`) just before it narrows `baseUrl`, so their values map back to names.
+// Only kept here; read when a route under a mount is matched.
+const paramsProperty: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: ExpressRequest) {
+    return this[kParams];
+  },
+  set(this: ExpressRequest, params: Params | undefined) {
+    if (params === this[kParams]) return;
+    this[kParams] = params;
+    if (params == null) return;
+    const seen = this[kParamsSeen];
+    if (seen === undefined) this[kParamsSeen] = [params];
+    else seen.push(params);
+  },
+};
+
+const ROUTE_AND_PARAMS: PropertyDescriptorMap = { route: routeProperty, params: paramsProperty };
+
+function routeTemplate(req: ExpressRequest, route: RouteLike): string {
+  const path = route.path;
+  const template =
+    typeof path === 'string' ? path : Array.isArray(path) ? path.map(String).join(',') : String(path);
+  const base = mountTemplate(req.baseUrl ?? '', req[kParamsSeen]);
+  if (base === '' || base === '/') return template;
+  return template === '/' ? base : base + template;
+}
+
+function mountTemplate(baseUrl: string, seen: Params[] | undefined): string {
+  if (seen === undefined || baseUrl.length === 0) return baseUrl;
+  const names = parameterNames(seen);
+  const segments = baseUrl.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const name = names.get(safeDecode(segments[i]!));
+    if (name !== undefined) segments[i] = `:${name}`;
+  }
+  return segments.join('/');
+}
+
+/** Param value -> the name it was first matched under. */
+function parameterNames(seen: Params[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const params of seen) {
+    for (const key in params) {
+      const value = params[key];
+      if (typeof value === 'string' && value.length > 0 && !names.has(value)) names.set(value, key);
+    }
+  }
+  return names;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * V8 before 13 (Node 20, 22) gives every Express request a hidden class of its own: router's `req.next = next`
+ * stores a new closure per request, and those versions part the shape there. One shared dictionary shape is then
+ * cheaper for everything Express and Node read from the request afterwards (~10 µs per request in bench/). From
+ * V8 13 (Node 24) Express's requests keep one fast shape, which a dictionary would lose (~20 µs per request).
+ */
+export const REQUEST_SHAPES_SHARED = Number.parseInt(process.versions.v8 ?? '', 10) >= 13;
+
+/**
+ * Makes `req.route` (and, when mount paths need it, `req.params`) report to the request's trace as Express assigns
+ * them. `route` is new on the request, so its accessor alone keeps a fast object fast; `params` is already set by
+ * the time any middleware runs, and redefining it turns the request into a dictionary. `keepShape` false (V8 < 13,
+ * see above) takes the dictionary on purpose.
+ */
+export function watchRoute(req: IncomingMessage, keepShape = REQUEST_SHAPES_SHARED): void {
+  const r = req as ExpressRequest;
+  const { route, params } = r;
+  if (!keepShape || mountsWithParameters(r.app)) {
+    Object.defineProperties(r, ROUTE_AND_PARAMS);
+    r[kParams] = params;
+    if (params != null) r[kParamsSeen] = [params];
+  } else {
+    Object.defineProperty(r, 'route', routeProperty);
+  }
+  r[kRoute] = route;
+}
