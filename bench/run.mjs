@@ -25,7 +25,7 @@ const SIZES = {
 };
 const size = SIZES[mode];
 const FRAMEWORKS = option('frameworks', 'express,koa,fastify').split(',');
-const VARIANTS = option('variants', 'bare,als,tracewire,otel').split(',');
+const VARIANTS = option('variants', 'bare,als,ship,tracewire,otel').split(',');
 const ROUTES = option('routes', 'users,chain').split(',');
 const profileDir = option('cpu-prof', undefined);
 

@@ -12,8 +12,10 @@ const downstream = process.env.BENCH_DOWNSTREAM ?? 'http://127.0.0.1:1';
 let flush = async () => {};
 let stats = () => undefined;
 let fastifyOtel;
-/** Wraps the app's request listener; only the `als` variant uses it. */
+/** Wraps the app's request listener; only the `als` and `ship` variants use it. */
 let wrap = (listener) => listener;
+/** Called per downstream call; `ship` counts a client span there. */
+let onOutgoing = () => {};
 
 if (variant === 'tracewire') {
   const { configure } = require('@tracewire/node');
@@ -24,21 +26,32 @@ if (variant === 'tracewire') {
 } else if (variant === 'otel') {
   const { setupOpenTelemetry } = await import('./otel-setup.mjs');
   ({ flush, fastifyOtel } = setupOpenTelemetry(framework, require));
-} else if (variant === 'als') {
-  // The physical floor of any AsyncLocalStorage tracer: one run() per request, nothing else.
+} else if (variant === 'als' || variant === 'ship') {
+  // The physical floor of any AsyncLocalStorage tracer: one run() per request, nothing else. `ship` adds the
+  // floor of exporting: the spans a tracer would end, prebuilt, batched and POSTed to the sink (lib/ship.mjs).
   const storage = new AsyncLocalStorage();
   const store = { bench: true };
+  let onRequest = () => {};
+  if (variant === 'ship') {
+    const { createShipper } = await import('./ship.mjs');
+    const shipper = createShipper(process.env.OTEL_EXPORTER_OTLP_ENDPOINT, `bench-${framework}-ship`);
+    onRequest = shipper.serverSpan;
+    onOutgoing = shipper.clientSpan;
+    flush = shipper.flush;
+  }
   wrap = (listener) =>
     function alsListener(req, res) {
+      onRequest();
       storage.run(store, listener, req, res);
     };
 } else if (variant !== 'bare') {
-  throw new RangeError(`variant must be bare, als, tracewire or otel, got ${variant}`);
+  throw new RangeError(`variant must be bare, als, ship, tracewire or otel, got ${variant}`);
 }
 
 const user = (id) => ({ id, name: `user ${id}`, email: `user${id}@example.test`, active: true });
 
 async function downstreamItem(id) {
+  onOutgoing();
   const response = await fetch(`${downstream}/items/${id}`);
   return response.json();
 }
