@@ -21,7 +21,7 @@ const mode = flag('smoke') ? 'smoke' : flag('quick') ? 'quick' : 'full';
 const SIZES = {
   smoke: { rounds: 1, seconds: 0.25, warmup: 0, soak: 0 },
   quick: { rounds: 3, seconds: 0.4, warmup: 0.3, soak: 20_000 },
-  full: { rounds: 5, seconds: 1.5, warmup: 1, soak: 150_000 },
+  full: { rounds: 5, seconds: 1.5, warmup: 0.5, soak: 150_000 },
 };
 const size = SIZES[mode];
 const FRAMEWORKS = option('frameworks', 'express,koa,fastify').split(',');
