@@ -61,7 +61,9 @@ function run({ url, path, duration, amount, connections, rate }) {
 
 process.on('message', async (message) => {
   try {
+    const cpuBefore = process.cpuUsage();
     const r = await run(message);
+    const cpu = process.cpuUsage(cpuBefore);
     process.send({
       id: message.id,
       requests: r.requests.total,
@@ -71,6 +73,8 @@ process.on('message', async (message) => {
       p99: r.p99,
       non2xx: r.non2xx,
       errors: r.errors + r.timeouts,
+      // The generator's own CPU for the run: it shares the machine's cores with the server and the sink.
+      cpuMicros: cpu.user + cpu.system,
     });
   } catch (error) {
     process.send({ id: message.id, error: String(error) });

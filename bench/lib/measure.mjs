@@ -45,6 +45,9 @@ export async function measureRun(cell, { sink, downstream, loader }, { seconds, 
     rss: usage.rss,
     // Server CPU time per request, exports flushed included: unlike req/s, barely moved by other load.
     cpuPerRequest: (usage.cpuMicros - usageBefore.cpuMicros) / Math.max(1, result.requests),
+    // What the same requests cost the other processes on the machine's cores: receiving the spans, loading.
+    sinkCpuPerRequest: (sinkAfter.cpuMicros - sinkBefore.cpuMicros) / Math.max(1, result.requests),
+    loadCpuPerRequest: result.cpuMicros / Math.max(1, result.requests),
     serverSpans: sumDelta(s1, s0, 'server'),
     spans: sumDelta(s1, s0, 'spans'),
     downstream: sumDelta(d1, d0, 'requests'),

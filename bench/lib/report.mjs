@@ -16,9 +16,9 @@ export function report(runtime, cells, { mode, write }) {
     cells.find((c) => c.framework === framework && c.route === route && c.variant === variant);
   write(`\n## Node ${runtime.version.replace(/^v/, '')}\n\n`);
   write(
-    '| framework | route | variant | req/s | × bare | p50 ms | p99 ms | CPU µs/req | RSS MB | spans/req | valid runs |\n',
+    '| framework | route | variant | req/s | × bare | p50 ms | p99 ms | CPU µs/req | sink µs/req | load µs/req | RSS MB | spans/req | valid runs |\n',
   );
-  write('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
+  write('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n');
   for (const cell of cells) {
     const bad = cell.runs.filter((r) => r.problems.length > 0);
     invalidRuns += bad.length;
@@ -29,6 +29,8 @@ export function report(runtime, cells, { mode, write }) {
     cell.p50 = median(cell.runs.map((r) => r.p50));
     cell.p99 = median(cell.runs.map((r) => r.p99));
     cell.cpu = median(cell.runs.map((r) => r.cpuPerRequest));
+    const sinkCpu = median(cell.runs.map((r) => r.sinkCpuPerRequest));
+    const loadCpu = median(cell.runs.map((r) => r.loadCpuPerRequest));
     const requests = cell.runs.reduce((n, r) => n + r.requests, 0);
     const spans = cell.runs.reduce((n, r) => n + r.spans, 0);
     const validity = cell.invalid
@@ -38,6 +40,7 @@ export function report(runtime, cells, { mode, write }) {
     write(
       `| ${cell.framework} | ${ROUTE_NAMES[cell.route]} | ${cell.variant} | ${shown(fixed(cell.rps, 0))} | ` +
         `${shown(fixed(cell.ratio, 2))} | ${shown(fixed(cell.p50, 2))} | ${shown(fixed(cell.p99, 2))} | ${shown(fixed(cell.cpu, 0))} | ` +
+        `${shown(fixed(sinkCpu, 1))} | ${shown(fixed(loadCpu, 0))} | ` +
         `${fixed(median(cell.runs.map((r) => r.rss)) / 2 ** 20, 0)} | ${requests > 0 ? fixed(spans / requests, 1) : '—'} | ${validity} |\n`,
     );
   }

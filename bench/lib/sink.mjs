@@ -99,6 +99,9 @@ server.keepAliveTimeout = 60_000;
 
 server.listen(0, '127.0.0.1', () => process.send({ ready: true, port: server.address().port }));
 process.on('message', (message) => {
-  if (message.cmd === 'counts') process.send({ id: message.id, counts: Object.fromEntries(counts) });
+  if (message.cmd === 'counts') {
+    const cpu = process.cpuUsage();
+    process.send({ id: message.id, counts: Object.fromEntries(counts), cpuMicros: cpu.user + cpu.system });
+  }
 });
 process.on('disconnect', () => process.exit(0));
