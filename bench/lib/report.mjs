@@ -3,6 +3,8 @@ import { median } from './median.mjs';
 
 const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 const ROUTE_NAMES = { users: 'GET /users/:id', chain: 'GET /chain/:id' };
+/** bare costing this much more CPU per request than als marks its row as disturbed. */
+const SLOW_BARE = 1.1;
 
 /** Per-round ratio to bare (runs of one round are adjacent in time), then the median over rounds. */
 function ratio(cell, bare) {
@@ -56,6 +58,7 @@ export function report(runtime, cells, { mode, write }) {
   write('| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
   const frameworks = [...new Set(cells.map((c) => c.framework))];
   const routes = [...new Set(cells.map((c) => c.route))];
+  const slowBare = [];
   for (const route of routes) {
     for (const framework of frameworks) {
       const tw = find(framework, route, 'tracewire');
@@ -77,6 +80,13 @@ export function report(runtime, cells, { mode, write }) {
         const share = (1 - tw.ratio) / (1 - otel.ratio);
         overhead = `${fixed(share, 2)} ${mark(share <= 0.25)}`;
       }
+      // als does everything bare does and more; a bare server that still spent clearly more CPU per request was
+      // slowed by something else on the machine, and every ratio to it in this row reads too high.
+      if (usable(als) && bare.cpu > als.cpu * SLOW_BARE) {
+        slowBare.push(
+          `${framework} ${ROUTE_NAMES[route]} (${fixed(bare.cpu, 0)} vs ${fixed(als.cpu, 0)} µs)`,
+        );
+      }
       const added = tw.p99 - bare.p99;
       write(
         `| ${framework} | ${ROUTE_NAMES[route]} | ${usable(tw) ? fixed(tw.ratio, 2) : 'invalid'} | ${target} | ` +
@@ -85,6 +95,12 @@ export function report(runtime, cells, { mode, write }) {
           `${[als, ship, tw, otel].map((c) => (usable(c) ? fixed(c.cpu - bare.cpu, 0) : '—')).join(' / ')} |\n`,
       );
     }
+  }
+  if (slowBare.length > 0) {
+    write(
+      `\nbare spent more than ${Math.round((SLOW_BARE - 1) * 100)}% more CPU per request than als in: ${slowBare.join(', ')}. ` +
+        'Its runs there were slowed by something else, so every ratio to bare in those rows reads too high.\n',
+    );
   }
   return invalidRuns;
 }

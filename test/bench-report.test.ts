@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: the benchmark's plain-JavaScript report module has no type declarations.
+import { report } from '../bench/lib/report.mjs';
+
+type Cell = { framework: string; route: string; variant: string; runs: unknown[] };
+
+function cell(framework: string, route: string, variant: string, rps: number, cpu: number): Cell {
+  const run = { rps, p50: 1, p99: 2, cpuPerRequest: cpu, sinkCpuPerRequest: 0, loadCpuPerRequest: 25 };
+  return {
+    framework,
+    route,
+    variant,
+    runs: [{ ...run, rss: 2 ** 26, requests: 1000, spans: 1000, problems: [] }],
+  };
+}
+
+function render(cells: Cell[]): string {
+  let text = '';
+  report({ version: 'v20.0.0' }, cells, { mode: 'full', write: (chunk: string) => (text += chunk) });
+  return text;
+}
+
+describe('bench report', () => {
+  it('names the rows whose bare server spent clearly more CPU per request than als, and only those', () => {
+    const text = render([
+      cell('express', 'users', 'bare', 4861, 220),
+      cell('express', 'users', 'als', 5828, 189),
+      cell('express', 'users', 'tracewire', 5059, 222),
+      cell('koa', 'users', 'bare', 21875, 44),
+      cell('koa', 'users', 'als', 18784, 53),
+      cell('koa', 'users', 'tracewire', 12153, 82),
+    ]);
+    const warning = text.split('\n').find((line) => line.startsWith('bare spent more than 10% more CPU'));
+    expect(warning).toContain('express GET /users/:id (220 vs 189 µs)');
+    expect(warning).not.toContain('koa');
+  });
+
+  it('prints no such line when every bare server was the cheapest', () => {
+    const text = render([
+      cell('fastify', 'users', 'bare', 39462, 20),
+      cell('fastify', 'users', 'als', 41188, 21),
+      cell('fastify', 'users', 'tracewire', 31115, 28),
+    ]);
+    expect(text).toContain('| fastify | GET /users/:id | 0.79 |');
+    expect(text).not.toContain('bare spent more');
+  });
+});
