@@ -30,16 +30,18 @@ describe('bench report', () => {
       cell('koa', 'users', 'als', 18784, 53),
       cell('koa', 'users', 'tracewire', 12153, 82),
     ]);
-    const warning = text.split('\n').find((line) => line.startsWith('bare spent more than 10% more CPU'));
+    const warning = text
+      .split('\n')
+      .find((line) => line.startsWith('bare spent more than 10% (and 5 µs) more CPU'));
     expect(warning).toContain('express GET /users/:id (220 vs 189 µs)');
     expect(warning).not.toContain('koa');
   });
 
-  it('prints no such line when every bare server was the cheapest', () => {
+  it('prints no such line when no bare server was clearly the dearer (a few µs is noise)', () => {
     const text = render([
-      cell('fastify', 'users', 'bare', 39462, 20),
-      cell('fastify', 'users', 'als', 41188, 21),
-      cell('fastify', 'users', 'tracewire', 31115, 28),
+      cell('fastify', 'users', 'bare', 39462, 31),
+      cell('fastify', 'users', 'als', 41188, 28),
+      cell('fastify', 'users', 'tracewire', 31115, 35),
     ]);
     expect(text).toContain('| fastify | GET /users/:id | 0.79 |');
     expect(text).not.toContain('bare spent more');

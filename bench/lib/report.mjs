@@ -3,8 +3,9 @@ import { median } from './median.mjs';
 
 const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
 const ROUTE_NAMES = { users: 'GET /users/:id', chain: 'GET /chain/:id' };
-/** bare costing this much more CPU per request than als marks its row as disturbed. */
+/** bare costing this much more CPU per request than als, and at least SLOW_BARE_MICROS more, marks its row. */
 const SLOW_BARE = 1.1;
+const SLOW_BARE_MICROS = 5;
 
 /** Per-round ratio to bare (runs of one round are adjacent in time), then the median over rounds. */
 function ratio(cell, bare) {
@@ -82,7 +83,7 @@ export function report(runtime, cells, { mode, write }) {
       }
       // als does everything bare does and more; a bare server that still spent clearly more CPU per request was
       // slowed by something else on the machine, and every ratio to it in this row reads too high.
-      if (usable(als) && bare.cpu > als.cpu * SLOW_BARE) {
+      if (usable(als) && bare.cpu > als.cpu * SLOW_BARE && bare.cpu - als.cpu > SLOW_BARE_MICROS) {
         slowBare.push(
           `${framework} ${ROUTE_NAMES[route]} (${fixed(bare.cpu, 0)} vs ${fixed(als.cpu, 0)} µs)`,
         );
@@ -98,7 +99,7 @@ export function report(runtime, cells, { mode, write }) {
   }
   if (slowBare.length > 0) {
     write(
-      `\nbare spent more than ${Math.round((SLOW_BARE - 1) * 100)}% more CPU per request than als in: ${slowBare.join(', ')}. ` +
+      `\nbare spent more than ${Math.round((SLOW_BARE - 1) * 100)}% (and ${SLOW_BARE_MICROS} µs) more CPU per request than als in: ${slowBare.join(', ')}. ` +
         'Its runs there were slowed by something else, so every ratio to bare in those rows reads too high.\n',
     );
   }
