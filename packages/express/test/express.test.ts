@@ -14,6 +14,7 @@ import express4 from 'express4';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tracing } from '../src/index.js';
+import { oneFinishedSpan } from './one-span.js';
 
 const exporter = new InMemoryExporter();
 const FILE = fileURLToPath(import.meta.url);
@@ -23,14 +24,7 @@ beforeAll(() => {
 });
 beforeEach(() => exporter.reset());
 
-async function span(): Promise<ReadableSpan> {
-  for (let i = 0; i < 400 && exporter.getFinishedSpans().length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const spans = exporter.getFinishedSpans();
-  expect(spans).toHaveLength(1);
-  return spans[0]!;
-}
+const span = (): Promise<ReadableSpan> => oneFinishedSpan(exporter);
 
 class TeapotError extends Error {
   override name = 'TeapotError';

@@ -12,6 +12,7 @@ import express4 from 'express4';
 import supertest from 'supertest';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { watchRoute } from '../src/route-watch.js';
+import { oneFinishedSpan } from './one-span.js';
 
 // Both ways of watching the route, whichever this Node's V8 picks for tracing(): keeping the request's shape
 // (only `req.route`, unless the app mounts under parameters) and the dictionary (`req.route` and `req.params`).
@@ -32,13 +33,9 @@ afterEach(async () => {
 });
 
 async function spanName(): Promise<string> {
-  for (let i = 0; i < 400 && exporter.getFinishedSpans().length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const names = exporter.getFinishedSpans().map((s) => s.name);
+  const { name } = await oneFinishedSpan(exporter);
   exporter.reset();
-  expect(names).toHaveLength(1);
-  return names[0]!;
+  return name;
 }
 
 describe.each([
