@@ -160,8 +160,9 @@ export class Tracer {
       traceState: parent?.traceState,
       isRemote: false,
       // B3/Jaeger debug: the caller's request to record every hop holds for the whole trace, unless the caller's
-      // sampling decisions are not trusted (`sampleAsRoot`): debug is one of them.
-      debug: parent?.debug === true && options?.sampleAsRoot !== true ? true : undefined,
+      // sampling decisions are not trusted (`sampleAsRoot`): debug is one of them. A span the sampler declined
+      // drops it, or its outgoing calls would carry `d` / `X-B3-Flags: 1` / Jaeger `03`, which mean "sampled".
+      debug: sampled && parent?.debug === true && options?.sampleAsRoot !== true ? true : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
 

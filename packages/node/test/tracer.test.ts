@@ -1,4 +1,4 @@
-import { type Propagator, type SpanContext, TraceFlags, w3cTraceContext } from '@tracewire/core';
+import { b3, type Propagator, type SpanContext, TraceFlags, w3cTraceContext } from '@tracewire/core';
 import { describe, expect, it } from 'vitest';
 import { getActiveSpan, suppressTracing, withSpan } from '../src/context.js';
 import { NonRecordingSpan } from '../src/non-recording-span.js';
@@ -49,6 +49,17 @@ describe('Tracer.startSpan', () => {
       sampleAsRoot: true,
     });
     expect(distrusted.spanContext().debug).toBeUndefined();
+  });
+
+  it('drops the debug flag when a sampler that ignores the parent declines the span', () => {
+    const tracer = new Tracer({ sampler: alwaysOff });
+    const span = tracer.startSpan('declined', { parent: { ...REMOTE_SAMPLED, debug: true } });
+    expect(span.isRecording()).toBe(false);
+    expect(span.spanContext().debug).toBeUndefined();
+    // What the next hop reads: B3 unsampled, not debug (which B3 defines as "sampled").
+    const headers: Record<string, string> = {};
+    b3().inject({ spanContext: span.spanContext() }, headers);
+    expect(headers.b3).toBe(`${REMOTE_SAMPLED.traceId}-${span.spanContext().spanId}-0`);
   });
 
   it('uses an explicit remote parent and keeps its trace state', () => {
