@@ -9,7 +9,7 @@ import { TracerStats } from './stats.js';
 export interface BatchSpanProcessorOptions {
   /** Spans held before new ones are dropped. Default 2048. */
   maxQueueSize?: number | undefined;
-  /** Spans per export call. Default 512; must not exceed `maxQueueSize`. */
+  /** Spans per export call. Default 512, or `maxQueueSize` when that is smaller; must not exceed `maxQueueSize`. */
   maxExportBatchSize?: number | undefined;
   /** Longest a span waits for a batch to fill. Default 1000 ms. */
   scheduledDelayMillis?: number | undefined;
@@ -51,7 +51,12 @@ export class BatchSpanProcessor implements SpanProcessor {
     readonly stats: TracerStats = new TracerStats(),
   ) {
     this.maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize ?? 2048);
-    this.maxExportBatchSize = positiveInteger('maxExportBatchSize', options.maxExportBatchSize ?? 512);
+    // OpenTelemetry SDK, "Batching processor": the batch size must be <= the queue size, so a smaller queue given
+    // alone lowers the default batch size instead of conflicting with it.
+    this.maxExportBatchSize = positiveInteger(
+      'maxExportBatchSize',
+      options.maxExportBatchSize ?? Math.min(512, this.maxQueueSize),
+    );
     if (this.maxExportBatchSize > this.maxQueueSize) {
       throw new RangeError(
         `maxExportBatchSize (${this.maxExportBatchSize}) must not exceed maxQueueSize (${this.maxQueueSize})`,

@@ -57,7 +57,7 @@ export interface ZipkinOptions {
 export interface BatchOptions {
   /** Default 2048 (`OTEL_BSP_MAX_QUEUE_SIZE`). */
   maxQueueSize?: number;
-  /** Default 512, at most `maxQueueSize` (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
+  /** Default 512, or `maxQueueSize` when that is smaller; at most `maxQueueSize` (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
   maxExportBatchSize?: number;
   /** Default 1000 (`OTEL_BSP_SCHEDULE_DELAY`). */
   scheduledDelayMillis?: number;
@@ -144,7 +144,6 @@ export interface ResolvedConfig {
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000;
 const DEFAULT_MAX_QUEUE_SIZE = 2048;
-const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
 const DEFAULT_RATE_LIMIT_PER_SECOND = 100;
 
 /**
@@ -292,11 +291,11 @@ function resolveBatch(code: BatchOptions | undefined, fromEnv: EnvOptions['batch
   if (scheduledDelayMillis !== undefined) batch.scheduledDelayMillis = scheduledDelayMillis;
   if (exportTimeoutMillis !== undefined) batch.exportTimeoutMillis = exportTimeoutMillis;
   if (maxConcurrentExports !== undefined) batch.maxConcurrentExports = maxConcurrentExports;
+  // Only a batch size that was asked for can conflict: the default one shrinks to a smaller queue.
   const queue = maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE;
-  const size = maxExportBatchSize ?? DEFAULT_MAX_EXPORT_BATCH_SIZE;
-  if (size > queue) {
+  if (maxExportBatchSize !== undefined && maxExportBatchSize > queue) {
     throw new RangeError(
-      `batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got ${size} > ${queue}`,
+      `batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got ${maxExportBatchSize} > ${queue}`,
     );
   }
   return batch;

@@ -260,6 +260,20 @@ describe('BatchSpanProcessor', () => {
     expect(created.every((timer) => !timer.hasRef())).toBe(true);
   });
 
+  it('with only a maxQueueSize below 512, exports batches of the whole queue', async () => {
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: 4,
+        scheduledDelayMillis: 60_000,
+        shutdownTimeoutMillis: 50,
+      }),
+    );
+    for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+    expect(exporter.calls.map((call) => call.spans.length)).toEqual([4]);
+    exporter.calls[0]!.resolve({ code: 0 });
+  });
+
   it('rejects invalid options with a RangeError naming the option', () => {
     const exporter = new InMemoryExporter();
     expect(() => new BatchSpanProcessor(exporter, { maxQueueSize: 0 })).toThrow(/maxQueueSize/);

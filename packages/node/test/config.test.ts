@@ -381,6 +381,14 @@ describe('resolveConfig', () => {
     expect(config.spanLimits).toEqual({ eventCountLimit: 7, linkCountLimit: 2 });
   });
 
+  it('accepts a queue smaller than the default batch size alone: batches then default to the queue size', () => {
+    expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '100' }).batch).toEqual({ maxQueueSize: 100 });
+    expect(resolve({ batch: { maxQueueSize: 64 } }).batch).toEqual({ maxQueueSize: 64 });
+    expect(() =>
+      resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' }),
+    ).toThrow(RangeError);
+  });
+
   it('takes the OTLP traces endpoint from code as is, over the environment', () => {
     const config = resolve(
       { otlp: { tracesEndpoint: 'http://code/exact' } },
