@@ -14,6 +14,7 @@ import {
 } from './env.js';
 import {
   checkBoolean,
+  checkHeaders,
   checkHttpUrl,
   checkInteger,
   checkOneOf,
@@ -339,7 +340,7 @@ function resolveOtlp(
   optional(code, 'otlp', checkObject);
   const tracesEndpoint = optional(code?.tracesEndpoint, 'otlp.tracesEndpoint', checkHttpUrl);
   const endpoint = optional(code?.endpoint, 'otlp.endpoint', checkHttpUrl);
-  const headers = optional(code?.headers, 'otlp.headers', checkStringRecord);
+  const headers = optional(code?.headers, 'otlp.headers', checkHeaderRecord);
   return {
     url: tracesEndpoint ?? (endpoint === undefined ? fromEnv.url : appendTracesPath(endpoint)),
     headers: headers === undefined ? fromEnv.headers : { ...fromEnv.headers, ...headers },
@@ -362,7 +363,7 @@ function resolveZipkin(
   optional(code, 'zipkin', checkObject);
   return {
     url: optional(code?.endpoint, 'zipkin.endpoint', checkHttpUrl) ?? fromEnv.url,
-    headers: optional(code?.headers, 'zipkin.headers', checkStringRecord),
+    headers: optional(code?.headers, 'zipkin.headers', checkHeaderRecord),
     timeoutMillis:
       optional(code?.timeoutMillis, 'zipkin.timeoutMillis', (v, n) => checkInteger(v, n, 1)) ??
       fromEnv.timeoutMillis,
@@ -413,6 +414,10 @@ function optional<T>(
   check: (value: unknown, name: string) => T,
 ): T | undefined {
   return value === undefined ? undefined : check(value, name);
+}
+
+function checkHeaderRecord(value: unknown, name: string): Record<string, string> {
+  return checkHeaders(checkStringRecord(value, name), name);
 }
 
 function checkObject<T>(value: unknown, name: string): T {

@@ -1,5 +1,5 @@
 import { parseKeyValueList } from './key-value-list.js';
-import { checkHttpUrl, checkOneOf, describe } from './option-checks.js';
+import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
 import type { SpanLimits } from './span-limits.js';
 
 export const EXPORTER_NAMES = ['otlp', 'zipkin', 'console', 'none'] as const;
@@ -78,8 +78,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
     genericHeaders === undefined && tracesHeaders === undefined
       ? undefined
       : {
-          ...parseKeyValueList(genericHeaders, 'OTEL_EXPORTER_OTLP_HEADERS'),
-          ...parseKeyValueList(tracesHeaders, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+          ...checkHeaders(
+            parseKeyValueList(genericHeaders, 'OTEL_EXPORTER_OTLP_HEADERS'),
+            'OTEL_EXPORTER_OTLP_HEADERS',
+          ),
+          ...checkHeaders(
+            parseKeyValueList(tracesHeaders, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+            'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+          ),
         };
   const zipkinUrl = get('OTEL_EXPORTER_ZIPKIN_ENDPOINT');
 

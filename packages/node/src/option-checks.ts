@@ -1,3 +1,5 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
 /**
  * Configuration checks shared by code options and environment variables. Each throws a TypeError (wrong type) or
  * RangeError (out of range) whose message starts with `name` (an option path or a variable) and says what is accepted.
@@ -58,6 +60,29 @@ export function checkStringRecord(value: unknown, name: string): Record<string, 
       throw new TypeError(`${name}.${key} must be a string; got ${describe(item)}`);
   }
   return { ...(value as Record<string, string>) };
+}
+
+/**
+ * Headers Node will send: names are HTTP tokens and values hold no control characters nor characters past U+00FF
+ * (RFC 9110 §5.1, §5.5). Checked here because Node throws on them per request, which would fail every export.
+ * The value is never quoted in the error: it is often a secret.
+ */
+export function checkHeaders(headers: Record<string, string>, name: string): Record<string, string> {
+  for (const [key, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(key);
+    } catch {
+      throw new TypeError(`${name}: ${describe(key)} is not a valid HTTP header name`);
+    }
+    try {
+      validateHeaderValue(key, value);
+    } catch {
+      throw new TypeError(
+        `${name}: the value of ${describe(key)} is not a valid HTTP header value (no control characters, nothing past U+00FF)`,
+      );
+    }
+  }
+  return headers;
 }
 
 export function describe(value: unknown): string {

@@ -157,6 +157,18 @@ describe('readEnv', () => {
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS: invalid percent-encoding in "%zz"',
       ],
       [
+        'OTEL_EXPORTER_OTLP_HEADERS',
+        'api key=secret',
+        TypeError,
+        'OTEL_EXPORTER_OTLP_HEADERS: "api key" is not a valid HTTP header name',
+      ],
+      [
+        'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+        'authorization=Bearer%0Asecret',
+        TypeError,
+        'OTEL_EXPORTER_OTLP_TRACES_HEADERS: the value of "authorization" is not a valid HTTP header value',
+      ],
+      [
         'OTEL_EXPORTER_OTLP_TIMEOUT',
         '10s',
         TypeError,
@@ -522,6 +534,18 @@ describe('resolveConfig', () => {
         { otlp: { headers: { a: 1 } as never } },
         TypeError,
         'otlp.headers.a must be a string; got 1',
+      ],
+      [
+        'otlp.headers (name)',
+        { otlp: { headers: { 'x-api-key ': 'k' } } },
+        TypeError,
+        'otlp.headers: "x-api-key " is not a valid HTTP header name',
+      ],
+      [
+        'zipkin.headers (value)',
+        { exporters: 'zipkin', zipkin: { headers: { authorization: 'token ✓' } } },
+        TypeError,
+        'zipkin.headers: the value of "authorization" is not a valid HTTP header value',
       ],
       [
         'otlp.timeoutMillis',

@@ -145,4 +145,14 @@ describe('OtlpHttpExporter', () => {
     expect(() => new OtlpHttpExporter({ compression: 'br' as 'gzip' })).toThrow(/compression/);
     expect(() => new OtlpHttpExporter({ timeoutMillis: 0 })).toThrow(RangeError);
   });
+
+  it('rejects headers Node cannot send when constructed, instead of failing every export without a warning', () => {
+    expect(() => new OtlpHttpExporter({ headers: { 'bad header': 'x' } })).toThrow(
+      'headers: "bad header" is not a valid HTTP header name',
+    );
+    expect(() => new OtlpHttpExporter({ headers: { authorization: 'Bearer\nsecret' } })).toThrow(TypeError);
+    expect(() => new OtlpHttpExporter({ headers: { authorization: 'Bearer\nsecret' } })).not.toThrow(
+      /secret/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { checkHeaders } from '../option-checks.js';
 import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import { FailureWarning } from './failure-warning.js';
@@ -38,7 +39,7 @@ export class HttpSpanSender {
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
     this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
-    this.headers = { ...options.headers };
+    this.headers = checkHeaders({ ...options.headers }, 'headers');
     this.retry = options.retry;
     this.warning = new FailureWarning(exporterName, this.url.href, options.warn);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
