@@ -40,7 +40,8 @@ export function detectResource(options: ResourceOptions = {}): Resource {
     ...fromEnv,
     ...options.resourceAttributes,
   };
-  const envServiceName = env['OTEL_SERVICE_NAME'];
+  // Trimmed, and blank counts as unset, as `readEnv` does for every other variable.
+  const envServiceName = env['OTEL_SERVICE_NAME']?.trim();
   if (options.resourceAttributes?.['service.name'] === undefined && envServiceName) {
     attributes['service.name'] = envServiceName;
   }

@@ -64,6 +64,19 @@ describe('detectResource', () => {
     expect(attributes['service.name']).toBe('from-env');
   });
 
+  it('trims OTEL_SERVICE_NAME like every other variable, and a blank one counts as unset', () => {
+    const named = detectResource({
+      env: { OTEL_SERVICE_NAME: ' checkout \n' },
+      cwd: appDir({ name: 'shop' }),
+    });
+    expect(named.attributes['service.name']).toBe('checkout');
+    const blank = detectResource({
+      env: { OTEL_SERVICE_NAME: '  ', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' },
+      cwd: appDir({ name: 'shop' }),
+    });
+    expect(blank.attributes['service.name']).toBe('from-attrs');
+  });
+
   it('uses service.name from OTEL_RESOURCE_ATTRIBUTES over package.json', () => {
     const { attributes } = detectResource({
       env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' },
