@@ -132,9 +132,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
   };
 }
 
-/** OpenTelemetry: `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL; the traces path is appended to it. */
+/**
+ * OpenTelemetry OTLP exporter spec: `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL, and `v1/traces` is appended to its
+ * path (not to a query string it may carry), without doubling a trailing slash. `base` is an absolute URL.
+ */
 export function appendTracesPath(base: string): string {
-  return base.endsWith('/') ? `${base}v1/traces` : `${base}/v1/traces`;
+  const url = new URL(base);
+  url.pathname = url.pathname.endsWith('/') ? `${url.pathname}v1/traces` : `${url.pathname}/v1/traces`;
+  return url.href;
 }
 
 /** A comma list of exporter names (`otlp,console`); `none` stands alone. Used for the env and the code option. */

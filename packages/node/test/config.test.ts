@@ -107,6 +107,15 @@ describe('readEnv', () => {
     );
   });
 
+  it('appends v1/traces to the path of OTEL_EXPORTER_OTLP_ENDPOINT, not to its query string', () => {
+    expect(readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c/base?tenant=a' }).otlp.url).toBe(
+      'https://c/base/v1/traces?tenant=a',
+    );
+    expect(readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318?tenant=a' }).otlp.url).toBe(
+      'http://c:4318/v1/traces?tenant=a',
+    );
+  });
+
   it('prefers the span-specific attribute limits over the generic ones', () => {
     const env = readEnv({
       OTEL_ATTRIBUTE_COUNT_LIMIT: '10',
