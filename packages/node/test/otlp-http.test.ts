@@ -4,6 +4,7 @@ import { isTracingSuppressed } from '../src/context.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
 import { toOtlpJson } from '../src/exporters/otlp-json.js';
 import { configure } from '../src/global.js';
+import { SDK_VERSION } from '../src/resource.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
 import { type Receiver, startReceiver } from './fixtures/receiver.js';
 import { makeSpan } from './fixtures/spans.js';
@@ -35,6 +36,7 @@ describe('OtlpHttpExporter', () => {
     expect(request.url).toBe('/v1/traces');
     expect(request.headers['content-type']).toBe('application/x-protobuf');
     expect(request.headers['authorization']).toBe('Bearer t0ken');
+    expect(request.headers['user-agent']).toBe(`tracewire-node/${SDK_VERSION}`);
     const decoded = decodeToObject(types.request, request.body) as {
       resourceSpans: { scopeSpans: { spans: { name: string; spanId: string }[] }[] }[];
     };
@@ -60,6 +62,13 @@ describe('OtlpHttpExporter', () => {
       );
     });
     expect(names).toEqual(batches.map((batch) => batch.map((span) => span.name)));
+  });
+
+  it("sends the user's own User-Agent instead of tracewire's, whatever its case", async () => {
+    const collector = await receiver();
+    const exporter = new OtlpHttpExporter({ url: collector.url, headers: { 'User-Agent': 'checkout-proxy/2' } });
+    expect((await exporter.export([makeSpan({ name: 'GET /health' })])).code).toBe(0);
+    expect(collector.requests[0]!.headers['user-agent']).toBe('checkout-proxy/2');
   });
 
   it('POSTs application/json with the OTLP JSON body for http/json', async () => {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { checkHeaders } from '../option-checks.js';
+import { SDK_VERSION } from '../resource.js';
 import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import { FailureWarning } from './failure-warning.js';
@@ -9,7 +10,7 @@ import { httpSend, type RetryPolicy } from './http-send.js';
 /** What every HTTP exporter takes besides its format. */
 export interface HttpSenderOptions {
   url?: string | undefined;
-  /** Extra request headers, e.g. an API key. Default none. */
+  /** Extra request headers, e.g. an API key. Default none; a `user-agent` given here replaces tracewire's. */
   headers?: Readonly<Record<string, string>> | undefined;
   /** Budget for one export, retries included. Default 10000 ms. */
   timeoutMillis?: number | undefined;
@@ -39,7 +40,7 @@ export class HttpSpanSender {
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
     this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
-    this.headers = checkHeaders({ ...options.headers }, 'headers');
+    this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
     this.warning = new FailureWarning(exporterName, this.url.href, options.warn);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
@@ -93,4 +94,13 @@ export class HttpSpanSender {
     await this.flush();
     this.agent.destroy();
   }
+}
+
+/**
+ * OTLP exporter spec: exporters SHOULD send a User-Agent naming the exporter, its language and version, so a
+ * collector or vendor can tell which SDK sent a batch. One the user set wins, whatever its case.
+ */
+function withUserAgent(headers: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'user-agent') return headers;
+  return { 'user-agent': `tracewire-node/${SDK_VERSION}`, ...headers };
 }
