@@ -77,14 +77,47 @@ function isWellFormed(s: string): boolean {
   return true;
 }
 
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+let utf8: TextDecoder | undefined;
+
+/**
+ * Percent-decodes baggage-octets whose escapes are well formed but do not spell UTF-8. W3C Baggage "value":
+ * such sequences MUST be replaced with U+FFFD, so the member is kept. Undefined for a malformed escape.
+ */
+function decodeLenient(raw: string): string | undefined {
+  const bytes = new Uint8Array(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c !== 0x25) {
+      bytes[n++] = c;
+      continue;
+    }
+    const hi = hexDigit(raw.charCodeAt(i + 1));
+    const lo = hexDigit(raw.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0) return undefined;
+    bytes[n++] = (hi << 4) | lo;
+    i += 2;
+  }
+  // Not fatal: every ill-formed sequence decodes as U+FFFD (WHATWG Encoding).
+  utf8 ??= new TextDecoder();
+  return utf8.decode(bytes.subarray(0, n));
+}
+
 function decodeValue(raw: string): string | undefined {
   if (!isBaggageOctets(raw)) return undefined;
   if (raw.indexOf('%') === -1) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {
-    // A malformed escape or invalid UTF-8: W3C Baggage "Mutating baggage" lets us drop the entry.
-    return undefined;
+    // Invalid UTF-8 becomes U+FFFD; a malformed escape ("%zz", a bare "%") drops the entry, as W3C Baggage
+    // "Mutating baggage" allows for a value not in the format.
+    return decodeLenient(raw);
   }
 }
 

@@ -54,12 +54,22 @@ describe('Baggage.parse (W3C Baggage "Definition")', () => {
     ['a value with a backslash', 'k=a\\b'],
     ['a value with a control character', 'k=a\u0001'],
     ['a malformed percent escape', 'k=%zz'],
-    ['a percent escape of invalid UTF-8', 'k=%C3%28'],
     ['an invalid property key', 'k=v;a b'],
     ['an empty property', 'k=v;;p'],
   ])('drops a member with %s and keeps the others ("Mutating baggage")', (_why, member) => {
     const b = Baggage.parse(`before=1,${member},after=2`);
     expect([...b.entries()].map(([k]) => k)).toEqual(['before', 'after']);
+  });
+
+  it('decodes percent escapes of invalid UTF-8 as U+FFFD and keeps the member ("value": MUST be replaced with U+FFFD)', () => {
+    const b = Baggage.parse('before=1,k=%C3%28,latin1=caf%E9,lone=%ED%A0%80x,after=2');
+    expect(b.get('k')?.value).toBe('\ufffd(');
+    expect(b.get('latin1')?.value).toBe('caf\ufffd');
+    expect(b.get('lone')?.value).toBe('\ufffd\ufffd\ufffdx');
+    expect([...b.entries()].map(([k]) => k)).toEqual(['before', 'k', 'latin1', 'lone', 'after']);
+    expect(b.serialize()).toBe(
+      'before=1,k=%EF%BF%BD(,latin1=caf%EF%BF%BD,lone=%EF%BF%BD%EF%BF%BD%EF%BF%BDx,after=2',
+    );
   });
 
   it('never throws on garbage', () => {
