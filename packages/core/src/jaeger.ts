@@ -59,7 +59,13 @@ export function parseUberTraceId(header: string): SpanContext | undefined {
   return { traceId, spanId, traceFlags, isRemote: true };
 }
 
-function decode(value: string): string | undefined {
+/**
+ * A `uberctx-*` value. The Go and Java Jaeger clients write them form-encoded (`url.QueryEscape`, `URLEncoder`:
+ * a space is "+") and read them back so; no client sends a literal "+" unescaped (JavaScript's
+ * encodeURIComponent writes %2B), so "+" is a space here.
+ */
+function decode(raw: string): string | undefined {
+  const value = raw.indexOf('+') === -1 ? raw : raw.replaceAll('+', ' ');
   if (value.indexOf('%') === -1) return value;
   try {
     return decodeURIComponent(value);

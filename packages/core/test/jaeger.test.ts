@@ -91,6 +91,17 @@ describe('jaeger baggage (uberctx-{key})', () => {
     expect(baggage?.size).toBe(2);
   });
 
+  it('reads "+" in uberctx-* values as a space, as the Go and Java Jaeger clients form-encode them (url.QueryEscape, URLEncoder)', () => {
+    const { baggage } = extract({
+      'uberctx-user': 'Jane+Doe',
+      'uberctx-city': 'S%C3%A3o+Paulo',
+      'uberctx-op': 'a%2Bb',
+    });
+    expect(baggage?.get('user')?.value).toBe('Jane Doe');
+    expect(baggage?.get('city')?.value).toBe('S\u00e3o Paulo');
+    expect(baggage?.get('op')?.value).toBe('a+b');
+  });
+
   it('reads baggage without a trace id', () => {
     expect(extract({ 'uberctx-a': '1' })).toEqual({ baggage: expect.any(Baggage) });
   });
