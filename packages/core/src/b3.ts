@@ -97,6 +97,19 @@ function sameName(name: string, lower: string): boolean {
   return true;
 }
 
+/**
+ * One `X-B3-*` value out of what a getter returned. "Multiple Headers": when extracting state headers, the first
+ * value wins; Node's `req.headers` and fetch `Headers` join a repeated header with ", " (no B3 value has a comma).
+ */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (typeof v !== 'string') return undefined;
+  let end = v.indexOf(',');
+  if (end === -1) return v;
+  while (end > 0 && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
+  return v.slice(0, end);
+}
+
 /** The six B3 headers as found in one carrier. */
 interface B3Headers {
   single: string | undefined;
@@ -108,6 +121,11 @@ interface B3Headers {
 }
 
 type B3Field = keyof B3Headers;
+
+/** Two `b3` headers are ambiguous, so they read as absent; of a repeated `X-B3-*` header the first value wins. */
+function headerValue(field: B3Field, value: string | string[] | undefined): string | undefined {
+  return field === 'single' ? singleValue(value) : firstValue(value);
+}
 
 /** Which B3 header `name` is, in any case; dispatching on length rejects almost every other header at once. */
 function b3Field(name: string): B3Field | undefined {
@@ -154,7 +172,7 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
     // array `keys()` would return.
     for (const name in record) {
       const field = b3Field(name);
-      if (field !== undefined) found[field] = singleValue(toHeaderValue(record[name]));
+      if (field !== undefined) found[field] = headerValue(field, toHeaderValue(record[name]));
     }
     return found;
   }
@@ -162,16 +180,16 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
   if (names.length === 0) {
     // A getter that cannot list its keys: ask by name.
     found.single = singleValue(get.get(carrier, B3));
-    found.traceId = singleValue(get.get(carrier, TRACE_ID));
-    found.spanId = singleValue(get.get(carrier, SPAN_ID));
-    found.parentSpanId = singleValue(get.get(carrier, PARENT_SPAN_ID));
-    found.sampled = singleValue(get.get(carrier, SAMPLED));
-    found.flags = singleValue(get.get(carrier, FLAGS));
+    found.traceId = firstValue(get.get(carrier, TRACE_ID));
+    found.spanId = firstValue(get.get(carrier, SPAN_ID));
+    found.parentSpanId = firstValue(get.get(carrier, PARENT_SPAN_ID));
+    found.sampled = firstValue(get.get(carrier, SAMPLED));
+    found.flags = firstValue(get.get(carrier, FLAGS));
     return found;
   }
   for (const name of names) {
     const field = b3Field(name);
-    if (field !== undefined) found[field] = singleValue(get.get(carrier, name));
+    if (field !== undefined) found[field] = headerValue(field, get.get(carrier, name));
   }
   return found;
 }
@@ -186,11 +204,11 @@ function extractLowercase(h: Record<string, unknown>): SpanContext | undefined {
   if (traceId === undefined) return undefined;
   return parseB3Multi({
     single,
-    traceId: singleValue(recordValue(traceId)),
-    spanId: singleValue(recordValue(h[SPAN_ID])),
-    parentSpanId: singleValue(recordValue(h[PARENT_SPAN_ID])),
-    sampled: singleValue(recordValue(h[SAMPLED])),
-    flags: singleValue(recordValue(h[FLAGS])),
+    traceId: firstValue(recordValue(traceId)),
+    spanId: firstValue(recordValue(h[SPAN_ID])),
+    parentSpanId: firstValue(recordValue(h[PARENT_SPAN_ID])),
+    sampled: firstValue(recordValue(h[SAMPLED])),
+    flags: firstValue(recordValue(h[FLAGS])),
   });
 }
 

@@ -136,9 +136,26 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
     ['an invalid span id', { 'x-b3-traceid': T128, 'x-b3-spanid': 'E457B5A2E4D86BD1' }],
     ['an invalid parent span id', { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-parentspanid': '1' }],
     ['an unknown X-B3-Sampled', { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': 'yes' }],
-    ['duplicate X-B3-TraceId', { 'x-b3-traceid': [T128, T128], 'x-b3-spanid': SPAN }],
   ])('ignores multiple headers with %s', (_why, headers) => {
     expect(extract(headers)).toBeUndefined();
+  });
+
+  it('takes the first value of a repeated X-B3-* header ("Multiple Headers": the first value wins)', () => {
+    const other = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    const want = { traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+    // Node's req.headers joins a repeated header with ", "; fetch Headers does the same; arrays come from hand-built carriers.
+    const joined = { 'x-b3-traceid': `${T128}, ${other}`, 'x-b3-spanid': SPAN, 'x-b3-sampled': '1, 0' };
+    expect(b3().extract(joined, lowercaseHeadersGetter).spanContext).toEqual(want);
+    expect(extract(joined)).toEqual(want);
+    expect(
+      extract({ 'x-b3-traceid': [T128, other], 'x-b3-spanid': [SPAN], 'x-b3-sampled': ['1', '0'] }),
+    ).toEqual(want);
+    const headers = new Headers({ 'x-b3-spanid': SPAN });
+    headers.append('X-B3-TraceId', T128);
+    headers.append('X-B3-TraceId', other);
+    headers.append('X-B3-Sampled', '1');
+    headers.append('X-B3-Sampled', '0');
+    expect(single.extract(headers).spanContext).toEqual(want);
   });
 
   it('lets a valid single header win over multiple headers', () => {
