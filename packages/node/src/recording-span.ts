@@ -212,11 +212,13 @@ export class RecordingSpan implements Span, ReadableSpan {
     }
     const copy: SpanLink = { context: link.context };
     if (link.attributes !== undefined) {
-      copy.attributes = limitAttributes(
+      const limited = limitAttributes(
         link.attributes,
         limits.linkAttributeCountLimit,
         limits.attributeValueLengthLimit,
-      ).attributes;
+      );
+      copy.attributes = limited.attributes;
+      if (limited.dropped > 0) copy.droppedAttributesCount = limited.dropped;
     }
     links.push(copy);
     return this;

@@ -27,6 +27,8 @@ export interface SpanEvent {
 export interface SpanLink {
   context: SpanContext;
   attributes?: Attributes | undefined;
+  /** Attributes left out by the link attribute count limit (set by the span, as for events). */
+  droppedAttributesCount?: number | undefined;
 }
 
 export interface InstrumentationScope {

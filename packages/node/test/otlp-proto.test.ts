@@ -93,7 +93,7 @@ describe('encodeOtlpProto', () => {
         spanId: 'a2fb4a1d1a96d312',
         traceState: '',
         attributes: [{ key: 'reason', value: { stringValue: 'b3' } }],
-        droppedAttributesCount: 0,
+        droppedAttributesCount: 4,
         flags: 0x301,
       },
     ]);

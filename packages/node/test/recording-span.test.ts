@@ -133,6 +133,18 @@ describe('RecordingSpan', () => {
     expect(span.droppedLinksCount).toBe(1);
   });
 
+  it("counts a link's attributes left out by the link attribute limit, as it does for events", () => {
+    const { start } = setup({ linkAttributeCountLimit: 1 });
+    const span = start();
+    const context = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 };
+    span.addLink({ context, attributes: { kept: 1, dropped: 2, alsoDropped: 3 } });
+    span.addLink({ context, attributes: { only: 1 } });
+    expect(span.links).toEqual([
+      { context, attributes: { kept: 1 }, droppedAttributesCount: 2 },
+      { context, attributes: { only: 1 } },
+    ]);
+  });
+
   it('records an exception as the OpenTelemetry exception event without setting status', () => {
     const { start } = setup();
     const span = start();

@@ -109,7 +109,7 @@ function toLink(link: SpanLink): OtlpJsonSpan['links'][number] {
     traceId: link.context.traceId,
     spanId: link.context.spanId,
     attributes: link.attributes ? toKeyValues(link.attributes) : [],
-    droppedAttributesCount: 0,
+    droppedAttributesCount: link.droppedAttributesCount ?? 0,
     flags: linkFlags(link.context.traceFlags, link.context.isRemote),
   };
   const traceState = link.context.traceState?.serialize();

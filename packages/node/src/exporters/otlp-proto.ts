@@ -119,6 +119,7 @@ function writeLink(w: ProtoWriter, link: SpanLink): void {
   w.hexBytes(2, link.context.spanId);
   w.string(3, link.context.traceState?.serialize());
   if (link.attributes) writeAttributes(w, 4, link.attributes);
+  w.uint32(5, link.droppedAttributesCount ?? 0);
   w.fixed32(6, linkFlags(link.context.traceFlags, link.context.isRemote));
 }
 
