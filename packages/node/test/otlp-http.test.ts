@@ -66,7 +66,10 @@ describe('OtlpHttpExporter', () => {
 
   it("sends the user's own User-Agent instead of tracewire's, whatever its case", async () => {
     const collector = await receiver();
-    const exporter = new OtlpHttpExporter({ url: collector.url, headers: { 'User-Agent': 'checkout-proxy/2' } });
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      headers: { 'User-Agent': 'checkout-proxy/2' },
+    });
     expect((await exporter.export([makeSpan({ name: 'GET /health' })])).code).toBe(0);
     expect(collector.requests[0]!.headers['user-agent']).toBe('checkout-proxy/2');
   });
