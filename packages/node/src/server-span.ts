@@ -106,7 +106,13 @@ export class RequestTrace implements TraceContext {
     if (this.#ended || error === this.#error || !this.span.isRecording()) return;
     this.#error = error;
     this.span.recordException(error);
-    this.#errorType = errorTypeOf(error);
+    try {
+      this.#errorType = errorTypeOf(error);
+    } catch {
+      // A getter on the app's error object threw: adapters call this from the app's own error path.
+      this.#errorType = '_OTHER';
+      this.#tracing?.countError();
+    }
   }
 
   /** The server (not the client) gave up on the request; a following `close` ends the span as a timeout. */

@@ -325,6 +325,33 @@ describe('server span lifecycle', () => {
     expect(span.attributes['error.type']).toBe('PaymentError');
   });
 
+  it('never throws into the app from recordError when the error object has throwing getters', async () => {
+    const hostile = {
+      get constructor(): never {
+        throw new Error('constructor getter');
+      },
+      get name(): never {
+        throw new Error('name getter');
+      },
+    };
+    let thrown: unknown;
+    const { exporter, tracer, url } = await serve({}, (_req, res, trace) => {
+      try {
+        trace?.recordError(hostile);
+      } catch (error) {
+        thrown = error;
+      }
+      res.statusCode = 500;
+      res.end();
+    });
+    await get(url);
+    const span = await onlySpan(exporter);
+    expect(thrown).toBeUndefined();
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('_OTHER');
+    expect(tracer.stats.instrumentationErrors).toBe(1);
+  });
+
   it('ends a timed-out request as an error with error.type timeout', async () => {
     const { exporter, url } = await serve({}, (req, _res, trace) => {
       trace?.markTimedOut();
