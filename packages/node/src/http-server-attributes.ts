@@ -59,8 +59,12 @@ export function requestAttributes(
   attributes['url.path'] = q === -1 ? target : target.slice(0, q);
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
-  // Semconv (url.scheme, server.address on server spans): what the original client used, when a proxy says so.
-  const forwardedProto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase();
+  // Semconv (url.scheme, server.address, client.address on server spans): what the original client used, when a
+  // proxy says so, Forwarded (RFC 7239) first, then X-Forwarded-*.
+  const forwarded = firstHeader(req.headers.forwarded);
+  const forwardedProto = (
+    forwardedParameter(forwarded, 'proto') ?? firstValue(req.headers['x-forwarded-proto'])
+  )?.toLowerCase();
   const encrypted = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
   const scheme =
     forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : encrypted ? 'https' : 'http';
@@ -68,11 +72,14 @@ export function requestAttributes(
 
   // HTTP/2 carries the authority in :authority; HTTP/1.1 in Host (RFC 9110 §7.2).
   const host =
-    firstValue(req.headers['x-forwarded-host']) ?? firstHeader(req.headers[':authority']) ?? req.headers.host;
+    forwardedParameter(forwarded, 'host') ??
+    firstValue(req.headers['x-forwarded-host']) ??
+    firstHeader(req.headers[':authority']) ??
+    req.headers.host;
   if (host) setServerAddress(host, scheme, attributes);
 
   // client.address: the client behind proxies when they say so (semconv), else the peer.
-  const client = firstValue(req.headers['x-forwarded-for']);
+  const client = forwardedClient(forwarded) ?? firstValue(req.headers['x-forwarded-for']);
   const peer = req.socket?.remoteAddress;
   if (client) attributes['client.address'] = client;
   else if (peer) attributes['client.address'] = peer;
@@ -96,4 +103,68 @@ function setServerAddress(host: string, scheme: string, attributes: Attributes):
   }
   attributes['server.address'] = address;
   attributes['server.port'] = port ?? (scheme === 'https' ? 443 : 80);
+}
+
+/**
+ * A parameter (`for`, `proto`, `host`) of the first element of a `Forwarded` header (RFC 7239 §4): the one the
+ * proxy nearest the client wrote. Parameter names are case-insensitive; a quoted-string value is unquoted.
+ */
+function forwardedParameter(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const length = header.length;
+  let i = 0;
+  while (i < length) {
+    const c = header.charCodeAt(i);
+    if (c === 32 /* space */ || c === 9 /* tab */ || c === 59 /* ; */) {
+      i++;
+      continue;
+    }
+    if (c === 44 /* , */) return undefined;
+    let end = i;
+    while (end < length && !endsPair(header.charCodeAt(end))) end++;
+    if (header.charCodeAt(end) !== 61 /* = */) return undefined;
+    const matches = end - i === name.length && header.slice(i, end).toLowerCase() === name;
+    i = end + 1;
+    let value: string;
+    if (header.charCodeAt(i) === 34 /* " */) {
+      end = i + 1;
+      let escaped = false;
+      while (end < length && header.charCodeAt(end) !== 34) {
+        if (header.charCodeAt(end) === 92 /* \ */) {
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      value = header.slice(i + 1, Math.min(end, length));
+      if (escaped) value = value.replace(/\\(.)/g, '$1');
+      i = end + 1;
+    } else {
+      end = i;
+      while (end < length && !endsPair(header.charCodeAt(end))) end++;
+      value = header.slice(i, end).trim();
+      i = end;
+    }
+    if (matches) return value.length > 0 ? value : undefined;
+  }
+  return undefined;
+}
+
+/** `=` ends a parameter's name, `;` a pair, `,` the element. */
+function endsPair(c: number): boolean {
+  return c === 61 || c === 59 || c === 44;
+}
+
+/** The first `for=` of `Forwarded` as an address, brackets and port dropped; `unknown` and `_obfuscated` are none. */
+function forwardedClient(header: string | undefined): string | undefined {
+  const node = forwardedParameter(header, 'for');
+  if (node === undefined || node.charCodeAt(0) === 95 /* _ */ || node.toLowerCase() === 'unknown') {
+    return undefined;
+  }
+  if (node.charCodeAt(0) === 91 /* [ */) {
+    const close = node.indexOf(']');
+    return close > 1 ? node.slice(1, close) : undefined;
+  }
+  const colon = node.indexOf(':');
+  return colon === -1 ? node : node.slice(0, colon);
 }

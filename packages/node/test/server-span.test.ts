@@ -216,6 +216,30 @@ describe('server span lifecycle', () => {
     });
   });
 
+  it('reports the original client, scheme and host from a Forwarded header first (RFC 7239)', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/p`, {
+      headers: {
+        forwarded: 'For="[2001:db8:cafe::17]:4711";proto=https;host="shop.example:8443", for=10.0.0.1',
+        'x-forwarded-for': '198.51.100.9',
+        'x-forwarded-host': 'other.example',
+      },
+    });
+    expect((await onlySpan(exporter)).attributes).toMatchObject({
+      'client.address': '2001:db8:cafe::17',
+      'url.scheme': 'https',
+      'server.address': 'shop.example',
+      'server.port': 8443,
+    });
+    const partial = await serve({}, ok);
+    await get(`${partial.url}/p`, {
+      headers: { forwarded: 'for=unknown;by=10.0.0.2', 'x-forwarded-for': '198.51.100.9' },
+    });
+    const span = await onlySpan(partial.exporter);
+    expect(span.attributes).toMatchObject({ 'client.address': '198.51.100.9', 'url.scheme': 'http' });
+    expect(span.attributes['server.address']).toBe('127.0.0.1');
+  });
+
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
     const { exporter, port } = await serve({}, ok);
     await new Promise<void>((resolve, reject) => {
