@@ -80,9 +80,16 @@ export function requestAttributes(
 
   // client.address: the client behind proxies when they say so (semconv), else the peer.
   const client = forwardedClient(forwarded) ?? firstValue(req.headers['x-forwarded-for']);
-  const peer = req.socket?.remoteAddress;
+  const socket = req.socket;
+  const peer = socket?.remoteAddress;
   if (client) attributes['client.address'] = client;
   else if (peer) attributes['client.address'] = peer;
+  // Semconv network.peer.*: the immediate peer (a proxy, when there is one), whatever the headers say.
+  if (peer) {
+    attributes['network.peer.address'] = peer;
+    const peerPort = socket.remotePort;
+    if (peerPort !== undefined) attributes['network.peer.port'] = peerPort;
+  }
 
   if (req.httpVersion) attributes['network.protocol.version'] = req.httpVersion;
   const userAgent = req.headers['user-agent'];

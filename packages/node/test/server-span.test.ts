@@ -240,6 +240,16 @@ describe('server span lifecycle', () => {
     expect(span.attributes['server.address']).toBe('127.0.0.1');
   });
 
+  it('reports the immediate peer as network.peer.address and network.peer.port, also behind a proxy', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/p`, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    const span = await onlySpan(exporter);
+    expect(span.attributes['client.address']).toBe('203.0.113.7');
+    expect(span.attributes['network.peer.address']).toBe('127.0.0.1');
+    expect(span.attributes['network.peer.port']).toEqual(expect.any(Number));
+    expect(span.attributes['network.peer.port']).toBeGreaterThan(0);
+  });
+
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
     const { exporter, port } = await serve({}, ok);
     await new Promise<void>((resolve, reject) => {
