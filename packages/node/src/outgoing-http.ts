@@ -196,7 +196,8 @@ function describeTarget(
   const defaultPort = num(o['defaultPort']) ?? (protocol === 'https:' ? 443 : 80);
   const port = num(o['port']) ?? (url && url.port !== '' ? Number(url.port) : undefined) ?? defaultPort;
   const path = str(o['path']) ?? (url ? `${url.pathname}${url.search}` : '/');
-  const method = str(o['method']) ?? 'GET';
+  // ClientRequest upper-cases the method before sending it.
+  const method = str(o['method'])?.toUpperCase() ?? 'GET';
   return { method, protocol, hostname, port, path };
 }
 

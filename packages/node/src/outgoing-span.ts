@@ -31,6 +31,7 @@ export interface ClientCall {
 
 /** The destination of a call, before redaction. */
 export interface CallTarget {
+  /** As it goes out on the wire. */
   method: string;
   protocol: string;
   /** Host name as given; IPv6 may come with or without brackets. */
@@ -83,7 +84,8 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   attributes['url.full'] = url;
   attributes['server.address'] = hostname;
   attributes['server.port'] = target.port;
-  if (!known) attributes['http.request.method_original'] = target.method;
+  // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
+  if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
   const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
   const destination: Destination = { hostname, port: target.port, url };
   return {

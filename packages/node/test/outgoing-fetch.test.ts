@@ -121,6 +121,20 @@ describe.each(clients)('%s', (_name, send) => {
   });
 });
 
+describe('fetch methods', () => {
+  it("records a method fetch sends as written ('patch') canonically, with the original kept", async () => {
+    const h = setup();
+    // fetch normalizes only DELETE, GET, HEAD, OPTIONS, POST and PUT; `patch` goes out in lowercase.
+    await inParent(h, () => fetch(downstream.url, { method: 'patch' }).then((r) => r.text()));
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.name).toBe('PATCH');
+    expect(h.spans[0]?.attributes).toMatchObject({
+      'http.request.method': 'PATCH',
+      'http.request.method_original': 'patch',
+    });
+  });
+});
+
 describe('fetch failures', () => {
   it('records a refused connection once with status ERROR', async () => {
     const h = setup();
