@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   type Baggage,
   generateSpanId,
@@ -182,6 +183,21 @@ function errorTypeOf(error: unknown): string {
   return '_OTHER';
 }
 
+// Marks a connection whose 'timeout' listener is in place: one listener per connection, not per request.
+const kWatchesTimeout = Symbol.for('tracewire.watchesTimeout');
+
+type WatchedSocket = Socket & { [kWatchesTimeout]?: true; _httpMessage?: (ServerResponse & Traced) | null };
+
+/**
+ * A server timeout (`server.setTimeout`, `server.timeout`) destroys the socket without an error, which `close`
+ * alone cannot tell from a client going away. Node's own listener runs first and decides whether to destroy
+ * (it only asks whether the request, response or server listen for 'timeout'), so listening on the socket changes
+ * nothing for the app. `_httpMessage` is the response the connection is serving.
+ */
+function onSocketTimeout(this: WatchedSocket): void {
+  this._httpMessage?.[kTrace]?.markTimedOut();
+}
+
 function onClose(this: ServerResponse & Traced): void {
   // Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the
   // connection went away first (then `writableFinished` is false). One listener serves both.
@@ -235,11 +251,23 @@ export class ServerTracing {
       if (trace.span.isRecording()) {
         (res as ServerResponse & Traced)[kTrace] = trace;
         res.on('close', onClose);
+        const socket = req.socket as WatchedSocket | null;
+        if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
       }
       return trace;
     } catch {
       this.countError();
       return undefined;
+    }
+  }
+
+  #watchTimeout(socket: WatchedSocket): void {
+    try {
+      socket[kWatchesTimeout] = true;
+      socket.on('timeout', onSocketTimeout);
+    } catch {
+      // An HTTP/2 compatibility socket may refuse; the span then reports a timeout as an abort.
+      this.countError();
     }
   }
 

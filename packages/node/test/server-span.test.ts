@@ -38,7 +38,7 @@ async function serve(options: ServerTracingOptions, handler: Handler, tracer?: T
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { exporter, tracer: t, port, url: `http://127.0.0.1:${port}` };
+  return { exporter, tracer: t, port, url: `http://127.0.0.1:${port}`, server };
 }
 
 async function get(url: string, init?: RequestInit): Promise<Response> {
@@ -395,6 +395,25 @@ describe('server span lifecycle', () => {
     const span = await onlySpan(exporter);
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['error.type']).toBe('timeout');
+  });
+
+  it('ends a request the server timed out (server.setTimeout) with error.type timeout, not aborted', async () => {
+    const { exporter, url, server } = await serve({}, () => {
+      // Never answers: the server's socket timeout cuts the request off.
+    });
+    server.setTimeout(50);
+    await fetch(url).catch(() => undefined);
+    const span = await onlySpan(exporter);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('timeout');
+    expect(span.attributes['http.response.status_code']).toBeUndefined();
+  });
+
+  it('still ends a request whose client went away as aborted when the server has a timeout', async () => {
+    const { exporter, url, server } = await serve({}, (req) => req.socket.destroy());
+    server.setTimeout(5000);
+    await fetch(url).catch(() => undefined);
+    expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
   });
 
   it('does not start a second span for a request that is already traced', async () => {
