@@ -1,26 +1,14 @@
 import type { IncomingMessage } from 'node:http';
+import { KNOWN_HTTP_METHODS } from './http-methods.js';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
-
-// HTTP semantic conventions (stable), http.request.method: the methods of RFC 9110 §9 plus PATCH (RFC 5789).
-const KNOWN_METHODS = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'TRACE',
-]);
 
 /** `http.request.method` value: the method when known, `_OTHER` otherwise (bounded cardinality). */
 export function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return '_OTHER';
-  if (KNOWN_METHODS.has(method)) return method;
+  if (KNOWN_HTTP_METHODS.has(method)) return method;
   const upper = method.toUpperCase();
-  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+  return KNOWN_HTTP_METHODS.has(upper) ? upper : '_OTHER';
 }
 
 /** Span name per semconv: `{method} {http.route}`, `{method}` without a route, `HTTP` for `_OTHER`. */

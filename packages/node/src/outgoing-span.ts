@@ -1,5 +1,6 @@
 import type { CarrierSetter, Propagator } from '@tracewire/core';
 import { getActiveBaggage, getActiveContext } from './context.js';
+import { KNOWN_HTTP_METHODS } from './http-methods.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
@@ -41,20 +42,6 @@ export interface CallTarget {
   path: string;
 }
 
-// HTTP semantic conventions: http.request.method is one of these, else `_OTHER` (with the original kept).
-const KNOWN_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-  'QUERY',
-]);
-
 export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOptions): OutgoingState {
   const traceHeaders = new Set(['traceparent']);
   // tracestate and baggage ride along with a context; only the headers that carry the trace id itself say
@@ -76,7 +63,7 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   if (context?.span === undefined && !state.options.traceRootCalls) return undefined;
 
   const method = target.method.toUpperCase();
-  const known = KNOWN_METHODS.has(method);
+  const known = KNOWN_HTTP_METHODS.has(method);
   const hostname = stripBrackets(target.hostname).toLowerCase();
   const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
   const attributes = newAttributes();

@@ -354,6 +354,21 @@ describe('client span', () => {
   });
 });
 
+describe('methods', () => {
+  it('reports a method outside the semantic conventions list (QUERY) as _OTHER, as the server span does', async () => {
+    const h = setup();
+    const query = inParent(h, () => http.request(plain.url, { method: 'QUERY' }));
+    query.end();
+    await consume(query).catch(() => undefined);
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.name).toBe('HTTP');
+    expect(h.spans[0]?.attributes).toMatchObject({
+      'http.request.method': '_OTHER',
+      'http.request.method_original': 'QUERY',
+    });
+  });
+});
+
 describe('robustness', () => {
   it('counts a failing propagator in instrumentationErrors, still sends the request and ends its span', async () => {
     const spans: ReadableSpan[] = [];
