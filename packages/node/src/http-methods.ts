@@ -12,3 +12,40 @@ export const KNOWN_HTTP_METHODS: ReadonlySet<string> = new Set([
   'PUT',
   'TRACE',
 ]);
+
+const ENV_NAME = 'OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS';
+
+/**
+ * The known methods, read once per app or installation. Semconv: an instrumentation that can turn valid methods
+ * into `_OTHER` MUST let them be overridden, and an environment variable doing so is
+ * `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: a comma list of case-sensitive methods replacing the default list.
+ * Empty counts as unset; a name that is not an HTTP token throws a RangeError naming the variable.
+ */
+export function knownHttpMethods(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> {
+  const value = env[ENV_NAME]?.trim();
+  if (value === undefined || value === '') return KNOWN_HTTP_METHODS;
+  const methods = new Set<string>();
+  for (const entry of value.split(',')) {
+    const method = entry.trim();
+    if (method === '') continue;
+    if (!isToken(method)) {
+      throw new RangeError(`${ENV_NAME} must be a comma list of HTTP methods; got '${method}'`);
+    }
+    methods.add(method);
+  }
+  return methods;
+}
+
+/** RFC 9110 §5.6.2 token: what a method name may be. */
+function isToken(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const ok =
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      "!#$%&'*+-.^_`|~".includes(text[i]!);
+    if (!ok) return false;
+  }
+  return true;
+}

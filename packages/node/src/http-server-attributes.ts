@@ -1,14 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { KNOWN_HTTP_METHODS } from './http-methods.js';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
 
 /** `http.request.method` value: the method when known, `_OTHER` otherwise (bounded cardinality). */
-export function normalizeMethod(method: string | undefined): string {
+export function normalizeMethod(method: string | undefined, known: ReadonlySet<string>): string {
   if (method === undefined) return '_OTHER';
-  if (KNOWN_HTTP_METHODS.has(method)) return method;
+  if (known.has(method)) return method;
   const upper = method.toUpperCase();
-  return KNOWN_HTTP_METHODS.has(upper) ? upper : '_OTHER';
+  return known.has(upper) ? upper : '_OTHER';
 }
 
 /** Span name per semconv: `{method} {http.route}`, `{method}` without a route, `HTTP` for `_OTHER`. */

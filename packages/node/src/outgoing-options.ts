@@ -1,3 +1,4 @@
+import { knownHttpMethods } from './http-methods.js';
 import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
 
 /**
@@ -29,13 +30,18 @@ export interface Destination {
 export interface ResolvedOutgoingOptions {
   readonly traceRootCalls: boolean;
   readonly redactor: UrlRedactor;
+  /** `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the semantic conventions' list. */
+  readonly knownMethods: ReadonlySet<string>;
   shouldPropagate(destination: Destination): boolean;
 }
 
 type Matcher = (destination: Destination) => boolean;
 
 /** Validates once at install time; throws TypeError/RangeError naming the option. */
-export function resolveOutgoingOptions(options: OutgoingOptions = {}): ResolvedOutgoingOptions {
+export function resolveOutgoingOptions(
+  options: OutgoingOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOutgoingOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('instrumentOutgoing options must be an object');
   }
@@ -49,6 +55,7 @@ export function resolveOutgoingOptions(options: OutgoingOptions = {}): ResolvedO
   return {
     traceRootCalls,
     redactor: createUrlRedactor(options),
+    knownMethods: knownHttpMethods(env),
     shouldPropagate(destination) {
       if (allow !== undefined && !matchesAny(allow, destination)) return false;
       return !matchesAny(deny, destination);

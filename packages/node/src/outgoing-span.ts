@@ -1,6 +1,5 @@
 import type { CarrierSetter, Propagator } from '@tracewire/core';
 import { getActiveBaggage, getActiveContext } from './context.js';
-import { KNOWN_HTTP_METHODS } from './http-methods.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
@@ -63,7 +62,7 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   if (context?.span === undefined && !state.options.traceRootCalls) return undefined;
 
   const method = target.method.toUpperCase();
-  const known = KNOWN_HTTP_METHODS.has(method);
+  const known = state.options.knownMethods.has(method);
   const hostname = stripBrackets(target.hostname).toLowerCase();
   const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
   const attributes = newAttributes();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Propagator, propagatorsFromNames } from '@tracewire/core';
 import { compileHeaderList, type HeaderCapture } from './header-capture.js';
+import { knownHttpMethods } from './http-methods.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
 import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
@@ -76,6 +77,8 @@ export interface ResolvedServerOptions {
   readonly propagator: Propagator | undefined;
   readonly incomingContext: IncomingContextPolicy;
   readonly redactor: UrlRedactor;
+  /** `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, else the semantic conventions' list. */
+  readonly knownMethods: ReadonlySet<string>;
 }
 
 const KNOWN_KEYS = new Set([
@@ -171,6 +174,7 @@ export function resolveServerOptions(
     propagator: resolvePropagator(o.propagator),
     incomingContext: resolveIncomingContext(o.incomingContext, env.TRACEWIRE_INCOMING_CONTEXT),
     redactor: createUrlRedactor({ redactQuery: o.redactQuery, sensitiveQueryKeys: o.sensitiveQueryKeys }),
+    knownMethods: knownHttpMethods(env),
   };
 }
 

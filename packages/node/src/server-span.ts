@@ -278,7 +278,7 @@ export class ServerTracing {
     // Node lowercases incoming header names, so a header missing under its lowercase name is absent.
     const extracted = propagator.extract(req.headers, lowercaseHeadersGetter);
     const remote = extracted.spanContext;
-    const method = normalizeMethod(req.method);
+    const method = normalizeMethod(req.method, options.knownMethods);
     const policy = options.incomingContext;
 
     if (this.#ignored(req, options)) {

@@ -2,7 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import http, { request as namedRequest } from 'node:http';
 import https from 'node:https';
 import { Baggage } from '@tracewire/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TracewireOptions } from '../src/config.js';
 import { runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { configure } from '../src/global.js';
@@ -366,6 +366,25 @@ describe('methods', () => {
       'http.request.method': '_OTHER',
       'http.request.method_original': 'QUERY',
     });
+  });
+});
+
+describe('known methods', () => {
+  it('follow OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, read when outgoing calls are instrumented', async () => {
+    vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET,QUERY');
+    let h: Harness;
+    try {
+      h = setup();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const query = inParent(h, () => http.request(plain.url, { method: 'QUERY' }));
+    query.end();
+    await consume(query).catch(() => undefined);
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.name).toBe('QUERY');
+    expect(h.spans[0]?.attributes['http.request.method']).toBe('QUERY');
+    expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
   });
 });
 

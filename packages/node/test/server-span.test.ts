@@ -143,6 +143,33 @@ describe('environment variables for operators', () => {
     }
   });
 
+  it('replace the known HTTP methods with OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, rejecting non-tokens', async () => {
+    vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET, PROPFIND');
+    try {
+      const { exporter, port } = await serve({}, ok);
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path: '/dav' }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const span = await onlySpan(exporter);
+      expect(span.name).toBe('PROPFIND');
+      expect(span.attributes['http.request.method']).toBe('PROPFIND');
+      expect(span.attributes['http.request.method_original']).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    // A full override: POST is no longer in it.
+    const resolved = resolveServerOptions({}, { OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: 'GET,PROPFIND' });
+    expect([...resolved.knownMethods]).toEqual(['GET', 'PROPFIND']);
+    expect(() =>
+      resolveServerOptions({}, { OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: 'GET,BAD NAME' }),
+    ).toThrow(/OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS/);
+  });
+
   it('capture sensitive headers only with captureHeaders.allowSensitive', () => {
     const resolved = resolveServerOptions(
       { captureHeaders: { request: ['authorization', 'cookie'], allowSensitive: true } },
