@@ -1,6 +1,6 @@
-// HTTP semantic conventions (stable), http.request.method: the "known" methods are those of RFC 9110 §9 plus PATCH
-// (RFC 5789); any other becomes `_OTHER`. Server and client spans share this list, so both ends of one call
-// report its method alike.
+// HTTP semantic conventions, http.request.method: the "known" methods are those of RFC 9110 §9 plus PATCH
+// (RFC 5789), and QUERY (RFC 10008, one of the attribute's well-known values; Fastify routes it); any other becomes
+// `_OTHER`. Server and client spans share this list, so both ends of one call report its method alike.
 export const KNOWN_HTTP_METHODS: ReadonlySet<string> = new Set([
   'CONNECT',
   'DELETE',
@@ -10,6 +10,7 @@ export const KNOWN_HTTP_METHODS: ReadonlySet<string> = new Set([
   'PATCH',
   'POST',
   'PUT',
+  'QUERY',
   'TRACE',
 ]);
 

@@ -355,35 +355,46 @@ describe('client span', () => {
 });
 
 describe('methods', () => {
-  it('reports a method outside the semantic conventions list (QUERY) as _OTHER, as the server span does', async () => {
+  it('reports a method outside the semantic conventions list (PROPFIND) as _OTHER, as the server span does', async () => {
     const h = setup();
-    const query = inParent(h, () => http.request(plain.url, { method: 'QUERY' }));
-    query.end();
-    await consume(query).catch(() => undefined);
+    const call = inParent(h, () => http.request(plain.url, { method: 'PROPFIND' }));
+    call.end();
+    await consume(call).catch(() => undefined);
     await waitForSpans(h.spans, 1);
     expect(h.spans[0]?.name).toBe('HTTP');
     expect(h.spans[0]?.attributes).toMatchObject({
       'http.request.method': '_OTHER',
-      'http.request.method_original': 'QUERY',
+      'http.request.method_original': 'PROPFIND',
     });
   });
-});
 
-describe('known methods', () => {
-  it('follow OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, read when outgoing calls are instrumented', async () => {
-    vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET,QUERY');
-    let h: Harness;
-    try {
-      h = setup();
-    } finally {
-      vi.unstubAllEnvs();
-    }
+  it('knows QUERY (RFC 10008), as the server span does', async () => {
+    const h = setup();
     const query = inParent(h, () => http.request(plain.url, { method: 'QUERY' }));
     query.end();
     await consume(query).catch(() => undefined);
     await waitForSpans(h.spans, 1);
     expect(h.spans[0]?.name).toBe('QUERY');
     expect(h.spans[0]?.attributes['http.request.method']).toBe('QUERY');
+    expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
+  });
+});
+
+describe('known methods', () => {
+  it('follow OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, read when outgoing calls are instrumented', async () => {
+    vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET,PROPFIND');
+    let h: Harness;
+    try {
+      h = setup();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const call = inParent(h, () => http.request(plain.url, { method: 'PROPFIND' }));
+    call.end();
+    await consume(call).catch(() => undefined);
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.name).toBe('PROPFIND');
+    expect(h.spans[0]?.attributes['http.request.method']).toBe('PROPFIND');
     expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
   });
 });
