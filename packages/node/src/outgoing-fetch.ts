@@ -27,11 +27,36 @@ interface UndiciRequest {
 
 const kCall = Symbol('tracewire.clientCall');
 
-const undiciSetter: CarrierSetter<UndiciRequest> = {
-  set(request, key, value) {
-    request.addHeader(key, value);
+/** A request and how many of its header entries the caller set, before anything was injected. */
+interface UndiciCarrier {
+  readonly request: UndiciRequest;
+  readonly callerHeaders: string[] | string;
+  readonly callerEntries: number;
+}
+
+// Never add a second value to a header the caller set, whatever its case (`baggage` by hand stays as written, as
+// on the `http` path): undici would send both, joined. Only the caller's entries are scanned, so injecting many
+// headers (Jaeger's uberctx-* baggage) stays linear.
+const undiciSetter: CarrierSetter<UndiciCarrier> = {
+  set(carrier, key, value) {
+    if (!callerSet(carrier, key)) carrier.request.addHeader(key, value);
   },
 };
+
+function callerSet(carrier: UndiciCarrier, key: string): boolean {
+  const headers = carrier.callerHeaders;
+  if (typeof headers === 'string') {
+    // undici 5: `name: value\r\n` lines.
+    return headers.length > 0 && `\r\n${headers.toLowerCase()}`.includes(`\r\n${key.toLowerCase()}:`);
+  }
+  for (let i = 0; i < carrier.callerEntries; i += 2) {
+    const name = headers[i];
+    if (typeof name === 'string' && name.length === key.length && name.toLowerCase() === key.toLowerCase()) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /**
  * Traces `fetch` and the `undici` package through the channels undici publishes for every request; both copies
@@ -51,7 +76,13 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
-      injectClientCall(state, call, request, undiciSetter);
+      const headers = request.headers;
+      const carrier: UndiciCarrier = {
+        request,
+        callerHeaders: headers,
+        callerEntries: Array.isArray(headers) ? headers.length : 0,
+      };
+      injectClientCall(state, call, carrier, undiciSetter);
     } catch {
       stats.instrumentationErrors++;
     }

@@ -1,6 +1,7 @@
+import { Baggage } from '@tracewire/core';
 import * as undici from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { suppressTracing, withSpan } from '../src/context.js';
+import { runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { SpanKind, SpanStatusCode } from '../src/span-data.js';
 import {
   type Downstream,
@@ -93,6 +94,27 @@ describe.each(clients)('%s', (_name, send) => {
     await new Promise((r) => setTimeout(r, 20));
     expect(downstream.received[0]?.headers.traceparent).toBe(mine);
     expect(h.spans).toHaveLength(0);
+  });
+
+  it('keeps baggage the caller set by hand, instead of adding the active baggage to it', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+    const baggage = Baggage.empty().set('tenant', 'acme');
+    await runInContext({ span: parent, baggage, suppressed: false }, () =>
+      send(downstream.url, { Baggage: 'user=1' }),
+    );
+    expect(downstream.received[0]?.headers.baggage).toBe('user=1');
+    expect(downstream.received[0]?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it('sends the active baggage when the caller set none', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+    const baggage = Baggage.empty().set('tenant', 'acme');
+    await runInContext({ span: parent, baggage, suppressed: false }, () =>
+      send(downstream.url, { 'X-Other': 'yes' }),
+    );
+    expect(downstream.received[0]?.headers.baggage).toBe('tenant=acme');
   });
 
   it('sends nothing with no active span, or under suppressTracing', async () => {
