@@ -1,3 +1,4 @@
+import { isHttpToken } from './http-token.js';
 import type { Attributes } from './span-data.js';
 
 /** Most header names one capture list may hold: each becomes an attribute on every span of the app. */
@@ -12,21 +13,6 @@ export interface HeaderCapture {
 // Credentials: recording them would leak sessions into every trace backend.
 const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
-/** HTTP field names are tokens (RFC 9110 §5.1, §5.6.2). */
-function isToken(name: string): boolean {
-  if (name.length === 0) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const ok =
-      (c >= 97 && c <= 122) ||
-      (c >= 48 && c <= 57) ||
-      (c >= 65 && c <= 90) ||
-      "!#$%&'*+-.^_`|~".includes(name[i]!);
-    if (!ok) return false;
-  }
-  return true;
-}
-
 export function compileHeaderList(
   option: string,
   names: readonly unknown[],
@@ -37,7 +23,7 @@ export function compileHeaderList(
   const seen = new Set<string>();
   const out: HeaderCapture[] = [];
   for (const name of names) {
-    if (typeof name !== 'string' || !isToken(name)) {
+    if (typeof name !== 'string' || !isHttpToken(name)) {
       throw new TypeError(`${option} entries must be header names; got ${JSON.stringify(name)}`);
     }
     const header = name.toLowerCase();

@@ -1,3 +1,5 @@
+import { isHttpToken } from './http-token.js';
+
 // HTTP semantic conventions, http.request.method: the "known" methods are those of RFC 9110 §9 plus PATCH
 // (RFC 5789), and QUERY (RFC 10008, one of the attribute's well-known values; Fastify routes it); any other becomes
 // `_OTHER`. Server and client spans share this list, so both ends of one call report its method alike.
@@ -29,24 +31,10 @@ export function knownHttpMethods(env: NodeJS.ProcessEnv = process.env): Readonly
   for (const entry of value.split(',')) {
     const method = entry.trim();
     if (method === '') continue;
-    if (!isToken(method)) {
+    if (!isHttpToken(method)) {
       throw new RangeError(`${ENV_NAME} must be a comma list of HTTP methods; got '${method}'`);
     }
     methods.add(method);
   }
   return methods;
-}
-
-/** RFC 9110 §5.6.2 token: what a method name may be. */
-function isToken(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const ok =
-      (c >= 97 && c <= 122) ||
-      (c >= 65 && c <= 90) ||
-      (c >= 48 && c <= 57) ||
-      "!#$%&'*+-.^_`|~".includes(text[i]!);
-    if (!ok) return false;
-  }
-  return true;
 }
