@@ -37,6 +37,21 @@ export function runInContext<A extends unknown[], T>(
   return storage.run(context, fn, ...args);
 }
 
+/**
+ * `fn`, bound to the context active now: wherever it is called later, it runs with this span and baggage (or with
+ * none, if none is active now). For callbacks that reach code through a queue of its own rather than through
+ * `await`, timers or an emit from inside the request: a listener on an emitter created at startup, a connection
+ * pool's callback queue. `emitter.on('row', bindContext(onRow))`. OpenTelemetry's `context.bind` for functions.
+ */
+export function bindContext<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+  const context = storage.getStore();
+  return function boundToContext(this: unknown, ...args: A): T {
+    return context === undefined
+      ? storage.exit(() => fn.apply(this, args))
+      : storage.run(context, () => fn.apply(this, args));
+  };
+}
+
 /** Runs `fn` with `span` active, keeping the current baggage. */
 export function withSpan<T>(span: Span | undefined, fn: () => T): T {
   const current = storage.getStore();

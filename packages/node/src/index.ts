@@ -8,6 +8,7 @@ export type {
   ZipkinOptions,
 } from './config.js';
 export {
+  bindContext,
   getActiveBaggage,
   getActiveContext,
   getActiveSpan,

@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { getActiveSpan, withSpan } from '../src/context.js';
+import { bindContext, getActiveSpan, withSpan } from '../src/context.js';
 import type { Span } from '../src/span.js';
 import { Tracer } from '../src/tracer.js';
 
@@ -49,6 +49,41 @@ describe('active span context', () => {
     });
     await heard;
     expect(inListener).toBe(span);
+  });
+
+  it('runs a bound listener in the span it was bound in, though an emitter made outside emits it elsewhere', async () => {
+    const emitter = new EventEmitter();
+    const span = tracer.startSpan('s', { parent: null });
+    const other = tracer.startSpan('other', { parent: null });
+    const heard: (Span | undefined)[] = [];
+    withSpan(span, () => {
+      emitter.on('data', () => heard.push(getActiveSpan()));
+      emitter.on(
+        'data',
+        bindContext(() => heard.push(getActiveSpan())),
+      );
+    });
+    withSpan(other, () => emitter.emit('data'));
+    expect(heard).toEqual([other, span]);
+  });
+
+  it('keeps this and the arguments of a bound function, and returns its result', () => {
+    const span = tracer.startSpan('s', { parent: null });
+    const pool = {
+      size: 2,
+      read: withSpan(span, () =>
+        bindContext(function (this: { size: number }, n: number) {
+          return [this.size * n, getActiveSpan()] as const;
+        }),
+      ),
+    };
+    expect(pool.read(21)).toEqual([42, span]);
+  });
+
+  it('runs a function bound outside any span with no active span, even when called inside one', () => {
+    const unbound = bindContext(() => getActiveSpan());
+    const span = tracer.startSpan('s', { parent: null });
+    expect(withSpan(span, unbound)).toBeUndefined();
   });
 
   it('restores the outer span after a nested span scope ends', () => {
