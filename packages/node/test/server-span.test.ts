@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { b3 } from '@tracewire/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getActiveSpan, runInContext } from '../src/context.js';
@@ -56,6 +58,36 @@ async function onlySpan(exporter: InMemoryExporter): Promise<ReadableSpan> {
 }
 
 const ok: Handler = (_req, res) => res.end('ok');
+
+/** A full garbage collection, without starting the test process with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe('memory', () => {
+  it('lets a finished request be collected though a callback made inside it lives on', async () => {
+    let request: WeakRef<IncomingMessage> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const { url } = await serve({}, (req, res) => {
+      request = new WeakRef(req);
+      // A long-lived async resource made in the handler keeps the handler's context, as a pool's timer would.
+      timer = setTimeout(() => undefined, 60_000).unref();
+      res.end('ok');
+    });
+    try {
+      await get(url, { headers: { connection: 'close' } });
+      await new Promise((r) => setTimeout(r, 20));
+      collectGarbage();
+      await new Promise((r) => setImmediate(r));
+      collectGarbage();
+      expect(timer).toBeDefined();
+      expect(request?.deref()).toBeUndefined();
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+});
 
 describe('options are validated once, with errors naming the option', () => {
   it.each([
