@@ -1,3 +1,5 @@
+import { hexValue } from './hex.js';
+
 /** W3C Baggage (2021 working draft) "Limits": at most 180 list members and 8192 bytes per `baggage-string`. */
 export const MAX_BAGGAGE_MEMBERS = 180;
 export const MAX_BAGGAGE_BYTES = 8192;
@@ -77,12 +79,6 @@ function isWellFormed(s: string): boolean {
   return true;
 }
 
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
-}
-
 let utf8: TextDecoder | undefined;
 
 /**
@@ -98,8 +94,9 @@ function decodeLenient(raw: string): string | undefined {
       bytes[n++] = c;
       continue;
     }
-    const hi = hexDigit(raw.charCodeAt(i + 1));
-    const lo = hexDigit(raw.charCodeAt(i + 2));
+    // Escapes may be uppercase (`%C3`); `| 0x20` lowercases A-F and maps no other baggage-octet onto a hex digit.
+    const hi = hexValue(raw.charCodeAt(i + 1) | 0x20);
+    const lo = hexValue(raw.charCodeAt(i + 2) | 0x20);
     if (hi < 0 || lo < 0) return undefined;
     bytes[n++] = (hi << 4) | lo;
     i += 2;
