@@ -60,9 +60,7 @@ class RequestContext implements TraceContext {
 /** One request's server span: adapters name the route and report errors; it ends itself exactly once. */
 export class RequestTrace {
   readonly span: Span;
-  readonly baggage: Baggage | undefined;
-  /** Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. */
-  readonly context: TraceContext;
+  readonly #context: RequestContext;
   readonly #req: IncomingMessage;
   readonly #method: string;
   readonly #tracing: ServerTracing | undefined;
@@ -85,11 +83,19 @@ export class RequestTrace {
   ) {
     this.#route = route || undefined;
     this.span = span;
-    this.baggage = baggage;
-    this.context = new RequestContext(span, baggage, span.isRecording() ? this : undefined);
+    this.#context = new RequestContext(span, baggage, span.isRecording() ? this : undefined);
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
+  }
+
+  /** Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. */
+  get context(): TraceContext {
+    return this.#context;
+  }
+
+  get baggage(): Baggage | undefined {
+    return this.#context.baggage;
   }
 
   /** The route template once the framework has matched it (`/users/:id`), including mount prefixes. */
@@ -141,7 +147,7 @@ export class RequestTrace {
   end(res: ServerResponse, completed: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    (this.context as RequestContext).trace = undefined;
+    this.#context.trace = undefined;
     const tracing = this.#tracing;
     const span = this.span;
     if (tracing === undefined || !span.isRecording()) return;
