@@ -39,23 +39,14 @@ interface UndiciCarrier {
 // headers (Jaeger's uberctx-* baggage) stays linear.
 const undiciSetter: CarrierSetter<UndiciCarrier> = {
   set(carrier, key, value) {
-    if (!callerSet(carrier, key)) carrier.request.addHeader(key, value);
+    if (!someHeaderName(carrier.callerHeaders, carrier.callerEntries, sameHeaderName, key)) {
+      carrier.request.addHeader(key, value);
+    }
   },
 };
 
-function callerSet(carrier: UndiciCarrier, key: string): boolean {
-  const headers = carrier.callerHeaders;
-  if (typeof headers === 'string') {
-    // undici 5: `name: value\r\n` lines.
-    return headers.length > 0 && `\r\n${headers.toLowerCase()}`.includes(`\r\n${key.toLowerCase()}:`);
-  }
-  for (let i = 0; i < carrier.callerEntries; i += 2) {
-    const name = headers[i];
-    if (typeof name === 'string' && name.length === key.length && name.toLowerCase() === key.toLowerCase()) {
-      return true;
-    }
-  }
-  return false;
+function sameHeaderName(key: string, name: string): boolean {
+  return name.length === key.length && name.toLowerCase() === key.toLowerCase();
 }
 
 /**
@@ -71,17 +62,14 @@ export function subscribeUndici(state: OutgoingState): () => void {
     try {
       const request = (message as { request?: UndiciRequest }).request;
       if (request === undefined || request[kCall] !== undefined) return;
-      if (hasTraceHeader(state, request.headers)) return;
+      const headers = request.headers;
+      const entries = Array.isArray(headers) ? headers.length : 0;
+      if (someHeaderName(headers, entries, isTraceHeader, state)) return;
       const origin = typeof request.origin === 'string' ? request.origin : request.origin.href;
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
-      const headers = request.headers;
-      const carrier: UndiciCarrier = {
-        request,
-        callerHeaders: headers,
-        callerEntries: Array.isArray(headers) ? headers.length : 0,
-      };
+      const carrier: UndiciCarrier = { request, callerHeaders: headers, callerEntries: entries };
       injectClientCall(state, call, carrier, undiciSetter);
     } catch {
       stats.instrumentationErrors++;
@@ -111,18 +99,28 @@ export function subscribeUndici(state: OutgoingState): () => void {
   };
 }
 
-function hasTraceHeader(state: OutgoingState, headers: string[] | string | undefined): boolean {
+/**
+ * Whether a header name in undici's `headers` passes `test(arg, name)`: the first `entries` items of a flat
+ * `[name, value, ...]` array (undici 6+), or every line of a `name: value\r\n` string (undici 5). `test` takes its
+ * argument rather than closing over it, so no function is made per call.
+ */
+function someHeaderName<T>(
+  headers: string[] | string | undefined,
+  entries: number,
+  test: (arg: T, name: string) => boolean,
+  arg: T,
+): boolean {
   if (Array.isArray(headers)) {
-    for (let i = 0; i < headers.length; i += 2) {
+    for (let i = 0; i < entries; i += 2) {
       const name = headers[i];
-      if (typeof name === 'string' && isTraceHeader(state, name)) return true;
+      if (typeof name === 'string' && test(arg, name)) return true;
     }
     return false;
   }
   if (typeof headers === 'string' && headers.length > 0) {
     for (const line of headers.split('\r\n')) {
       const colon = line.indexOf(':');
-      if (colon > 0 && isTraceHeader(state, line.slice(0, colon).trim())) return true;
+      if (colon > 0 && test(arg, line.slice(0, colon).trim())) return true;
     }
   }
   return false;
