@@ -354,29 +354,30 @@ describe('client span', () => {
   });
 });
 
+/** Sends one request with `method` inside a parent span and returns its client span. */
+async function clientSpanOf(h: Harness, method: string): Promise<ReadableSpan | undefined> {
+  const call = inParent(h, () => http.request(plain.url, { method }));
+  call.end();
+  await consume(call).catch(() => undefined);
+  await waitForSpans(h.spans, 1);
+  return h.spans[0];
+}
+
 describe('methods', () => {
   it('reports a method outside the semantic conventions list (PROPFIND) as _OTHER, as the server span does', async () => {
-    const h = setup();
-    const call = inParent(h, () => http.request(plain.url, { method: 'PROPFIND' }));
-    call.end();
-    await consume(call).catch(() => undefined);
-    await waitForSpans(h.spans, 1);
-    expect(h.spans[0]?.name).toBe('HTTP');
-    expect(h.spans[0]?.attributes).toMatchObject({
+    const span = await clientSpanOf(setup(), 'PROPFIND');
+    expect(span?.name).toBe('HTTP');
+    expect(span?.attributes).toMatchObject({
       'http.request.method': '_OTHER',
       'http.request.method_original': 'PROPFIND',
     });
   });
 
   it('knows QUERY (RFC 10008), as the server span does', async () => {
-    const h = setup();
-    const query = inParent(h, () => http.request(plain.url, { method: 'QUERY' }));
-    query.end();
-    await consume(query).catch(() => undefined);
-    await waitForSpans(h.spans, 1);
-    expect(h.spans[0]?.name).toBe('QUERY');
-    expect(h.spans[0]?.attributes['http.request.method']).toBe('QUERY');
-    expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
+    const span = await clientSpanOf(setup(), 'QUERY');
+    expect(span?.name).toBe('QUERY');
+    expect(span?.attributes['http.request.method']).toBe('QUERY');
+    expect(span?.attributes['http.request.method_original']).toBeUndefined();
   });
 });
 
@@ -389,13 +390,10 @@ describe('known methods', () => {
     } finally {
       vi.unstubAllEnvs();
     }
-    const call = inParent(h, () => http.request(plain.url, { method: 'PROPFIND' }));
-    call.end();
-    await consume(call).catch(() => undefined);
-    await waitForSpans(h.spans, 1);
-    expect(h.spans[0]?.name).toBe('PROPFIND');
-    expect(h.spans[0]?.attributes['http.request.method']).toBe('PROPFIND');
-    expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
+    const span = await clientSpanOf(h, 'PROPFIND');
+    expect(span?.name).toBe('PROPFIND');
+    expect(span?.attributes['http.request.method']).toBe('PROPFIND');
+    expect(span?.attributes['http.request.method_original']).toBeUndefined();
   });
 });
 
