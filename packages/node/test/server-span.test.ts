@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -178,15 +178,8 @@ describe('environment variables for operators', () => {
   it('replace the known HTTP methods with OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, rejecting non-tokens', async () => {
     vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET, PROPFIND');
     try {
-      const { exporter, port } = await serve({}, ok);
-      await new Promise<void>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path: '/dav' }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const { exporter, url } = await serve({}, ok);
+      await get(`${url}/dav`, { method: 'PROPFIND' });
       const span = await onlySpan(exporter);
       expect(span.name).toBe('PROPFIND');
       expect(span.attributes['http.request.method']).toBe('PROPFIND');
@@ -310,15 +303,8 @@ describe('server span lifecycle', () => {
   });
 
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
-    const { exporter, port } = await serve({}, ok);
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'PROPFIND', path: '/' }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const { exporter, url } = await serve({}, ok);
+    await get(url, { method: 'PROPFIND' });
     const span = await onlySpan(exporter);
     expect(span.name).toBe('HTTP');
     expect(span.attributes['http.request.method']).toBe('_OTHER');
