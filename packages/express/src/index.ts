@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
-import { watchRoute } from './route-watch.js';
+import { REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -12,9 +12,13 @@ type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerRespons
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
   return function tracewireExpress(req, res, next) {
+    // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
+    // it, so that store is a dictionary insert rather than a copy of the request's own hidden class.
+    const dictionaryFirst = !REQUEST_SHAPES_SHARED && ServerTracing.current(req) === undefined;
+    if (dictionaryFirst) watchRoute(req, false);
     const trace = server.start(req, res);
     if (trace === undefined) return next();
-    if (trace.span.isRecording()) watchRoute(req);
+    if (!dictionaryFirst && trace.span.isRecording()) watchRoute(req);
     runInContext(trace.context, next);
   };
 }

@@ -218,12 +218,26 @@ type WatchedSocket = Socket & { [kWatchesTimeout]?: true; _httpMessage?: (Server
  * nothing for the app. `_httpMessage` is the response the connection is serving.
  */
 function onSocketTimeout(this: WatchedSocket): void {
-  this._httpMessage?.[kTrace]?.markTimedOut();
+  traceOfResponse(this._httpMessage)?.markTimedOut();
 }
 
-function onClose(this: ServerResponse & Traced): void {
-  // Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the
-  // connection went away first (then `writableFinished` is false). One listener serves both.
+/**
+ * A response finds its trace through the request Node keeps on it (`res.req`), not through a property of its
+ * own: on V8 < 13 (Node 20, 22) Express gives every response a hidden class of its own, and a property added to
+ * such an object copies that class on every request. Responses whose `req` is another object carry the trace.
+ */
+function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): RequestTrace | undefined {
+  if (res == null) return undefined;
+  return res[kTrace] ?? (res.req as (IncomingMessage & Traced) | undefined)?.[kTrace];
+}
+
+// Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the connection
+// went away first (then `writableFinished` is false). One listener serves both.
+function onClose(this: ServerResponse): void {
+  (this.req as IncomingMessage & Traced)[kTrace]?.end(this, this.writableFinished);
+}
+
+function onCloseOwnTrace(this: ServerResponse & Traced): void {
   this[kTrace]?.end(this, this.writableFinished);
 }
 
@@ -272,8 +286,12 @@ export class ServerTracing {
       const trace = this.#start(req, res, route);
       tracedReq[kTrace] = trace;
       if (trace.span.isRecording()) {
-        (res as ServerResponse & Traced)[kTrace] = trace;
-        res.on('close', onClose);
+        if (res.req === req) {
+          res.on('close', onClose);
+        } else {
+          (res as ServerResponse & Traced)[kTrace] = trace;
+          res.on('close', onCloseOwnTrace);
+        }
         const socket = req.socket as WatchedSocket | null;
         if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
       }

@@ -461,6 +461,32 @@ describe('server span lifecycle', () => {
     expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
   });
 
+  it.each([
+    ['answered', 200, undefined],
+    ['timed out by the server', undefined, 'timeout'],
+  ])(
+    'ends the span when the request given is not the response’s own req (%s)',
+    async (_case, status, errorType) => {
+      const exporter = new InMemoryExporter();
+      const tracing = createServerTracing({
+        tracer: new Tracer({ processors: [new SimpleSpanProcessor(exporter)] }),
+      });
+      const server = createServer((req, res) => {
+        // A framework may hand on a wrapper of Node's request: the response's `req` is then another object.
+        const wrapper = Object.create(req) as IncomingMessage;
+        tracing.start(wrapper, res);
+        if (status !== undefined) res.end('ok');
+      });
+      server.setTimeout(50);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).catch(() => undefined);
+      const span = await onlySpan(exporter);
+      expect(span.attributes['http.response.status_code']).toBe(status);
+      expect(span.attributes['error.type']).toBe(errorType);
+    },
+  );
+
   it('does not start a second span for a request that is already traced', async () => {
     const exporter = new InMemoryExporter();
     const tracer = new Tracer({ processors: [new SimpleSpanProcessor(exporter)] });
