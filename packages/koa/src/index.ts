@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -7,7 +8,10 @@ export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 export interface TracedContext {
   req: IncomingMessage;
   res: ServerResponse;
-  /** Set by `@koa/router` (and koa-router) to the matched layer's full path, router prefixes included. */
+  /**
+   * Set by `@koa/router` (and koa-router) to the matched layer's full path, router prefixes included; koa-mount
+   * prefixes are added (mount-prefix.ts).
+   */
   _matchedRoute?: unknown;
   routerPath?: unknown;
 }
@@ -15,7 +19,7 @@ export interface TracedContext {
 type Middleware = (ctx: TracedContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 function routeOf(ctx: TracedContext): string | undefined {
-  const route = ctx._matchedRoute ?? ctx.routerPath;
+  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? ctx.routerPath;
   if (route === undefined || route === null) return undefined;
   return typeof route === 'string' ? route : String(route);
 }
@@ -43,6 +47,7 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
+    if (trace.span.isRecording()) watchMountedRoutes(ctx);
     trace.readRouteFrom(ctx, routeOf);
     return runInContext(trace.context, nextRecordingErrors, next);
   };

@@ -11,6 +11,7 @@ import {
   SpanStatusCode,
 } from '@tracewire/node';
 import Koa3 from 'koa';
+import mount from 'koa-mount';
 import Koa2 from 'koa2';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -130,5 +131,75 @@ describe.each([
   it('names a 405 from allowedMethods by its method alone', async () => {
     await supertest(url).delete('/api/stream').expect(405);
     expect((await span()).name).toBe('DELETE');
+  });
+});
+
+describe.each([
+  ['Koa 3', Koa3],
+  ['Koa 2', Koa2 as unknown as typeof Koa3],
+] as const)('%s apps mounted with koa-mount', (_name, Koa) => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    const v1 = new Koa();
+    const v1Routes = new Router();
+    v1Routes.get('/users/:id', (ctx) => {
+      ctx.body = 'user';
+    });
+    v1Routes.get('/', (ctx) => {
+      ctx.body = 'index';
+    });
+    v1.use(v1Routes.routes());
+
+    const admin = new Koa();
+    const teams = new Router({ prefix: '/teams' });
+    teams.get('/:teamId', (ctx) => {
+      ctx.body = 'team';
+    });
+    admin.use(teams.routes());
+
+    const app = new Koa();
+    app.silent = true;
+    app.use(tracing());
+    // Something other than koa-mount cutting a value out of the path: that value must not reach the route.
+    app.use(async (ctx, next) => {
+      const session = /^\/s\/\d+(\/.*)$/.exec(ctx.path);
+      if (session) ctx.path = session[1]!;
+      await next();
+    });
+    app.use(mount('/v1', v1));
+    app.use(mount('/v2', mount('/admin', admin)));
+    const own = new Router();
+    own.get('/v1/legacy/:id', (ctx) => {
+      ctx.body = 'legacy';
+    });
+    own.get('/profile', (ctx) => {
+      ctx.body = 'profile';
+    });
+    app.use(own.routes());
+
+    server = createServer(app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it.each([
+    ['/v1/users/7?x=1', 'GET /v1/users/:id'],
+    ['/v1', 'GET /v1'],
+    ['/v1/', 'GET /v1'],
+    ['/v2/admin/teams/3', 'GET /v2/admin/teams/:teamId'],
+    // The mounted app had no such route and passed the request back to the parent's router.
+    ['/v1/legacy/5', 'GET /v1/legacy/:id'],
+    ['/s/12345/profile', 'GET /profile'],
+  ])('names %s %s', async (path, name) => {
+    await supertest(url).get(path).expect(200);
+    const s = await span();
+    expect(s.name).toBe(name);
+    expect(s.attributes['http.route']).toBe(name.slice(4));
   });
 });

@@ -1,0 +1,88 @@
+// koa-mount strips its prefix from `ctx.path` before the mounted app's router runs, so `_matchedRoute` lacks it
+// (`/users/:id` under `mount('/api', users)`), and it never restores `ctx.mountPath`, which only ever holds the
+// innermost prefix. What was stripped is known only while the router matches: the path the client sent minus
+// `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (`app.context`, which Koa offers for
+// extension; mounted apps share the parent's `ctx`) catches that moment, once per app rather than per request.
+
+/** The part of Koa's context read here. */
+interface MountedContext {
+  originalUrl?: unknown;
+  path?: unknown;
+  mountPath?: unknown;
+}
+
+const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
+const kTemplate = Symbol('tracewire.koa.template');
+
+type Watched = MountedContext & { [kMatchedRoute]?: unknown; [kTemplate]?: string | undefined };
+
+const watchedPrototypes = new WeakSet<object>();
+/** Nearly every request of a process comes through one app: its prototype skips the WeakSet. */
+let lastPrototype: object | null = null;
+
+const matchedRouteProperty: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: Watched) {
+    return this[kMatchedRoute];
+  },
+  set(this: Watched, route: unknown) {
+    this[kMatchedRoute] = route;
+    this[kTemplate] = undefined;
+    if (typeof route !== 'string') return;
+    try {
+      const prefix = mountPrefix(this);
+      if (prefix !== '') this[kTemplate] = joinPrefix(prefix, route);
+    } catch {
+      // A getter of an unusual context threw: the route is kept without its prefix.
+    }
+  },
+};
+
+/** Makes the routers' `_matchedRoute` assignments on this app's contexts record the mount prefix too. */
+export function watchMountedRoutes(ctx: object): void {
+  const prototype = Object.getPrototypeOf(ctx) as object | null;
+  if (prototype === lastPrototype || prototype === null) return;
+  lastPrototype = prototype;
+  if (watchedPrototypes.has(prototype)) return;
+  watchedPrototypes.add(prototype);
+  // Someone else's accessor or value there is left alone; routes then come without mount prefixes.
+  if (Object.getOwnPropertyDescriptor(prototype, '_matchedRoute') !== undefined) return;
+  Object.defineProperty(prototype, '_matchedRoute', matchedRouteProperty);
+}
+
+/** The matched route with the mount prefixes in front, when koa-mount stripped any; otherwise undefined. */
+export function mountedTemplate(ctx: object): string | undefined {
+  return (ctx as Watched)[kTemplate];
+}
+
+/**
+ * What was cut from the front of the path the client sent, when koa-mount did the cutting: the innermost mount's
+ * prefix (`ctx.mountPath`) must end it. Any other rewrite of `ctx.path` adds nothing, so a value rewritten out of
+ * the path never reaches the route.
+ */
+function mountPrefix(ctx: MountedContext): string {
+  const mountPath = ctx.mountPath;
+  const original = ctx.originalUrl;
+  const path = ctx.path;
+  if (typeof mountPath !== 'string' || typeof original !== 'string' || typeof path !== 'string') return '';
+  const query = original.indexOf('?');
+  const sent = query === -1 ? original : original.slice(0, query);
+  if (sent === path || sent.charCodeAt(0) !== 47 /* / */) return '';
+  let prefix: string;
+  if (path === '/' && !sent.endsWith('/')) prefix = sent;
+  else if (sent.endsWith(path)) prefix = sent.slice(0, sent.length - path.length);
+  else return '';
+  const innermost = withoutTrailingSlash(mountPath);
+  return innermost !== '' && withoutTrailingSlash(prefix).endsWith(innermost) ? prefix : '';
+}
+
+function joinPrefix(prefix: string, route: string): string {
+  const base = withoutTrailingSlash(prefix);
+  if (route === '' || route === '/') return base === '' ? '/' : base;
+  return route.charCodeAt(0) === 47 /* / */ ? base + route : `${base}/${route}`;
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
