@@ -25,7 +25,8 @@ type MutableSpanContext = { -readonly [K in keyof SpanContext]: SpanContext[K] }
  * Parses a `traceparent` value per W3C Trace Context §3.2.2 and §3.2.4 "Versioning of traceparent".
  * Returns undefined for anything invalid; never throws.
  */
-export function parseTraceparent(value: string): MutableSpanContext | undefined {
+export function parseTraceparent(header: string): MutableSpanContext | undefined {
+  const value = withoutOws(header);
   const len = value.length;
   if (len < V00_LENGTH) return undefined;
   const v0 = hexValue(value.charCodeAt(0));
@@ -58,6 +59,25 @@ export function parseTraceparent(value: string): MutableSpanContext | undefined 
     traceState: undefined,
     isRemote: true,
   };
+}
+
+/**
+ * Optional whitespace (RFC 9110 §5.6.3: spaces and tabs) around a header value is not part of it; the W3C test
+ * suite sends `traceparent` with it (test_traceparent_ows_handling). Node's HTTP parser strips it already, other
+ * carriers (message headers) may not.
+ */
+function withoutOws(value: string): string {
+  const last = value.length - 1;
+  if (last < 0 || (!isOws(value.charCodeAt(0)) && !isOws(value.charCodeAt(last)))) return value;
+  let start = 0;
+  let end = last + 1;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return value.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /** The version 00 header for a valid context (§3.2.4: always written in the highest version we know). */

@@ -45,7 +45,6 @@ describe('w3cTraceContext extract (W3C Trace Context §3.2 traceparent)', () => 
     ['non-hex flags', `00-${TRACE_ID}-${SPAN_ID}-0g`],
     ['a version that is not 2 hex characters followed by a dash (§3.2.4)', `0-${TRACE_ID}-${SPAN_ID}-01x`],
     ['wrong delimiter', `00_${TRACE_ID}_${SPAN_ID}_01`],
-    ['leading whitespace', ` ${VALID}`],
     ['an empty value', ''],
     [
       'a future version whose flags are followed by something other than a dash (§3.2.4)',
@@ -54,6 +53,18 @@ describe('w3cTraceContext extract (W3C Trace Context §3.2 traceparent)', () => 
     ['a future version shorter than 55 characters (§3.2.4)', `01-${TRACE_ID}-${SPAN_ID}-0`],
   ])('ignores traceparent: %s', (_why, value) => {
     expect(extract({ traceparent: value })).toBeUndefined();
+  });
+
+  it.each([
+    ['a leading space', ` ${VALID}`],
+    ['a leading tab', `\t${VALID}`],
+    ['trailing spaces and tabs', `${VALID} \t `],
+  ])('accepts traceparent with %s around it (optional whitespace; W3C test suite)', (_why, value) => {
+    expect(extract({ traceparent: value })?.spanId).toBe(SPAN_ID);
+  });
+
+  it('ignores whitespace inside traceparent', () => {
+    expect(extract({ traceparent: VALID.replace('-', ' -') })).toBeUndefined();
   });
 
   it('ignores duplicate traceparent headers (two values cannot describe one parent)', () => {
