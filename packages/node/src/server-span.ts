@@ -165,7 +165,8 @@ export class RequestTrace {
       }
       if (!completed) {
         // Semconv: the span failed when no response was completed; error.type says why (low cardinality).
-        span.setAttribute('error.type', this.#timedOut ? 'timeout' : (this.#errorType ?? 'aborted'));
+        const timedOut = this.#timedOut || requestTimedOut(this.#req);
+        span.setAttribute('error.type', timedOut ? 'timeout' : (this.#errorType ?? 'aborted'));
         span.setStatus(ERROR);
       } else if (options.isError(status)) {
         span.setAttribute('error.type', this.#errorType ?? String(status));
@@ -194,6 +195,15 @@ export class RequestTrace {
     }
     span.end();
   }
+}
+
+/**
+ * Node's `requestTimeout` (the whole request not received in time) writes a 408 to the socket itself and destroys
+ * it with ERR_HTTP_REQUEST_TIMEOUT: the response only sees `close`, as on a client abort.
+ */
+function requestTimedOut(req: IncomingMessage): boolean {
+  const errored = (req.socket as (Socket & { errored?: unknown }) | null)?.errored;
+  return (errored as { code?: unknown } | null | undefined)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
 }
 
 function errorTypeOf(error: unknown): string {

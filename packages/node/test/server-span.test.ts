@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { b3 } from '@tracewire/core';
@@ -452,6 +452,34 @@ describe('server span lifecycle', () => {
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['error.type']).toBe('timeout');
     expect(span.attributes['http.response.status_code']).toBeUndefined();
+  });
+
+  it('ends a request cut off by Node’s requestTimeout (body not received in time) with error.type timeout', async () => {
+    const exporter = new InMemoryExporter();
+    const tracing = createServerTracing({
+      tracer: new Tracer({ processors: [new SimpleSpanProcessor(exporter)] }),
+    });
+    const server = createServer({ requestTimeout: 100, connectionsCheckingInterval: 20 }, (req, res) => {
+      tracing.start(req, res);
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    // Promises ten bytes of body and sends three.
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    const span = await onlySpan(exporter);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('timeout');
   });
 
   it('still ends a request whose client went away as aborted when the server has a timeout', async () => {
