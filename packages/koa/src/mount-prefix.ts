@@ -28,7 +28,8 @@ const matchedRouteProperty: PropertyDescriptor = {
   },
   set(this: Watched, route: unknown) {
     this[kMatchedRoute] = route;
-    this[kTemplate] = undefined;
+    // Written only when there is a prefix: most apps mount nothing, and their contexts keep one property fewer.
+    if (this[kTemplate] !== undefined) this[kTemplate] = undefined;
     if (typeof route !== 'string') return;
     try {
       const prefix = mountPrefix(this);
