@@ -10,6 +10,7 @@ import {
   toHeaderValue,
 } from './carrier.js';
 import { isHexId } from './hex.js';
+import { isOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import {
   isSampled,
@@ -106,7 +107,7 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   if (typeof v !== 'string') return undefined;
   let end = v.indexOf(',');
   if (end === -1) return v;
-  while (end > 0 && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
+  while (end > 0 && isOws(v.charCodeAt(end - 1))) end--;
   return v.slice(0, end);
 }
 

@@ -1,4 +1,5 @@
 import { hexValue } from './hex.js';
+import { trimOws } from './ows.js';
 
 /** W3C Baggage (2021 working draft) "Limits": at most 180 list members and 8192 bytes per `baggage-string`. */
 export const MAX_BAGGAGE_MEMBERS = 180;
@@ -35,14 +36,6 @@ function isBaggageOctets(s: string): boolean {
     if (c < 0x21 || c > 0x7e || c === 0x22 || c === 0x2c || c === 0x3b || c === 0x5c) return false;
   }
   return true;
-}
-
-function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
-  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
-  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /**

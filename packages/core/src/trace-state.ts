@@ -1,3 +1,5 @@
+import { isOws } from './ows.js';
+
 let EMPTY: TraceState | undefined;
 
 /** W3C Trace Context §3.3.1.3: at most 32 list members. */
@@ -60,10 +62,6 @@ export function isValidTraceStateValue(value: string): boolean {
     if (c < 0x20 || c > 0x7e || c === 0x2c || c === 0x3d) return false;
   }
   return true;
-}
-
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
 }
 
 /** Keys and values in order, left (most recent) first. */

@@ -7,6 +7,7 @@ import {
   recordValue,
 } from './carrier.js';
 import { BYTE_TO_HEX, hexValue, isHexId } from './hex.js';
+import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import { isSpanContextValid, rememberValidIds, type SpanContext, TraceFlags } from './span-context.js';
 import { TraceState } from './trace-state.js';
@@ -26,7 +27,9 @@ type MutableSpanContext = { -readonly [K in keyof SpanContext]: SpanContext[K] }
  * Returns undefined for anything invalid; never throws.
  */
 export function parseTraceparent(header: string): MutableSpanContext | undefined {
-  const value = withoutOws(header);
+  // Optional whitespace around a header value is not part of it; the W3C test suite sends `traceparent` with it
+  // (test_traceparent_ows_handling). Node's HTTP parser strips it already, other carriers may not.
+  const value = trimOws(header);
   const len = value.length;
   if (len < V00_LENGTH) return undefined;
   const v0 = hexValue(value.charCodeAt(0));
@@ -59,25 +62,6 @@ export function parseTraceparent(header: string): MutableSpanContext | undefined
     traceState: undefined,
     isRemote: true,
   };
-}
-
-/**
- * Optional whitespace (RFC 9110 §5.6.3: spaces and tabs) around a header value is not part of it; the W3C test
- * suite sends `traceparent` with it (test_traceparent_ows_handling). Node's HTTP parser strips it already, other
- * carriers (message headers) may not.
- */
-function withoutOws(value: string): string {
-  const last = value.length - 1;
-  if (last < 0 || (!isOws(value.charCodeAt(0)) && !isOws(value.charCodeAt(last)))) return value;
-  let start = 0;
-  let end = last + 1;
-  while (start < end && isOws(value.charCodeAt(start))) start++;
-  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
-  return value.slice(start, end);
-}
-
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
 }
 
 /** The version 00 header for a valid context (§3.2.4: always written in the highest version we know). */
