@@ -238,17 +238,13 @@ function onSocketTimeout(this: WatchedSocket): void {
  */
 function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): RequestTrace | undefined {
   if (res == null) return undefined;
-  return res[kTrace] ?? (res.req as (IncomingMessage & Traced) | undefined)?.[kTrace];
+  return (res.req as (IncomingMessage & Traced) | undefined)?.[kTrace] ?? res[kTrace];
 }
 
 // Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the connection
 // went away first (then `writableFinished` is false). One listener serves both.
 function onClose(this: ServerResponse): void {
-  (this.req as IncomingMessage & Traced)[kTrace]?.end(this, this.writableFinished);
-}
-
-function onCloseOwnTrace(this: ServerResponse & Traced): void {
-  this[kTrace]?.end(this, this.writableFinished);
+  traceOfResponse(this)?.end(this, this.writableFinished);
 }
 
 /** The per-app half: options validated once, then `start` per request. */
@@ -296,12 +292,8 @@ export class ServerTracing {
       const trace = this.#start(req, res, route);
       tracedReq[kTrace] = trace;
       if (trace.span.isRecording()) {
-        if (res.req === req) {
-          res.on('close', onClose);
-        } else {
-          (res as ServerResponse & Traced)[kTrace] = trace;
-          res.on('close', onCloseOwnTrace);
-        }
+        if (res.req !== req) (res as ServerResponse & Traced)[kTrace] = trace;
+        res.on('close', onClose);
         const socket = req.socket as WatchedSocket | null;
         if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
       }
