@@ -1,4 +1,5 @@
-import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { validateHeaderValue } from 'node:http';
+import { isHttpToken } from './http-token.js';
 
 /**
  * Configuration checks shared by code options and environment variables. Each throws a TypeError (wrong type) or
@@ -69,11 +70,7 @@ export function checkStringRecord(value: unknown, name: string): Record<string, 
  */
 export function checkHeaders(headers: Record<string, string>, name: string): Record<string, string> {
   for (const [key, value] of Object.entries(headers)) {
-    try {
-      validateHeaderName(key);
-    } catch {
-      throw new TypeError(`${name}: ${describe(key)} is not a valid HTTP header name`);
-    }
+    if (!isHttpToken(key)) throw new TypeError(`${name}: ${describe(key)} is not a valid HTTP header name`);
     try {
       validateHeaderValue(key, value);
     } catch {
