@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
@@ -31,6 +31,18 @@ async function span(): Promise<ReadableSpan> {
   const spans = exporter.getFinishedSpans();
   expect(spans).toHaveLength(1);
   return spans[0]!;
+}
+
+/** Serves a Koa app on a free 127.0.0.1 port. */
+async function listen(app: { callback(): RequestListener }): Promise<{ server: Server; url: string }> {
+  const server = createServer(app.callback());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
 }
 
 class ValidationError extends Error {
@@ -85,14 +97,9 @@ describe.each([
     app.use(api.routes());
     app.use(api.allowedMethods());
 
-    server = createServer(app.callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, url } = await listen(app));
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => close(server));
 
   it('names routes of nested, prefixed @koa/router routers by their full template', async () => {
     await supertest(url).get('/api/users/3/posts/9').expect(200);
@@ -179,14 +186,9 @@ describe.each([
     });
     app.use(own.routes());
 
-    server = createServer(app.callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ server, url } = await listen(app));
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => close(server));
 
   it.each([
     ['/v1/users/7?x=1', 'GET /v1/users/:id'],
