@@ -28,19 +28,31 @@ afterEach(async () => {
   servers = [];
 });
 
-async function serve(options: ServerTracingOptions, handler: Handler, tracer?: Tracer) {
+/** A tracer whose ended spans land in the returned exporter. */
+function recordingTracer(): { exporter: InMemoryExporter; tracer: Tracer } {
   const exporter = new InMemoryExporter();
-  const t = tracer ?? new Tracer({ processors: [new SimpleSpanProcessor(exporter)] });
+  return { exporter, tracer: new Tracer({ processors: [new SimpleSpanProcessor(exporter)] }) };
+}
+
+/** Listens on a free 127.0.0.1 port; the server is closed after the test. */
+async function listenOn(server: Server): Promise<{ port: number; url: string }> {
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { port, url: `http://127.0.0.1:${port}` };
+}
+
+async function serve(options: ServerTracingOptions, handler: Handler, tracer?: Tracer) {
+  const recording = tracer === undefined ? recordingTracer() : { exporter: new InMemoryExporter(), tracer };
+  const t = recording.tracer;
   const tracing = createServerTracing({ tracer: t, ...options });
   const server = createServer((req, res) => {
     const trace = tracing.start(req, res);
     if (trace === undefined) handler(req, res, trace);
     else runInContext(trace.context, () => handler(req, res, trace));
   });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return { exporter, tracer: t, port, url: `http://127.0.0.1:${port}`, server };
+  const { port, url } = await listenOn(server);
+  return { exporter: recording.exporter, tracer: t, port, url, server };
 }
 
 async function get(url: string, init?: RequestInit): Promise<Response> {
@@ -455,18 +467,14 @@ describe('server span lifecycle', () => {
   });
 
   it('ends a request cut off by Node’s requestTimeout (body not received in time) with error.type timeout', async () => {
-    const exporter = new InMemoryExporter();
-    const tracing = createServerTracing({
-      tracer: new Tracer({ processors: [new SimpleSpanProcessor(exporter)] }),
-    });
+    const { exporter, tracer } = recordingTracer();
+    const tracing = createServerTracing({ tracer });
     const server = createServer({ requestTimeout: 100, connectionsCheckingInterval: 20 }, (req, res) => {
       tracing.start(req, res);
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const socket = connect((await listenOn(server)).port, '127.0.0.1');
     // Promises ten bytes of body and sends three.
     socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
     const answer = await new Promise<string>((resolve) => {
@@ -495,10 +503,8 @@ describe('server span lifecycle', () => {
   ])(
     'ends the span when the request given is not the response’s own req (%s)',
     async (_case, status, errorType) => {
-      const exporter = new InMemoryExporter();
-      const tracing = createServerTracing({
-        tracer: new Tracer({ processors: [new SimpleSpanProcessor(exporter)] }),
-      });
+      const { exporter, tracer } = recordingTracer();
+      const tracing = createServerTracing({ tracer });
       const server = createServer((req, res) => {
         // A framework may hand on a wrapper of Node's request: the response's `req` is then another object.
         const wrapper = Object.create(req) as IncomingMessage;
@@ -506,9 +512,7 @@ describe('server span lifecycle', () => {
         if (status !== undefined) res.end('ok');
       });
       server.setTimeout(50);
-      servers.push(server);
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}`).catch(() => undefined);
+      await get((await listenOn(server)).url).catch(() => undefined);
       const span = await onlySpan(exporter);
       expect(span.attributes['http.response.status_code']).toBe(status);
       expect(span.attributes['error.type']).toBe(errorType);
@@ -516,8 +520,7 @@ describe('server span lifecycle', () => {
   );
 
   it('does not start a second span for a request that is already traced', async () => {
-    const exporter = new InMemoryExporter();
-    const tracer = new Tracer({ processors: [new SimpleSpanProcessor(exporter)] });
+    const { exporter, tracer } = recordingTracer();
     const outer = createServerTracing({ tracer });
     const inner = createServerTracing({ tracer });
     let second: RequestTrace | undefined;
@@ -526,9 +529,7 @@ describe('server span lifecycle', () => {
       second = inner.start(req, res);
       res.end();
     });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    await get(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await get((await listenOn(server)).url);
     await onlySpan(exporter);
     expect(second).toBeUndefined();
   });
