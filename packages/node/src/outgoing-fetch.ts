@@ -85,7 +85,25 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
-  const { onResponse, onError } = callChannelHandlers(state, kCall);
+  const { onResponse, onError: onFailure } = callChannelHandlers(state, kCall);
+
+  // A Response dropped with its body unread is cancelled by undici once it is garbage collected, maybe minutes
+  // later, with a bare string as the reason; every failure undici detects itself is an Error. The HTTP semantic
+  // conventions ("HTTP client span duration") say such a span should not end in that clean-up but after the response
+  // headers: so it ends when they arrived, as the answer it was, not as a failure.
+  const onError = (message: unknown): void => {
+    try {
+      const { request, error } = message as { request?: UndiciRequest; error?: unknown };
+      const call = request?.[kCall];
+      if (call !== undefined && call.respondedAt > 0 && !(error instanceof Error)) {
+        endClientCall(call, undefined, call.respondedAt);
+      } else {
+        onFailure(message);
+      }
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
 
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],

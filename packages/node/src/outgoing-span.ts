@@ -1,4 +1,5 @@
 import type { CarrierSetter, Propagator } from '@tracewire/core';
+import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { newAttributes } from './recording-span.js';
@@ -26,6 +27,8 @@ export interface ClientCall {
   /** Whether the destination rules allow trace headers. */
   readonly propagate: boolean;
   statusCode: number;
+  /** Epoch ms when the response headers arrived; 0 before. */
+  respondedAt: number;
   ended: boolean;
 }
 
@@ -80,6 +83,7 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
     destination,
     propagate: state.options.shouldPropagate(destination),
     statusCode: 0,
+    respondedAt: 0,
     ended: false,
   };
 }
@@ -105,24 +109,25 @@ export function injectClientCall<C>(
 
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {
   call.statusCode = statusCode;
+  call.respondedAt = now();
   call.span.setAttribute('http.response.status_code', statusCode);
 }
 
 /**
- * Ends the span once. Status per the HTTP semantic conventions (client side): ERROR on a network error and on
- * 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise.
+ * Ends the span once, now or at `endTime` (epoch ms). Status per the HTTP semantic conventions (client side):
+ * ERROR on a network error and on 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise.
  */
-export function endClientCall(call: ClientCall, error?: unknown): void {
+export function endClientCall(call: ClientCall, error?: unknown, endTime?: number): void {
   if (call.ended) return;
   call.ended = true;
   try {
-    finishSpan(call, error);
+    finishSpan(call, error, endTime);
   } catch {
     call.stats.instrumentationErrors++;
   }
 }
 
-function finishSpan(call: ClientCall, error: unknown): void {
+function finishSpan(call: ClientCall, error: unknown, endTime: number | undefined): void {
   const span = call.span;
   if (error !== undefined) {
     const type = errorType(error);
@@ -137,7 +142,7 @@ function finishSpan(call: ClientCall, error: unknown): void {
     span.setAttribute('error.type', 'aborted');
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'request closed before a response arrived' });
   }
-  span.end();
+  span.end(endTime);
 }
 
 /**

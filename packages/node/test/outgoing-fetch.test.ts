@@ -1,3 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Baggage } from '@tracewire/core';
 import * as undici from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +158,76 @@ describe('fetch methods', () => {
       'http.request.method': 'PATCH',
       'http.request.method_original': 'patch',
     });
+  });
+});
+
+describe('fetch response bodies', () => {
+  // Bigger than what undici buffers ahead of the reader, so the body cannot complete unless someone reads it.
+  const BODY = Buffer.alloc(4 << 20, 0x78);
+  let big: http.Server;
+  let bigUrl: string;
+
+  beforeAll(async () => {
+    big = http.createServer((_req, res) => res.end(BODY));
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    bigUrl = `http://127.0.0.1:${(big.address() as AddressInfo).port}/large`;
+  });
+  afterAll(async () => {
+    big.closeAllConnections();
+    await new Promise((resolve) => big.close(resolve));
+  });
+
+  it('ends a response dropped unread at its headers, not as an error when it is collected', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const h = setup();
+    let answeredBy = 0;
+    await inParent(h, async () => {
+      const res = await fetch(bigUrl);
+      answeredBy = performance.timeOrigin + performance.now();
+      expect(res.status).toBe(200);
+    });
+    for (let i = 0; i < 100 && h.spans.length === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+
+    expect(h.spans).toHaveLength(1);
+    const client = h.spans[0]!;
+    expect(client.status.code).toBe(SpanStatusCode.UNSET);
+    expect(client.attributes['error.type']).toBeUndefined();
+    expect(client.attributes['http.response.status_code']).toBe(200);
+    expect(client.events).toHaveLength(0);
+    expect(client.endTime).toBeGreaterThan(client.startTime);
+    expect(client.endTime).toBeLessThanOrEqual(answeredBy);
+  });
+
+  it('still ends a response whose body the caller cancels as an error, when the caller cancels', async () => {
+    const h = setup();
+    await inParent(h, async () => {
+      const res = await fetch(bigUrl);
+      await res.body?.cancel();
+    });
+    await waitForSpans(h.spans, 1);
+
+    expect(h.spans).toHaveLength(1);
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(h.spans[0]?.attributes['error.type']).toBe('AbortError');
+    expect(h.spans[0]?.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it('covers the whole body when the caller reads it', async () => {
+    const h = setup();
+    let readBy = 0;
+    await inParent(h, async () => {
+      const res = await fetch(bigUrl);
+      expect((await res.arrayBuffer()).byteLength).toBe(BODY.length);
+      readBy = performance.timeOrigin + performance.now();
+    });
+    await waitForSpans(h.spans, 1);
+
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(h.spans[0]?.endTime).toBeLessThanOrEqual(readBy);
   });
 });
 
