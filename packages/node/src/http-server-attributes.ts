@@ -78,7 +78,9 @@ export function requestAttributes(
     if (peerPort !== undefined) attributes['network.peer.port'] = peerPort;
   }
 
-  if (req.httpVersion) attributes['network.protocol.version'] = req.httpVersion;
+  const version = req.httpVersion;
+  // Node reports HTTP/2 as "2.0"; the protocol has no minor version, and the semantic conventions write it "2".
+  if (version) attributes['network.protocol.version'] = version === '2.0' ? '2' : version;
   const userAgent = req.headers['user-agent'];
   if (userAgent) attributes['user_agent.original'] = userAgent;
 }

@@ -242,9 +242,11 @@ function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): Req
 }
 
 // Node emits 'close' on every response, a tick after 'finish' when the response completed, or when the connection
-// went away first (then `writableFinished` is false). One listener serves both.
+// went away first (then `writableFinished` is false). One listener serves both. An HTTP/2 compatibility response
+// reports its stream's `writableFinished`, true once a reset stream is destroyed too; `writableEnded` says whether
+// the app ever ended it.
 function onClose(this: ServerResponse): void {
-  traceOfResponse(this)?.end(this, this.writableFinished);
+  traceOfResponse(this)?.end(this, this.writableFinished && this.writableEnded);
 }
 
 /** The per-app half: options validated once, then `start` per request. */
