@@ -35,6 +35,9 @@ const esmCalls = [
   'undici-fetch',
   'axios',
   'axios-https',
+  // got is an ES module only (v14, for Node 20); the CommonJS app cannot require it there.
+  'got',
+  'got-https',
 ];
 
 interface Received {
