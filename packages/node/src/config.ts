@@ -12,6 +12,7 @@ import {
   SAMPLER_NAMES,
   type SamplerName,
 } from './env.js';
+import { checkTls, type ExporterTlsOptions } from './exporters/tls-options.js';
 import {
   checkBoolean,
   checkHeaders,
@@ -45,6 +46,12 @@ export interface OtlpOptions {
   compression?: Compression;
   /** Default `http/protobuf` (`OTEL_EXPORTER_OTLP_PROTOCOL`). */
   protocol?: OtlpProtocol;
+  /**
+   * For an https:// endpoint: a CA to trust, and a client certificate and key for mutual TLS, as PEM text. Each
+   * field wins over the file its variable names (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `_CLIENT_CERTIFICATE`,
+   * `_CLIENT_KEY`).
+   */
+  tls?: ExporterTlsOptions;
 }
 
 export interface ZipkinOptions {
@@ -53,6 +60,8 @@ export interface ZipkinOptions {
   headers?: Record<string, string>;
   /** Default 10000 (`OTEL_EXPORTER_ZIPKIN_TIMEOUT`). */
   timeoutMillis?: number;
+  /** For an https:// endpoint: a CA to trust, and a client certificate and key for mutual TLS, as PEM text. */
+  tls?: ExporterTlsOptions;
 }
 
 export interface BatchOptions {
@@ -116,6 +125,7 @@ export type ExporterSpec =
         timeoutMillis?: number | undefined;
         compression?: Compression | undefined;
         protocol?: OtlpProtocol | undefined;
+        tls?: ExporterTlsOptions | undefined;
       };
     }
   | {
@@ -124,6 +134,7 @@ export type ExporterSpec =
         url?: string | undefined;
         headers?: Record<string, string> | undefined;
         timeoutMillis?: number | undefined;
+        tls?: ExporterTlsOptions | undefined;
       };
     }
   | { kind: 'console' }
@@ -353,7 +364,23 @@ function resolveOtlp(
     protocol:
       optional(code?.protocol, 'otlp.protocol', (v, n) => checkOneOf(v, n, OTLP_PROTOCOLS)) ??
       fromEnv.protocol,
+    tls: resolveTls(code?.tls, 'otlp.tls', fromEnv.tls),
   };
+}
+
+/** Code fields win one by one over what the environment's files held; the pair and PEM checks run on the result. */
+function resolveTls(
+  code: ExporterTlsOptions | undefined,
+  name: string,
+  fromEnv?: ExporterTlsOptions,
+): ExporterTlsOptions | undefined {
+  optional(code, name, checkObject);
+  if (code === undefined) return fromEnv;
+  const merged: ExporterTlsOptions = { ...fromEnv };
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    if (code[field] !== undefined) merged[field] = code[field];
+  }
+  return checkTls(merged, { ca: `${name}.ca`, cert: `${name}.cert`, key: `${name}.key` });
 }
 
 function resolveZipkin(
@@ -367,6 +394,7 @@ function resolveZipkin(
     timeoutMillis:
       optional(code?.timeoutMillis, 'zipkin.timeoutMillis', (v, n) => checkInteger(v, n, 1)) ??
       fromEnv.timeoutMillis,
+    tls: resolveTls(code?.tls, 'zipkin.tls'),
   };
 }
 

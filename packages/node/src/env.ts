@@ -1,3 +1,4 @@
+import { checkTls, type ExporterTlsOptions, readPemFile } from './exporters/tls-options.js';
 import { parseKeyValueList } from './key-value-list.js';
 import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
 import type { SpanLimits } from './span-limits.js';
@@ -34,6 +35,8 @@ export interface EnvOptions {
     timeoutMillis?: number | undefined;
     compression?: Compression | undefined;
     protocol?: OtlpProtocol | undefined;
+    /** Read from the files `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY` name. */
+    tls?: ExporterTlsOptions | undefined;
   };
   zipkin: { url?: string | undefined; timeoutMillis?: number | undefined };
   propagators?: string | undefined;
@@ -88,6 +91,27 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
           ),
         };
   const zipkinUrl = get('OTEL_EXPORTER_ZIPKIN_ENDPOINT');
+  const tlsFile = (suffix: string): [string, string | undefined] => {
+    const specific = `OTEL_EXPORTER_OTLP_TRACES_${suffix}`;
+    const value = get(specific);
+    return value !== undefined
+      ? [specific, value]
+      : [`OTEL_EXPORTER_OTLP_${suffix}`, get(`OTEL_EXPORTER_OTLP_${suffix}`)];
+  };
+  const [caName, caPath] = tlsFile('CERTIFICATE');
+  const [certName, certPath] = tlsFile('CLIENT_CERTIFICATE');
+  const [keyName, keyPath] = tlsFile('CLIENT_KEY');
+  const tls =
+    caPath === undefined && certPath === undefined && keyPath === undefined
+      ? undefined
+      : checkTls(
+          {
+            ca: readPemFile(caPath, caName),
+            cert: readPemFile(certPath, certName),
+            key: readPemFile(keyPath, keyName),
+          },
+          { ca: caName, cert: certName, key: keyName },
+        );
 
   // OpenTelemetry: a signal-specific variable wins over the generic one.
   const attributeValueLength =
@@ -107,6 +131,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
       protocol:
         parseProtocol(get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
         parseProtocol(get('OTEL_EXPORTER_OTLP_PROTOCOL'), 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+      tls,
     },
     zipkin: {
       url: zipkinUrl === undefined ? undefined : checkHttpUrl(zipkinUrl, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT'),

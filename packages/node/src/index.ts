@@ -25,6 +25,7 @@ export { InMemoryExporter } from './exporters/in-memory.js';
 export { OtlpHttpExporter, type OtlpHttpExporterOptions } from './exporters/otlp-http-exporter.js';
 export { type OtlpJsonTraceRequest, toOtlpJson } from './exporters/otlp-json.js';
 export { encodeOtlpProto } from './exporters/otlp-proto.js';
+export type { ExporterTlsOptions } from './exporters/tls-options.js';
 export {
   toZipkinSpans,
   ZipkinExporter,

@@ -6,6 +6,7 @@ import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import { FailureWarning } from './failure-warning.js';
 import { httpSend, type RetryPolicy } from './http-send.js';
+import { checkTls, type ExporterTlsOptions } from './tls-options.js';
 
 /** What every HTTP exporter takes besides its format. */
 export interface HttpSenderOptions {
@@ -18,7 +19,11 @@ export interface HttpSenderOptions {
   retry?: Partial<RetryPolicy> | undefined;
   /** Where the one "cannot reach the collector" warning goes. Default `console.warn`. */
   warn?: ((message: string) => void) | undefined;
+  /** For an https:// URL: a CA to trust, and a client certificate and key for mutual TLS. */
+  tls?: ExporterTlsOptions | undefined;
 }
+
+const TLS_NAMES = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key' };
 
 /** A delivered body's response; the exporter reads what its protocol puts there (OTLP's partialSuccess). */
 export type Delivery = { ok: true; responseBody: Uint8Array } | { ok: false; result: ExportResult };
@@ -44,8 +49,9 @@ export class HttpSpanSender {
     this.retry = options.retry;
     this.warning = new FailureWarning(exporterName, this.url.href, options.warn);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const pool = { keepAlive: true, maxSockets: 4 };
+    const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
+    this.agent = this.url.protocol === 'https:' ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
   }
 
   /** Runs one export, tracked so `flush()` and `shutdown()` can wait for it. Never rejects. */
