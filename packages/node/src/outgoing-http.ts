@@ -12,6 +12,7 @@ import {
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
+  recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
 
@@ -241,6 +242,11 @@ function onRequestClose(this: TracedRequest): void {
   if (call === undefined || call.ended) return;
   try {
     const response = (this as { res?: IncomingMessage | null }).res;
+    // An upgrade (WebSocket) or CONNECT answer hands the socket over without Node's response events: its status
+    // is read here, from the response Node keeps on the request.
+    if (response != null && call.statusCode === 0 && typeof response.statusCode === 'number') {
+      recordResponseStatus(call, response.statusCode);
+    }
     if (response != null && !response.complete) {
       endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
     } else {

@@ -322,6 +322,56 @@ describe('client span', () => {
     expect(h.spans[0]?.attributes['error.type']).toBe('ABORT_ERR');
   });
 
+  it('records an upgrade (WebSocket) and a CONNECT tunnel as the answers they are, not as aborted calls', async () => {
+    const tunnels = http.createServer();
+    const answer = (status: string) => (_req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
+      socket.end(
+        `HTTP/1.1 ${status}\r\n${status.startsWith('101') ? 'Upgrade: websocket\r\nConnection: Upgrade\r\n' : ''}\r\n`,
+      );
+    };
+    tunnels.on('upgrade', answer('101 Switching Protocols'));
+    tunnels.on('connect', answer('200 Connection Established'));
+    await new Promise<void>((resolve) => tunnels.listen(0, '127.0.0.1', resolve));
+    const port = (tunnels.address() as import('node:net').AddressInfo).port;
+    try {
+      const h = setup();
+      const handOver = (req: http.ClientRequest, event: 'upgrade' | 'connect') =>
+        new Promise<number | undefined>((resolve, reject) => {
+          req.on(event, (res: http.IncomingMessage, socket: import('node:stream').Duplex) => {
+            socket.destroy();
+            resolve(res.statusCode);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const upgraded = await inParent(h, () =>
+        handOver(
+          http.request({ host: '127.0.0.1', port, headers: { connection: 'Upgrade', upgrade: 'websocket' } }),
+          'upgrade',
+        ),
+      );
+      const tunnelled = await inParent(h, () =>
+        handOver(
+          http.request({ host: '127.0.0.1', port, method: 'CONNECT', path: 'example.test:443' }),
+          'connect',
+        ),
+      );
+      await waitForSpans(h.spans, 2);
+
+      expect([upgraded, tunnelled]).toEqual([101, 200]);
+      const byMethod = Object.fromEntries(h.spans.map((span) => [span.name, span]));
+      expect(byMethod['GET']?.attributes['http.response.status_code']).toBe(101);
+      expect(byMethod['CONNECT']?.attributes['http.response.status_code']).toBe(200);
+      for (const span of h.spans) {
+        expect(span.status.code).toBe(SpanStatusCode.UNSET);
+        expect(span.attributes['error.type']).toBeUndefined();
+      }
+    } finally {
+      tunnels.closeAllConnections();
+      await new Promise((resolve) => tunnels.close(resolve));
+    }
+  });
+
   it('redacts userinfo and sensitive query values in url.full', async () => {
     const h = setup();
     const url = new URL(`${plain.url}/p?user=ann&access_token=abc&sig=x`);
