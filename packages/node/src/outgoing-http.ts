@@ -207,13 +207,12 @@ function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void
   if (insideOriginal || request[kCall] !== undefined) return;
   try {
     for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) return;
-    const hostHeader = request.getHeader('host');
     const protocol = request.protocol ?? 'http:';
     const call = startClientCall(state, {
       method: request.method,
       protocol,
       hostname: request.host,
-      port: portOf(typeof hostHeader === 'string' ? hostHeader : undefined, protocol),
+      port: connectPort(request, protocol),
       path: request.path,
     });
     if (call === undefined) return;
@@ -322,6 +321,41 @@ const clientRequestSetter: CarrierSetter<ClientRequest> = {
     if (request.getHeader(key) === undefined) request.setHeader(key, value);
   },
 };
+
+// The ClientRequest keeps no public port. Recent Node stores the authority it connects to (host, and the port
+// when not the default) under a private `kAuthority` symbol; looked up once, as the Node version never changes.
+let authoritySymbol: symbol | null | undefined;
+
+/**
+ * The port a request announced on the `created` channel connects to. Without Node's stored authority, the Host
+ * header is trusted only when it names the host the request connects to: a Host the caller set for virtual hosting
+ * (`api.example.com` while connecting to 127.0.0.1:8080) says nothing about the port, and reading it made the
+ * destination rules judge, and the span record, a port the call never went to.
+ */
+function connectPort(request: ClientRequest, protocol: string): number {
+  if (authoritySymbol === undefined) {
+    authoritySymbol =
+      Object.getOwnPropertySymbols(request).find((s) => s.description === 'kAuthority') ?? null;
+  }
+  if (authoritySymbol !== null) {
+    const authority = (request as unknown as Record<symbol, unknown>)[authoritySymbol];
+    if (typeof authority === 'string') return portOf(authority, protocol);
+  }
+  const hostHeader = request.getHeader('host');
+  if (typeof hostHeader === 'string' && sameHost(hostHeader, request.host))
+    return portOf(hostHeader, protocol);
+  return protocol === 'https:' ? 443 : 80;
+}
+
+/** Whether the host part of `authority` (`name`, `name:port`, `[v6]:port`) is `host`, ignoring case and brackets. */
+function sameHost(authority: string, host: string): boolean {
+  let end = authority.lastIndexOf(':');
+  if (end === -1 || end < authority.lastIndexOf(']')) end = authority.length;
+  let name = authority.slice(0, end);
+  if (name.charCodeAt(0) === 91 /* [ */) name = name.slice(1, -1);
+  const bare = host.charCodeAt(0) === 91 ? host.slice(1, -1) : host;
+  return name.length === bare.length && name.toLowerCase() === bare.toLowerCase();
+}
 
 function portOf(hostHeader: string | undefined, protocol: string): number {
   const fallback = protocol === 'https:' ? 443 : 80;

@@ -303,6 +303,23 @@ describe('destination rules', () => {
     await inParent(h, () => consume(http.get(`${plain.url}/public`)));
     expect(plain.received.map((r) => r.headers.traceparent !== undefined)).toEqual([false, false, true]);
   });
+
+  it('judges and records the port the call connects to, not the one in a Host header the caller set', async () => {
+    const h = setup({ doNotPropagateTo: [`127.0.0.1:${plain.port}`] });
+    const calls: [string, http.RequestOptions][] = [
+      ['/vhost', { headers: { Host: 'api.example.com' } }],
+      ['/vhost-port', { headers: { Host: 'api.example.com:9999' } }],
+    ];
+    for (const [path, options] of calls) {
+      await inParent(h, () => consume(http.get(`${plain.url}${path}`, options)));
+    }
+    await waitForSpans(h.spans, 2);
+    expect(plain.received.map((r) => r.headers.traceparent)).toEqual([undefined, undefined]);
+    expect(h.spans.map((s) => [s.attributes['url.full'], s.attributes['server.port']])).toEqual([
+      [`${plain.url}/vhost`, plain.port],
+      [`${plain.url}/vhost-port`, plain.port],
+    ]);
+  });
 });
 
 describe('client span', () => {
