@@ -194,7 +194,7 @@ function describeTarget(
   const o = options ?? {};
   const protocol = str(o['protocol']) ?? url?.protocol ?? defaultProtocol;
   const hostname = str(o['hostname']) ?? str(o['host']) ?? (url ? url.hostname : undefined) ?? 'localhost';
-  const defaultPort = num(o['defaultPort']) ?? (protocol === 'https:' ? 443 : 80);
+  const defaultPort = num(o['defaultPort']) ?? agentDefaultPort(o['agent']) ?? schemePort(protocol);
   const port = num(o['port']) ?? (url && url.port !== '' ? Number(url.port) : undefined) ?? defaultPort;
   const path = str(o['path']) ?? (url ? `${url.pathname}${url.search}` : '/');
   // ClientRequest upper-cases the method before sending it.
@@ -337,13 +337,27 @@ function connectPort(request: ClientRequest, protocol: string): number {
     authoritySymbol =
       Object.getOwnPropertySymbols(request).find((s) => s.description === 'kAuthority') ?? null;
   }
+  // Node leaves the port out of both when it equals the default, which the options' `defaultPort`, else the
+  // agent's, sets; only the agent's is still reachable here.
+  const fallback = agentDefaultPort((request as { agent?: unknown }).agent) ?? schemePort(protocol);
   if (authoritySymbol !== null) {
     const authority = (request as unknown as Record<symbol, unknown>)[authoritySymbol];
-    if (typeof authority === 'string') return portOf(authority, protocol);
+    if (typeof authority === 'string') return portOf(authority, fallback);
   }
   const hostHeader = request.getHeader('host');
   if (typeof hostHeader === 'string' && sameHost(hostHeader, request.host))
-    return portOf(hostHeader, protocol);
+    return portOf(hostHeader, fallback);
+  return fallback;
+}
+
+/** A custom agent's `defaultPort`; `agent: false` and a missing agent have none. */
+function agentDefaultPort(agent: unknown): number | undefined {
+  return agent !== null && typeof agent === 'object'
+    ? num((agent as { defaultPort?: unknown }).defaultPort)
+    : undefined;
+}
+
+function schemePort(protocol: string): number {
   return protocol === 'https:' ? 443 : 80;
 }
 
@@ -357,9 +371,7 @@ function sameHost(authority: string, host: string): boolean {
   return name.length === bare.length && name.toLowerCase() === bare.toLowerCase();
 }
 
-function portOf(hostHeader: string | undefined, protocol: string): number {
-  const fallback = protocol === 'https:' ? 443 : 80;
-  if (hostHeader === undefined) return fallback;
+function portOf(hostHeader: string, fallback: number): number {
   const colon = hostHeader.lastIndexOf(':');
   if (colon === -1 || colon < hostHeader.lastIndexOf(']')) return fallback;
   const port = Number(hostHeader.slice(colon + 1));

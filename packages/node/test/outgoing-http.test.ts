@@ -320,6 +320,18 @@ describe('destination rules', () => {
       [`${plain.url}/vhost-port`, plain.port],
     ]);
   });
+
+  it("takes a call without a port to its agent's defaultPort, as Node does", async () => {
+    const h = setup({ doNotPropagateTo: [`127.0.0.1:${plain.port}`] });
+    // A runtime property of every Agent, missing from Node's type definitions.
+    const agent = Object.assign(new http.Agent(), { defaultPort: plain.port });
+    await inParent(h, () => consume(http.get({ hostname: '127.0.0.1', path: '/agent-port', agent })));
+    agent.destroy();
+    await waitForSpans(h.spans, 1);
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans[0]?.attributes['url.full']).toBe(`${plain.url}/agent-port`);
+    expect(h.spans[0]?.attributes['server.port']).toBe(plain.port);
+  });
 });
 
 describe('client span', () => {
