@@ -26,8 +26,33 @@ describe('toZipkinSpans', () => {
       timestamp: 1_732_550_000_123_500,
       duration: 12_250,
       localEndpoint: { serviceName: 'checkout' },
-      tags: { 'otel.scope.name': '@tracewire/node', 'otel.scope.version': '0.1.0' },
+      tags: {
+        'service.version': '1.2.3',
+        'otel.scope.name': '@tracewire/node',
+        'otel.scope.version': '0.1.0',
+      },
     });
+  });
+
+  it('sends resource attributes as tags, service.namespace included, but not service.name; the span wins', () => {
+    const resource = {
+      attributes: {
+        'service.name': 'checkout',
+        'service.namespace': 'shop',
+        'deployment.environment.name': 'staging',
+        'host.name': 'node-1',
+        'process.pid': 4242,
+      },
+    };
+    const [span] = toZipkinSpans([makeSpan({ resource, attributes: { 'host.name': 'from-span' } })]);
+    expect(span!.localEndpoint).toEqual({ serviceName: 'checkout' });
+    expect(span!.tags).toMatchObject({
+      'service.namespace': 'shop',
+      'deployment.environment.name': 'staging',
+      'host.name': 'from-span',
+      'process.pid': '4242',
+    });
+    expect(span!.tags['service.name']).toBeUndefined();
   });
 
   it('maps CLIENT, PRODUCER, CONSUMER and omits kind for INTERNAL', () => {

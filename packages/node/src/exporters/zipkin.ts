@@ -96,7 +96,9 @@ function serviceName(span: ReadableSpan): string {
 }
 
 function toTags(span: ReadableSpan): Record<string, string> {
-  const tags: Record<string, string> = {};
+  // Zipkin has no resource: its attributes travel as tags (the spec names `service.namespace`; OpenTelemetry's own
+  // Zipkin exporters send them all), except `service.name`, which is the local endpoint. The span's own win.
+  const tags: Record<string, string> = { ...resourceTags(span.resource) };
   for (const key of Object.keys(span.attributes)) {
     const value = span.attributes[key];
     if (value !== undefined && value !== null) tags[key] = tagValue(value);
@@ -117,6 +119,22 @@ function toTags(span: ReadableSpan): Record<string, string> {
     tags['otel.dropped_attributes_count'] = String(span.droppedAttributesCount);
   if (span.droppedEventsCount > 0) tags['otel.dropped_events_count'] = String(span.droppedEventsCount);
   if (span.droppedLinksCount > 0) tags['otel.dropped_links_count'] = String(span.droppedLinksCount);
+  return tags;
+}
+
+const resourceTagCache = new WeakMap<ReadableSpan['resource'], Record<string, string>>();
+
+/** One resource serves every span of a tracer: its tags are made once. */
+function resourceTags(resource: ReadableSpan['resource']): Record<string, string> {
+  let tags = resourceTagCache.get(resource);
+  if (tags === undefined) {
+    tags = {};
+    for (const key of Object.keys(resource.attributes)) {
+      const value = resource.attributes[key];
+      if (key !== 'service.name' && value !== undefined && value !== null) tags[key] = tagValue(value);
+    }
+    resourceTagCache.set(resource, tags);
+  }
   return tags;
 }
 
