@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import { watchBodyErrors } from './body-errors.js';
 import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -47,7 +48,10 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
-    if (trace.span.isRecording()) watchMountedRoutes(ctx);
+    if (trace.span.isRecording()) {
+      watchMountedRoutes(ctx);
+      watchBodyErrors(ctx);
+    }
     trace.readRouteFrom(ctx, routeOf);
     return runInContext(trace.context, nextRecordingErrors, next);
   };

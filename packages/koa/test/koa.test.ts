@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, get as httpGet, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
@@ -49,6 +49,47 @@ class ValidationError extends Error {
   override name = 'ValidationError';
 }
 
+class DiskError extends Error {
+  override name = 'DiskError';
+}
+
+/** A body that sends `first` (if any) and then fails with a DiskError instead of ending. */
+function failingBody(first?: string): Readable {
+  let sent = first === undefined;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
+    },
+  });
+}
+
+/** GETs `path` and resolves once the connection is gone or `giveUpMs` passed (Koa 2 leaves a broken stream open). */
+function getUntilClosed(
+  base: string,
+  path: string,
+  giveUpMs: number,
+): Promise<{ status?: number; body: string }> {
+  return new Promise((resolve) => {
+    let status: number | undefined;
+    let body = '';
+    const req = httpGet(`${base}${path}`, (res) => {
+      status = res.statusCode;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('error', () => {});
+    });
+    const done = () => resolve({ status, body });
+    req.on('error', done);
+    req.on('close', done);
+    setTimeout(() => req.destroy(), giveUpMs);
+  });
+}
+
 describe.each([
   ['Koa 3', Koa3],
   ['Koa 2', Koa2 as unknown as typeof Koa3],
@@ -91,6 +132,24 @@ describe.each([
       ctx.type = 'text/plain';
       ctx.body = Readable.from(['a', 'b', 'c']);
     });
+    api.get('/stream/fails-early', (ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = failingBody();
+    });
+    api.get('/stream/fails-midway', (ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = failingBody('part');
+    });
+    api.get('/stream/endless', (ctx) => {
+      ctx.type = 'text/plain';
+      // Large chunks keep the server writing into the reset socket, so Koa also sees its ECONNRESET.
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      ctx.body = new Readable({
+        read() {
+          this.push(chunk);
+        },
+      });
+    });
     api.get('/active', (ctx) => {
       ctx.body = { spanId: getActiveSpan()?.spanContext().spanId };
     });
@@ -123,6 +182,33 @@ describe.each([
     const s = await span();
     expect(s.name).toBe('GET /api/stream');
     expect(s.attributes['http.response.status_code']).toBe(200);
+  });
+
+  it.each([
+    ['before the first byte', '/api/stream/fails-early'],
+    ['after the headers', '/api/stream/fails-midway'],
+  ])('records a ctx.body stream failing %s as its exception, not as a client abort', async (_when, path) => {
+    await getUntilClosed(url, path, 300);
+    const s = await span();
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('DiskError');
+    const exceptions = s.events.filter((e) => e.name === 'exception');
+    expect(exceptions).toHaveLength(1);
+    expect(exceptions[0]?.attributes?.['exception.message']).toBe('disk gone');
+  });
+
+  it('still ends a streamed body the client walks away from as aborted, with no exception', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpGet(`${url}/api/stream/endless`, (res) => {
+        res.once('data', () => req.destroy());
+        res.on('error', () => {});
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+    });
+    const s = await span();
+    expect(s.attributes['error.type']).toBe('aborted');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
   });
 
   it('makes the span active inside router handlers', async () => {
