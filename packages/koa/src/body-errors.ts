@@ -4,8 +4,8 @@ import { ServerTracing } from '@tracewire/node';
 // A `ctx.body` stream that fails never rejects the middleware chain: Koa hands its error to `ctx.onerror` (Koa 2
 // from the stream's 'error' listener, Koa 3 from `pipeline`), which answers 500 or, once headers are out, cuts
 // the connection. Without this the span showed a bare 500, or `aborted` as if the client had left. Wrapping
-// `onerror` on the app's context prototype (`app.context`, which Koa offers for extension and whose `onerror` it
-// documents as overridable) costs one wrapper per app rather than a closure per request.
+// `onerror` on the app's context prototype (app-context.ts; Koa documents `onerror` as overridable) costs one
+// wrapper per app rather than a closure per request.
 
 /** The part of Koa's context read here. */
 interface ErrorContext {
@@ -19,10 +19,6 @@ interface ErrorContext {
  * `pipeline`'s premature close), and the span already ends as `aborted` for them.
  */
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
-
-const watchedPrototypes = new WeakSet<object>();
-/** Nearly every request of a process comes through one app: its prototype skips the WeakSet. */
-let lastPrototype: object | null = null;
 
 /** What Koa pipes to the response: Node streams, and in Koa 3 web streams, Blobs and Responses. */
 function isStreamBody(body: unknown): boolean {
@@ -44,13 +40,8 @@ function recordBodyError(ctx: ErrorContext, error: unknown): void {
   }
 }
 
-/** Makes Koa's `ctx.onerror` on this app's contexts record the errors of a failing `ctx.body` stream. */
-export function watchBodyErrors(ctx: object): void {
-  const prototype = Object.getPrototypeOf(ctx) as (object & ErrorContext) | null;
-  if (prototype === lastPrototype || prototype === null) return;
-  lastPrototype = prototype;
-  if (watchedPrototypes.has(prototype)) return;
-  watchedPrototypes.add(prototype);
+/** Makes Koa's `ctx.onerror` on an app's contexts (its context prototype) record a failing body stream's error. */
+export function watchBodyErrors(prototype: object & ErrorContext): void {
   const original = prototype.onerror;
   if (typeof original !== 'function') return;
   Object.defineProperty(prototype, 'onerror', {

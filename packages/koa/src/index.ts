@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
 import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
 
@@ -37,6 +38,11 @@ function nextRecordingErrors(next: () => Promise<unknown>): Promise<unknown> {
   return typeof rest?.then === 'function' ? rest.then(undefined, recordAndRethrow) : rest;
 }
 
+function extendAppContext(prototype: object): void {
+  watchMountedRoutes(prototype);
+  watchBodyErrors(prototype);
+}
+
 /**
  * `app.use(tracing())` first: one SERVER span per request, active for every later middleware. Errors thrown
  * through it are recorded on the span and re-thrown untouched, so Koa's own error handling is unchanged.
@@ -48,10 +54,7 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
-    if (trace.span.isRecording()) {
-      watchMountedRoutes(ctx);
-      watchBodyErrors(ctx);
-    }
+    if (trace.span.isRecording()) extendAppContextOnce(ctx, extendAppContext);
     trace.readRouteFrom(ctx, routeOf);
     return runInContext(trace.context, nextRecordingErrors, next);
   };

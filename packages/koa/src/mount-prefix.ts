@@ -1,8 +1,7 @@
 // koa-mount strips its prefix from `ctx.path` before the mounted app's router runs, so `_matchedRoute` lacks it
 // (`/users/:id` under `mount('/api', users)`), and it never restores `ctx.mountPath`, which only ever holds the
 // innermost prefix. What was stripped is known only while the router matches: the path the client sent minus
-// `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (`app.context`, which Koa offers for
-// extension; mounted apps share the parent's `ctx`) catches that moment, once per app rather than per request.
+// `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment.
 
 /** The part of Koa's context read here. */
 interface MountedContext {
@@ -15,10 +14,6 @@ const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
 const kTemplate = Symbol('tracewire.koa.template');
 
 type Watched = MountedContext & { [kMatchedRoute]?: unknown; [kTemplate]?: string | undefined };
-
-const watchedPrototypes = new WeakSet<object>();
-/** Nearly every request of a process comes through one app: its prototype skips the WeakSet. */
-let lastPrototype: object | null = null;
 
 const matchedRouteProperty: PropertyDescriptor = {
   configurable: true,
@@ -40,13 +35,8 @@ const matchedRouteProperty: PropertyDescriptor = {
   },
 };
 
-/** Makes the routers' `_matchedRoute` assignments on this app's contexts record the mount prefix too. */
-export function watchMountedRoutes(ctx: object): void {
-  const prototype = Object.getPrototypeOf(ctx) as object | null;
-  if (prototype === lastPrototype || prototype === null) return;
-  lastPrototype = prototype;
-  if (watchedPrototypes.has(prototype)) return;
-  watchedPrototypes.add(prototype);
+/** Makes the routers' `_matchedRoute` assignments on an app's contexts (its context prototype) record the prefix. */
+export function watchMountedRoutes(prototype: object): void {
   // Someone else's accessor or value there is left alone; routes then come without mount prefixes.
   if (Object.getOwnPropertyDescriptor(prototype, '_matchedRoute') !== undefined) return;
   Object.defineProperty(prototype, '_matchedRoute', matchedRouteProperty);
