@@ -1,5 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { now } from './clock.js';
+import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
 import {
   type Attributes,
@@ -326,9 +327,9 @@ function exceptionAttributes(error: unknown): Attributes {
       attributes['exception.message'] = String(error);
       return attributes;
     }
-    const { name, message, stack } = error as { name?: unknown; message?: unknown; stack?: unknown };
-    const type = typeof name === 'string' && name.length > 0 ? name : error.constructor?.name;
-    if (typeof type === 'string' && type.length > 0) attributes['exception.type'] = type;
+    const { message, stack } = error as { message?: unknown; stack?: unknown };
+    const type = errorTypeOf(error);
+    if (type !== undefined) attributes['exception.type'] = type;
     if (typeof message === 'string') attributes['exception.message'] = message;
     if (typeof stack === 'string') attributes['exception.stacktrace'] = stack;
   } catch {

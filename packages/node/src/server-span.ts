@@ -9,6 +9,7 @@ import {
   TraceFlags,
 } from '@tracewire/core';
 import { getActiveContext, type TraceContext } from './context.js';
+import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
@@ -130,7 +131,8 @@ export class RequestTrace {
     this.#error = error;
     this.span.recordException(error);
     try {
-      this.#errorType = errorTypeOf(error);
+      this.#errorType =
+        error !== null && typeof error === 'object' ? (errorTypeOf(error) ?? '_OTHER') : '_OTHER';
     } catch {
       // A getter on the app's error object threw: adapters call this from the app's own error path.
       this.#errorType = '_OTHER';
@@ -204,16 +206,6 @@ export class RequestTrace {
 function requestTimedOut(req: IncomingMessage): boolean {
   const errored = (req.socket as (Socket & { errored?: unknown }) | null)?.errored;
   return (errored as { code?: unknown } | null | undefined)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-}
-
-function errorTypeOf(error: unknown): string {
-  if (error !== null && typeof error === 'object') {
-    const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
-    if (typeof ctor === 'string' && ctor !== 'Object' && ctor.length > 0) return ctor;
-    const name = (error as { name?: unknown }).name;
-    if (typeof name === 'string' && name.length > 0) return name;
-  }
-  return '_OTHER';
 }
 
 // Marks a connection whose 'timeout' listener is in place: one listener per connection, not per request.

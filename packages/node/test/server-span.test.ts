@@ -416,6 +416,30 @@ describe('server span lifecycle', () => {
     expect(span.attributes['error.type']).toBe('PaymentError');
   });
 
+  it.each([
+    [
+      'a subclass that sets no name of its own',
+      () => new (class MappedError extends Error {})('x'),
+      'MappedError',
+    ],
+    [
+      'a plain Error given a name',
+      () => Object.assign(new Error('x'), { name: 'ValidationError' }),
+      'ValidationError',
+    ],
+    ['a DOMException', () => new DOMException('stopped', 'AbortError'), 'AbortError'],
+  ])('gives %s the same type on the exception event and as error.type', async (_case, make, type) => {
+    const { exporter, url } = await serve({}, (_req, res, trace) => {
+      trace?.recordError(make());
+      res.statusCode = 500;
+      res.end();
+    });
+    await get(url);
+    const span = await onlySpan(exporter);
+    expect(span.events.find((e) => e.name === 'exception')?.attributes?.['exception.type']).toBe(type);
+    expect(span.attributes['error.type']).toBe(type);
+  });
+
   it('never throws into the app from recordError when the error object has throwing getters', async () => {
     const hostile = {
       get constructor(): never {
