@@ -39,9 +39,16 @@ function onError(request: FastifyRequest, _reply: FastifyReply, error: Error, do
   done();
 }
 
+// The timeout fires from the socket, outside the request's context; entering it before `done` lets the app's own
+// onTimeout hooks (run from `done`) see the span. Costs nothing until a request times out.
 function onTimeout(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  ServerTracing.current(request.raw)?.markTimedOut();
-  done();
+  const trace = ServerTracing.current(request.raw);
+  if (trace === undefined) {
+    done();
+    return;
+  }
+  trace.markTimedOut();
+  runInContext(trace.context, done);
 }
 
 function plugin(

@@ -48,6 +48,7 @@ describe.each([
   ['Fastify 4', fastify4 as unknown as typeof fastify5],
 ] as const)('%s', (_name, fastify) => {
   let app: FastifyInstance | undefined;
+  const activeInOnTimeout: (string | undefined)[] = [];
 
   afterEach(() => app?.close());
   const setApp = (instance: FastifyInstance): void => {
@@ -66,6 +67,10 @@ describe.each([
     });
     app.addHook('preHandler', async () => {
       seen.preHandler = getActiveSpan()?.spanContext().spanId;
+    });
+    app.addHook('onTimeout', (_req, _reply, done) => {
+      activeInOnTimeout.push(getActiveSpan()?.spanContext().spanId);
+      done();
     });
     await app.register(
       async (child) => {
@@ -132,6 +137,7 @@ describe.each([
   });
 
   it('ends the span as a timeout when the connection times out (onTimeout)', async () => {
+    activeInOnTimeout.length = 0;
     const url = await start({ connectionTimeout: 100 });
     await new Promise<void>((resolve) => {
       const req = httpRequest(`${url}/hang`);
@@ -143,6 +149,8 @@ describe.each([
     expect(s.name).toBe('GET /hang');
     expect(s.status.code).toBe(SpanStatusCode.ERROR);
     expect(s.attributes['error.type']).toBe('timeout');
+    // The timeout comes from the socket, outside the request's context; an app's own onTimeout hook still sees it.
+    expect(activeInOnTimeout).toEqual([s.spanContext().spanId]);
   });
 
   it('rejects invalid options at registration, naming the option', async () => {
