@@ -1,4 +1,4 @@
-import type { CarrierSetter, Propagator } from '@tracewire/core';
+import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
@@ -62,7 +62,12 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   if (!state.active) return undefined;
   const context = getActiveContext();
   if (context?.suppressed === true) return undefined;
-  if (context?.span === undefined && !state.options.traceRootCalls) return undefined;
+  // A span with the invalid context (started on a tracer that was replaced or shut down) gives the call no parent:
+  // the tracer would start a new trace for it, which is a root call like one with no span at all.
+  const active = context?.span;
+  if ((active === undefined || !isSpanContextValid(active.spanContext())) && !state.options.traceRootCalls) {
+    return undefined;
+  }
 
   const method = target.method.toUpperCase();
   const known = state.options.knownMethods.has(method);

@@ -193,6 +193,20 @@ describe('what is traced', () => {
     expect(h.spans).toHaveLength(0);
   });
 
+  it('treats an active span with no valid context (from a replaced tracer) as no active span', async () => {
+    const h = setup();
+    // A tracer that configure() replaced is shut down; spans a library still starts on it have the invalid context.
+    const replaced = new Tracer();
+    await replaced.shutdown();
+    await replaced.startActiveSpan('job', async (job) => {
+      await consume(http.get(plain.url));
+      job.end();
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans).toHaveLength(0);
+  });
+
   it('traces a call with no active span as a root when traceRootCalls is set', async () => {
     const h = setup({ traceRootCalls: true });
     await consume(http.get(plain.url));
