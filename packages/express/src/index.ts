@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import { enclosingMountParams } from './mount-prefix.js';
 import { REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -12,13 +13,19 @@ type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerRespons
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
   return function tracewireExpress(req, res, next) {
+    // Placed in a router or sub-app (not the app's top level): the mounts above it have matched already.
+    const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
+    const mountParams =
+      typeof baseUrl === 'string' && baseUrl.length > 0 && ServerTracing.current(req) === undefined
+        ? enclosingMountParams((req as { app?: unknown }).app, baseUrl, tracewireExpress)
+        : undefined;
     // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
     // it, so that store is a dictionary insert rather than a copy of the request's own hidden class.
     const dictionaryFirst = !REQUEST_SHAPES_SHARED && ServerTracing.current(req) === undefined;
-    if (dictionaryFirst) watchRoute(req, false);
+    if (dictionaryFirst) watchRoute(req, false, mountParams);
     const trace = server.start(req, res);
     if (trace === undefined) return next();
-    if (!dictionaryFirst && trace.span.isRecording()) watchRoute(req);
+    if (!dictionaryFirst && trace.span.isRecording()) watchRoute(req, REQUEST_SHAPES_SHARED, mountParams);
     runInContext(trace.context, next);
   };
 }

@@ -3,7 +3,7 @@ import { ServerTracing } from '@tracewire/node';
 import { mountsWithParameters } from './mount-parameters.js';
 
 type RouteLike = { path?: unknown };
-type Params = Record<string, unknown>;
+export type Params = Record<string, unknown>;
 
 const kRoute = Symbol('tracewire.express.route');
 const kParams = Symbol('tracewire.express.params');
@@ -110,17 +110,24 @@ export const REQUEST_SHAPES_SHARED = Number.parseInt(process.versions.v8 ?? '', 
 
 /**
  * Makes `req.route` (and, when mount paths need it, `req.params`) report to the request's trace as Express assigns
- * them. `route` is new on the request, so its accessor alone keeps a fast object fast; `params` is already set by
+ * them. `mountParams`: the params of mount layers matched before the trace started (mount-prefix.ts), oldest first. `route` is new on the request, so its accessor alone keeps a fast object fast; `params` is already set by
  * the time any middleware runs, and redefining it turns the request into a dictionary. `keepShape` false (V8 < 13,
  * see above) takes the dictionary on purpose.
  */
-export function watchRoute(req: IncomingMessage, keepShape = REQUEST_SHAPES_SHARED): void {
+export function watchRoute(
+  req: IncomingMessage,
+  keepShape = REQUEST_SHAPES_SHARED,
+  mountParams?: Params[],
+): void {
   const r = req as ExpressRequest;
   const { route, params } = r;
-  if (!keepShape || mountsWithParameters(r.app)) {
+  if (!keepShape || mountParams !== undefined || mountsWithParameters(r.app)) {
     Object.defineProperties(r, ROUTE_AND_PARAMS);
     r[kParams] = params;
-    if (params != null) r[kParamsSeen] = [params];
+    if (mountParams !== undefined) {
+      if (params != null) mountParams.push(params);
+      r[kParamsSeen] = mountParams;
+    } else if (params != null) r[kParamsSeen] = [params];
   } else {
     Object.defineProperty(r, 'route', routeProperty);
   }

@@ -178,6 +178,37 @@ describe.each([
     }
   });
 
+  it('names routes by their template when tracing() sits in a router or sub-app mounted under parameters', async () => {
+    const app = express();
+    const members = express.Router();
+    members.use(tracing());
+    members.get('/members/:memberId', (_req, res) => {
+      res.send('member');
+    });
+    const teams = express.Router();
+    teams.use('/teams/:teamId', members);
+    app.use('/orgs/:orgId', teams);
+    const tenant = express();
+    tenant.use(tracing());
+    tenant.get('/stats/:day', (_req, res) => {
+      res.send('stats');
+    });
+    const region = express();
+    region.use('/tenants/:tenantId', tenant);
+    app.use('/regions/:regionId', region);
+    const [nested, nestedUrl] = await listen(app);
+    try {
+      await supertest(nestedUrl).get('/orgs/acme/teams/blue/members/ann').expect(200);
+      expect((await span()).name).toBe('GET /orgs/:orgId/teams/:teamId/members/:memberId');
+      exporter.reset();
+      await supertest(nestedUrl).get('/regions/eu/tenants/t-9/stats/monday').expect(200);
+      expect((await span()).name).toBe('GET /regions/:regionId/tenants/:tenantId/stats/:day');
+    } finally {
+      nested.closeAllConnections();
+      await new Promise((r) => nested.close(r));
+    }
+  });
+
   it('names routes of a mounted sub-app with the mount path', async () => {
     await supertest(url).get('/admin/stats/monday').expect(200);
     expect((await span()).name).toBe('GET /admin/stats/:day');

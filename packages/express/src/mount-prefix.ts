@@ -1,0 +1,178 @@
+// `tracing()` placed inside a router or sub-app starts the trace after the mount layers above it have matched. A
+// router without `mergeParams` (and every app's own router) has by then replaced `req.params` with its own layer's,
+// so the values in `req.baseUrl` (`/orgs/acme/teams/blue`) have no names to map back to, and the span would be
+// named by the raw path. The patterns of those mount layers are still in the app: found once per middleware, and
+// matched again against `req.baseUrl` per request, only for this placement.
+
+type Params = Record<string, unknown>;
+
+type MountLayer = {
+  route?: unknown;
+  handle?: unknown;
+  /** router 2 (Express 5): a match that leaves the layer untouched. */
+  match?: unknown;
+  matchers?: unknown;
+  rawPath?: unknown;
+  /** Express 4 (path-to-regexp 0.1); its `match` stores the result on the layer, so the regexp is used directly. */
+  regexp?: unknown;
+  keys?: unknown;
+};
+
+type AppLike = { parent?: unknown; mountpath?: unknown };
+
+type Located = {
+  /** The request's app and the length of its top-level stack when the chains were found. */
+  app: object;
+  size: number;
+  /** Mount layers from the outermost app down to the router holding the middleware, one list per place. */
+  chains: MountLayer[][];
+};
+
+const MAX_DEPTH = 32;
+const located = new WeakMap<object, Located>();
+
+/**
+ * The params of the mount layers between the outermost app and the router or sub-app where `middleware` is
+ * registered, matched against `baseUrl`, oldest first; undefined when none of them has parameters or none matches.
+ */
+export function enclosingMountParams(
+  app: unknown,
+  baseUrl: string,
+  middleware: object,
+): Params[] | undefined {
+  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
+  try {
+    const place = locate(app, middleware);
+    for (const chain of place.chains) {
+      const params = matchChain(chain, baseUrl);
+      if (params !== undefined) return params.length > 0 ? params : undefined;
+    }
+  } catch {
+    // An app shape this does not know: the span keeps the mount path as Express matched it.
+  }
+  return undefined;
+}
+
+function locate(app: object, middleware: object): Located {
+  const size = routerStack(app)?.length ?? 0;
+  const cached = located.get(middleware);
+  if (cached !== undefined && cached.app === app && cached.size === size) return cached;
+  // The apps from the outermost down to the request's: a mounted app is hidden in Express's `mounted_app`
+  // closure, so its stack is taken from this list when the walk passes one.
+  const apps: object[] = [app];
+  for (let parent = (app as AppLike).parent; apps.length < MAX_DEPTH; parent = (parent as AppLike).parent) {
+    if (typeof parent !== 'function' && (typeof parent !== 'object' || parent === null)) break;
+    apps.unshift(parent);
+  }
+  const chains: MountLayer[][] = [];
+  const outermost = routerStack(apps[0]!);
+  if (outermost !== undefined) walk(outermost, apps, 0, [], middleware, chains, new Set());
+  const place = { app, size, chains: chains.filter((chain) => chain.some(hasParameters)) };
+  located.set(middleware, place);
+  return place;
+}
+
+function walk(
+  stack: unknown[],
+  apps: object[],
+  appIndex: number,
+  chain: MountLayer[],
+  middleware: object,
+  chains: MountLayer[][],
+  /** The stacks on the way here: a router mounted in two places is walked in both, a cycle only once. */
+  seen: Set<unknown[]>,
+): void {
+  if (chain.length > MAX_DEPTH || seen.has(stack)) return;
+  seen.add(stack);
+  for (const entry of stack) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const layer = entry as MountLayer;
+    if (layer.route !== undefined) continue;
+    const handle = layer.handle as ({ name?: unknown; stack?: unknown } & object) | undefined;
+    if (handle == null) continue;
+    if (handle === middleware) {
+      if (appIndex === apps.length - 1) chains.push(chain);
+    } else if (Array.isArray(handle.stack)) {
+      walk(handle.stack, apps, appIndex, [...chain, layer], middleware, chains, seen);
+    } else if (
+      handle.name === 'mounted_app' &&
+      appIndex + 1 < apps.length &&
+      mountsApp(layer, apps[appIndex + 1]!)
+    ) {
+      const inner = routerStack(apps[appIndex + 1]!);
+      if (inner !== undefined) walk(inner, apps, appIndex + 1, [...chain, layer], middleware, chains, seen);
+    }
+  }
+  seen.delete(stack);
+}
+
+/** router 2 keeps the mount path, so a layer of another sub-app is told apart; Express 4 keeps only its regexp. */
+function mountsApp(layer: MountLayer, app: object): boolean {
+  const mountpath = (app as AppLike).mountpath;
+  const raw = layer.rawPath;
+  if (raw === undefined) return true;
+  if (Array.isArray(raw) && Array.isArray(mountpath)) return raw.length === mountpath.flat(Infinity).length;
+  return raw === mountpath;
+}
+
+function routerStack(app: object): unknown[] | undefined {
+  // Express 4 keeps its router at `_router` (and throws from the `router` getter); Express 5 at `router`.
+  const router = ((app as { _router?: { stack?: unknown } })._router ??
+    (app as { router?: { stack?: unknown } }).router) as { stack?: unknown } | undefined;
+  return Array.isArray(router?.stack) ? router.stack : undefined;
+}
+
+function hasParameters(layer: MountLayer): boolean {
+  if (Array.isArray(layer.keys)) return layer.keys.length > 0;
+  const path = layer.rawPath;
+  if (typeof path === 'string') return /[:*]/.test(path);
+  if (Array.isArray(path)) return path.some((p) => typeof p !== 'string' || /[:*]/.test(p));
+  return true;
+}
+
+/** Each layer consumes its part of `baseUrl` in turn, as the routers did; undefined unless all of it is used. */
+function matchChain(chain: MountLayer[], baseUrl: string): Params[] | undefined {
+  const all: Params[] = [];
+  let rest = baseUrl;
+  for (const layer of chain) {
+    const matched = matchLayer(layer, rest);
+    if (matched === undefined) return undefined;
+    if (Object.keys(matched.params).length > 0) all.push(matched.params);
+    rest = rest.slice(matched.path.length);
+    if (rest.length > 0 && rest.charCodeAt(0) !== 47 /* / */) return undefined;
+  }
+  return rest.length === 0 || rest === '/' ? all : undefined;
+}
+
+function matchLayer(layer: MountLayer, path: string): { params: Params; path: string } | undefined {
+  if (typeof layer.matchers !== 'undefined' && typeof layer.match === 'function') {
+    const found = (layer.match as (path: string) => { params?: unknown; path?: unknown } | false).call(
+      layer,
+      path,
+    );
+    if (!found || typeof found.path !== 'string') return undefined;
+    return { params: (found.params ?? {}) as Params, path: found.path };
+  }
+  const regexp = layer.regexp;
+  if (!(regexp instanceof RegExp)) return undefined;
+  if ((regexp as RegExp & { fast_slash?: boolean }).fast_slash === true) return { params: {}, path: '' };
+  const found = regexp.exec(path);
+  if (found === null) return undefined;
+  const params: Params = {};
+  const keys = Array.isArray(layer.keys) ? (layer.keys as { name?: unknown }[]) : [];
+  for (let i = 0; i < keys.length; i++) {
+    const value = found[i + 1];
+    const name = keys[i]?.name;
+    if (value !== undefined && (typeof name === 'string' || typeof name === 'number'))
+      params[name] = decode(value);
+  }
+  return { params, path: found[0] };
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
