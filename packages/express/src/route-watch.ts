@@ -69,27 +69,55 @@ function routeTemplate(req: ExpressRequest, route: RouteLike): string {
   return template === '/' ? base : base + template;
 }
 
+/**
+ * A param whose value spans path segments: Express 5's named wildcards (`*rest`, an array of segments) and Express
+ * 4's `*` or a regular expression's group (a string with slashes). Shown as one `*name` or `:name`.
+ */
+type Run = { segments: string[]; label: string };
+
 function mountTemplate(baseUrl: string, seen: Params[] | undefined): string {
   if (seen === undefined || baseUrl.length === 0) return baseUrl;
-  const names = parameterNames(seen);
+  // Param value -> the name it was first matched under.
+  const names = new Map<string, string>();
+  let runs: Run[] | undefined;
+  for (const params of seen) {
+    for (const key in params) {
+      const value = params[key];
+      let run: Run | undefined;
+      if (typeof value === 'string') {
+        // With a slash it may also be one segment that had it encoded (`a%2Fb`).
+        if (value.length > 0 && !names.has(value)) names.set(value, key);
+        if (value.includes('/')) run = { segments: value.split('/'), label: `:${key}` };
+      } else if (Array.isArray(value) && value.length > 0) {
+        run = { segments: value.map(String), label: `*${key}` };
+      }
+      if (run === undefined) continue;
+      if (runs === undefined) runs = [run];
+      else runs.push(run);
+    }
+  }
   const segments = baseUrl.split('/');
   for (let i = 1; i < segments.length; i++) {
+    const run = runs === undefined ? undefined : runAt(runs, segments, i);
+    if (run !== undefined) {
+      segments.splice(i, run.segments.length, run.label);
+      continue;
+    }
     const name = names.get(safeDecode(segments[i]!));
     if (name !== undefined) segments[i] = `:${name}`;
   }
   return segments.join('/');
 }
 
-/** Param value -> the name it was first matched under. */
-function parameterNames(seen: Params[]): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const params of seen) {
-    for (const key in params) {
-      const value = params[key];
-      if (typeof value === 'string' && value.length > 0 && !names.has(value)) names.set(value, key);
-    }
+function runAt(runs: Run[], segments: string[], start: number): Run | undefined {
+  for (const run of runs) {
+    const length = run.segments.length;
+    if (start + length > segments.length) continue;
+    let i = 0;
+    while (i < length && safeDecode(segments[start + i]!) === run.segments[i]) i++;
+    if (i === length) return run;
   }
-  return names;
+  return undefined;
 }
 
 function safeDecode(text: string): string {

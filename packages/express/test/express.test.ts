@@ -209,6 +209,31 @@ describe.each([
     }
   });
 
+  it('names routes under a wildcard mount by the wildcard, never by the path it matched', async () => {
+    const app = express();
+    app.use(tracing());
+    const files = express.Router();
+    files.get('/', (_req, res) => {
+      res.send('file');
+    });
+    // Express 5 (path-to-regexp 8) names its wildcards; Express 4's `*` is the unnamed parameter 0.
+    app.use(version === 5 ? '/files/*rest' : '/files/*', files);
+    const [wild, wildUrl] = await listen(app);
+    const expected = version === 5 ? 'GET /files/*rest' : 'GET /files/:0';
+    try {
+      for (const path of ['/files/a/b/c.txt', '/files/readme']) {
+        await supertest(wildUrl).get(path).expect(200);
+        const s = await span();
+        expect(s.name).toBe(expected);
+        expect(s.attributes['http.route']).toBe(expected.slice(4));
+        exporter.reset();
+      }
+    } finally {
+      wild.closeAllConnections();
+      await new Promise((r) => wild.close(r));
+    }
+  });
+
   it('names routes of a mounted sub-app with the mount path', async () => {
     await supertest(url).get('/admin/stats/monday').expect(200);
     expect((await span()).name).toBe('GET /admin/stats/:day');
