@@ -237,8 +237,15 @@ function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): Req
 // went away first (then `writableFinished` is false). One listener serves both. An HTTP/2 compatibility response
 // reports its stream's `writableFinished`, true once a reset stream is destroyed too; `writableEnded` says whether
 // the app ever ended it.
+//
+// Node 20 also reports a response as finished when it was ended on a connection that had already gone (a body
+// parser answering 400 to an aborted upload, before this 'close'); the request stream, destroyed with an error
+// when the connection went before its body was in, tells that case apart.
 function onClose(this: ServerResponse): void {
-  traceOfResponse(this)?.end(this, this.writableFinished && this.writableEnded);
+  traceOfResponse(this)?.end(
+    this,
+    this.writableFinished && this.writableEnded && (this.req as IncomingMessage | undefined)?.errored == null,
+  );
 }
 
 /** The per-app half: options validated once, then `start` per request. */

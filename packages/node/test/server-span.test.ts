@@ -521,6 +521,26 @@ describe('server span lifecycle', () => {
     expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
   });
 
+  it('ends as aborted a request whose client went away mid-upload, even when the app then answers', async () => {
+    const { exporter, url } = await serve({}, (req, res) => {
+      // What body parsers do (raw-body, under express.json()): an aborted upload becomes a 400 answer, written to
+      // a connection that is already gone, before the response's 'close'.
+      req.on('aborted', () => {
+        res.statusCode = 400;
+        res.end('request aborted');
+      });
+      req.resume();
+    });
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc');
+    await new Promise((r) => setTimeout(r, 30));
+    socket.destroy();
+    const span = await onlySpan(exporter);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('aborted');
+  });
+
   it.each([
     ['answered', 200, undefined],
     ['timed out by the server', undefined, 'timeout'],
