@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
-import { enclosingMountParams } from './mount-prefix.js';
+import { enclosingMountParams } from './enclosing-mounts.js';
 import { REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';

@@ -3,20 +3,9 @@
 // assignment. That watch turns the request object into a dictionary (it redefines a property Express has already
 // set), which costs ~20 µs per request on Node 24; apps without such mounts skip it there (route-watch.ts).
 
-type LayerLike = {
-  route?: unknown;
-  /** Express 4 (path-to-regexp 0.1): the layer's parameter names. */
-  keys?: unknown;
-  /** router 2 (Express 5): the path the layer was registered with. */
-  rawPath?: unknown;
-  handle?: unknown;
-};
+import { appStack, layerHasParameters, MAX_MOUNT_DEPTH, type MountLayer } from './router-stack.js';
 
 type RouterLike = { stack?: unknown };
-
-/** path-to-regexp 8 parameters (`:id`, `:"id"`) and named wildcards (`*rest`). */
-const PARAMETER = /[:*]/;
-const MAX_DEPTH = 32;
 
 const known = new WeakMap<object, { size: number; answer: boolean }>();
 
@@ -35,25 +24,12 @@ export function mountsWithParameters(app: unknown): boolean {
   return answer;
 }
 
-function appStack(app: unknown): unknown[] | undefined {
-  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
-  try {
-    // Express 4 keeps its router at `_router` (and throws from the `router` getter); Express 5 at `router`.
-    const router = ((app as { _router?: RouterLike })._router ?? (app as { router?: RouterLike }).router) as
-      | RouterLike
-      | undefined;
-    return Array.isArray(router?.stack) ? router.stack : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function stackMountsWithParameters(stack: unknown[], depth: number, seen: WeakSet<object>): boolean {
-  if (depth > MAX_DEPTH || seen.has(stack)) return depth > MAX_DEPTH;
+  if (depth > MAX_MOUNT_DEPTH || seen.has(stack)) return depth > MAX_MOUNT_DEPTH;
   seen.add(stack);
   for (const entry of stack) {
     if (typeof entry !== 'object' || entry === null) return true;
-    const layer = entry as LayerLike;
+    const layer = entry as MountLayer;
     // A route's own parameters are in its template already.
     if (layer.route !== undefined) continue;
     if (layerHasParameters(layer)) return true;
@@ -66,13 +42,4 @@ function stackMountsWithParameters(stack: unknown[], depth: number, seen: WeakSe
     }
   }
   return false;
-}
-
-function layerHasParameters(layer: LayerLike): boolean {
-  if (Array.isArray(layer.keys)) return layer.keys.length > 0;
-  const path = layer.rawPath;
-  if (typeof path === 'string') return PARAMETER.test(path);
-  if (Array.isArray(path)) return path.some((p) => typeof p !== 'string' || PARAMETER.test(p));
-  // A RegExp's capture groups become parameters; anything else is a shape this does not know.
-  return true;
 }

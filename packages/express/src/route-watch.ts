@@ -138,9 +138,10 @@ export const REQUEST_SHAPES_SHARED = Number.parseInt(process.versions.v8 ?? '', 
 
 /**
  * Makes `req.route` (and, when mount paths need it, `req.params`) report to the request's trace as Express assigns
- * them. `mountParams`: the params of mount layers matched before the trace started (mount-prefix.ts), oldest first. `route` is new on the request, so its accessor alone keeps a fast object fast; `params` is already set by
+ * them. `route` is new on the request, so its accessor alone keeps a fast object fast; `params` is already set by
  * the time any middleware runs, and redefining it turns the request into a dictionary. `keepShape` false (V8 < 13,
- * see above) takes the dictionary on purpose.
+ * see above) takes the dictionary on purpose. `mountParams`: the params of the mount layers matched before the
+ * trace started (enclosing-mounts.ts), oldest first.
  */
 export function watchRoute(
   req: IncomingMessage,

@@ -4,18 +4,16 @@
 // named by the raw path. The patterns of those mount layers are still in the app: found once per middleware, and
 // matched again against `req.baseUrl` per request, only for this placement.
 
+import { appStack, layerHasParameters, MAX_MOUNT_DEPTH, type MountLayer } from './router-stack.js';
+
 type Params = Record<string, unknown>;
 
-type MountLayer = {
-  route?: unknown;
-  handle?: unknown;
+type MatchingLayer = MountLayer & {
   /** router 2 (Express 5): a match that leaves the layer untouched. */
   match?: unknown;
   matchers?: unknown;
-  rawPath?: unknown;
   /** Express 4 (path-to-regexp 0.1); its `match` stores the result on the layer, so the regexp is used directly. */
   regexp?: unknown;
-  keys?: unknown;
 };
 
 type AppLike = { parent?: unknown; mountpath?: unknown };
@@ -25,10 +23,9 @@ type Located = {
   app: object;
   size: number;
   /** Mount layers from the outermost app down to the router holding the middleware, one list per place. */
-  chains: MountLayer[][];
+  chains: MatchingLayer[][];
 };
 
-const MAX_DEPTH = 32;
 const located = new WeakMap<object, Located>();
 
 /**
@@ -54,20 +51,24 @@ export function enclosingMountParams(
 }
 
 function locate(app: object, middleware: object): Located {
-  const size = routerStack(app)?.length ?? 0;
+  const size = appStack(app)?.length ?? 0;
   const cached = located.get(middleware);
   if (cached !== undefined && cached.app === app && cached.size === size) return cached;
   // The apps from the outermost down to the request's: a mounted app is hidden in Express's `mounted_app`
   // closure, so its stack is taken from this list when the walk passes one.
   const apps: object[] = [app];
-  for (let parent = (app as AppLike).parent; apps.length < MAX_DEPTH; parent = (parent as AppLike).parent) {
+  for (
+    let parent = (app as AppLike).parent;
+    apps.length < MAX_MOUNT_DEPTH;
+    parent = (parent as AppLike).parent
+  ) {
     if (typeof parent !== 'function' && (typeof parent !== 'object' || parent === null)) break;
     apps.unshift(parent);
   }
-  const chains: MountLayer[][] = [];
-  const outermost = routerStack(apps[0]!);
+  const chains: MatchingLayer[][] = [];
+  const outermost = appStack(apps[0]!);
   if (outermost !== undefined) walk(outermost, apps, 0, [], middleware, chains, new Set());
-  const place = { app, size, chains: chains.filter((chain) => chain.some(hasParameters)) };
+  const place = { app, size, chains: chains.filter((chain) => chain.some(layerHasParameters)) };
   located.set(middleware, place);
   return place;
 }
@@ -76,17 +77,17 @@ function walk(
   stack: unknown[],
   apps: object[],
   appIndex: number,
-  chain: MountLayer[],
+  chain: MatchingLayer[],
   middleware: object,
-  chains: MountLayer[][],
+  chains: MatchingLayer[][],
   /** The stacks on the way here: a router mounted in two places is walked in both, a cycle only once. */
   seen: Set<unknown[]>,
 ): void {
-  if (chain.length > MAX_DEPTH || seen.has(stack)) return;
+  if (chain.length > MAX_MOUNT_DEPTH || seen.has(stack)) return;
   seen.add(stack);
   for (const entry of stack) {
     if (typeof entry !== 'object' || entry === null) continue;
-    const layer = entry as MountLayer;
+    const layer = entry as MatchingLayer;
     if (layer.route !== undefined) continue;
     const handle = layer.handle as ({ name?: unknown; stack?: unknown } & object) | undefined;
     if (handle == null) continue;
@@ -99,7 +100,7 @@ function walk(
       appIndex + 1 < apps.length &&
       mountsApp(layer, apps[appIndex + 1]!)
     ) {
-      const inner = routerStack(apps[appIndex + 1]!);
+      const inner = appStack(apps[appIndex + 1]!);
       if (inner !== undefined) walk(inner, apps, appIndex + 1, [...chain, layer], middleware, chains, seen);
     }
   }
@@ -107,7 +108,7 @@ function walk(
 }
 
 /** router 2 keeps the mount path, so a layer of another sub-app is told apart; Express 4 keeps only its regexp. */
-function mountsApp(layer: MountLayer, app: object): boolean {
+function mountsApp(layer: MatchingLayer, app: object): boolean {
   const mountpath = (app as AppLike).mountpath;
   const raw = layer.rawPath;
   if (raw === undefined) return true;
@@ -115,23 +116,8 @@ function mountsApp(layer: MountLayer, app: object): boolean {
   return raw === mountpath;
 }
 
-function routerStack(app: object): unknown[] | undefined {
-  // Express 4 keeps its router at `_router` (and throws from the `router` getter); Express 5 at `router`.
-  const router = ((app as { _router?: { stack?: unknown } })._router ??
-    (app as { router?: { stack?: unknown } }).router) as { stack?: unknown } | undefined;
-  return Array.isArray(router?.stack) ? router.stack : undefined;
-}
-
-function hasParameters(layer: MountLayer): boolean {
-  if (Array.isArray(layer.keys)) return layer.keys.length > 0;
-  const path = layer.rawPath;
-  if (typeof path === 'string') return /[:*]/.test(path);
-  if (Array.isArray(path)) return path.some((p) => typeof p !== 'string' || /[:*]/.test(p));
-  return true;
-}
-
 /** Each layer consumes its part of `baseUrl` in turn, as the routers did; undefined unless all of it is used. */
-function matchChain(chain: MountLayer[], baseUrl: string): Params[] | undefined {
+function matchChain(chain: MatchingLayer[], baseUrl: string): Params[] | undefined {
   const all: Params[] = [];
   let rest = baseUrl;
   for (const layer of chain) {
@@ -144,7 +130,7 @@ function matchChain(chain: MountLayer[], baseUrl: string): Params[] | undefined 
   return rest.length === 0 || rest === '/' ? all : undefined;
 }
 
-function matchLayer(layer: MountLayer, path: string): { params: Params; path: string } | undefined {
+function matchLayer(layer: MatchingLayer, path: string): { params: Params; path: string } | undefined {
   if (typeof layer.matchers !== 'undefined' && typeof layer.match === 'function') {
     const found = (layer.match as (path: string) => { params?: unknown; path?: unknown } | false).call(
       layer,

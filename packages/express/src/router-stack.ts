@@ -1,0 +1,41 @@
+// What the adapter reads of Express's routers, the same in Express 4 (its own router, path-to-regexp 0.1) and
+// Express 5 (router 2, path-to-regexp 8). Mount layers are walked to learn what their paths can hold; nothing here
+// changes them.
+
+/** A layer of a router's stack, as far as mounts go. */
+export type MountLayer = {
+  route?: unknown;
+  handle?: unknown;
+  /** Express 4: the layer's parameter names. */
+  keys?: unknown;
+  /** Express 5: the path the layer was registered with. */
+  rawPath?: unknown;
+};
+
+/** How deep the walks go: routers nest, and a router mounted inside itself must not loop. */
+export const MAX_MOUNT_DEPTH = 32;
+
+/** path-to-regexp 8 parameters (`:id`, `:"id"`) and named wildcards (`*rest`). */
+const PARAMETER = /[:*]/;
+
+/** The stack of an app's own router; undefined for a shape this does not know. */
+export function appStack(app: unknown): unknown[] | undefined {
+  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
+  try {
+    // Express 4 keeps its router at `_router` (and throws from the `router` getter); Express 5 at `router`.
+    const router = ((app as { _router?: { stack?: unknown } })._router ??
+      (app as { router?: { stack?: unknown } }).router) as { stack?: unknown } | undefined;
+    return Array.isArray(router?.stack) ? router.stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a mount layer's path has parameters; a RegExp's groups count, and so does a shape this does not know. */
+export function layerHasParameters(layer: MountLayer): boolean {
+  if (Array.isArray(layer.keys)) return layer.keys.length > 0;
+  const path = layer.rawPath;
+  if (typeof path === 'string') return PARAMETER.test(path);
+  if (Array.isArray(path)) return path.some((p) => typeof p !== 'string' || PARAMETER.test(p));
+  return true;
+}
