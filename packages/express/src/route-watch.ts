@@ -162,3 +162,11 @@ export function watchRoute(
   }
   r[kRoute] = route;
 }
+
+/** For a request `watchRoute` already watches in full: the params of the mounts matched before it, oldest first. */
+export function addMountParams(req: IncomingMessage, mountParams: Params[]): void {
+  const r = req as ExpressRequest;
+  const seen = r[kParamsSeen];
+  if (seen !== undefined) mountParams.push(...seen);
+  r[kParamsSeen] = mountParams;
+}
