@@ -112,7 +112,11 @@ describe('options are validated once, with errors naming the option', () => {
     [{ isError: true }, TypeError, /isError must be a function/],
     [{ traceResponse: 'yes' }, TypeError, /traceResponse must be a boolean/],
     [{ tracer: {} }, TypeError, /tracer must be a Tracer/],
-    [{ propagator: 'zipkin' }, RangeError, /unknown propagator/],
+    [
+      { propagator: 'zipkin' },
+      RangeError,
+      /^propagator: unknown propagator "zipkin"; accepted values: tracecontext/,
+    ],
     [{ propagator: {} }, TypeError, /propagator must be/],
     [{ captureHeaders: ['x'] }, TypeError, /unknown captureHeaders key/],
     [{ captureHeaders: { request: 'x-id' } }, TypeError, /captureHeaders.request must be an array/],
