@@ -31,11 +31,12 @@ export const defaultPropagator: Propagator = composite([w3cTraceContext, w3cBagg
  * A composite of the propagators named in an `OTEL_PROPAGATORS` value (comma-separated, case-insensitive):
  * tracecontext, baggage, b3 (single header), b3multi, jaeger, none. `none` alone disables propagation; an
  * empty value means "unset" (OpenTelemetry SDK environment variable spec) and returns {@link defaultPropagator}.
- * Throws a RangeError naming the unknown value and the accepted ones.
+ * Throws a RangeError naming `source` (where the list came from: the variable, or a code option), the unknown value
+ * and the accepted ones.
  */
-export function propagatorsFromNames(names: string): Propagator {
+export function propagatorsFromNames(names: string, source = 'OTEL_PROPAGATORS'): Propagator {
   if (typeof names !== 'string') {
-    throw new TypeError(`OTEL_PROPAGATORS must be a comma-separated string of: ${ACCEPTED}`);
+    throw new TypeError(`${source} must be a comma-separated string of: ${ACCEPTED}`);
   }
   if (names.trim() === '') return defaultPropagator;
   const list: Propagator[] = [];
@@ -44,9 +45,7 @@ export function propagatorsFromNames(names: string): Propagator {
     if (name === '') continue;
     const p = Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
     if (p === undefined) {
-      throw new RangeError(
-        `OTEL_PROPAGATORS: unknown propagator "${raw.trim()}"; accepted values: ${ACCEPTED}`,
-      );
+      throw new RangeError(`${source}: unknown propagator "${raw.trim()}"; accepted values: ${ACCEPTED}`);
     }
     if (p !== null && !list.includes(p)) list.push(p);
   }

@@ -196,11 +196,7 @@ export function resolveConfig(
 function resolvePropagator(code: Propagator | string | undefined, fromEnv: string | undefined): Propagator {
   if (code !== undefined) {
     if (typeof code === 'string') {
-      try {
-        return propagatorsFromNames(code);
-      } catch (error) {
-        throw renamed(error, 'OTEL_PROPAGATORS', 'propagators');
-      }
+      return propagatorsFromNames(code, 'propagators');
     }
     if (code === null || typeof code.inject !== 'function' || typeof code.extract !== 'function') {
       throw new TypeError(
@@ -453,15 +449,4 @@ function checkObject<T>(value: unknown, name: string): T {
     throw new TypeError(`${name} must be an object; got ${describe(value)}`);
   }
   return value as T;
-}
-
-function renamed(error: unknown, from: string, to: string): unknown {
-  if (error instanceof Error && error.message.startsWith(from)) {
-    const copy =
-      error instanceof RangeError
-        ? new RangeError(to + error.message.slice(from.length))
-        : new TypeError(to + error.message.slice(from.length));
-    return copy;
-  }
-  return error;
 }

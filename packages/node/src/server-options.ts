@@ -199,17 +199,7 @@ function resolveIncomingContext(value: unknown, envValue: string | undefined): I
 
 function resolvePropagator(value: Propagator | string | undefined): Propagator | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'string') {
-    try {
-      return propagatorsFromNames(value);
-    } catch (error) {
-      // core names the variable it reads; here the value came from the `propagator` option.
-      if (error instanceof RangeError && error.message.startsWith('OTEL_PROPAGATORS')) {
-        throw new RangeError(`propagator${error.message.slice('OTEL_PROPAGATORS'.length)}`);
-      }
-      throw error;
-    }
-  }
+  if (typeof value === 'string') return propagatorsFromNames(value, 'propagator');
   if (value === null || typeof value.extract !== 'function' || typeof value.inject !== 'function') {
     throw new TypeError("propagator must be a Propagator or a name list like 'tracecontext,baggage,b3'");
   }
