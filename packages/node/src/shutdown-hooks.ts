@@ -50,7 +50,9 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   }
 
   process.on('beforeExit', onBeforeExit);
-  for (const signal of SIGNALS) process.on(signal, onSignal);
+  // Prepended, so ours runs first and still sees an app listener added with `once()` before us: Node removes a
+  // `once` listener just before calling it, and a listener after it would count it gone and kill the process.
+  for (const signal of SIGNALS) process.prependListener(signal, onSignal);
   return uninstall;
 }
 

@@ -77,6 +77,18 @@ describe('shutdown hooks in a real process', () => {
     expect({ code, signal }).toEqual({ code: 3, signal: null });
   });
 
+  it('on SIGTERM with the app’s own once() listener registered before configure(): leaves the exit to the app', async () => {
+    const app = run('own-once-handler');
+    await app.ready;
+    app.child.kill('SIGTERM');
+    const { code, signal } = await app.exited;
+    const output = app.output();
+    expect(output).toContain('flushed work-own-once-handler');
+    expect(output).toContain('app handler still running');
+    expect(output).not.toContain('processor shut down');
+    expect({ code, signal }).toEqual({ code: 3, signal: null });
+  });
+
   it('on beforeExit: flushes once and lets the process exit normally', async () => {
     const app = run('before-exit');
     const { code, signal } = await app.exited;
