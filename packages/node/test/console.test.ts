@@ -69,6 +69,20 @@ describe('renderWaterfall', () => {
     expect(lines[1]).toContain('…');
     expect(lines[2]).toMatch(/\| {15}█ {14}\|/);
   });
+
+  it('keeps the line within 120 columns when a long span’s duration needs more than 10 characters', () => {
+    const root = makeSpan({ name: 'GET /export', startTime: T0, endTime: T0 + 150_000 });
+    const failed = makeSpan({
+      parentSpanId: root.spanContext().spanId,
+      parentIsRemote: false,
+      startTime: T0,
+      endTime: T0 + 150_000,
+      status: { code: 2, message: 'y'.repeat(300) },
+    });
+    const lines = renderWaterfall([root, failed]).trimEnd().split('\n');
+    expect(lines[2]).toContain('150000.00 ms  ✗ y');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
+  });
 });
 
 describe('ConsoleExporter', () => {

@@ -10,6 +10,7 @@ const NAME_WIDTH = 32;
 const BAR_WIDTH = 30;
 const MAX_DEPTH_INDENT = 12;
 const MESSAGE_WIDTH = 26;
+const LINE_WIDTH = 120;
 /** Traces whose root never ends (or ended before we saw its children) must not pile up. */
 const MAX_BUFFERED_TRACES = 1000;
 
@@ -121,12 +122,14 @@ function renderLine(span: ReadableSpan, depth: number, traceStart: number, total
     '█'.repeat(Math.min(to, BAR_WIDTH) - from) +
     ' '.repeat(BAR_WIDTH - Math.min(to, BAR_WIDTH));
   const duration = formatMs(Math.max(0, span.endTime - span.startTime)).padStart(10);
-  return `${service} ${name} |${bar}| ${duration}${statusMarker(span)}`;
+  const line = `${service} ${name} |${bar}| ${duration}`;
+  // A duration of 100 s or more is wider than its column: the message gives up what it takes.
+  return line + statusMarker(span, Math.max(1, Math.min(MESSAGE_WIDTH, LINE_WIDTH - line.length - 4)));
 }
 
-function statusMarker(span: ReadableSpan): string {
+function statusMarker(span: ReadableSpan, messageWidth: number): string {
   if (span.status.code === 2) {
-    return `  ✗ ${span.status.message ? fit(span.status.message, MESSAGE_WIDTH).trimEnd() : 'ERROR'}`;
+    return `  ✗ ${fit(span.status.message || 'ERROR', messageWidth).trimEnd()}`;
   }
   return span.status.code === 1 ? '  ✓' : '';
 }
