@@ -1,5 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Baggage } from '@tracewire/core';
+import { processShared } from './process-shared.js';
 import type { Span } from './span.js';
 
 /** What one unit of work carries: its active span, its baggage, and whether tracing is switched off for it. */
@@ -10,7 +11,8 @@ export interface TraceContext {
   readonly suppressed: boolean;
 }
 
-const storage = new AsyncLocalStorage<TraceContext>();
+// One for the process, whichever copy of the package (ES module or CommonJS) enters or reads it.
+const storage = processShared.storage as AsyncLocalStorage<TraceContext>;
 const SUPPRESSED: TraceContext = Object.freeze({ span: undefined, baggage: undefined, suppressed: true });
 
 export function getActiveContext(): TraceContext | undefined {

@@ -5,15 +5,12 @@ import { rateLimitedWarn } from './exporters/failure-warning.js';
 import { OtlpHttpExporter } from './exporters/otlp-http-exporter.js';
 import { ZipkinExporter } from './exporters/zipkin.js';
 import { installOutgoing } from './install-outgoing.js';
+import { processShared } from './process-shared.js';
 import { installShutdownHooks } from './shutdown-hooks.js';
 import type { SpanExporter } from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
 import { Tracer } from './tracer.js';
-
-let current: Tracer | undefined;
-/** Why configuring from the environment failed; rethrown so per-request callers do not re-read it each time. */
-let lazyFailure: unknown;
 
 /**
  * Builds a tracer from `options` over the environment and makes it the global one, shutting the previous one down
@@ -21,9 +18,10 @@ let lazyFailure: unknown;
  */
 export function configure(options?: TracewireOptions): Tracer {
   const tracer = createTracer(resolveConfig(options));
-  const previous = current;
-  current = tracer;
-  lazyFailure = undefined;
+  // Shared by the ES module and CommonJS copies of this package (process-shared.ts).
+  const previous = processShared.tracer as Tracer | undefined;
+  processShared.tracer = tracer;
+  processShared.lazyFailure = undefined;
   if (previous !== undefined && previous !== tracer) void previous.shutdown();
   return tracer;
 }
@@ -34,12 +32,13 @@ export function configure(options?: TracewireOptions): Tracer {
  * succeeds.
  */
 export function getTracer(): Tracer {
+  const current = processShared.tracer as Tracer | undefined;
   if (current !== undefined) return current;
-  if (lazyFailure !== undefined) throw lazyFailure;
+  if (processShared.lazyFailure !== undefined) throw processShared.lazyFailure;
   try {
     return configure();
   } catch (error) {
-    lazyFailure = error;
+    processShared.lazyFailure = error;
     throw error;
   }
 }

@@ -2,9 +2,8 @@ import { subscribeUndici } from './outgoing-fetch.js';
 import { installHttp } from './outgoing-http.js';
 import { type OutgoingOptions, resolveOutgoingOptions } from './outgoing-options.js';
 import { createOutgoingState } from './outgoing-span.js';
+import { processShared } from './process-shared.js';
 import type { Tracer } from './tracer.js';
-
-let uninstallCurrent: (() => void) | undefined;
 
 /**
  * Propagates the active trace on every outgoing `fetch`, `undici`, `http` and `https` call and records a client
@@ -14,7 +13,8 @@ let uninstallCurrent: (() => void) | undefined;
  */
 export function installOutgoing(tracer: Tracer, options?: OutgoingOptions): () => void {
   const resolved = resolveOutgoingOptions(options);
-  uninstallCurrent?.();
+  // One live installation per process, whichever copy of the package made it (process-shared.ts).
+  processShared.uninstallOutgoing?.();
   const state = createOutgoingState(tracer, resolved);
   const undoFetch = subscribeUndici(state);
   const undoHttp = installHttp(state);
@@ -25,8 +25,8 @@ export function installOutgoing(tracer: Tracer, options?: OutgoingOptions): () =
     state.active = false;
     undoFetch();
     undoHttp();
-    if (uninstallCurrent === uninstall) uninstallCurrent = undefined;
+    if (processShared.uninstallOutgoing === uninstall) processShared.uninstallOutgoing = undefined;
   };
-  uninstallCurrent = uninstall;
+  processShared.uninstallOutgoing = uninstall;
   return uninstall;
 }

@@ -3,6 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TraceFlags } from '@tracewire/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { forgetProcessSharedState } from './fixtures/fresh-process-state.js';
 import { SpanCollector } from './span-collector.js';
 
 type GlobalModule = typeof import('../src/global.js');
@@ -13,6 +14,7 @@ let global: GlobalModule;
 let withSpan: ContextModule['withSpan'];
 beforeEach(async () => {
   vi.resetModules();
+  forgetProcessSharedState();
   vi.stubEnv('OTEL_TRACES_EXPORTER', 'none');
   global = await import('../src/global.js');
   // The fresh module graph has its own AsyncLocalStorage; use the same one the tracer reads.

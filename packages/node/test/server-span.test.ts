@@ -13,6 +13,7 @@ import { createServerTracing, type RequestTrace } from '../src/server-span.js';
 import { SimpleSpanProcessor } from '../src/simple-processor.js';
 import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
 import { Tracer } from '../src/tracer.js';
+import { forgetProcessSharedState } from './fixtures/fresh-process-state.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -140,7 +141,8 @@ describe('options are validated once, with errors naming the option', () => {
   });
 
   it('throws at creation when the environment the global tracer would use is invalid', async () => {
-    vi.resetModules(); // a fresh module graph: no global tracer configured yet
+    vi.resetModules(); // a fresh module graph and process state: no global tracer configured yet
+    forgetProcessSharedState();
     vi.stubEnv('OTEL_TRACES_SAMPLER', 'sometimes');
     try {
       const fresh = await import('../src/server-span.js');
