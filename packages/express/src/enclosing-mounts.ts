@@ -4,9 +4,8 @@
 // named by the raw path. The patterns of those mount layers are still in the app: found once per middleware, and
 // matched again against `req.baseUrl` per request, only for this placement.
 
+import { type Params, safeDecode } from './route-watch.js';
 import { appStack, layerHasParameters, MAX_MOUNT_DEPTH, type MountLayer } from './router-stack.js';
-
-type Params = Record<string, unknown>;
 
 type MatchingLayer = MountLayer & {
   /** router 2 (Express 5): a match that leaves the layer untouched. */
@@ -150,15 +149,7 @@ function matchLayer(layer: MatchingLayer, path: string): { params: Params; path:
     const value = found[i + 1];
     const name = keys[i]?.name;
     if (value !== undefined && (typeof name === 'string' || typeof name === 'number'))
-      params[name] = decode(value);
+      params[name] = safeDecode(value);
   }
   return { params, path: found[0] };
-}
-
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

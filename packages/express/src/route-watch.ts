@@ -120,7 +120,8 @@ function runAt(runs: Run[], segments: string[], start: number): Run | undefined 
   return undefined;
 }
 
-function safeDecode(text: string): string {
+/** `text` percent-decoded, or as it is when its percent-encoding is not valid. */
+export function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
