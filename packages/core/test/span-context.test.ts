@@ -30,6 +30,28 @@ describe('span context validity (W3C Trace Context §3.2.2.3, §3.2.2.4)', () =>
     expect(isValidSpanId(id)).toBe(false);
   });
 
+  it('rejects one bad character at any position, even or odd', () => {
+    // Ids are checked two characters at a time; a bad character must count in either half of a pair.
+    for (const bad of ['g', 'G', 'A', '-', ' ', '\0', 'é', '\u0130', '\u{1F600}'.charAt(0)]) {
+      for (let at = 0; at < 32; at++) {
+        expect(
+          isValidTraceId(T.slice(0, at) + bad + T.slice(at + 1)),
+          `${JSON.stringify(bad)} at ${at}`,
+        ).toBe(false);
+        if (at < 16) expect(isValidSpanId(S.slice(0, at) + bad + S.slice(at + 1))).toBe(false);
+      }
+    }
+  });
+
+  it('accepts an id with a single non-zero digit at any position', () => {
+    for (let at = 0; at < 32; at++) {
+      for (const digit of '19af') {
+        expect(isValidTraceId('0'.repeat(at) + digit + '0'.repeat(31 - at))).toBe(true);
+        if (at < 16) expect(isValidSpanId('0'.repeat(at) + digit + '0'.repeat(15 - at))).toBe(true);
+      }
+    }
+  });
+
   it('rejects values that are not strings', () => {
     expect(isValidTraceId(undefined as unknown as string)).toBe(false);
     expect(isValidSpanId(42 as unknown as string)).toBe(false);
