@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // act as one: the adapter records to the tracer the app configured, in the context the app reads.
 
 describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)', () => {
-  it('records to the app’s tracer, with the server span active in the handler and parent of the outgoing call', () => {
+  it('records to the app’s tracer, with the server span (and ServerTracing.active()) active in the handler and parent of the outgoing call', () => {
     for (const file of [
       'packages/node/dist/index.cjs',
       'packages/node/dist/index.js',
@@ -23,6 +23,7 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
       spans: { name: string; kind: number; spanId: string; traceId: string; parentSpanId?: string }[];
       activeInHandler?: string;
+      activeTraceInHandler?: string;
       downstreamHeader?: string;
     };
 
@@ -31,6 +32,7 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     expect(server).toBeDefined();
     expect(client).toBeDefined();
     expect(report.activeInHandler).toBe(server?.spanId);
+    expect(report.activeTraceInHandler).toBe(server?.spanId);
     expect(report.downstreamHeader).toBe(`00-${server?.traceId}-${client?.spanId}-01`);
   });
 });
