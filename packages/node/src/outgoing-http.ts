@@ -199,7 +199,10 @@ function describeTarget(
   const path = str(o['path']) ?? (url ? `${url.pathname}${url.search}` : '/');
   // ClientRequest upper-cases the method before sending it.
   const method = str(o['method'])?.toUpperCase() ?? 'GET';
-  return { method, protocol, hostname, port, path };
+  const target: CallTarget = { method, protocol, hostname, port, path };
+  const socketPath = o['socketPath'];
+  if (typeof socketPath === 'string' && socketPath.length > 0) target.socketPath = socketPath;
+  return target;
 }
 
 /** Node 22.12+/23.2+: the ClientRequest exists and has not stored its headers yet. */
@@ -208,13 +211,18 @@ function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void
   try {
     for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) return;
     const protocol = request.protocol ?? 'http:';
-    const call = startClientCall(state, {
+    // Node keeps the `socketPath` option on the request; host and port are then its `localhost:80` filler.
+    const socketPath = (request as { socketPath?: unknown }).socketPath;
+    const isSocketCall = typeof socketPath === 'string' && socketPath.length > 0;
+    const target: CallTarget = {
       method: request.method,
       protocol,
       hostname: request.host,
-      port: connectPort(request, protocol),
+      port: isSocketCall ? 0 : connectPort(request, protocol),
       path: request.path,
-    });
+    };
+    if (isSocketCall) target.socketPath = socketPath;
+    const call = startClientCall(state, target);
     if (call === undefined) return;
     // Raw-array headers and `Expect` make the constructor store the header block at once; it is sealed then.
     if (!request.headersSent && (request as unknown as { _header?: unknown })._header == null) {

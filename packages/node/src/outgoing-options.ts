@@ -3,7 +3,8 @@ import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from '.
 
 /**
  * A destination rule. A string is a host (`api.example.com`), a host and port (`api.example.com:8443`), a
- * wildcard over subdomains (`*.example.com`, not the apex), or, when it contains `://`, a URL prefix
+ * wildcard over subdomains (`*.example.com`, not the apex), a Unix socket path when it starts with `/` or `\\`
+ * (`/var/run/docker.sock`, matched exactly), or, when it contains `://`, a URL prefix
  * (`https://api.example.com/v2/`). A RegExp is tested against the call's `url.full`.
  */
 export type DestinationPattern = string | RegExp;
@@ -20,9 +21,12 @@ export interface OutgoingOptions extends UrlRedactionOptions {
 
 /** Where a call goes, as the destination rules see it. */
 export interface Destination {
-  /** Lowercase host name, IPv6 without brackets. */
+  /** Lowercase host name, IPv6 without brackets; empty for a call over a socket path, which has none. */
   readonly hostname: string;
+  /** 0 for a call over a socket path. */
   readonly port: number;
+  /** The Unix domain socket (or Windows named pipe) a `socketPath` call goes to; undefined for TCP calls. */
+  readonly socketPath?: string;
   /** `url.full` as recorded on the span. */
   readonly url: string;
 }
@@ -87,6 +91,9 @@ function compilePattern(name: string, pattern: unknown): Matcher {
       `${name} entries must be non-empty strings or RegExps; got ${JSON.stringify(pattern)}`,
     );
   }
+  // A socket path is case-sensitive and names no host: it matches only calls made over that socket.
+  const first = pattern.charCodeAt(0);
+  if (first === 47 /* / */ || first === 92 /* \ */) return (d) => d.socketPath === pattern;
   if (pattern.includes('://')) {
     const prefix = pattern.toLowerCase();
     return (d) => d.url.toLowerCase().startsWith(prefix);

@@ -2,6 +2,7 @@ import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracew
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
+import { recordSocketCall } from './outgoing-socket.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
 import { SpanKind, SpanStatusCode } from './span-data.js';
@@ -42,6 +43,8 @@ export interface CallTarget {
   port: number;
   /** Path and query as sent. */
   path: string;
+  /** Set only for a call over a Unix domain socket (or Windows named pipe); host and port are then Node's filler. */
+  socketPath?: string;
 }
 
 export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOptions): OutgoingState {
@@ -71,17 +74,28 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
 
   const method = target.method.toUpperCase();
   const known = state.options.knownMethods.has(method);
-  const hostname = stripBrackets(target.hostname).toLowerCase();
-  const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
   const attributes = newAttributes();
   attributes['http.request.method'] = known ? method : '_OTHER';
-  attributes['url.full'] = url;
-  attributes['server.address'] = hostname;
-  attributes['server.port'] = target.port;
+  let destination: Destination;
+  if (target.socketPath === undefined) {
+    const hostname = stripBrackets(target.hostname).toLowerCase();
+    const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
+    attributes['url.full'] = url;
+    attributes['server.address'] = hostname;
+    attributes['server.port'] = target.port;
+    destination = { hostname, port: target.port, url };
+  } else {
+    destination = recordSocketCall(
+      state.options.redactor,
+      target.protocol,
+      target.socketPath,
+      target.path,
+      attributes,
+    );
+  }
   // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
   if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
   const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
-  const destination: Destination = { hostname, port: target.port, url };
   return {
     span,
     stats: state.tracer.stats,
