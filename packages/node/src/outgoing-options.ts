@@ -27,7 +27,10 @@ export interface Destination {
   readonly port: number;
   /** The Unix domain socket (or Windows named pipe) a `socketPath` call goes to; undefined for TCP calls. */
   readonly socketPath?: string;
-  /** `url.full` as recorded on the span. */
+  /**
+   * `url.full` as recorded on the span; for a CONNECT, the proxy's origin (`http://proxy:3128/`), since the proxy,
+   * not the tunnel's target the span records, is what reads its headers.
+   */
   readonly url: string;
 }
 

@@ -1,6 +1,7 @@
 import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
+import { recordTunnelTarget } from './outgoing-connect.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { newAttributes } from './recording-span.js';
@@ -79,11 +80,20 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   let destination: Destination;
   if (target.socketPath === undefined) {
     const hostname = stripBrackets(target.hostname).toLowerCase();
-    const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
-    attributes['url.full'] = url;
-    attributes['server.address'] = hostname;
-    attributes['server.port'] = target.port;
-    destination = { hostname, port: target.port, url };
+    if (
+      method === 'CONNECT' &&
+      recordTunnelTarget(target.protocol, target.path, hostname, target.port, attributes)
+    ) {
+      // The tunnel's target never sees a CONNECT's headers; the proxy reads them, so the rules judge the proxy.
+      const proxyUrl = formatUrl(target.protocol, hostname, target.port, '');
+      destination = { hostname, port: target.port, url: proxyUrl };
+    } else {
+      const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
+      attributes['url.full'] = url;
+      attributes['server.address'] = hostname;
+      attributes['server.port'] = target.port;
+      destination = { hostname, port: target.port, url };
+    }
   } else {
     destination = recordSocketCall(
       state.options.redactor,

@@ -1,0 +1,43 @@
+import type { Attributes } from './span-data.js';
+
+// Digits only: `Number()` alone would also take ` 443`, `0x1bb` and `4e2`.
+const PORT = /^[0-9]{1,5}$/;
+// Whatever would make the host part more than a host: a path, query, fragment, userinfo or whitespace.
+const NOT_A_HOST = /[\s/?#@[\]]/;
+
+/**
+ * Records the tunnel a CONNECT opens, when its request-target is in authority-form (`example.com:443`, RFC 9112
+ * §3.2.3, where the port is required); false, recording nothing, for any other target. The request-target is
+ * the URI origin the request is for (RFC 9110 §9.3.6), so, as OpenTelemetry's own http instrumentation does,
+ * `server.address`/`server.port` are the target's and `url.full` is `scheme://host:port`, with the port always
+ * written as the target gives it. The proxy the request is sent to is the connection's peer: `network.peer.*`.
+ */
+export function recordTunnelTarget(
+  protocol: string,
+  target: string,
+  proxyHostname: string,
+  proxyPort: number,
+  attributes: Attributes,
+): boolean {
+  const colon = target.lastIndexOf(':');
+  if (colon <= 0 || !PORT.test(target.slice(colon + 1))) return false;
+  const port = Number(target.slice(colon + 1));
+  let host = target.slice(0, colon);
+  const bracketed = host.charCodeAt(0) === 91 /* [ */;
+  if (bracketed) {
+    if (host.charCodeAt(host.length - 1) !== 93 /* ] */) return false;
+    host = host.slice(1, -1);
+  } else if (host.includes(':')) {
+    return false;
+  }
+  if (port === 0 || port > 65535 || host.length === 0 || NOT_A_HOST.test(host)) return false;
+
+  const hostname = host.toLowerCase();
+  const scheme = protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
+  attributes['url.full'] = `${scheme}://${bracketed ? `[${hostname}]` : hostname}:${port}`;
+  attributes['server.address'] = hostname;
+  attributes['server.port'] = port;
+  attributes['network.peer.address'] = proxyHostname;
+  attributes['network.peer.port'] = proxyPort;
+  return true;
+}
