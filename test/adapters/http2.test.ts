@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
 import { tracing as koaTracing } from '@tracewire/koa';
@@ -37,6 +38,23 @@ interface H2App {
 
 type Factory = () => Promise<H2App>;
 
+class DiskError extends Error {
+  override name = 'DiskError';
+}
+
+/** A body that sends one chunk, then fails with a DiskError instead of ending. */
+function failingBody(): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push('part');
+      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
+    },
+  });
+}
+
 function signal(): { promise: Promise<void>; fire: () => void } {
   let fire = (): void => {};
   const promise = new Promise<void>((resolve) => {
@@ -58,6 +76,9 @@ const factories: [string, Factory][] = [
         await new Promise((r) => setTimeout(r, 2000));
         return 'late';
       });
+      app.get('/stream/fails-midway', (_req, reply) => {
+        reply.type('text/plain').send(failingBody());
+      });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
       return { port, slowStarted: started.promise, close: () => app.close() };
@@ -68,6 +89,7 @@ const factories: [string, Factory][] = [
     async () => {
       const started = signal();
       const app = new Koa();
+      app.silent = true; // the failing body stream would be logged to stderr
       const router = new Router();
       app.use(koaTracing());
       router.get('/users/:id', (ctx) => {
@@ -77,6 +99,10 @@ const factories: [string, Factory][] = [
         started.fire();
         await new Promise((r) => setTimeout(r, 2000));
         ctx.body = 'late';
+      });
+      router.get('/stream/fails-midway', (ctx) => {
+        ctx.type = 'text/plain';
+        ctx.body = failingBody();
       });
       app.use(router.routes());
       const server = http2.createServer(app.callback());
@@ -161,6 +187,23 @@ describe.each(factories)('%s', (_name, create) => {
       'server.address': '127.0.0.1',
       'server.port': app.port,
     });
+  });
+
+  it('records a body stream failing after the headers as its exception, not as a client abort', async () => {
+    await new Promise<void>((resolve) => {
+      const stream = client.request({ ':path': '/stream/fails-midway' });
+      stream.on('error', () => {});
+      stream.on('close', () => resolve());
+      stream.resume();
+      stream.end();
+    });
+
+    const span = await serverSpan();
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('DiskError');
+    expect(span.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(1);
   });
 
   it('ends the span once, as an error, when the client resets the stream mid-request', async () => {

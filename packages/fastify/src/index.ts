@@ -69,6 +69,9 @@ function plugin(
     if (trace === undefined) return next();
     // Fastify keeps reply headers to itself until writeHead, out of ServerResponse#getHeader's sight.
     trace.readResponseHeadersFrom(reply);
+    // A stream payload that fails after the headers skips onError: Fastify logs it and destroys the response.
+    // An onSend hook would see every payload, but costs Fastify's hook runner (three closures) on every request.
+    trace.watchPipedBody(reply.raw);
     runInContext(trace.context, next);
   });
   fastify.addHook('preValidation', reenter);

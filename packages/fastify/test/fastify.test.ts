@@ -1,4 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import { get as httpGet, request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import {
   getActiveSpan,
   InMemoryExporter,
@@ -41,6 +42,57 @@ async function span(): Promise<ReadableSpan> {
 
 class ConflictError extends Error {
   override name = 'ConflictError';
+}
+
+class DiskError extends Error {
+  override name = 'DiskError';
+}
+
+/** A body that sends `first` (if any) and then fails with a DiskError instead of ending. */
+function failingBody(first?: string): Readable {
+  let sent = first === undefined;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(first);
+      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
+    },
+  });
+}
+
+/** GETs `path` and resolves with what arrived once the connection is gone (or `giveUpMs` passed). */
+function getUntilClosed(
+  base: string,
+  path: string,
+  giveUpMs = 1000,
+): Promise<{ status?: number; body: string }> {
+  return new Promise((resolve) => {
+    let status: number | undefined;
+    let body = '';
+    const req = httpGet(`${base}${path}`, (res) => {
+      status = res.statusCode;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('error', () => {});
+    });
+    const timer = setTimeout(() => req.destroy(), giveUpMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve({ status, body });
+    };
+    req.on('error', done);
+    req.on('close', done);
+  });
+}
+
+/** The one finished span, after giving a second `end` time to show up. */
+async function onlySpan(): Promise<ReadableSpan> {
+  await span();
+  await new Promise((r) => setTimeout(r, 50));
+  return span();
 }
 
 describe.each([
@@ -97,6 +149,25 @@ describe.each([
       reply.code(error instanceof ConflictError ? 409 : 500).send({ error: String(error) });
     });
     app.get('/hang', () => new Promise(() => {}));
+    app.get('/stream', (_req, reply) => {
+      reply.type('text/plain').send(Readable.from(['a', 'b', 'c']));
+    });
+    app.get('/stream/fails-early', async (_req, reply) => {
+      reply.type('text/plain');
+      return failingBody();
+    });
+    app.get('/stream/fails-midway', (_req, reply) => {
+      reply.type('text/plain').send(failingBody('part'));
+    });
+    app.get('/stream/endless', async (_req, reply) => {
+      reply.type('text/plain');
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      return new Readable({
+        read() {
+          this.push(chunk);
+        },
+      });
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -134,6 +205,59 @@ describe.each([
     const s = await span();
     expect(s.status.code).toBe(SpanStatusCode.UNSET);
     expect(s.events[0]?.attributes?.['exception.type']).toBe('ConflictError');
+  });
+
+  it('ends a streamed reply once, after the stream ends', async () => {
+    const url = await start();
+    const res = await supertest(url).get('/stream').expect(200);
+    expect(res.text).toBe('abc');
+    const s = await onlySpan();
+    expect(s.status.code).toBe(SpanStatusCode.UNSET);
+    expect(s.events).toHaveLength(0);
+  });
+
+  it('records a reply stream failing after the headers as its exception, not as a client abort', async () => {
+    const url = await start();
+    const res = await getUntilClosed(url, '/stream/fails-midway');
+    expect(res).toEqual({ status: 200, body: 'part' });
+    const s = await onlySpan();
+    expect(s.name).toBe('GET /stream/fails-midway');
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('DiskError');
+    const exceptions = s.events.filter((e) => e.name === 'exception');
+    expect(exceptions).toHaveLength(1);
+    expect(exceptions[0]?.attributes).toMatchObject({
+      'exception.type': 'DiskError',
+      'exception.message': 'disk gone',
+    });
+    expect(exceptions[0]?.attributes?.['exception.stacktrace']).toContain('DiskError: disk gone');
+  });
+
+  it('records a reply stream failing before the first byte once, through the error handler', async () => {
+    const url = await start();
+    const res = await getUntilClosed(url, '/stream/fails-early');
+    expect(res.status).toBe(500);
+    const s = await onlySpan();
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['http.response.status_code']).toBe(500);
+    expect(s.attributes['error.type']).toBe('DiskError');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+  });
+
+  it('still ends a streamed reply the client walks away from as aborted, with no exception', async () => {
+    const url = await start();
+    await new Promise<void>((resolve) => {
+      const req = httpGet(`${url}/stream/endless`, (res) => {
+        res.once('data', () => req.destroy());
+        res.on('error', () => {});
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+    });
+    const s = await onlySpan();
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('aborted');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
   });
 
   it('ends the span as a timeout when the connection times out (onTimeout)', async () => {

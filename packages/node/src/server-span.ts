@@ -78,6 +78,7 @@ export class RequestTrace {
   #routeSource: object | undefined;
   #readRoute: ((source: never) => string | undefined) | undefined;
   #headerSource: ResponseHeaderSource | undefined;
+  #pipedBody: object | undefined;
   #error: unknown;
   #errorType: string | undefined;
   #timedOut = false;
@@ -134,6 +135,20 @@ export class RequestTrace {
     return this.#route;
   }
 
+  /**
+   * For frameworks that pipe a body stream into `res` and, when it fails after the headers, only destroy the
+   * response (Fastify): the span then records the body's error instead of reporting a client abort. One `pipe`
+   * listener per response; only a piped body stream makes it run.
+   */
+  watchPipedBody(res: ServerResponse): void {
+    if (this.span.isRecording()) res.on('pipe', onPipe);
+  }
+
+  /** @internal Called from the response's `pipe` listener. */
+  bodyPiped(source: object): void {
+    this.#pipedBody = source;
+  }
+
   /** Adds the `exception` event; the error itself is left for the app to handle or re-throw. */
   recordError(error: unknown): void {
     if (this.#ended || error === this.#error || !this.span.isRecording()) return;
@@ -154,9 +169,24 @@ export class RequestTrace {
     this.#timedOut = true;
   }
 
+  // A body that failed has its error as `errored` (a Node Readable's, Node >= 18) by the time the framework
+  // destroys the response for it; reading it once the response closed unfinished needs no listener on the body.
+  // When the client went away instead, the body is still intact here: the framework only destroys it after this
+  // `close` listener, which was added first.
+  #recordBodyFailure(): void {
+    try {
+      const error = (this.#pipedBody as { errored?: unknown }).errored;
+      if (error != null) this.recordError(error);
+    } catch {
+      this.#tracing?.countError();
+    }
+    this.#pipedBody = undefined;
+  }
+
   /** @internal Called from the response's `close` listener. */
   end(res: ServerResponse, completed: boolean): void {
     if (this.#ended) return;
+    if (!completed && this.#pipedBody !== undefined) this.#recordBodyFailure();
     this.#ended = true;
     this.#context.trace = undefined;
     const tracing = this.#tracing;
@@ -255,6 +285,11 @@ function onClose(this: ServerResponse): void {
     this,
     this.writableFinished && this.writableEnded && (this.req as IncomingMessage | undefined)?.errored == null,
   );
+}
+
+// Readable#pipe and Stream#pipe emit 'pipe' on the destination with the source, before the first chunk moves.
+function onPipe(this: ServerResponse, source: unknown): void {
+  if (source !== null && typeof source === 'object') traceOfResponse(this)?.bodyPiped(source);
 }
 
 /** The per-app half: options validated once, then `start` per request. */

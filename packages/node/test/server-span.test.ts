@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { b3 } from '@tracewire/core';
@@ -546,6 +547,36 @@ describe('server span lifecycle', () => {
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['error.type']).toBe('aborted');
   });
+
+  it.each([
+    ['destroys the response', true, SpanStatusCode.ERROR, 'RangeError', 1],
+    ['still completes the response', false, SpanStatusCode.UNSET, undefined, 0],
+  ])(
+    'records a piped body that failed when the app %s, by watchPipedBody',
+    async (_case, destroy, status, errorType, exceptions) => {
+      const { exporter, url } = await serve({}, (_req, res, trace) => {
+        trace?.watchPipedBody(res);
+        let sent = false;
+        const body = new Readable({
+          read() {
+            if (sent) return void setTimeout(() => this.destroy(new RangeError('source gone')), 5);
+            sent = true;
+            this.push('part');
+          },
+        });
+        // What Fastify does once headers are out; an app may instead finish the response itself.
+        body.on('error', () => (destroy ? res.destroy() : res.end()));
+        body.pipe(res);
+      });
+      await fetch(url)
+        .then((r) => r.text())
+        .catch(() => undefined);
+      const span = await onlySpan(exporter);
+      expect(span.status.code).toBe(status);
+      expect(span.attributes['error.type']).toBe(errorType);
+      expect(span.events.filter((e) => e.name === 'exception')).toHaveLength(exceptions);
+    },
+  );
 
   it.each([
     ['answered', 200, undefined],
