@@ -11,6 +11,7 @@ import { flag, option } from './lib/args.mjs';
 import { startChild } from './lib/children.mjs';
 import { CONNECTIONS, measureRun } from './lib/measure.mjs';
 import { report } from './lib/report.mjs';
+import { rotated } from './lib/rotated.mjs';
 import { runSoak } from './lib/soak.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -109,10 +110,12 @@ async function benchRuntime(runtime, infra) {
     }
     for (let round = 0; round < size.rounds; round++) {
       process.stderr.write(`[${runtime.version}] round ${round + 1}/${size.rounds}\n`);
-      // A B C D, A B C D …: each framework/route's variants back to back, so drift hits them alike.
+      // Each framework/route's variants back to back, so drift hits them alike; the order turns by one each round
+      // (A B C D E, B C D E A, …), so no variant always runs first or always follows the same neighbour.
+      const variants = rotated(VARIANTS, round);
       for (const route of ROUTES) {
         for (const framework of FRAMEWORKS) {
-          for (const variant of VARIANTS) {
+          for (const variant of variants) {
             const cell = cells.find(
               (c) => c.route === route && c.framework === framework && c.variant === variant,
             );
