@@ -16,8 +16,11 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 
-/** How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, or Node's `created` channel. */
-export type HttpInstrumentationMode = 'wrap' | 'channel';
+/**
+ * How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, Node's `created` channel, or both (the
+ * wrapper for calls through `request`/`get`, the channel for requests made any other way).
+ */
+export type HttpInstrumentationMode = 'wrap' | 'channel' | 'both';
 
 type TracedRequest = ClientRequest & { [kCall]?: ClientCall };
 type RequestFunction = (...args: unknown[]) => ClientRequest;
@@ -34,6 +37,27 @@ export function nodeHasCreatedChannel(version: string = process.versions.node): 
   return major > 23 || (major === 23 && minor >= 2) || (major === 22 && minor >= 12);
 }
 
+/**
+ * Whether a ClientRequest keeps the authority (host and port) it connects to, under Node's private `kAuthority`
+ * (added by nodejs/node#64311: Node 24.21 has it, 22.23 does not). Without it, a request seen on the `created`
+ * channel does not tell its port when the caller set the Host header (virtual hosting) or sent none, so the
+ * destination rules would judge, and the span record, the default port. Read from the constructor's source, which
+ * Node keeps for its built-ins: the alternative, building a request to look, would announce it to every other
+ * subscriber of the channel. Should Node move the assignment elsewhere, this says false and calls are wrapped,
+ * which is correct on every version.
+ */
+export function clientRequestStoresAuthority(
+  constructorSource: string = String(http.ClientRequest),
+): boolean {
+  return constructorSource.includes('this[kAuthority] =');
+}
+
+/** The channel alone where it tells the port; else wrapping, with the channel (when there is one) as a backstop. */
+export function defaultHttpMode(): HttpInstrumentationMode {
+  if (!nodeHasCreatedChannel()) return 'wrap';
+  return clientRequestStoresAuthority() ? 'channel' : 'both';
+}
+
 // Set while a wrapper runs the original synchronously: a library that routes `get` through `request`, or a second
 // copy of this module wrapping on top, must not start a second span for the same call.
 let insideOriginal = false;
@@ -41,7 +65,7 @@ let insideOriginal = false;
 /** Instruments both modules; returns the function that undoes exactly what was done. */
 export function installHttp(
   state: OutgoingState,
-  mode: HttpInstrumentationMode = nodeHasCreatedChannel() ? 'channel' : 'wrap',
+  mode: HttpInstrumentationMode = defaultHttpMode(),
 ): () => void {
   const { onResponse, onError } = callChannelHandlers(state, kCall);
   const channels: [string, (message: unknown) => void][] = [
@@ -49,21 +73,19 @@ export function installHttp(
     ['http.client.request.error', onError],
   ];
 
-  let undoMode: () => void;
-  if (mode === 'channel') {
+  if (mode !== 'wrap') {
+    // A call made through a wrapper reaches this channel while `insideOriginal` is set, and is left to the wrapper.
     const onCreated = (message: unknown): void => {
       const request = (message as { request?: TracedRequest }).request;
       if (request !== undefined) traceCreatedRequest(state, request);
     };
     channels.push(['http.client.request.created', onCreated]);
-    undoMode = () => {};
-  } else {
-    undoMode = wrapModules(state);
   }
+  const undoWrap = mode === 'channel' ? () => {} : wrapModules(state);
   for (const [name, handler] of channels) diagnosticsChannel.subscribe(name, handler);
   return () => {
     for (const [name, handler] of channels) diagnosticsChannel.unsubscribe(name, handler);
-    undoMode();
+    undoWrap();
   };
 }
 

@@ -7,7 +7,12 @@ import type { TracewireOptions } from '../src/config.js';
 import { runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { configure } from '../src/global.js';
 import { installOutgoing } from '../src/install-outgoing.js';
-import { installHttp, nodeHasCreatedChannel } from '../src/outgoing-http.js';
+import {
+  clientRequestStoresAuthority,
+  defaultHttpMode,
+  installHttp,
+  nodeHasCreatedChannel,
+} from '../src/outgoing-http.js';
 import { resolveOutgoingOptions } from '../src/outgoing-options.js';
 import { createOutgoingState } from '../src/outgoing-span.js';
 import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
@@ -117,7 +122,7 @@ describe('http.request / http.get call signatures', () => {
     expect(plain.received[0]?.headers.traceparent).toBeDefined();
   });
 
-  it('injects into raw array headers; from Node 22.12/23.2 records the call with them untouched', async () => {
+  it('injects into raw array headers, or records the call with them untouched where only the channel is used', async () => {
     const h = setup();
     const req = inParent(h, () =>
       http.request({
@@ -133,7 +138,7 @@ describe('http.request / http.get call signatures', () => {
     expect(plain.received[0]?.headers['x-raw']).toBe('yes');
     expect(h.spans.map((s) => s.attributes['http.response.status_code'])).toEqual([200]);
     // The ClientRequest constructor seals raw-array headers before the created channel fires.
-    if (nodeHasCreatedChannel()) expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    if (defaultHttpMode() === 'channel') expect(plain.received[0]?.headers.traceparent).toBeUndefined();
     else expect(plain.received[0]?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
@@ -527,8 +532,8 @@ describe('robustness', () => {
     expect(() => inParent(h, () => http.request('not a url'))).toThrow(TypeError);
   });
 
-  // Node 22.12+/23.2+ use the created channel and wrap nothing (tested below); before, request/get are wrapped.
-  it.runIf(!nodeHasCreatedChannel())('restores the original functions on uninstall', () => {
+  // Where the created channel tells the port (Node 24.21), nothing is wrapped (tested below); elsewhere request/get are.
+  it.runIf(defaultHttpMode() !== 'channel')('restores the original functions on uninstall', () => {
     const uninstall = installOutgoing(new Tracer());
     expect(http.request).not.toBe(originals.httpRequest);
     expect(https.get).not.toBe(originals.httpsGet);
@@ -582,6 +587,24 @@ describe("Node's http.client.request.created channel (22.12+/23.2+)", () => {
     expect(nodeHasCreatedChannel('24.0.0')).toBe(true);
   });
 
+  it('is used alone only where Node keeps the authority a request connects to', async () => {
+    expect(clientRequestStoresAuthority('{ this[kAuthority] = hostHeaderFromOptions; }')).toBe(true);
+    expect(clientRequestStoresAuthority('{ this.host = host; }')).toBe(false);
+    // What this Node really does: the source check must agree with the symbol found on a live request.
+    const req = http.request(`${plain.url}/authority`);
+    const symbol = Object.getOwnPropertySymbols(req).find((s) => s.description === 'kAuthority');
+    const authority = symbol === undefined ? undefined : (req as unknown as Record<symbol, unknown>)[symbol];
+    req.end();
+    await consume(req);
+    expect({ node: process.version, authority }).toEqual({
+      node: process.version,
+      authority: clientRequestStoresAuthority() ? `127.0.0.1:${plain.port}` : undefined,
+    });
+    expect(defaultHttpMode()).toBe(
+      !nodeHasCreatedChannel() ? 'wrap' : clientRequestStoresAuthority() ? 'channel' : 'both',
+    );
+  });
+
   it('injects into a request announced on the channel without wrapping anything', async () => {
     const spans: unknown[] = [];
     const tracer = new Tracer({
@@ -608,5 +631,45 @@ describe("Node's http.client.request.created channel (22.12+/23.2+)", () => {
     } finally {
       uninstall();
     }
+  });
+
+  it("with 'both', judges request/get calls by their options and traces a ClientRequest made directly", async () => {
+    const spans: ReadableSpan[] = [];
+    const tracer = new Tracer({
+      processors: [
+        { onEnd: (s) => void spans.push(s), forceFlush: async () => {}, shutdown: async () => {} },
+      ],
+    });
+    const options = resolveOutgoingOptions({ doNotPropagateTo: [`${plain.url}/vhost`] });
+    const uninstall = installHttp(createOutgoingState(tracer, options), 'both');
+    try {
+      const parent = tracer.startSpan('parent');
+      // On Node 22.12+ the channel sees this call too; judged from there, it would go to port 80 and propagate.
+      const vhost = { headers: { Host: 'api.example.com' } };
+      await withSpan(parent, () => consume(http.get(`${plain.url}/vhost`, vhost)));
+      const direct = withSpan(parent, () => {
+        const created = new http.ClientRequest(`${plain.url}/direct`);
+        // Node 20 does not publish this channel; on 22.12+ Node already did, and a second announcement is ignored.
+        diagnosticsChannel.channel('http.client.request.created').publish({ request: created });
+        return created;
+      });
+      direct.end();
+      await consume(direct);
+      await waitForSpans(spans, 2);
+      expect(plain.received.map((r) => [r.url, r.headers.traceparent !== undefined])).toEqual([
+        ['/vhost', false],
+        ['/direct', true],
+      ]);
+      expect(parseTraceparent(plain.received[1]?.headers.traceparent).traceId).toBe(
+        parent.spanContext().traceId,
+      );
+      expect(spans.map((s) => [s.attributes['url.full'], s.attributes['server.port']])).toEqual([
+        [`${plain.url}/vhost`, plain.port],
+        [`${plain.url}/direct`, plain.port],
+      ]);
+    } finally {
+      uninstall();
+    }
+    expect(http.request).toBe(originals.httpRequest);
   });
 });
