@@ -1,0 +1,120 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { it } from 'vitest';
+
+/**
+ * The suite runs on the machine's Node (20 in CI), but Node's http client and async context differ on the Nodes
+ * most users run: from 22.12 requests are announced on `http.client.request.created`, Node 24.21 keeps the port a
+ * request connects to (the private `kAuthority`), and V8 13 (Node 24) changes how Express's route watch is installed.
+ * The files below exercise those paths, so they run again here under the Node 22 and Node 24 that `pnpm install`
+ * puts in bench/ (the registry's `node` package; `node22` is an alias of it).
+ */
+const VERSION_SENSITIVE = [
+  'packages/node/test/outgoing-http.test.ts',
+  'packages/node/test/outgoing-fetch.test.ts',
+  'packages/node/test/outgoing-concurrency.test.ts',
+  'packages/node/test/context-propagation.test.ts',
+  'packages/node/test/global.test.ts',
+  'packages/node/test/server-span.test.ts',
+  'packages/express/test/express.test.ts',
+  'packages/express/test/route-watch.test.ts',
+  'packages/koa/test/koa.test.ts',
+  'packages/fastify/test/fastify.test.ts',
+  'test/adapters/shared-behaviour.test.ts',
+  'test/adapters/http2.test.ts',
+  'test/dual-package.test.ts',
+  'test/outgoing-module-systems.test.ts',
+  'test/outgoing-retries.test.ts',
+  'test/hardening/shutdown.test.ts',
+  'test/interop/otel-interop.test.ts',
+];
+
+const RUNTIMES = [
+  { major: 22, bin: 'bench/node_modules/node22/bin/node' },
+  { major: 24, bin: 'bench/node_modules/node/bin/node' },
+];
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const vitest = realpathSync(join(root, 'node_modules/vitest/vitest.mjs'));
+
+interface JsonReport {
+  testResults: {
+    name: string;
+    status: string;
+    message?: string;
+    assertionResults: {
+      ancestorTitles: string[];
+      title: string;
+      status: string;
+      failureMessages: string[];
+    }[];
+  }[];
+}
+
+/** Runs vitest on `files` with `node`; resolves with its exit code, stderr and the JSON report it wrote. */
+async function runUnder(node: string, files: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'tracewire-node-versions-'));
+  const reportFile = join(dir, 'report.json');
+  // The outer run's VITEST_* variables would make the inner vitest think it is one of the outer run's workers;
+  // `--no-cache` keeps the two inner runs and the outer one from writing the same results file at once.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST')));
+  try {
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        node,
+        [vitest, 'run', ...files, '--no-cache', '--reporter=json', `--outputFile=${reportFile}`],
+        { cwd: root, env: { ...env, NO_COLOR: '1' }, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, _stdout, stderr) => resolve({ code: error ? (error.code as number | null) : 0, stderr }),
+      );
+    });
+    const report = existsSync(reportFile)
+      ? (JSON.parse(readFileSync(reportFile, 'utf8')) as JsonReport)
+      : undefined;
+    return { code, stderr, report };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One line per failed test (or per file that failed before its tests ran): `file > test: first error line`. */
+function failuresOf(report: JsonReport): string[] {
+  return report.testResults.flatMap((file) => {
+    const name = relative(root, file.name);
+    const failed = file.assertionResults.filter((test) => test.status === 'failed');
+    if (failed.length === 0 && file.status === 'failed') return [`${name}: ${firstLine(file.message)}`];
+    return failed.map(
+      (test) =>
+        `${[name, ...test.ancestorTitles, test.title].join(' > ')}: ${firstLine(test.failureMessages[0])}`,
+    );
+  });
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n', 1)[0] ?? '';
+}
+
+// The two Nodes run side by side: the suite's own run uses one worker on a two-core machine, leaving a core free.
+it.concurrent.for(RUNTIMES)(
+  'under Node $major (installed in bench/), the tests of Node-version-sensitive paths pass',
+  { timeout: 120_000 },
+  async ({ major, bin }, { expect }) => {
+    const node = join(root, bin);
+    expect(existsSync(node), `${bin} is missing; pnpm install puts it there`).toBe(true);
+    const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+    expect(version.startsWith(`v${major}.`), `${bin} is ${version}`).toBe(true);
+
+    const { code, stderr, report } = await runUnder(node, VERSION_SENSITIVE);
+    expect(report, `vitest under ${version} wrote no report:\n${stderr}`).toBeDefined();
+    const ran = report?.testResults.map((file) => relative(root, file.name)).sort();
+    // Every comparison carries the Node version, so a failure names the Node it happened on and the tests that failed.
+    expect({ node: version, ran }).toEqual({ node: version, ran: [...VERSION_SENSITIVE].sort() });
+    expect({ node: version, failed: report ? failuresOf(report) : [] }).toEqual({
+      node: version,
+      failed: [],
+    });
+    expect({ node: version, exitCode: code }).toEqual({ node: version, exitCode: 0 });
+  },
+);
