@@ -14,6 +14,8 @@ import { it } from 'vitest';
  */
 const VERSION_SENSITIVE = [
   'packages/node/test/outgoing-http.test.ts',
+  'packages/node/test/outgoing-http-socket.test.ts',
+  'packages/node/test/outgoing-http-connect.test.ts',
   'packages/node/test/outgoing-fetch.test.ts',
   'packages/node/test/outgoing-concurrency.test.ts',
   'packages/node/test/context-propagation.test.ts',
