@@ -15,7 +15,7 @@ import { it } from 'vitest';
 const VERSION_SENSITIVE = [
   'packages/node/test/outgoing-http.test.ts',
   'packages/node/test/outgoing-http-socket.test.ts',
-  'packages/node/test/outgoing-http-connect.test.ts',
+  'packages/node/test/outgoing-http-proxy.test.ts',
   'packages/node/test/outgoing-fetch.test.ts',
   'packages/node/test/outgoing-concurrency.test.ts',
   'packages/node/test/context-propagation.test.ts',
@@ -30,6 +30,7 @@ const VERSION_SENSITIVE = [
   'test/dual-package.test.ts',
   'test/outgoing-module-systems.test.ts',
   'test/outgoing-retries.test.ts',
+  'test/outgoing-proxy.test.ts',
   'test/hardening/shutdown.test.ts',
   'test/interop/otel-interop.test.ts',
 ];

@@ -1,12 +1,12 @@
 import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
-import { recordTunnelTarget } from './outgoing-connect.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
+import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
-import { SpanKind, SpanStatusCode } from './span-data.js';
+import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';
 import type { Tracer } from './tracer.js';
 
@@ -77,32 +77,7 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   const known = state.options.knownMethods.has(method);
   const attributes = newAttributes();
   attributes['http.request.method'] = known ? method : '_OTHER';
-  let destination: Destination;
-  if (target.socketPath === undefined) {
-    const hostname = stripBrackets(target.hostname).toLowerCase();
-    if (
-      method === 'CONNECT' &&
-      recordTunnelTarget(target.protocol, target.path, hostname, target.port, attributes)
-    ) {
-      // The tunnel's target never sees a CONNECT's headers; the proxy reads them, so the rules judge the proxy.
-      const proxyUrl = formatUrl(target.protocol, hostname, target.port, '');
-      destination = { hostname, port: target.port, url: proxyUrl };
-    } else {
-      const url = state.options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
-      attributes['url.full'] = url;
-      attributes['server.address'] = hostname;
-      attributes['server.port'] = target.port;
-      destination = { hostname, port: target.port, url };
-    }
-  } else {
-    destination = recordSocketCall(
-      state.options.redactor,
-      target.protocol,
-      target.socketPath,
-      target.path,
-      attributes,
-    );
-  }
+  const destination = recordDestination(state.options, target, method, attributes);
   // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
   if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
   const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
@@ -115,6 +90,36 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
     respondedAt: 0,
     ended: false,
   };
+}
+
+/** Records where the call goes on its attributes; returns the destination as the propagation rules judge it. */
+function recordDestination(
+  options: ResolvedOutgoingOptions,
+  target: CallTarget,
+  method: string,
+  attributes: Attributes,
+): Destination {
+  if (target.socketPath !== undefined) {
+    return recordSocketCall(options.redactor, target.protocol, target.socketPath, target.path, attributes);
+  }
+  const hostname = stripBrackets(target.hostname).toLowerCase();
+  if (
+    method === 'CONNECT' &&
+    recordTunnelTarget(target.protocol, target.path, hostname, target.port, attributes)
+  ) {
+    // The tunnel's target never sees a CONNECT's headers; the proxy reads them, so the rules judge the proxy.
+    return { hostname, port: target.port, url: formatUrl(target.protocol, hostname, target.port, '') };
+  }
+  // A path that is not origin-form (`/…`) may be a forward proxy's absolute-form target.
+  if (target.path.charCodeAt(0) !== 47 /* / */) {
+    const forwarded = recordForwardedTarget(options.redactor, target.path, hostname, target.port, attributes);
+    if (forwarded !== undefined) return forwarded;
+  }
+  const url = options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
+  attributes['url.full'] = url;
+  attributes['server.address'] = hostname;
+  attributes['server.port'] = target.port;
+  return { hostname, port: target.port, url };
 }
 
 /**

@@ -7,8 +7,10 @@ import { SpanStatusCode } from '../src/span-data.js';
 import { parseTraceparent, waitForSpans } from './outgoing-harness.js';
 import { httpModes, installHttpMode, type ModeHarness } from './outgoing-http-modes.js';
 
-// A CONNECT through an HTTP proxy: `http.request({ method: 'CONNECT', host: proxy, port, path: 'example.test:443' })`.
-// The request-target is in authority-form (RFC 9112 §3.2.3): the tunnel's destination, not a path on the proxy.
+// Calls through an HTTP proxy. A CONNECT (`http.request({ method: 'CONNECT', host: proxy, port, path:
+// 'example.test:443' })`) names the tunnel's destination in authority-form (RFC 9112 §3.2.3); a request forwarded
+// by the proxy (`path: 'http://example.test/users/7'`, how axios reaches an http: target through HTTP_PROXY) names
+// it in absolute-form (§3.2.2). Neither is a path on the proxy.
 
 let proxy: http.Server;
 let proxyPort: number;
@@ -16,7 +18,11 @@ const received: { target: string; traceparent: string | undefined }[] = [];
 let harness: ModeHarness | undefined;
 
 beforeAll(async () => {
-  proxy = http.createServer();
+  // Answers forwarded requests itself, as if from the target.
+  proxy = http.createServer((req, res) => {
+    received.push({ target: req.url ?? '', traceparent: req.headers.traceparent as string | undefined });
+    res.end('ok');
+  });
   proxy.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
     received.push({ target: req.url ?? '', traceparent: req.headers.traceparent as string | undefined });
     socket.end(
@@ -98,5 +104,71 @@ describe.each(httpModes)('a CONNECT through a proxy (%s)', (mode) => {
     await tunnel(mode, 'example.test:443', { doNotPropagateTo: [`127.0.0.1:${proxyPort}`] });
     await tunnel(mode, 'example.test:443', { propagateTo: [`http://127.0.0.1:${proxyPort}/`] });
     expect(received.map((r) => r.traceparent !== undefined)).toEqual([true, false, true]);
+  });
+});
+
+/** Sends `GET <target>` (absolute-form) to the proxy; resolves once the span has ended. */
+async function forward(mode: (typeof httpModes)[number], target: string, options?: OutgoingOptions) {
+  harness?.uninstall();
+  harness = installHttpMode(mode, options);
+  const h = harness;
+  const before = h.spans.length;
+  const req = h.send(() => http.request({ host: '127.0.0.1', port: proxyPort, path: target }));
+  const status = await new Promise<number | undefined>((resolve, reject) => {
+    req.on('response', (res: http.IncomingMessage) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  await waitForSpans(h.spans, before + 1);
+  return { status, span: h.spans[before] };
+}
+
+describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
+  it('records the target as url.full and server.*, and the proxy as the network peer', async () => {
+    const { status, span } = await forward(mode, 'http://Example.test:8080/users/7?q=1');
+    expect(status).toBe(200);
+    expect(span?.name).toBe('GET');
+    expect(span?.attributes).toMatchObject({
+      'url.full': 'http://example.test:8080/users/7?q=1',
+      'server.address': 'example.test',
+      'server.port': 8080,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': proxyPort,
+      'http.response.status_code': 200,
+    });
+    expect(received[0]?.target).toBe('http://Example.test:8080/users/7?q=1');
+    expect(parseTraceparent(received[0]?.traceparent).spanId).toBe(span?.spanContext().spanId);
+  });
+
+  it("gives the target the default port of the target's scheme, and writes IPv6 without brackets", async () => {
+    const { span } = await forward(mode, 'https://example.test/a');
+    expect(span?.attributes).toMatchObject({ 'server.address': 'example.test', 'server.port': 443 });
+    const { span: v6 } = await forward(mode, 'http://[::1]/b');
+    expect(v6?.attributes).toMatchObject({
+      'url.full': 'http://[::1]/b',
+      'server.address': '::1',
+      'server.port': 80,
+    });
+  });
+
+  it('redacts credentials in the target URL', async () => {
+    const { span } = await forward(mode, 'http://user:secret@example.test/c');
+    expect(span?.attributes['url.full']).not.toContain('secret');
+  });
+
+  it('is judged by the target, to which the proxy passes the headers on', async () => {
+    await forward(mode, 'http://example.test/d', { doNotPropagateTo: ['example.test'] });
+    await forward(mode, 'http://example.test/d', { doNotPropagateTo: [/^http:\/\/example\.test\//] });
+    await forward(mode, 'http://example.test/d', { doNotPropagateTo: [`127.0.0.1:${proxyPort}`] });
+    expect(received.map((r) => r.traceparent !== undefined)).toEqual([false, false, true]);
+  });
+
+  it('records a path that is neither origin-form nor an http(s) URL on the host it was sent to', async () => {
+    const { span } = await forward(mode, 'ftp://example.test/e');
+    expect(span?.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': proxyPort });
+    expect(span?.attributes['network.peer.address']).toBeUndefined();
   });
 });

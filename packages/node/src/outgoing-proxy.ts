@@ -1,9 +1,13 @@
+// A call through an HTTP proxy names its real target in the request line, not in the host it is sent to.
+import type { Destination } from './outgoing-options.js';
 import type { Attributes } from './span-data.js';
+import type { UrlRedactor } from './url-redaction.js';
 
 // Digits only: `Number()` alone would also take ` 443`, `0x1bb` and `4e2`.
 const PORT = /^[0-9]{1,5}$/;
 // Whatever would make the host part more than a host: a path, query, fragment, userinfo or whitespace.
 const NOT_A_HOST = /[\s/?#@[\]]/;
+const ABSOLUTE_HTTP_URL = /^https?:\/\//i;
 
 /**
  * Records the tunnel a CONNECT opens, when its request-target is in authority-form (`example.com:443`, RFC 9112
@@ -40,4 +44,32 @@ export function recordTunnelTarget(
   attributes['network.peer.address'] = proxyHostname;
   attributes['network.peer.port'] = proxyPort;
   return true;
+}
+
+/**
+ * Records a request sent to a forward proxy in absolute-form (`GET http://example.com/users/7`, RFC 9112 §3.2.2):
+ * how axios and other clients reach an `http:` target through `HTTP_PROXY`, and what Node itself sends under
+ * `NODE_USE_ENV_PROXY`. The semantic conventions want the server "behind any intermediaries, for example proxies":
+ * `url.full` and `server.*` are the target's, the proxy is the connection's peer. Returns the target as the
+ * destination rules judge it (the proxy passes the headers on to it), or undefined, recording nothing, for a path
+ * that is not an absolute `http(s)` URL.
+ */
+export function recordForwardedTarget(
+  redactor: UrlRedactor,
+  path: string,
+  proxyHostname: string,
+  proxyPort: number,
+  attributes: Attributes,
+): Destination | undefined {
+  if (!ABSOLUTE_HTTP_URL.test(path) || !URL.canParse(path)) return undefined;
+  const target = new URL(path);
+  const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+  const port = target.port === '' ? (target.protocol === 'https:' ? 443 : 80) : Number(target.port);
+  const url = redactor.url(target.href);
+  attributes['url.full'] = url;
+  attributes['server.address'] = hostname;
+  attributes['server.port'] = port;
+  attributes['network.peer.address'] = proxyHostname;
+  attributes['network.peer.port'] = proxyPort;
+  return { hostname, port, url };
 }
