@@ -69,7 +69,10 @@ export function recordForwardedTarget(
   attributes['url.full'] = url;
   attributes['server.address'] = hostname;
   attributes['server.port'] = port;
-  attributes['network.peer.address'] = proxyHostname;
-  attributes['network.peer.port'] = proxyPort;
+  // Under NODE_USE_ENV_PROXY Node keeps the target as the request's host; the proxy it connects to is then unknown.
+  if (proxyHostname !== hostname || proxyPort !== port) {
+    attributes['network.peer.address'] = proxyHostname;
+    attributes['network.peer.port'] = proxyPort;
+  }
   return { hostname, port, url };
 }

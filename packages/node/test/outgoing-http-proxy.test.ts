@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingOptions } from '../src/outgoing-options.js';
@@ -164,6 +164,33 @@ describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
     await forward(mode, 'http://example.test/d', { doNotPropagateTo: [/^http:\/\/example\.test\//] });
     await forward(mode, 'http://example.test/d', { doNotPropagateTo: [`127.0.0.1:${proxyPort}`] });
     expect(received.map((r) => r.traceparent !== undefined)).toEqual([false, false, true]);
+  });
+
+  it('leaves the network peer out when the request names the target as its host (NODE_USE_ENV_PROXY)', async () => {
+    // Node under NODE_USE_ENV_PROXY keeps the target as the request's host and connects its agent to the proxy.
+    harness?.uninstall();
+    harness = installHttpMode(mode);
+    const h = harness;
+    const req = h.send(() =>
+      http.request({
+        host: 'example.test',
+        path: 'http://example.test/f',
+        createConnection: () => net.connect(proxyPort, '127.0.0.1'),
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      req.on('response', (res: http.IncomingMessage) => res.resume().on('end', resolve));
+      req.on('error', reject);
+      req.end();
+    });
+    await waitForSpans(h.spans, 1);
+    expect(h.spans[0]?.attributes).toMatchObject({
+      'url.full': 'http://example.test/f',
+      'server.address': 'example.test',
+      'server.port': 80,
+    });
+    expect(h.spans[0]?.attributes['network.peer.address']).toBeUndefined();
+    expect(received[0]?.target).toBe('http://example.test/f');
   });
 
   it('records a path that is neither origin-form nor an http(s) URL on the host it was sent to', async () => {
