@@ -151,7 +151,8 @@ describe.each([
       });
     });
     api.get('/active', (ctx) => {
-      ctx.body = { spanId: getActiveSpan()?.spanContext().spanId };
+      const context = getActiveSpan()?.spanContext();
+      ctx.body = { spanId: context?.spanId, traceId: context?.traceId, traceFlags: context?.traceFlags };
     });
     app.use(api.routes());
     app.use(api.allowedMethods());
@@ -214,6 +215,17 @@ describe.each([
   it('makes the span active inside router handlers', async () => {
     const res = await supertest(url).get('/api/active').expect(200);
     expect(res.body.spanId).toBe((await span()).spanContext().spanId);
+  });
+
+  it("keeps an unsampled caller's trace active in handlers and passes errors on untouched", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-00`;
+    const res = await supertest(url).get('/api/active').set('traceparent', traceparent).expect(200);
+    expect(res.body).toMatchObject({ traceId, traceFlags: 0 });
+    await supertest(url).post('/api/validate').set('traceparent', traceparent).expect(422);
+    expect(caught.at(-1)).toBe(thrown.at(-1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
   });
 
   it('names a request no route matched by its method alone', async () => {
