@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
 import Router from '@koa/router';
 import { tracing as expressTracing } from '@tracewire/express';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
@@ -32,6 +33,18 @@ export interface AppFactory {
 
 export class BoomError extends Error {
   override name = 'BoomError';
+}
+
+/** A body stream that sends a first chunk, then fails: the response's headers are out by then. */
+export function failingBody(): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (sent) return void setTimeout(() => this.destroy(new BoomError('body boom')), 5);
+      sent = true;
+      this.push('first chunk\n');
+    },
+  });
 }
 
 function activeIds(): { traceId?: string; spanId?: string } {
@@ -112,6 +125,9 @@ function expressApp(express: typeof express5, version: 4 | 5): AppFactory['creat
     app.get('/headers', (_req, res) => {
       res.set('x-response-id', 'r1').set('set-cookie', 'session=s').send('headers');
     });
+    app.get('/stream-fails', (_req, res) => {
+      pipeline(failingBody(), res, () => {});
+    });
     app.get('/slow', (_req, res) => {
       slow.started();
       res.on('close', () => {
@@ -171,6 +187,9 @@ function koaApp(Koa: typeof Koa3): AppFactory['create'] {
       ctx.set('set-cookie', 'session=s');
       ctx.body = 'headers';
     });
+    router.get('/stream-fails', (ctx) => {
+      ctx.body = failingBody();
+    });
     router.get('/slow', async (ctx) => {
       slow.started();
       await new Promise((resolve) => ctx.res.on('close', resolve));
@@ -221,6 +240,7 @@ function fastifyApp(fastify: typeof fastify5): AppFactory['create'] {
       reply.header('x-response-id', 'r1').header('set-cookie', 'session=s');
       return 'headers';
     });
+    app.get('/stream-fails', async (_req, reply) => reply.send(failingBody()));
     app.get('/slow', async (_req, reply) => {
       slow.started();
       await new Promise((resolve) => reply.raw.on('close', resolve));

@@ -254,6 +254,25 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'records the error of a body stream that fails after the headers',
+    async run(app) {
+      // Express (through pipeline), Koa 3 and Fastify destroy the response; Koa 2 leaves it open until the client
+      // gives up.
+      await fetch(`${app.url}/stream-fails`, { signal: AbortSignal.timeout(500) })
+        .then((r) => r.text())
+        .catch(() => undefined);
+      const span = await serverSpan();
+      expect(span.name).toBe('GET /stream-fails');
+      expect(span.status.code).toBe(SpanStatusCode.ERROR);
+      expect(span.attributes['error.type']).toBe('BoomError');
+      const events = span.events.filter((e) => e.name === 'exception');
+      expect(events).toHaveLength(1);
+      expect(events[0]?.attributes?.['exception.message']).toBe('body boom');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(serverSpans()).toHaveLength(1);
+    },
+  },
+  {
     name: 'ends the span exactly once when the client aborts',
     async run(app, slow) {
       const req = httpRequest(`${app.url}/slow`);

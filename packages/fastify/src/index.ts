@@ -69,9 +69,8 @@ function plugin(
     if (trace === undefined) return next();
     // Fastify keeps reply headers to itself until writeHead, out of ServerResponse#getHeader's sight.
     trace.readResponseHeadersFrom(reply);
-    // A stream payload that fails after the headers skips onError: Fastify logs it and destroys the response.
-    // An onSend hook would see every payload, but costs Fastify's hook runner (three closures) on every request.
-    trace.watchPipedBody(reply.raw);
+    // A stream payload that fails after the headers skips onError (Fastify logs it and destroys the response);
+    // the server span reads the piped stream's error at close instead of adding an onSend hook.
     runInContext(trace.context, next);
   });
   fastify.addHook('preValidation', reenter);

@@ -135,15 +135,6 @@ export class RequestTrace {
     return this.#route;
   }
 
-  /**
-   * For frameworks that pipe a body stream into `res` and, when it fails after the headers, only destroy the
-   * response (Fastify): the span then records the body's error instead of reporting a client abort. One `pipe`
-   * listener per response; only a piped body stream makes it run.
-   */
-  watchPipedBody(res: ServerResponse): void {
-    if (this.span.isRecording()) res.on('pipe', onPipe);
-  }
-
   /** @internal Called from the response's `pipe` listener. */
   bodyPiped(source: object): void {
     this.#pipedBody = source;
@@ -169,10 +160,10 @@ export class RequestTrace {
     this.#timedOut = true;
   }
 
-  // A body that failed has its error as `errored` (a Node Readable's, Node >= 18) by the time the framework
+  // A body that failed has its error as `errored` (a Node Readable's, Node >= 18) by the time the app or framework
   // destroys the response for it; reading it once the response closed unfinished needs no listener on the body.
-  // When the client went away instead, the body is still intact here: the framework only destroys it after this
-  // `close` listener, which was added first.
+  // When the client went away instead, the body is still intact here: a `pipeline` or framework only destroys it
+  // after this `close` listener, which was added first.
   #recordBodyFailure(): void {
     try {
       const error = (this.#pipedBody as { errored?: unknown }).errored;
@@ -339,6 +330,9 @@ export class ServerTracing {
       if (trace.span.isRecording()) {
         if (res.req !== req) (res as ServerResponse & Traced)[kTrace] = trace;
         res.on('close', onClose);
+        // A body stream piped into the response (`stream.pipe(res)`, `pipeline(stream, res)`, Fastify's and Koa's
+        // stream replies) that fails leaves only a destroyed response; its error is read at close.
+        res.on('pipe', onPipe);
         const socket = req.socket as WatchedSocket | null;
         if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
       }

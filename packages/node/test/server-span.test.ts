@@ -552,10 +552,9 @@ describe('server span lifecycle', () => {
     ['destroys the response', true, SpanStatusCode.ERROR, 'RangeError', 1],
     ['still completes the response', false, SpanStatusCode.UNSET, undefined, 0],
   ])(
-    'records a piped body that failed when the app %s, by watchPipedBody',
+    'records a piped body that failed when the app %s',
     async (_case, destroy, status, errorType, exceptions) => {
-      const { exporter, url } = await serve({}, (_req, res, trace) => {
-        trace?.watchPipedBody(res);
+      const { exporter, url } = await serve({}, (_req, res) => {
         let sent = false;
         const body = new Readable({
           read() {
