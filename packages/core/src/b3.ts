@@ -57,7 +57,8 @@ function singleSamplingFlags(s: string, at: number): number | undefined {
 
 /**
  * Single header `b3: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]]` ("Single Header" in
- * openzipkin/b3-propagation). A bare sampling state (`0`, `1`, `d`) carries no ids, so it yields no context.
+ * openzipkin/b3-propagation). A bare sampling state (`0`, `1`, `d`) carries no ids, so it yields no context:
+ * `singleSamplingOnly` reads it.
  */
 export function parseB3Single(value: string): SpanContext | undefined {
   const len = value.length;
@@ -86,6 +87,33 @@ export function parseB3Single(value: string): SpanContext | undefined {
   return debug
     ? { traceId, spanId, traceFlags, isRemote: true, debug }
     : { traceId, spanId, traceFlags, isRemote: true };
+}
+
+/**
+ * "Sampling state can also be sent on its own (with no identifiers)": `b3: 0` (what proxies put on health
+ * checks), `b3: 1` or `b3: d`. The decision for a new trace, as Brave's `SamplingFlags`; undefined otherwise.
+ */
+function singleSamplingOnly(value: string | undefined): PropagationContext | undefined {
+  if (value === undefined || value.length !== 1) return undefined;
+  const c = value.charCodeAt(0);
+  if (c === 0x30) return { sampled: false };
+  if (c === 0x31) return { sampled: true };
+  if (c === DEBUG_STATE) return { sampled: true, debug: true };
+  return undefined;
+}
+
+/**
+ * `X-B3-Sampled` / `X-B3-Flags` without `X-B3-TraceId` ("Why send trace IDs with a reject sampling decision?":
+ * "valid to propagate only a reject sampling decision"). Debug implies accept, whatever `X-B3-Sampled` says.
+ */
+function multiSamplingOnly(
+  sampled: string | undefined,
+  flags: string | undefined,
+): PropagationContext | undefined {
+  if (flags === '1') return { sampled: true, debug: true };
+  if (sampled === '0' || sampled === 'false') return { sampled: false };
+  if (sampled === '1' || sampled === 'true') return { sampled: true };
+  return undefined;
 }
 
 /** Case-insensitive equality of a header name with a lowercase name of the same length, without allocating. */
@@ -196,21 +224,45 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
 }
 
 /** Both forms from headers whose names are all lowercase: one property read per header, no walk over the names. */
-function extractLowercase(h: Record<string, unknown>): SpanContext | undefined {
+function extractLowercase(h: Record<string, unknown>): SpanContext | PropagationContext | undefined {
   const single = singleValue(recordValue(h[B3]));
   const fromSingle = single !== undefined ? parseB3Single(single) : undefined;
   if (fromSingle !== undefined) return fromSingle;
   const traceId = h[TRACE_ID];
-  // Most requests carry no B3 at all: one lookup says so.
-  if (traceId === undefined) return undefined;
-  return parseB3Multi({
-    single,
-    traceId: firstValue(recordValue(traceId)),
-    spanId: firstValue(recordValue(h[SPAN_ID])),
-    parentSpanId: firstValue(recordValue(h[PARENT_SPAN_ID])),
-    sampled: firstValue(recordValue(h[SAMPLED])),
-    flags: firstValue(recordValue(h[FLAGS])),
-  });
+  if (traceId === undefined) {
+    // Most requests carry no B3 at all: four property misses in all say so.
+    const sampled = h[SAMPLED];
+    const flags = h[FLAGS];
+    if (single === undefined && sampled === undefined && flags === undefined) return undefined;
+    return (
+      singleSamplingOnly(single) ??
+      multiSamplingOnly(firstValue(recordValue(sampled)), firstValue(recordValue(flags)))
+    );
+  }
+  return (
+    parseB3Multi({
+      single,
+      traceId: firstValue(recordValue(traceId)),
+      spanId: firstValue(recordValue(h[SPAN_ID])),
+      parentSpanId: firstValue(recordValue(h[PARENT_SPAN_ID])),
+      sampled: firstValue(recordValue(h[SAMPLED])),
+      flags: firstValue(recordValue(h[FLAGS])),
+    }) ?? singleSamplingOnly(single)
+  );
+}
+
+/**
+ * What a walk over the headers found: ids from either form (the single header first), else a decision sent
+ * without ids (the single header first: "The single-header variant takes precedence").
+ */
+function fromHeaders(headers: B3Headers): SpanContext | PropagationContext | undefined {
+  const single = headers.single;
+  return (
+    (single !== undefined ? parseB3Single(single) : undefined) ??
+    parseB3Multi(headers) ??
+    singleSamplingOnly(single) ??
+    (headers.traceId === undefined ? multiSamplingOnly(headers.sampled, headers.flags) : undefined)
+  );
 }
 
 /**
@@ -234,9 +286,14 @@ function parseB3Multi(h: B3Headers): SpanContext | undefined {
   return { traceId, spanId, traceFlags, isRemote: true };
 }
 
+function isSpanContext(found: SpanContext | PropagationContext): found is SpanContext {
+  return (found as SpanContext).traceId !== undefined;
+}
+
 /**
  * B3 (openzipkin/b3-propagation). Extract reads the single `b3` header and the `X-B3-*` headers; a valid
- * single header wins. Inject writes one form, chosen by `options.inject`.
+ * single header wins. Without valid ids, a sampling state sent alone (`b3: 0`, `X-B3-Sampled: 0`, ...) comes
+ * back as `sampled` / `debug`. Inject writes one form, chosen by `options.inject`.
  */
 export function b3(options: B3Options = {}): Propagator {
   const mode = options.inject ?? 'single';
@@ -270,23 +327,20 @@ export function b3(options: B3Options = {}): Propagator {
     extract<C>(carrier: C, getter?: CarrierGetter<C>): PropagationContext {
       const get = getter ?? (defaultGetter as CarrierGetter<C>);
       const lower = lowercaseRecord(carrier, get);
-      let sc: SpanContext | undefined;
-      if (lower !== undefined) sc = extractLowercase(lower);
+      let found: SpanContext | PropagationContext | undefined;
+      if (lower !== undefined) found = extractLowercase(lower);
       else {
         // A valid single header wins whatever else is present, so one under its lowercase name (always so in
         // Node's headers, and found by any case with fetch Headers) spares walking every header name.
         const direct = lowercaseSingle(carrier, get);
-        sc = direct !== undefined ? parseB3Single(direct) : undefined;
-        if (sc === undefined) {
-          const headers = readB3Headers(carrier, get);
-          sc =
-            (headers.single !== undefined ? parseB3Single(headers.single) : undefined) ??
-            parseB3Multi(headers);
-        }
+        found = direct !== undefined ? parseB3Single(direct) : undefined;
+        if (found === undefined) found = fromHeaders(readB3Headers(carrier, get));
       }
-      if (sc === undefined) return {};
-      rememberValidIds(sc.traceId, sc.spanId);
-      return { spanContext: sc };
+      if (found === undefined) return {};
+      // A decision without ids is already the PropagationContext to return; a span context has a trace id.
+      if (!isSpanContext(found)) return found;
+      rememberValidIds(found.traceId, found.spanId);
+      return { spanContext: found };
     },
   };
 }

@@ -29,7 +29,8 @@ function checkList(list: unknown, option: string): readonly Propagator[] {
 /**
  * Several formats as one. `extract` asks each propagator in order: the first valid span context wins, and
  * valid contexts of other formats that name a different trace are returned in `conflicting` (so the server
- * span can link to them); baggage from all is merged, earlier propagators winning on equal keys.
+ * span can link to them). Without any valid context, the first sampling decision sent without ids (`b3: 0`) is
+ * returned as `sampled` / `debug`; baggage from all is merged, earlier propagators winning on equal keys.
  * `inject` writes with every propagator of `options.injectWith` (default: all). A propagator that throws is
  * skipped: nothing is thrown into the request.
  */
@@ -59,6 +60,7 @@ export function composite(propagators: readonly Propagator[], options: Composite
       let spanContext: SpanContext | undefined;
       let baggage: Baggage | undefined;
       let conflicting: SpanContext[] | undefined;
+      let decision: PropagationContext | undefined;
       for (const p of extractors) {
         let extracted: PropagationContext;
         try {
@@ -76,7 +78,7 @@ export function composite(propagators: readonly Propagator[], options: Composite
             if (conflicting === undefined) conflicting = [sc];
             else conflicting.push(sc);
           }
-        }
+        } else if (decision === undefined && extracted.sampled !== undefined) decision = extracted;
         const b = extracted.baggage;
         if (b !== undefined && b.size > 0) baggage = baggage === undefined ? b : b.merge(baggage);
       }
@@ -84,6 +86,11 @@ export function composite(propagators: readonly Propagator[], options: Composite
       if (spanContext !== undefined) result.spanContext = spanContext;
       if (baggage !== undefined) result.baggage = baggage;
       if (conflicting !== undefined) result.conflicting = conflicting;
+      if (spanContext === undefined && decision !== undefined) {
+        // A decision without ids only says how to start a new trace: any format's ids win over it.
+        result.sampled = decision.sampled === true;
+        if (result.sampled && decision.debug === true) result.debug = true;
+      }
       return result;
     },
   };

@@ -43,13 +43,6 @@ describe('b3 single header (openzipkin/b3-propagation "Single Header")', () => {
     expect(extract({ b3: `${T64}-${SPAN}-1` })?.traceId).toBe(`0000000000000000${T64}`);
   });
 
-  it.each(['0', '1', 'd'])(
-    'yields no context for the sampling-only form b3: %s (it carries no ids)',
-    (value) => {
-      expect(single.extract({ b3: value })).toEqual({});
-    },
-  );
-
   it.each([
     ['an uppercase trace id', `${T128.toUpperCase()}-${SPAN}-1`],
     ['a 24-character trace id', `${T128.slice(8)}-${SPAN}-1`],
@@ -176,6 +169,81 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
     };
     const getter = { get: (c: Record<string, string>, k: string) => c[k], keys: () => [] };
     expect(single.extract(headers, getter).spanContext?.traceFlags).toBe(TraceFlags.SAMPLED);
+  });
+});
+
+describe('b3 sampling state without ids (openzipkin/b3-propagation "Sampling State")', () => {
+  // Each carrier the way it reaches extract: Node's req.headers (lowercase getter), a plain object with names in
+  // any case (walked), and fetch Headers.
+  const forms = [
+    ['Node request headers', (h: Record<string, string>) => single.extract(h, lowercaseHeadersGetter)],
+    ['a plain object', (h: Record<string, string>) => single.extract(h)],
+    ['fetch Headers', (h: Record<string, string>) => single.extract(new Headers(h))],
+  ] as const;
+
+  describe.each(forms)('from %s', (_carrier, read) => {
+    it.each([
+      ['b3: 0 as a deny', { b3: '0' }, { sampled: false }],
+      ['b3: 1 as an accept', { b3: '1' }, { sampled: true }],
+      ['b3: d as debug, which implies accept', { b3: 'd' }, { sampled: true, debug: true }],
+      ['X-B3-Sampled: 0 as a deny', { 'x-b3-sampled': '0' }, { sampled: false }],
+      ['X-B3-Sampled: false as a deny', { 'x-b3-sampled': 'false' }, { sampled: false }],
+      ['X-B3-Sampled: 1 as an accept', { 'x-b3-sampled': '1' }, { sampled: true }],
+      ['X-B3-Flags: 1 as debug', { 'x-b3-flags': '1' }, { sampled: true, debug: true }],
+      [
+        'X-B3-Flags: 1 as debug over X-B3-Sampled: 0',
+        { 'x-b3-flags': '1', 'x-b3-sampled': '0' },
+        { sampled: true, debug: true },
+      ],
+      [
+        'b3: 0 before X-B3-Sampled: 1 ("the single-header variant takes precedence")',
+        { b3: '0', 'x-b3-sampled': '1' },
+        { sampled: false },
+      ],
+      ['X-B3-Sampled: 0 next to an invalid b3', { b3: 'garbage', 'x-b3-sampled': '0' }, { sampled: false }],
+    ])('reads %s, with no span context', (_what, headers, want) => {
+      expect(read({ host: 'x', ...headers })).toEqual(want);
+    });
+
+    it.each([
+      ['b3: 2', { b3: '2' }],
+      ['b3: 00', { b3: '00' }],
+      ['X-B3-Sampled: yes', { 'x-b3-sampled': 'yes' }],
+      ['X-B3-Flags: 0', { 'x-b3-flags': '0' }],
+      [
+        'X-B3-Sampled: 0 with an invalid X-B3-TraceId',
+        { 'x-b3-traceid': 'xyz', 'x-b3-spanid': SPAN, 'x-b3-sampled': '0' },
+      ],
+      ['X-B3-Sampled: 0 with a trace id and no span id', { 'x-b3-traceid': T128, 'x-b3-sampled': '0' }],
+    ])('reads nothing from %s', (_what, headers) => {
+      expect(read({ host: 'x', ...headers })).toEqual({});
+    });
+
+    it('lets valid ids win over a decision sent without them, in either form', () => {
+      expect(read({ b3: '0', 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': '1' })).toEqual({
+        spanContext: { traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+      });
+      expect(read({ b3: `${T128}-${SPAN}-1`, 'x-b3-sampled': '0' })).toEqual({
+        spanContext: { traceId: T128, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+      });
+    });
+
+    it('keeps b3: 0 when the multiple headers carry invalid ids', () => {
+      expect(read({ b3: '0', 'x-b3-traceid': 'xyz', 'x-b3-spanid': SPAN })).toEqual({ sampled: false });
+    });
+  });
+
+  it('reads them through a getter that cannot list keys', () => {
+    const getter = { get: (c: Record<string, string>, k: string) => c[k], keys: () => [] };
+    expect(single.extract({ 'x-b3-sampled': '0' }, getter)).toEqual({ sampled: false });
+    expect(single.extract({ b3: 'd' }, getter)).toEqual({ sampled: true, debug: true });
+  });
+
+  it('injects nothing for a decision without ids (inject writes span contexts only)', () => {
+    const carrier: Record<string, string> = {};
+    single.inject(single.extract({ b3: '0' }), carrier);
+    multi.inject(multi.extract({ 'x-b3-sampled': '0' }), carrier);
+    expect(carrier).toEqual({});
   });
 });
 

@@ -59,6 +59,36 @@ describe('composite extract', () => {
     });
   });
 
+  it('returns a B3 decision sent without ids when no format carries a valid context', () => {
+    expect(all.extract({ b3: '0', baggage: 'k=v' })).toMatchObject({ sampled: false });
+    expect(all.extract({ b3: '0' })).toEqual({ sampled: false });
+    expect(all.extract({ traceparent: 'garbage', 'x-b3-sampled': '1' })).toEqual({ sampled: true });
+    expect(all.extract({ 'x-b3-flags': '1' })).toEqual({ sampled: true, debug: true });
+  });
+
+  it('lets a valid context of any format win over a B3 decision sent without ids, before or after it', () => {
+    const want = { spanContext: { traceId: T1, spanId: S1, traceFlags: 1, isRemote: true } };
+    expect(all.extract({ traceparent: `00-${T1}-${S1}-01`, b3: '0' })).toEqual(want);
+    expect(composite([b3(), w3cTraceContext]).extract({ b3: '0', traceparent: `00-${T1}-${S1}-01` })).toEqual(
+      want,
+    );
+    expect(all.extract({ 'x-b3-sampled': '0', 'uber-trace-id': `${T1}:${S1}:0:1` })).toEqual(want);
+  });
+
+  it('still reports conflicting contexts next to a B3 decision sent without ids', () => {
+    const r = all.extract({ traceparent: `00-${T1}-${S1}-01`, b3: '0', 'uber-trace-id': `${T2}:${S2}:0:1` });
+    expect(r.spanContext?.traceId).toBe(T1);
+    expect(r.conflicting?.map((c) => c.traceId)).toEqual([T2]);
+    expect(r.sampled).toBeUndefined();
+  });
+
+  it('takes the first decision sent without ids when several propagators return one', () => {
+    const deny: Propagator = { ...throwing, extract: () => ({ sampled: false }) };
+    const debug: Propagator = { ...throwing, extract: () => ({ sampled: true, debug: true }) };
+    expect(composite([deny, debug]).extract({})).toEqual({ sampled: false });
+    expect(composite([debug, deny]).extract({})).toEqual({ sampled: true, debug: true });
+  });
+
   it('returns nothing when no format is present', () => {
     expect(all.extract({ host: 'example.test' })).toEqual({});
   });
