@@ -1,4 +1,4 @@
-import type { SpanContext } from '@tracewire/core';
+import { generateSpanId, generateTraceId, type SpanContext, TraceFlags } from '@tracewire/core';
 import type { Span } from './span.js';
 import type { Attributes, AttributeValue, SpanLink, SpanStatus } from './span-data.js';
 
@@ -50,4 +50,9 @@ export class NonRecordingSpan implements Span {
   }
 
   end(_endTime?: number): void {}
+}
+
+/** A new trace that is not recorded: injected as sampled=0, so the services called do not record it either. */
+export function unsampledRoot(): SpanContext {
+  return { traceId: generateTraceId(), spanId: generateSpanId(), traceFlags: TraceFlags.NONE };
 }

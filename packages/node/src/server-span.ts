@@ -1,19 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import {
-  type Baggage,
-  generateSpanId,
-  generateTraceId,
-  lowercaseHeadersGetter,
-  type SpanContext,
-  TraceFlags,
-} from '@tracewire/core';
+import { type Baggage, lowercaseHeadersGetter, type SpanContext, TraceFlags } from '@tracewire/core';
 import { getActiveContext, type TraceContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
-import { NonRecordingSpan } from './non-recording-span.js';
+import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { newAttributes } from './recording-span.js';
 import {
   type ResolvedServerOptions,
@@ -365,8 +358,9 @@ export class ServerTracing {
 
     if (this.#ignored(req, options)) {
       // Record nothing, but let the handler's outgoing calls carry the caller's trace on; without a caller,
-      // an unsampled context keeps those calls from starting traces of their own. A distrusted caller's
-      // sampled flag is not passed on, and under 'link' not even its trace id.
+      // an unsampled context keeps those calls from starting traces of their own (a B3 accept sent without ids
+      // included: there is no caller's trace to join). A distrusted caller's sampled flag is not passed on,
+      // and under 'link' not even its trace id.
       let passOn = remote;
       if (remote !== undefined && policy !== 'continue') {
         passOn =
@@ -391,12 +385,17 @@ export class ServerTracing {
       links = [{ context: remote }, ...(links ?? [])];
       parent = null;
     }
+    // A decision sent without ids (B3 `b3: 0` from a proxy's health check) is the caller's sampling decision
+    // for the new trace: followed only where the caller's decisions are ('continue').
+    const sampled = remote === undefined && policy === 'continue' ? extracted.sampled : undefined;
     const span = tracer.startSpan(serverSpanName(method, route || undefined), {
       kind: SpanKind.SERVER,
       attributes,
       parent,
       links,
       sampleAsRoot: policy === 'ignore-sampling',
+      sampled,
+      debug: sampled === true && extracted.debug === true,
     });
     const trace = new RequestTrace(span, extracted.baggage, req, method, this, route);
     if (span.isRecording() && options.requestHook !== undefined) {
@@ -436,10 +435,6 @@ export class ServerTracing {
       return false;
     }
   }
-}
-
-function unsampledRoot(): SpanContext {
-  return { traceId: generateTraceId(), spanId: generateSpanId(), traceFlags: TraceFlags.NONE };
 }
 
 /** Validates `options` once (TypeError/RangeError naming the option); call once per app, at registration. */

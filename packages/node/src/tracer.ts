@@ -8,7 +8,7 @@ import {
   TraceFlags,
 } from '@tracewire/core';
 import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
-import { NonRecordingSpan } from './non-recording-span.js';
+import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { OpenSpanList } from './open-span-list.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
 import { detectResource, SDK_VERSION } from './resource.js';
@@ -42,6 +42,14 @@ export interface StartSpanOptions {
    * parent span id, but the parent's sampled flag decides nothing (a public edge distrusting its callers).
    */
   sampleAsRoot?: boolean;
+  /**
+   * A sampling decision already made, taken instead of asking the sampler: what a caller sent without trace ids
+   * (B3 `b3: 0` on a proxy's health check, `b3: 1`). An unsampled span with no parent still gets ids, so its
+   * outgoing calls pass the deny on with sampled=0. Default: the sampler decides.
+   */
+  sampled?: boolean;
+  /** With a sampled span: mark its context debug (B3 `d`, `X-B3-Flags: 1`), kept by its sampled children. */
+  debug?: boolean;
 }
 
 export interface TracerConfig {
@@ -137,21 +145,25 @@ export class Tracer {
 
     if (this.disabled || this.#shutdown !== undefined || isTracingSuppressed()) {
       // OpenTelemetry's no-op tracer: pass the parent through untouched so downstream services see the caller's
-      // decision, and inject nothing for a new root (an unsampled root would switch tracing off downstream).
+      // decision, and inject nothing for a new root (an unsampled root would switch tracing off downstream),
+      // unless switching it off is what the caller asked for.
+      if (parent === undefined && options?.sampled === false) return new NonRecordingSpan(unsampledRoot());
       return new NonRecordingSpan(parent ?? INVALID_SPAN_CONTEXT);
     }
 
     const traceId = parent === undefined ? generateTraceId() : parent.traceId;
     const kind = options?.kind ?? SpanKind.INTERNAL;
     const spanName = typeof name === 'string' ? name : String(name);
-    let sampled: boolean;
-    try {
-      const asked = options?.sampleAsRoot === true ? undefined : parent;
-      sampled = this.sampler.shouldSample(traceId, asked, spanName, kind, options?.attributes) === true;
-    } catch {
-      this.stats.instrumentationErrors++;
-      sampled = false;
-    }
+    let sampled = options?.sampled;
+    if (sampled === undefined) {
+      try {
+        const asked = options?.sampleAsRoot === true ? undefined : parent;
+        sampled = this.sampler.shouldSample(traceId, asked, spanName, kind, options?.attributes) === true;
+      } catch {
+        this.stats.instrumentationErrors++;
+        sampled = false;
+      }
+    } else sampled = sampled === true;
     const inherited = parent === undefined ? TraceFlags.NONE : parent.traceFlags & ~TraceFlags.SAMPLED;
     const spanContext: SpanContext = {
       traceId,
@@ -162,7 +174,10 @@ export class Tracer {
       // B3/Jaeger debug: the caller's request to record every hop holds for the whole trace, unless the caller's
       // sampling decisions are not trusted (`sampleAsRoot`): debug is one of them. A span the sampler declined
       // drops it, or its outgoing calls would carry `d` / `X-B3-Flags: 1` / Jaeger `03`, which mean "sampled".
-      debug: sampled && parent?.debug === true && options?.sampleAsRoot !== true ? true : undefined,
+      debug:
+        sampled && (options?.debug === true || (parent?.debug === true && options?.sampleAsRoot !== true))
+          ? true
+          : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getActiveSpan, runInContext } from '../src/context.js';
 import { InMemoryExporter } from '../src/exporters/in-memory.js';
 import { getTracer } from '../src/global.js';
-import { alwaysOff } from '../src/sampler.js';
+import { alwaysOff, alwaysOn } from '../src/sampler.js';
 import { globToRegExp, resolveServerOptions, type ServerTracingOptions } from '../src/server-options.js';
 import { createServerTracing, type RequestTrace } from '../src/server-span.js';
 import { SimpleSpanProcessor } from '../src/simple-processor.js';
@@ -653,6 +653,72 @@ describe('server span lifecycle', () => {
       'ignore-sampling': undefined,
       'ignore-sampling, ignored': undefined,
     });
+  });
+
+  it('follows a B3 decision sent without ids under continue only, the sampler deciding otherwise', async () => {
+    const seen: Record<string, [boolean | undefined, number | undefined, boolean | undefined]> = {};
+    const requests = {
+      'b3: 0': { b3: '0' },
+      'x-b3-sampled: 0': { 'x-b3-sampled': '0' },
+      'b3: 1': { b3: '1' },
+      'b3: d': { b3: 'd' },
+      'x-b3-flags: 1': { 'x-b3-flags': '1' },
+    };
+    for (const [policy, sampler] of [
+      ['continue', alwaysOff],
+      ['continue', alwaysOn],
+      ['ignore-sampling', alwaysOff],
+      ['link', alwaysOn],
+    ] as const) {
+      for (const [name, headers] of Object.entries(requests)) {
+        const tracer = new Tracer({ sampler });
+        const { url } = await serve(
+          { incomingContext: policy },
+          (_req, res) => {
+            const span = getActiveSpan();
+            seen[`${policy} ${sampler}, ${name}`] = [
+              span?.isRecording(),
+              span?.spanContext().traceFlags,
+              span?.spanContext().debug,
+            ];
+            res.end();
+          },
+          tracer,
+        );
+        await get(url, { headers });
+      }
+    }
+    expect(seen).toEqual({
+      'continue AlwaysOffSampler, b3: 0': [false, 0, undefined],
+      'continue AlwaysOffSampler, x-b3-sampled: 0': [false, 0, undefined],
+      'continue AlwaysOffSampler, b3: 1': [true, 1, undefined],
+      'continue AlwaysOffSampler, b3: d': [true, 1, true],
+      'continue AlwaysOffSampler, x-b3-flags: 1': [true, 1, true],
+      'continue AlwaysOnSampler, b3: 0': [false, 0, undefined],
+      'continue AlwaysOnSampler, x-b3-sampled: 0': [false, 0, undefined],
+      'continue AlwaysOnSampler, b3: 1': [true, 1, undefined],
+      'continue AlwaysOnSampler, b3: d': [true, 1, true],
+      'continue AlwaysOnSampler, x-b3-flags: 1': [true, 1, true],
+      'ignore-sampling AlwaysOffSampler, b3: 0': [false, 0, undefined],
+      'ignore-sampling AlwaysOffSampler, x-b3-sampled: 0': [false, 0, undefined],
+      'ignore-sampling AlwaysOffSampler, b3: 1': [false, 0, undefined],
+      'ignore-sampling AlwaysOffSampler, b3: d': [false, 0, undefined],
+      'ignore-sampling AlwaysOffSampler, x-b3-flags: 1': [false, 0, undefined],
+      'link AlwaysOnSampler, b3: 0': [true, 1, undefined],
+      'link AlwaysOnSampler, x-b3-sampled: 0': [true, 1, undefined],
+      'link AlwaysOnSampler, b3: 1': [true, 1, undefined],
+      'link AlwaysOnSampler, b3: d': [true, 1, undefined],
+      'link AlwaysOnSampler, x-b3-flags: 1': [true, 1, undefined],
+    });
+  });
+
+  it('lets a valid traceparent decide over a B3 decision sent without ids', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, b3: '0' } });
+    const span = await onlySpan(exporter);
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.parentSpanId).toBe(PARENT_ID);
+    expect(span.links).toEqual([]);
   });
 
   it('gives an ignored request without a caller an unsampled context, so its calls start no trace', async () => {

@@ -4,6 +4,7 @@ import { getActiveSpan, suppressTracing, withSpan } from '../src/context.js';
 import { NonRecordingSpan } from '../src/non-recording-span.js';
 import type { RecordingSpan } from '../src/recording-span.js';
 import { alwaysOff, alwaysOn, type Sampler } from '../src/sampler.js';
+import { parentBased } from '../src/sampler-parent-based.js';
 import { SpanKind } from '../src/span-data.js';
 import type { SpanProcessor } from '../src/span-processor.js';
 import { Tracer } from '../src/tracer.js';
@@ -194,6 +195,45 @@ describe('Tracer.startSpan', () => {
     expect(headers).toEqual({});
     expect(collector.spans).toHaveLength(0);
     expect(tracer.stats.spansStarted).toBe(0);
+  });
+
+  it('takes a sampled option instead of asking the sampler, and marks a sampled span debug on request', () => {
+    const collector = new SpanCollector();
+    const tracer = new Tracer({ processors: [collector], sampler: parentBased({ root: alwaysOff }) });
+    const accepted = tracer.startSpan('accepted', { parent: null, sampled: true });
+    expect(accepted.isRecording()).toBe(true);
+    expect(accepted.spanContext().traceFlags & TraceFlags.SAMPLED).toBe(TraceFlags.SAMPLED);
+    expect(accepted.spanContext().debug).toBeUndefined();
+    const debug = tracer.startSpan('debug', { parent: null, sampled: true, debug: true });
+    expect(debug.spanContext().debug).toBe(true);
+    expect(withSpan(debug, () => tracer.startSpan('child')).spanContext().debug).toBe(true);
+
+    const on = new Tracer({ processors: [collector], sampler: alwaysOn });
+    const denied = on.startSpan('denied', { parent: null, sampled: false, debug: true });
+    expect(denied.isRecording()).toBe(false);
+    expect(denied.spanContext()).toMatchObject({ traceFlags: TraceFlags.NONE, debug: undefined });
+    const headers: Record<string, string> = {};
+    b3().inject({ spanContext: denied.spanContext() }, headers);
+    expect(headers.b3).toMatch(/^[0-9a-f]{32}-[0-9a-f]{16}-0$/);
+  });
+
+  it('when disabled passes a deny for a new trace on as an unsampled context, and nothing else', () => {
+    const tracer = new Tracer({ disabled: true, sampler: alwaysOn });
+    const denied: Record<string, string> = {};
+    w3cTraceContext.inject(
+      { spanContext: tracer.startSpan('d', { parent: null, sampled: false }).spanContext() },
+      denied,
+    );
+    expect(denied.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    const accepted: Record<string, string> = {};
+    w3cTraceContext.inject(
+      { spanContext: tracer.startSpan('a', { parent: null, sampled: true }).spanContext() },
+      accepted,
+    );
+    expect(accepted).toEqual({});
+    expect(tracer.startSpan('c', { parent: REMOTE_SAMPLED, sampled: false }).spanContext()).toBe(
+      REMOTE_SAMPLED,
+    );
   });
 
   it('detects the resource when none is given', () => {
