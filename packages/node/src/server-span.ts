@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type Baggage, lowercaseHeadersGetter, type SpanContext, TraceFlags } from '@tracewire/core';
+import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
 import { getActiveContext, type TraceContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
