@@ -9,6 +9,7 @@ import {
   SimpleSpanProcessor,
   SpanKind,
   Tracer,
+  traceIdRatio,
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,6 +32,10 @@ const alwaysRoot = new Tracer({
   processors: [new SimpleSpanProcessor(exporter)],
   sampler: parentBased({ root: alwaysOn }),
 });
+const ratioZero = new Tracer({
+  processors: [new SimpleSpanProcessor(exporter)],
+  sampler: parentBased({ root: traceIdRatio(0) }),
+});
 let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
 
@@ -50,12 +55,22 @@ async function serverSpan(): Promise<ReadableSpan> {
 
 /** What the downstream service received as traceparent when the handler called it. */
 async function downstreamTraceparent(app: TestApp, traceparent: string, path = '/outgoing'): Promise<string> {
-  const res = await supertest(app.url)
-    .get(path)
-    .query({ to: downstreamUrl })
-    .set('traceparent', traceparent)
-    .expect(200);
+  return downstreamTraceparentFor(app, { traceparent }, path);
+}
+
+async function downstreamTraceparentFor(
+  app: TestApp,
+  headers: Record<string, string>,
+  path = '/outgoing',
+): Promise<string> {
+  const res = await supertest(app.url).get(path).query({ to: downstreamUrl }).set(headers).expect(200);
   return String(res.body.traceparent);
+}
+
+/** Waits as long as an exported span would take to arrive, then expects none. */
+async function expectNoServerSpan(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 20));
+  expect(serverSpans()).toEqual([]);
 }
 
 interface Case {
@@ -128,6 +143,66 @@ const CASES: Case[] = [
       const sent = await downstreamTraceparent(app, SAMPLED, '/internal/outgoing');
       expect(sent).not.toContain(TRACE_ID);
       expect(serverSpans()).toEqual([]);
+    },
+  },
+  {
+    name: "'continue' follows a proxy's b3: 0: nothing recorded, calls carry a new trace with sampled=0",
+    options: { tracer: alwaysRoot },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { b3: '0' });
+      await expectNoServerSpan();
+      expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      expect(sent.slice(3, 35)).not.toBe('0'.repeat(32));
+      const again = await downstreamTraceparentFor(app, { b3: '0' });
+      expect(again.slice(3, 35)).not.toBe(sent.slice(3, 35));
+    },
+  },
+  {
+    name: "'continue' follows X-B3-Sampled: 0 sent without ids the same way",
+    options: { tracer: alwaysRoot },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { 'X-B3-Sampled': '0' });
+      await expectNoServerSpan();
+      expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    },
+  },
+  {
+    name: "'continue' records a new root for b3: 1 sent without ids, though the root sampler's ratio is 0",
+    options: { tracer: ratioZero },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { b3: '1' });
+      const span = await serverSpan();
+      expect(span.parentSpanId).toBeUndefined();
+      expect(sent).toMatch(new RegExp(`^00-${span.spanContext().traceId}-[0-9a-f]{16}-01$`));
+    },
+  },
+  {
+    name: "'ignore-sampling' lets the local sampler decide over b3: 0",
+    options: { incomingContext: 'ignore-sampling', tracer: alwaysRoot },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { b3: '0' });
+      const span = await serverSpan();
+      expect(sent).toMatch(new RegExp(`^00-${span.spanContext().traceId}-[0-9a-f]{16}-01$`));
+    },
+  },
+  {
+    name: "'link' lets the local sampler decide over b3: 1",
+    options: { incomingContext: 'link', tracer: ratioZero },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { b3: '1' });
+      await expectNoServerSpan();
+      expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    },
+  },
+  {
+    name: 'a valid traceparent wins over b3: 0 in the same request',
+    options: { tracer: neverRoot },
+    async run(app) {
+      const sent = await downstreamTraceparentFor(app, { traceparent: SAMPLED, b3: '0' });
+      const span = await serverSpan();
+      expect(span.spanContext().traceId).toBe(TRACE_ID);
+      expect(span.parentSpanId).toBe(PARENT_ID);
+      expect(sent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     },
   },
   {
