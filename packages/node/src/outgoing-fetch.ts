@@ -10,6 +10,7 @@ import {
   type OutgoingState,
   startClientCall,
 } from './outgoing-span.js';
+import { schemePort } from './outgoing-url.js';
 
 /**
  * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
@@ -153,7 +154,7 @@ function targetOf(method: string, origin: string, path: string): CallTarget {
   if (slash !== -1) authority = authority.slice(0, slash);
   const portSeparator = authority.lastIndexOf(':');
   const closeBracket = authority.lastIndexOf(']');
-  const defaultPort = protocol === 'https:' ? 443 : 80;
+  const defaultPort = schemePort(protocol);
   if (portSeparator === -1 || portSeparator < closeBracket) {
     return { method, protocol, hostname: authority, port: defaultPort, path };
   }

@@ -15,6 +15,7 @@ import {
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
+import { schemePort, stripBrackets } from './outgoing-url.js';
 
 /**
  * How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, Node's `created` channel, or both (the
@@ -387,17 +388,12 @@ function agentDefaultPort(agent: unknown): number | undefined {
     : undefined;
 }
 
-function schemePort(protocol: string): number {
-  return protocol === 'https:' ? 443 : 80;
-}
-
 /** Whether the host part of `authority` (`name`, `name:port`, `[v6]:port`) is `host`, ignoring case and brackets. */
 function sameHost(authority: string, host: string): boolean {
   let end = authority.lastIndexOf(':');
   if (end === -1 || end < authority.lastIndexOf(']')) end = authority.length;
-  let name = authority.slice(0, end);
-  if (name.charCodeAt(0) === 91 /* [ */) name = name.slice(1, -1);
-  const bare = host.charCodeAt(0) === 91 ? host.slice(1, -1) : host;
+  const name = stripBrackets(authority.slice(0, end));
+  const bare = stripBrackets(host);
   return name.length === bare.length && name.toLowerCase() === bare.toLowerCase();
 }
 

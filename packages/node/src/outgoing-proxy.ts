@@ -1,5 +1,6 @@
 // A call through an HTTP proxy names its real target in the request line, not in the host it is sent to.
 import type { Destination } from './outgoing-options.js';
+import { schemeOf, schemePort, stripBrackets } from './outgoing-url.js';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
 
@@ -37,8 +38,7 @@ export function recordTunnelTarget(
   if (port === 0 || port > 65535 || host.length === 0 || NOT_A_HOST.test(host)) return false;
 
   const hostname = host.toLowerCase();
-  const scheme = protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
-  attributes['url.full'] = `${scheme}://${bracketed ? `[${hostname}]` : hostname}:${port}`;
+  attributes['url.full'] = `${schemeOf(protocol)}://${bracketed ? `[${hostname}]` : hostname}:${port}`;
   attributes['server.address'] = hostname;
   attributes['server.port'] = port;
   attributes['network.peer.address'] = proxyHostname;
@@ -63,8 +63,8 @@ export function recordForwardedTarget(
 ): Destination | undefined {
   if (!ABSOLUTE_HTTP_URL.test(path) || !URL.canParse(path)) return undefined;
   const target = new URL(path);
-  const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-  const port = target.port === '' ? (target.protocol === 'https:' ? 443 : 80) : Number(target.port);
+  const hostname = stripBrackets(target.hostname);
+  const port = target.port === '' ? schemePort(target.protocol) : Number(target.port);
   const url = redactor.url(target.href);
   attributes['url.full'] = url;
   attributes['server.address'] = hostname;

@@ -1,4 +1,5 @@
 import type { Destination } from './outgoing-options.js';
+import { originFormPath, schemeOf } from './outgoing-url.js';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
 
@@ -26,9 +27,9 @@ export function recordSocketCall(
   path: string,
   attributes: Attributes,
 ): Destination {
-  const scheme = protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
-  const rest = path.length === 0 ? '/' : path.charCodeAt(0) === 47 /* / */ ? path : `/${path}`;
-  const url = redactor.url(`${scheme}+${urlScheme}://${encodeURIComponent(socketPath)}${rest}`);
+  const url = redactor.url(
+    `${schemeOf(protocol)}+${urlScheme}://${encodeURIComponent(socketPath)}${originFormPath(path)}`,
+  );
   attributes['url.full'] = url;
   attributes['server.address'] = socketPath;
   attributes['network.peer.address'] = socketPath;

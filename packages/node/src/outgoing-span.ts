@@ -4,6 +4,7 @@ import { getActiveBaggage, getActiveContext } from './context.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
+import { formatUrl, stripBrackets } from './outgoing-url.js';
 import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
@@ -205,21 +206,6 @@ function errorMessage(error: unknown): string | undefined {
     if (typeof message === 'string' && message.length > 0) return message;
   }
   return undefined;
-}
-
-function stripBrackets(host: string): string {
-  return host.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(host.length - 1) === 93
-    ? host.slice(1, -1)
-    : host;
-}
-
-function formatUrl(protocol: string, hostname: string, port: number, path: string): string {
-  const scheme = protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
-  const host = hostname.includes(':') ? `[${hostname}]` : hostname;
-  const defaultPort = scheme === 'https' ? 443 : 80;
-  const authority = port === defaultPort ? host : `${host}:${port}`;
-  const rest = path.length === 0 ? '/' : path.charCodeAt(0) === 47 ? path : `/${path}`;
-  return `${scheme}://${authority}${rest}`;
 }
 
 type ChannelHandler = (message: unknown) => void;

@@ -1,0 +1,31 @@
+// How a client call's URL is written, one way for every path a call takes (plain TCP, socket, proxy, fetch).
+
+/** `http:` → `http`; a protocol already without its colon is kept. */
+export function schemeOf(protocol: string): string {
+  return protocol.endsWith(':') ? protocol.slice(0, -1) : protocol;
+}
+
+/** The port a protocol (`https:`, `http:`) implies when none is given. */
+export function schemePort(protocol: string): number {
+  return protocol === 'https:' ? 443 : 80;
+}
+
+/** An IPv6 host without its brackets (`[::1]` → `::1`); any other host as it is. */
+export function stripBrackets(host: string): string {
+  return host.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(host.length - 1) === 93
+    ? host.slice(1, -1)
+    : host;
+}
+
+/** The path and query as written after the authority: `/` for none, a leading `/` added when missing. */
+export function originFormPath(path: string): string {
+  return path.length === 0 ? '/' : path.charCodeAt(0) === 47 /* / */ ? path : `/${path}`;
+}
+
+/** `scheme://host[:port]/path`, the port left out when it is the scheme's own, IPv6 hosts in brackets. */
+export function formatUrl(protocol: string, hostname: string, port: number, path: string): string {
+  const scheme = schemeOf(protocol);
+  const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+  const authority = port === schemePort(`${scheme}:`) ? host : `${host}:${port}`;
+  return `${scheme}://${authority}${originFormPath(path)}`;
+}
