@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import Router from '@koa/router';
 import { tracing as expressTracing } from '@tracewire/express';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
@@ -12,6 +12,7 @@ import fastify5 from 'fastify';
 import fastify4 from 'fastify4';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
+import { failingBody } from '../fixtures/failing-body.js';
 
 /** The same routes in every framework; the shared suite sends the same requests to each. */
 export interface TestApp {
@@ -35,16 +36,9 @@ export class BoomError extends Error {
   override name = 'BoomError';
 }
 
-/** A body stream that sends a first chunk, then fails: the response's headers are out by then. */
-export function failingBody(): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      if (sent) return void setTimeout(() => this.destroy(new BoomError('body boom')), 5);
-      sent = true;
-      this.push('first chunk\n');
-    },
-  });
+/** A body that sends a first chunk, then fails with a BoomError: the response's headers are out by then. */
+function boomBody() {
+  return failingBody('first chunk\n', () => new BoomError('body boom'));
 }
 
 function activeIds(): { traceId?: string; spanId?: string } {
@@ -126,7 +120,7 @@ function expressApp(express: typeof express5, version: 4 | 5): AppFactory['creat
       res.set('x-response-id', 'r1').set('set-cookie', 'session=s').send('headers');
     });
     app.get('/stream-fails', (_req, res) => {
-      pipeline(failingBody(), res, () => {});
+      pipeline(boomBody(), res, () => {});
     });
     app.get('/slow', (_req, res) => {
       slow.started();
@@ -188,7 +182,7 @@ function koaApp(Koa: typeof Koa3): AppFactory['create'] {
       ctx.body = 'headers';
     });
     router.get('/stream-fails', (ctx) => {
-      ctx.body = failingBody();
+      ctx.body = boomBody();
     });
     router.get('/slow', async (ctx) => {
       slow.started();
@@ -240,7 +234,7 @@ function fastifyApp(fastify: typeof fastify5): AppFactory['create'] {
       reply.header('x-response-id', 'r1').header('set-cookie', 'session=s');
       return 'headers';
     });
-    app.get('/stream-fails', async (_req, reply) => reply.send(failingBody()));
+    app.get('/stream-fails', async (_req, reply) => reply.send(boomBody()));
     app.get('/slow', async (_req, reply) => {
       slow.started();
       await new Promise((resolve) => reply.raw.on('close', resolve));

@@ -1,6 +1,5 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
 import { tracing as koaTracing } from '@tracewire/koa';
@@ -15,6 +14,7 @@ import {
 import fastify from 'fastify';
 import Koa from 'koa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { failingBody } from '../fixtures/failing-body.js';
 
 // The adapters on HTTP/2 (cleartext, prior knowledge): Fastify's own `http2: true`, and Koa on Node's
 // compatibility API. The same server span as on HTTP/1.1, with the authority taken from `:authority`.
@@ -38,23 +38,6 @@ interface H2App {
 
 type Factory = () => Promise<H2App>;
 
-class DiskError extends Error {
-  override name = 'DiskError';
-}
-
-/** A body that sends one chunk, then fails with a DiskError instead of ending. */
-function failingBody(): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push('part');
-      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
-    },
-  });
-}
-
 function signal(): { promise: Promise<void>; fire: () => void } {
   let fire = (): void => {};
   const promise = new Promise<void>((resolve) => {
@@ -77,7 +60,7 @@ const factories: [string, Factory][] = [
         return 'late';
       });
       app.get('/stream/fails-midway', (_req, reply) => {
-        reply.type('text/plain').send(failingBody());
+        reply.type('text/plain').send(failingBody('part'));
       });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
@@ -102,7 +85,7 @@ const factories: [string, Factory][] = [
       });
       router.get('/stream/fails-midway', (ctx) => {
         ctx.type = 'text/plain';
-        ctx.body = failingBody();
+        ctx.body = failingBody('part');
       });
       app.use(router.routes());
       const server = http2.createServer(app.callback());

@@ -13,6 +13,7 @@ import fastify5, { type FastifyInstance } from 'fastify';
 import fastify4 from 'fastify4';
 import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failingBody, getUntilClosed } from '../../../test/fixtures/failing-body.js';
 import { tracing } from '../src/index.js';
 
 const exporter = new InMemoryExporter();
@@ -42,50 +43,6 @@ async function span(): Promise<ReadableSpan> {
 
 class ConflictError extends Error {
   override name = 'ConflictError';
-}
-
-class DiskError extends Error {
-  override name = 'DiskError';
-}
-
-/** A body that sends `first` (if any) and then fails with a DiskError instead of ending. */
-function failingBody(first?: string): Readable {
-  let sent = first === undefined;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push(first);
-      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
-    },
-  });
-}
-
-/** GETs `path` and resolves with what arrived once the connection is gone (or `giveUpMs` passed). */
-function getUntilClosed(
-  base: string,
-  path: string,
-  giveUpMs = 1000,
-): Promise<{ status?: number; body: string }> {
-  return new Promise((resolve) => {
-    let status: number | undefined;
-    let body = '';
-    const req = httpGet(`${base}${path}`, (res) => {
-      status = res.statusCode;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('error', () => {});
-    });
-    const timer = setTimeout(() => req.destroy(), giveUpMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve({ status, body });
-    };
-    req.on('error', done);
-    req.on('close', done);
-  });
 }
 
 /** The one finished span, after giving a second `end` time to show up. */

@@ -15,6 +15,7 @@ import mount from 'koa-mount';
 import Koa2 from 'koa2';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { failingBody, getUntilClosed } from '../../../test/fixtures/failing-body.js';
 import { tracing } from '../src/index.js';
 
 const exporter = new InMemoryExporter();
@@ -47,47 +48,6 @@ async function close(server: Server): Promise<void> {
 
 class ValidationError extends Error {
   override name = 'ValidationError';
-}
-
-class DiskError extends Error {
-  override name = 'DiskError';
-}
-
-/** A body that sends `first` (if any) and then fails with a DiskError instead of ending. */
-function failingBody(first?: string): Readable {
-  let sent = first === undefined;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push(first);
-      } else setTimeout(() => this.destroy(new DiskError('disk gone')), 5);
-    },
-  });
-}
-
-/** GETs `path` and resolves once the connection is gone or `giveUpMs` passed (Koa 2 leaves a broken stream open). */
-function getUntilClosed(
-  base: string,
-  path: string,
-  giveUpMs: number,
-): Promise<{ status?: number; body: string }> {
-  return new Promise((resolve) => {
-    let status: number | undefined;
-    let body = '';
-    const req = httpGet(`${base}${path}`, (res) => {
-      status = res.statusCode;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('error', () => {});
-    });
-    const done = () => resolve({ status, body });
-    req.on('error', done);
-    req.on('close', done);
-    setTimeout(() => req.destroy(), giveUpMs);
-  });
 }
 
 describe.each([
