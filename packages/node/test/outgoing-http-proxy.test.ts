@@ -44,25 +44,50 @@ afterEach(() => {
   received.length = 0;
 });
 
-/** Opens a tunnel to `target` through the proxy; resolves with the proxy's status once the span has ended. */
-async function tunnel(mode: (typeof httpModes)[number], target: string, options?: OutgoingOptions) {
+type Mode = (typeof httpModes)[number];
+type Settle = (req: http.ClientRequest, done: (status: number | undefined) => void) => void;
+
+/** Sends one request under `mode`'s instrumentation; resolves with its status once its span has ended. */
+async function traced(
+  mode: Mode,
+  options: OutgoingOptions | undefined,
+  send: () => http.ClientRequest,
+  settle: Settle,
+) {
   harness?.uninstall();
   harness = installHttpMode(mode, options);
   const h = harness;
   const before = h.spans.length;
-  const req = h.send(() =>
-    http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: target }),
-  );
+  const req = h.send(send);
   const status = await new Promise<number | undefined>((resolve, reject) => {
-    req.on('connect', (res: http.IncomingMessage, socket: Duplex) => {
-      socket.destroy();
-      resolve(res.statusCode);
-    });
+    settle(req, resolve);
     req.on('error', reject);
     req.end();
   });
   await waitForSpans(h.spans, before + 1);
   return { status, span: h.spans[before] };
+}
+
+const onTunnel: Settle = (req, done) =>
+  req.on('connect', (res: http.IncomingMessage, socket: Duplex) => {
+    socket.destroy();
+    done(res.statusCode);
+  });
+
+const onResponse: Settle = (req, done) =>
+  req.on('response', (res: http.IncomingMessage) => {
+    res.resume();
+    res.on('end', () => done(res.statusCode));
+  });
+
+/** Opens a tunnel to `target` through the proxy. */
+function tunnel(mode: Mode, target: string, options?: OutgoingOptions) {
+  return traced(
+    mode,
+    options,
+    () => http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: target }),
+    onTunnel,
+  );
 }
 
 describe.each(httpModes)('a CONNECT through a proxy (%s)', (mode) => {
@@ -107,23 +132,14 @@ describe.each(httpModes)('a CONNECT through a proxy (%s)', (mode) => {
   });
 });
 
-/** Sends `GET <target>` (absolute-form) to the proxy; resolves once the span has ended. */
-async function forward(mode: (typeof httpModes)[number], target: string, options?: OutgoingOptions) {
-  harness?.uninstall();
-  harness = installHttpMode(mode, options);
-  const h = harness;
-  const before = h.spans.length;
-  const req = h.send(() => http.request({ host: '127.0.0.1', port: proxyPort, path: target }));
-  const status = await new Promise<number | undefined>((resolve, reject) => {
-    req.on('response', (res: http.IncomingMessage) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-  await waitForSpans(h.spans, before + 1);
-  return { status, span: h.spans[before] };
+/** Sends `GET <target>` (absolute-form) to the proxy. */
+function forward(mode: Mode, target: string, options?: OutgoingOptions) {
+  return traced(
+    mode,
+    options,
+    () => http.request({ host: '127.0.0.1', port: proxyPort, path: target }),
+    onResponse,
+  );
 }
 
 describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
@@ -168,28 +184,23 @@ describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
 
   it('leaves the network peer out when the request names the target as its host (NODE_USE_ENV_PROXY)', async () => {
     // Node under NODE_USE_ENV_PROXY keeps the target as the request's host and connects its agent to the proxy.
-    harness?.uninstall();
-    harness = installHttpMode(mode);
-    const h = harness;
-    const req = h.send(() =>
-      http.request({
-        host: 'example.test',
-        path: 'http://example.test/f',
-        createConnection: () => net.connect(proxyPort, '127.0.0.1'),
-      }),
+    const { span } = await traced(
+      mode,
+      undefined,
+      () =>
+        http.request({
+          host: 'example.test',
+          path: 'http://example.test/f',
+          createConnection: () => net.connect(proxyPort, '127.0.0.1'),
+        }),
+      onResponse,
     );
-    await new Promise<void>((resolve, reject) => {
-      req.on('response', (res: http.IncomingMessage) => res.resume().on('end', resolve));
-      req.on('error', reject);
-      req.end();
-    });
-    await waitForSpans(h.spans, 1);
-    expect(h.spans[0]?.attributes).toMatchObject({
+    expect(span?.attributes).toMatchObject({
       'url.full': 'http://example.test/f',
       'server.address': 'example.test',
       'server.port': 80,
     });
-    expect(h.spans[0]?.attributes['network.peer.address']).toBeUndefined();
+    expect(span?.attributes['network.peer.address']).toBeUndefined();
     expect(received[0]?.target).toBe('http://example.test/f');
   });
 
