@@ -124,15 +124,27 @@ describe.each([
     return [s, `http://127.0.0.1:${(s.address() as AddressInfo).port}`];
   };
 
+  const close = async (s: Server): Promise<void> => {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  };
+
+  /** Serves `app` for `use` alone, and closes it whatever `use` does. */
+  const serving = async (app: express5.Express, use: (url: string) => Promise<void>): Promise<void> => {
+    const [s, u] = await listen(app);
+    try {
+      await use(u);
+    } finally {
+      await close(s);
+    }
+  };
+
   beforeAll(async () => {
     [server, url] = await listen(buildApp(express, version, true));
     [bare, bareUrl] = await listen(buildApp(express, version, false));
   });
   afterAll(async () => {
-    for (const s of [server, bare]) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
+    for (const s of [server, bare]) await close(s);
   });
 
   it('names routes in nested routers mounted with parameters by their full template', async () => {
@@ -159,9 +171,8 @@ describe.each([
     const api = express.Router();
     api.use('/v1', v1);
     app.use('/api', api);
-    const [plain, plainUrl] = await listen(app);
-    try {
-      await supertest(plainUrl).get('/api/v1/items/9').expect(200);
+    await serving(app, async (u) => {
+      await supertest(u).get('/api/v1/items/9').expect(200);
       expect((await span()).name).toBe('GET /api/v1/items/:itemId');
       exporter.reset();
 
@@ -170,12 +181,9 @@ describe.each([
         res.send('member');
       });
       app.use('/orgs/:orgId', members);
-      await supertest(plainUrl).get('/orgs/acme/members/ann').expect(200);
+      await supertest(u).get('/orgs/acme/members/ann').expect(200);
       expect((await span()).name).toBe('GET /orgs/:orgId/members/:memberId');
-    } finally {
-      plain.closeAllConnections();
-      await new Promise((r) => plain.close(r));
-    }
+    });
   });
 
   it('names routes by their template when tracing() sits in a router or sub-app mounted under parameters', async () => {
@@ -196,17 +204,13 @@ describe.each([
     const region = express();
     region.use('/tenants/:tenantId', tenant);
     app.use('/regions/:regionId', region);
-    const [nested, nestedUrl] = await listen(app);
-    try {
-      await supertest(nestedUrl).get('/orgs/acme/teams/blue/members/ann').expect(200);
+    await serving(app, async (u) => {
+      await supertest(u).get('/orgs/acme/teams/blue/members/ann').expect(200);
       expect((await span()).name).toBe('GET /orgs/:orgId/teams/:teamId/members/:memberId');
       exporter.reset();
-      await supertest(nestedUrl).get('/regions/eu/tenants/t-9/stats/monday').expect(200);
+      await supertest(u).get('/regions/eu/tenants/t-9/stats/monday').expect(200);
       expect((await span()).name).toBe('GET /regions/:regionId/tenants/:tenantId/stats/:day');
-    } finally {
-      nested.closeAllConnections();
-      await new Promise((r) => nested.close(r));
-    }
+    });
   });
 
   it('names routes under a wildcard mount by the wildcard, never by the path it matched', async () => {
@@ -218,20 +222,16 @@ describe.each([
     });
     // Express 5 (path-to-regexp 8) names its wildcards; Express 4's `*` is the unnamed parameter 0.
     app.use(version === 5 ? '/files/*rest' : '/files/*', files);
-    const [wild, wildUrl] = await listen(app);
     const expected = version === 5 ? 'GET /files/*rest' : 'GET /files/:0';
-    try {
+    await serving(app, async (u) => {
       for (const path of ['/files/a/b/c.txt', '/files/readme']) {
-        await supertest(wildUrl).get(path).expect(200);
+        await supertest(u).get(path).expect(200);
         const s = await span();
         expect(s.name).toBe(expected);
         expect(s.attributes['http.route']).toBe(expected.slice(4));
         exporter.reset();
       }
-    } finally {
-      wild.closeAllConnections();
-      await new Promise((r) => wild.close(r));
-    }
+    });
   });
 
   it('names routes of a mounted sub-app with the mount path', async () => {
