@@ -9,6 +9,11 @@ export interface TraceContext {
   readonly baggage: Baggage | undefined;
   /** Set by the exporters so their own HTTP calls are never traced or given headers. */
   readonly suppressed: boolean;
+  /**
+   * The OpenTelemetry API context this was entered from (`registerOpenTelemetryApi`), kept whole so values other
+   * code set in it survive the trip through tracewire's storage.
+   */
+  readonly otelContext?: unknown;
 }
 
 // One for the process, whichever copy of the package (ES module or CommonJS) enters or reads it.

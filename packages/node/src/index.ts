@@ -35,6 +35,8 @@ export {
 export { configure, getTracer } from './global.js';
 export { installOutgoing } from './install-outgoing.js';
 export { NonRecordingSpan } from './non-recording-span.js';
+export type { OpenTelemetryApi } from './otel-api/api-types.js';
+export { type OpenTelemetryApiRegistration, registerOpenTelemetryApi } from './otel-api/register.js';
 export type { DestinationPattern, OutgoingOptions } from './outgoing-options.js';
 export { detectResource, type ResourceOptions } from './resource.js';
 export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';

@@ -50,6 +50,11 @@ export interface StartSpanOptions {
   sampled?: boolean;
   /** With a sampled span: mark its context debug (B3 `d`, `X-B3-Flags: 1`), kept by its sampled children. */
   debug?: boolean;
+  /**
+   * The instrumentation scope (library name and version) the span is exported under, as OpenTelemetry's
+   * `getTracer(name, version)` gives it. Default `@tracewire/node`.
+   */
+  scope?: InstrumentationScope;
 }
 
 export interface TracerConfig {
@@ -84,6 +89,9 @@ const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', ver
  */
 const MAX_TRACKED_OPEN_SPANS = 8192;
 
+/** Scopes kept with a sink of their own; past this, spans of further scopes share sinks made on the spot. */
+const MAX_CACHED_SCOPES = 256;
+
 /** Starts spans, decides sampling, and hands ended spans to its processors. */
 export class Tracer {
   readonly propagator: Propagator;
@@ -96,6 +104,7 @@ export class Tracer {
   readonly #sink: SpanSink;
   readonly #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
+  readonly #scopedSinks = new Map<string, SpanSink>();
   #shutdown: Promise<void> | undefined;
 
   constructor(config: TracerConfig = {}) {
@@ -182,7 +191,8 @@ export class Tracer {
     if (!sampled) return new NonRecordingSpan(spanContext);
 
     this.stats.spansStarted++;
-    const span = new RecordingSpan(this.#sink, {
+    const scope = options?.scope;
+    const span = new RecordingSpan(scope === undefined ? this.#sink : this.#sinkFor(scope), {
       name: spanName,
       kind,
       spanContext,
@@ -222,6 +232,19 @@ export class Tracer {
     const options = typeof optionsOrFn === 'function' ? undefined : optionsOrFn;
     const span = this.startSpan(name, options);
     return withSpan(span, () => fn(span));
+  }
+
+  /** The tracer's sink under another scope: spans of one scope share it, so the exporter groups them cheaply. */
+  #sinkFor(scope: InstrumentationScope): SpanSink {
+    const name = typeof scope?.name === 'string' ? scope.name : '';
+    const version = typeof scope?.version === 'string' ? scope.version : undefined;
+    const key = `${name}\0${version ?? ''}`;
+    let sink = this.#scopedSinks.get(key);
+    if (sink === undefined) {
+      sink = { ...this.#sink, scope: Object.freeze(version === undefined ? { name } : { name, version }) };
+      if (this.#scopedSinks.size < MAX_CACHED_SCOPES) this.#scopedSinks.set(key, sink);
+    }
+    return sink;
   }
 
   #endOpenSpans(): void {

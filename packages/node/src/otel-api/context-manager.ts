@@ -1,0 +1,74 @@
+import { getActiveContext, runInContext, type TraceContext } from '../context.js';
+import type { OpenTelemetryApi, OtelContext, OtelContextManager } from './api-types.js';
+import { baggageFromOtel, baggageToOtel, isSuppressed, SUPPRESS_TRACING_KEY } from './convert.js';
+import { bridged, unbridged } from './span.js';
+
+/**
+ * OpenTelemetry's context manager on tracewire's one `AsyncLocalStorage`: what the API makes active, tracewire's
+ * spans and outgoing calls see, and the reverse. A context entered through the API is kept whole in the store; one
+ * tracewire entered (a request's) is shown to the API as a context holding its span, baggage and suppression.
+ */
+export class BridgedContextManager implements OtelContextManager {
+  readonly #api: OpenTelemetryApi;
+  // Contexts tracewire entered, as the API sees them: built once per store, since the API asks often.
+  readonly #shown = new WeakMap<TraceContext, OtelContext>();
+
+  constructor(api: OpenTelemetryApi) {
+    this.#api = api;
+  }
+
+  active(): OtelContext {
+    const store = getActiveContext();
+    if (store === undefined) return this.#api.ROOT_CONTEXT;
+    if (store.otelContext !== undefined) return store.otelContext as OtelContext;
+    let shown = this.#shown.get(store);
+    if (shown === undefined) {
+      shown = this.#api.ROOT_CONTEXT;
+      if (store.span !== undefined) shown = this.#api.trace.setSpan(shown, bridged(store.span));
+      if (store.baggage !== undefined && store.baggage.size > 0) {
+        shown = this.#api.propagation.setBaggage(shown, baggageToOtel(this.#api, store.baggage));
+      }
+      if (store.suppressed) shown = shown.setValue(SUPPRESS_TRACING_KEY, true);
+      this.#shown.set(store, shown);
+    }
+    return shown;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    context: OtelContext,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    const store: TraceContext = {
+      span: unbridged(this.#api.trace.getSpan(context)),
+      baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
+      suppressed: isSuppressed(context),
+      otelContext: context,
+    };
+    const call = fn as unknown as (...args: unknown[]) => unknown;
+    return runInContext(store, callWith, call, thisArg, args) as ReturnType<F>;
+  }
+
+  /** Functions only: an emitter (which OpenTelemetry's managers also accept) is returned unchanged. */
+  bind<T>(context: OtelContext, target: T): T {
+    if (typeof target !== 'function') return target;
+    const manager = this;
+    const fn = target as unknown as (...args: unknown[]) => unknown;
+    return function boundToOtelContext(this: unknown, ...args: unknown[]) {
+      return manager.with(context, fn, this, ...args);
+    } as unknown as T;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    return this;
+  }
+}
+
+function callWith(fn: (...args: unknown[]) => unknown, thisArg: unknown, args: unknown[]): unknown {
+  return fn.apply(thisArg, args);
+}

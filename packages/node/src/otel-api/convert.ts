@@ -1,0 +1,91 @@
+import { Baggage, type SpanContext, TraceState } from '@tracewire/core';
+import type { OpenTelemetryApi, OtelBaggage, OtelContext, OtelSpanContext } from './api-types.js';
+
+/** `@opentelemetry/core`'s suppressTracing key: `createContextKey` is `Symbol.for`, the same in every copy. */
+export const SUPPRESS_TRACING_KEY = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+export function isSuppressed(context: OtelContext): boolean {
+  return context.getValue(SUPPRESS_TRACING_KEY) === true;
+}
+
+/**
+ * OpenTelemetry's `TimeInput` as epoch milliseconds: `[seconds, nanoseconds]`, a `Date`, or a number, which is
+ * epoch milliseconds unless it is below half of `performance.timeOrigin` (then it is a `performance.now()`
+ * reading), as `@opentelemetry/core` reads it. Anything else is left to the span (now).
+ */
+export function epochMillis(time: unknown): number | undefined {
+  if (typeof time === 'number') {
+    if (!Number.isFinite(time)) return undefined;
+    return time < performance.timeOrigin / 2 ? performance.timeOrigin + time : time;
+  }
+  if (time instanceof Date) return time.getTime();
+  if (
+    Array.isArray(time) &&
+    time.length === 2 &&
+    typeof time[0] === 'number' &&
+    typeof time[1] === 'number'
+  ) {
+    return time[0] * 1e3 + time[1] / 1e6;
+  }
+  return undefined;
+}
+
+export function isTimeInput(value: unknown): boolean {
+  return typeof value === 'number' || value instanceof Date || Array.isArray(value);
+}
+
+/**
+ * A span context from OpenTelemetry code as tracewire's propagators and exporters read it: its trace state
+ * becomes core's `TraceState` (which the W3C propagator writes), re-read from its serialized form.
+ */
+export function toSpanContext(context: OtelSpanContext): SpanContext {
+  const state = context.traceState;
+  let traceState: TraceState | undefined;
+  if (state instanceof TraceState) traceState = state;
+  else if (state !== undefined && state !== null && typeof state.serialize === 'function') {
+    traceState = TraceState.parse(state.serialize());
+  }
+  return {
+    traceId: context.traceId,
+    spanId: context.spanId,
+    traceFlags: context.traceFlags,
+    isRemote: context.isRemote === true,
+    traceState,
+  };
+}
+
+// Conversions are kept per baggage object: the API hands the same object back from every context it is in.
+const fromOtel = new WeakMap<OtelBaggage, Baggage>();
+const toOtel = new WeakMap<Baggage, OtelBaggage>();
+
+export function baggageFromOtel(baggage: OtelBaggage | undefined): Baggage | undefined {
+  if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function')
+    return undefined;
+  let converted = fromOtel.get(baggage);
+  if (converted === undefined) {
+    const entries: Record<string, { value: string; metadata?: string }> = Object.create(null);
+    for (const [key, entry] of baggage.getAllEntries()) {
+      const metadata = entry.metadata?.toString();
+      entries[key] = metadata ? { value: entry.value, metadata } : { value: entry.value };
+    }
+    converted = Baggage.from(entries);
+    fromOtel.set(baggage, converted);
+  }
+  return converted;
+}
+
+export function baggageToOtel(api: OpenTelemetryApi, baggage: Baggage): OtelBaggage {
+  let converted = toOtel.get(baggage);
+  if (converted === undefined) {
+    const entries: Record<string, { value: string; metadata?: { toString(): string } }> = Object.create(null);
+    for (const [key, entry] of baggage.entries()) {
+      entries[key] =
+        entry.metadata === undefined
+          ? { value: entry.value }
+          : { value: entry.value, metadata: api.baggageEntryMetadataFromString(entry.metadata) };
+    }
+    converted = api.propagation.createBaggage(entries);
+    toOtel.set(baggage, converted);
+  }
+  return converted;
+}

@@ -1,0 +1,98 @@
+import { getTracer } from '../global.js';
+import { NonRecordingSpan } from '../non-recording-span.js';
+import type { Attributes, InstrumentationScope, SpanKind, SpanLink } from '../span-data.js';
+import type { StartSpanOptions } from '../tracer.js';
+import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
+import { epochMillis, isSuppressed, toSpanContext } from './convert.js';
+import { type BridgedSpan, bridged } from './span.js';
+
+interface OtelSpanOptions {
+  kind?: number;
+  attributes?: Attributes;
+  links?: { context: OtelSpanContext; attributes?: Attributes }[];
+  startTime?: unknown;
+  root?: boolean;
+}
+
+/** OpenTelemetry's `Tracer` for one instrumentation scope, starting tracewire spans on tracewire's tracer. */
+export class BridgedTracer {
+  readonly #api: OpenTelemetryApi;
+  readonly #scope: InstrumentationScope;
+
+  constructor(api: OpenTelemetryApi, scope: InstrumentationScope) {
+    this.#api = api;
+    this.#scope = scope;
+  }
+
+  startSpan(name: string, options?: OtelSpanOptions, context?: OtelContext): BridgedSpan {
+    const ctx = context ?? this.#api.context.active();
+    const parentSpan = options?.root === true ? undefined : this.#api.trace.getSpan(ctx);
+    const parent = parentSpan === undefined ? null : toSpanContext(parentSpan.spanContext());
+    if (isSuppressed(ctx)) {
+      // OpenTelemetry's SDK under suppressTracing: a non-recording span that keeps the parent's context.
+      return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
+    }
+    const startOptions: StartSpanOptions = { parent, scope: this.#scope };
+    if (options !== undefined && options !== null) {
+      if (typeof options.kind === 'number') startOptions.kind = options.kind as SpanKind;
+      if (options.attributes !== undefined) startOptions.attributes = options.attributes;
+      if (Array.isArray(options.links)) startOptions.links = options.links.map(toLink);
+      const startTime = epochMillis(options.startTime);
+      if (startTime !== undefined) startOptions.startTime = startTime;
+    }
+    try {
+      return bridged(getTracer().startSpan(name, startOptions));
+    } catch {
+      // An environment tracewire cannot configure from fails at the app's first request, not in its libraries.
+      return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
+    }
+  }
+
+  /** `(name, fn)`, `(name, options, fn)` or `(name, options, context, fn)`: `fn(span)` runs with the span active. */
+  startActiveSpan(name: string, ...rest: unknown[]): unknown {
+    const fn = rest[rest.length - 1];
+    if (typeof fn !== 'function')
+      throw new TypeError('startActiveSpan: the last argument must be a function');
+    const options = rest.length >= 2 ? (rest[0] as OtelSpanOptions | undefined) : undefined;
+    const context = rest.length >= 3 ? (rest[1] as OtelContext | undefined) : undefined;
+    const parentContext = context ?? this.#api.context.active();
+    const span = this.startSpan(name, options, parentContext);
+    return this.#api.context.with(
+      this.#api.trace.setSpan(parentContext, span),
+      fn as (s: BridgedSpan) => unknown,
+      undefined,
+      span,
+    );
+  }
+}
+
+function toLink(link: { context: OtelSpanContext; attributes?: Attributes }): SpanLink {
+  const converted: SpanLink = { context: toSpanContext(link.context) };
+  if (link.attributes !== undefined) converted.attributes = link.attributes;
+  return converted;
+}
+
+/** OpenTelemetry's `TracerProvider`: one tracer per name and version, all recording into tracewire. */
+export class BridgedTracerProvider {
+  readonly #api: OpenTelemetryApi;
+  readonly #tracers = new Map<string, BridgedTracer>();
+
+  constructor(api: OpenTelemetryApi) {
+    this.#api = api;
+  }
+
+  getTracer(name: string, version?: string): BridgedTracer {
+    const scopeName = typeof name === 'string' ? name : '';
+    const scopeVersion = typeof version === 'string' ? version : undefined;
+    const key = `${scopeName}\0${scopeVersion ?? ''}`;
+    let tracer = this.#tracers.get(key);
+    if (tracer === undefined) {
+      tracer = new BridgedTracer(
+        this.#api,
+        scopeVersion === undefined ? { name: scopeName } : { name: scopeName, version: scopeVersion },
+      );
+      this.#tracers.set(key, tracer);
+    }
+    return tracer;
+  }
+}

@@ -1,0 +1,243 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as api from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { tracing } from '@tracewire/express';
+import {
+  configure,
+  getActiveSpan,
+  InMemoryExporter,
+  type ReadableSpan,
+  registerOpenTelemetryApi,
+  SimpleSpanProcessor,
+  SpanKind,
+  SpanStatusCode,
+} from '@tracewire/node';
+import express from 'express';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+// Code written against @opentelemetry/api (an app's own spans, libraries that trace through the API) records into
+// tracewire once it is registered: its spans join the request's trace and its context reaches outgoing calls.
+
+const exporter = new InMemoryExporter();
+const tracer = configure({
+  serviceName: 'otel-api-bridge',
+  processors: [new SimpleSpanProcessor(exporter)],
+  shutdownOnSignals: false,
+});
+let registration = registerOpenTelemetryApi(api);
+
+const received: http.IncomingHttpHeaders[] = [];
+const downstream = http.createServer((req, res) => {
+  received.push(req.headers);
+  res.end('{}');
+});
+
+const library = api.trace.getTracer('orders-lib', '2.1.0');
+const app = express();
+app.use(tracing());
+app.get('/orders/:id', async (req, res) => {
+  const active = api.trace.getActiveSpan()?.spanContext();
+  await library.startActiveSpan('load order', async (span) => {
+    span.setAttribute('order.id', req.params.id);
+    await fetch(`${downstreamUrl}/stock`);
+    span.end();
+  });
+  const carrier: Record<string, string> = {};
+  api.propagation.inject(api.context.active(), carrier);
+  res.json({ active, carrier });
+});
+const server = http.createServer(app);
+let base = '';
+let downstreamUrl = '';
+
+async function listen(s: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  base = await listen(server);
+  downstreamUrl = await listen(downstream);
+});
+afterAll(async () => {
+  registration.unregister();
+  await tracer.shutdown();
+  for (const s of [server, downstream]) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+beforeEach(() => {
+  exporter.reset();
+  received.length = 0;
+});
+
+const byName = (name: string): ReadableSpan => {
+  const span = exporter.getFinishedSpans().find((s) => s.name === name);
+  if (span === undefined) throw new Error(`no span named ${name}`);
+  return span;
+};
+
+const CALLER = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+describe('registerOpenTelemetryApi, inside a traced Express request', () => {
+  it("shows the request's server span as the API's active span, and parents the API's spans on it", async () => {
+    const response = await fetch(`${base}/orders/7`, {
+      headers: { traceparent: `00-${CALLER}-00f067aa0ba902b7-01`, baggage: 'tenant=acme' },
+    });
+    const body = (await response.json()) as {
+      active: { traceId: string; spanId: string };
+      carrier: Record<string, string>;
+    };
+    await new Promise((r) => setTimeout(r, 20));
+
+    const serverSpan = byName('GET /orders/:id');
+    const own = byName('load order');
+    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+    expect(body.active).toMatchObject({ traceId: CALLER, spanId: serverSpan.spanContext().spanId });
+    expect(own.parentSpanId).toBe(serverSpan.spanContext().spanId);
+    expect(own.spanContext().traceId).toBe(CALLER);
+    expect(own.attributes['order.id']).toBe('7');
+    expect(own.scope).toEqual({ name: 'orders-lib', version: '2.1.0' });
+    expect(serverSpan.scope.name).toBe('@tracewire/node');
+    // The fetch made inside the API's active span is its child, and carries it downstream.
+    expect(client?.parentSpanId).toBe(own.spanContext().spanId);
+    expect(received[0]?.traceparent).toBe(`00-${CALLER}-${client?.spanContext().spanId}-01`);
+    // The API's propagator writes tracewire's formats, with the request's baggage.
+    expect(body.carrier.traceparent).toBe(`00-${CALLER}-${serverSpan.spanContext().spanId}-01`);
+    expect(body.carrier.baggage).toBe('tenant=acme');
+  });
+});
+
+describe('registerOpenTelemetryApi, outside any request', () => {
+  it('keeps values set in an API context through context.with and await', async () => {
+    const key = api.createContextKey('tenant');
+    const seen = await api.context.with(api.context.active().setValue(key, 'acme'), async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return api.context.active().getValue(key);
+    });
+    expect(seen).toBe('acme');
+    expect(api.context.active().getValue(key)).toBeUndefined();
+  });
+
+  it("makes the API's active span tracewire's, for tracewire's own API and outgoing calls", async () => {
+    await library.startActiveSpan('job', async (span) => {
+      expect(getActiveSpan()?.spanContext().spanId).toBe(span.spanContext().spanId);
+      const child = tracer.startSpan('native child');
+      child.end();
+      await fetch(`${downstreamUrl}/job`);
+      span.setStatus({ code: api.SpanStatusCode.ERROR, message: 'stock low' });
+      span.end();
+    });
+    const job = byName('job');
+    expect(byName('native child').parentSpanId).toBe(job.spanContext().spanId);
+    expect(job.status).toEqual({ code: SpanStatusCode.ERROR, message: 'stock low' });
+    expect(received[0]?.traceparent).toMatch(new RegExp(`^00-${job.spanContext().traceId}-`));
+  });
+
+  it('continues a context extracted through the API, remote parent, trace state and baggage included', async () => {
+    const extracted = api.propagation.extract(api.ROOT_CONTEXT, {
+      traceparent: `00-${CALLER}-00f067aa0ba902b7-01`,
+      tracestate: 'vendor=x',
+      baggage: 'tenant=acme',
+    });
+    expect(api.trace.getSpanContext(extracted)).toMatchObject({
+      traceId: CALLER,
+      spanId: '00f067aa0ba902b7',
+      isRemote: true,
+    });
+    expect(api.propagation.getBaggage(extracted)?.getEntry('tenant')?.value).toBe('acme');
+    await api.context.with(extracted, async () => {
+      await fetch(`${downstreamUrl}/consumer`);
+      library.startSpan('consume', { kind: api.SpanKind.CONSUMER }).end();
+    });
+    const consume = byName('consume');
+    expect(consume.kind).toBe(SpanKind.CONSUMER);
+    expect(consume.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(consume.parentIsRemote).toBe(true);
+    expect(received[0]?.traceparent).toMatch(new RegExp(`^00-${CALLER}-`));
+    expect(received[0]?.tracestate).toBe('vendor=x');
+    expect(received[0]?.baggage).toBe('tenant=acme');
+  });
+
+  it('starts a new trace for `root: true` and for a span started with no active context', () => {
+    library.startActiveSpan('outer', (outer) => {
+      library.startSpan('detached', { root: true }).end();
+      outer.end();
+    });
+    expect(byName('detached').parentSpanId).toBeUndefined();
+    expect(byName('detached').spanContext().traceId).not.toBe(byName('outer').spanContext().traceId);
+    expect(byName('outer').parentSpanId).toBeUndefined();
+  });
+
+  it('records nothing and sends no headers under @opentelemetry/core suppressTracing', async () => {
+    await api.context.with(suppressTracing(api.context.active()), async () => {
+      const span = library.startSpan('suppressed');
+      expect(span.isRecording()).toBe(false);
+      span.end();
+      await fetch(`${downstreamUrl}/quiet`);
+      const carrier: Record<string, string> = {};
+      api.propagation.inject(api.context.active(), carrier);
+      expect(carrier).toEqual({});
+    });
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(received[0]?.traceparent).toBeUndefined();
+  });
+
+  it('reads start and end times given as HrTime, Date and performance.now()', () => {
+    const start = Math.floor(Date.now() / 1000) * 1000 - 60_000 + 250; // a whole second, then 250 ms
+    const span = library.startSpan('timed', { startTime: [Math.floor(start / 1000), 250_000_000 + 500_000] });
+    span.addEvent('checkpoint', new Date(start + 5));
+    span.addEvent('with attributes', { step: 2 }, start + 6);
+    span.end(performance.now());
+    const timed = byName('timed');
+    expect(timed.startTime).toBeCloseTo(start + 0.5, 6);
+    expect(timed.events.map((e) => [e.name, e.time])).toEqual([
+      ['checkpoint', start + 5],
+      ['with attributes', start + 6],
+    ]);
+    expect(timed.events[1]?.attributes).toEqual({ step: 2 });
+    expect(Math.abs(timed.endTime - Date.now())).toBeLessThan(1000);
+  });
+
+  it('parents on a span context wrapped by the API (another process, a message header)', async () => {
+    const parent = api.trace.wrapSpanContext({
+      traceId: CALLER,
+      spanId: 'b7ad6b7169203331',
+      traceFlags: api.TraceFlags.SAMPLED,
+      traceState: api.createTraceState('vendor=y'),
+    });
+    await api.context.with(api.trace.setSpan(api.ROOT_CONTEXT, parent), () =>
+      fetch(`${downstreamUrl}/wrapped`),
+    );
+    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+    expect(client?.parentSpanId).toBe('b7ad6b7169203331');
+    expect(received[0]?.traceparent).toBe(`00-${CALLER}-${client?.spanContext().spanId}-01`);
+    expect(received[0]?.tracestate).toBe('vendor=y');
+  });
+});
+
+describe('registerOpenTelemetryApi, registration', () => {
+  it('refuses anything but the API module, with a message that says what to pass', () => {
+    expect(() => registerOpenTelemetryApi({} as never)).toThrow(/pass the @opentelemetry\/api module/);
+  });
+
+  it('refuses to register beside another tracer provider, and leaves that one in place', () => {
+    registration.unregister();
+    const other = { getTracer: () => api.trace.getTracer('unused') };
+    api.trace.setGlobalTracerProvider(other as api.TracerProvider);
+    try {
+      expect(() => registerOpenTelemetryApi(api)).toThrow(/already has a global tracer provider/);
+      expect((api.trace.getTracerProvider() as api.ProxyTracerProvider).getDelegate()).toBe(other);
+      // The context manager taken before the refusal was given back: the API's default is a no-op again.
+      const key = api.createContextKey('k');
+      expect(
+        api.context.with(api.ROOT_CONTEXT.setValue(key, 1), () => api.context.active().getValue(key)),
+      ).toBe(undefined);
+    } finally {
+      api.trace.disable();
+      registration = registerOpenTelemetryApi(api);
+    }
+  });
+});
