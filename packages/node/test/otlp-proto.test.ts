@@ -116,6 +116,27 @@ describe('encodeOtlpProto', () => {
     expect(names).toEqual(spans.map((s) => s.name));
   });
 
+  it('writes every attribute key, past the keys it keeps encoded, and ids in upper or lower case', () => {
+    // 1500 distinct keys: more than the encoder keeps (1024), each key used twice.
+    const spans = Array.from({ length: 30 }, (_, i) =>
+      makeSpan({
+        spanId: i === 0 ? '00F067AA0BA902B7' : undefined,
+        attributes: Object.fromEntries(
+          Array.from({ length: 100 }, (_, k) => [`key.${(i * 50 + k) % 1500}`, k]),
+        ),
+      }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    out.forEach((span, i) => {
+      const attributes = span['attributes'] as { key: string; value: { intValue: string } }[];
+      expect(attributes.map((a) => [a.key, Number(a.value.intValue)])).toEqual(
+        Object.entries(spans[i]!.attributes),
+      );
+    });
+    expect(out[0]!['spanId']).toBe('00f067aa0ba902b7');
+  });
+
   it('encodes a large batch in slices that decode as one request holding every span in order', async () => {
     const spans = Array.from({ length: 200 }, (_, i) =>
       makeSpan({ name: `span-${i}`, attributes: { index: i } }),

@@ -128,12 +128,35 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
     const value = attributes[key];
     if (value === undefined || value === null) continue;
     const kv = w.open(field);
-    w.string(1, key);
+    writeKey(w, key);
     const any = w.open(2);
     writeAnyValue(w, value);
     w.close(any);
     w.close(kv);
   }
+}
+
+/**
+ * Attribute keys repeat in every span (`http.request.method`, `url.path`, ...): each is encoded once, as its whole
+ * `KeyValue.key` field, and copied from then on. Bounded, for apps that make keys from data.
+ */
+const keyFields = new Map<string, Uint8Array>();
+const MAX_KEPT_KEYS = 1024;
+const keyWriter = new ProtoWriter(256);
+
+function writeKey(w: ProtoWriter, key: string): void {
+  let field = keyFields.get(key);
+  if (field === undefined) {
+    if (keyFields.size >= MAX_KEPT_KEYS) {
+      w.string(1, key);
+      return;
+    }
+    keyWriter.reset();
+    keyWriter.string(1, key);
+    field = keyWriter.finish();
+    keyFields.set(key, field);
+  }
+  w.raw(field);
 }
 
 // common.proto AnyValue oneof: string 1, bool 2, int64 3, double 4, ArrayValue 5.

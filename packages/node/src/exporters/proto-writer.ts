@@ -102,6 +102,17 @@ export class ProtoWriter {
     this.length += value.length;
   }
 
+  /** Bytes already encoded (a field written once and kept), appended as they are. */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.reserve(n);
+    const buffer = this.buffer;
+    let at = this.length;
+    // Kept fields are a few dozen bytes, where a loop beats `set`'s call overhead.
+    for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
+    this.length = at;
+  }
+
   /** proto3 omits empty strings outside a oneof; `always` writes one anyway (oneof members must be present). */
   string(field: number, value: string | undefined, always = false): void {
     if (value === undefined || (value === '' && !always)) return;
@@ -132,7 +143,8 @@ export class ProtoWriter {
     const buffer = this.buffer;
     let at = this.length;
     for (let i = 0; i < 2 * size; i += 2) {
-      buffer[at++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
+      // Ids are checked hex when they are made or read; masking keeps any pair a table index below 2^14.
+      buffer[at++] = HEX_PAIR_BYTE[((hex.charCodeAt(i) & 0x7f) << 7) | (hex.charCodeAt(i + 1) & 0x7f)]!;
     }
     this.length = at;
   }
@@ -202,7 +214,18 @@ export class ProtoWriter {
 
 const textEncoder = new TextEncoder();
 
+/**
+ * Two hex character codes (`a << 7 | b`) → the byte they spell: a pair per lookup halves the loop. An id read from
+ * a header is a slice of it, where each `charCodeAt` costs more (16 KB, built once).
+ */
+const HEX_PAIR_BYTE = new Uint8Array(1 << 14);
+for (let a = 0; a < 128; a++) {
+  for (let b = 0; b < 128; b++) HEX_PAIR_BYTE[(a << 7) | b] = (nibble(a) << 4) | nibble(b);
+}
+
 function nibble(c: number): number {
-  // '0'-'9' → 0-9, 'a'-'f' / 'A'-'F' → 10-15.
-  return c <= 57 ? c - 48 : (c | 0x20) - 87;
+  // '0'-'9' → 0-9, 'a'-'f' / 'A'-'F' → 10-15; no other code reaches the table's users.
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : 0;
 }
