@@ -218,6 +218,22 @@ describe('registerOpenTelemetryApi, outside any request', () => {
   });
 });
 
+describe('registerOpenTelemetryApi, given values the API would not make', () => {
+  it('never throws into the caller: odd contexts, links and carriers give spans that record nothing', () => {
+    const errorsBefore = tracer.stats.instrumentationErrors;
+    const odd = {} as api.Context;
+    expect(api.context.with(odd, () => 'ran')).toBe('ran');
+    expect(library.startSpan('odd parent', undefined, odd).isRecording()).toBe(false);
+    expect(() => api.propagation.inject(odd, {})).not.toThrow();
+    expect(tracer.stats.instrumentationErrors - errorsBefore).toBe(3);
+    // A link that is not one is left out; the span is recorded.
+    const badLink = library.startSpan('bad link', { links: [{ context: null as never }] });
+    badLink.addLink({ context: undefined as never });
+    badLink.end();
+    expect(byName('bad link').links).toEqual([]);
+  });
+});
+
 describe('registerOpenTelemetryApi, registration', () => {
   it('refuses anything but the API module, with a message that says what to pass', () => {
     expect(() => registerOpenTelemetryApi({} as never)).toThrow(/pass the @opentelemetry\/api module/);

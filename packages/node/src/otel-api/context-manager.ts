@@ -1,6 +1,12 @@
 import { getActiveContext, runInContext, type TraceContext } from '../context.js';
 import type { OpenTelemetryApi, OtelContext, OtelContextManager } from './api-types.js';
-import { baggageFromOtel, baggageToOtel, isSuppressed, SUPPRESS_TRACING_KEY } from './convert.js';
+import {
+  baggageFromOtel,
+  baggageToOtel,
+  countBridgeError,
+  isSuppressed,
+  SUPPRESS_TRACING_KEY,
+} from './convert.js';
 import { bridged, unbridged } from './span.js';
 
 /**
@@ -40,12 +46,19 @@ export class BridgedContextManager implements OtelContextManager {
     thisArg?: ThisParameterType<F>,
     ...args: A
   ): ReturnType<F> {
-    const store: TraceContext = {
-      span: unbridged(this.#api.trace.getSpan(context)),
-      baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
-      suppressed: isSuppressed(context),
-      otelContext: context,
-    };
+    let store: TraceContext;
+    try {
+      store = {
+        span: unbridged(this.#api.trace.getSpan(context)),
+        baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
+        suppressed: isSuppressed(context),
+        otelContext: context,
+      };
+    } catch {
+      // Not a context the API made: run `fn` as OpenTelemetry's manager would, with that value active, and no span.
+      countBridgeError();
+      store = { span: undefined, baggage: undefined, suppressed: false, otelContext: context };
+    }
     const call = fn as unknown as (...args: unknown[]) => unknown;
     return runInContext(store, callWith, call, thisArg, args) as ReturnType<F>;
   }

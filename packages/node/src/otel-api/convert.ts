@@ -1,5 +1,21 @@
 import { Baggage, type SpanContext, TraceState } from '@tracewire/core';
+import { getTracer } from '../global.js';
 import type { OpenTelemetryApi, OtelBaggage, OtelContext, OtelSpanContext } from './api-types.js';
+
+/** Input the bridge could not use, counted where tracewire counts its own (`tracer.stats.instrumentationErrors`). */
+export function countBridgeError(): void {
+  try {
+    getTracer().stats.instrumentationErrors++;
+  } catch {
+    // No tracer to count on: the environment's error reaches the app at its first request.
+  }
+}
+
+/** A link as the API describes one: a span context object, with attributes or without. */
+export function isLink(link: unknown): link is { context: OtelSpanContext; attributes?: unknown } {
+  const context = (link as { context?: unknown } | null)?.context;
+  return typeof context === 'object' && context !== null;
+}
 
 /** `@opentelemetry/core`'s suppressTracing key: `createContextKey` is `Symbol.for`, the same in every copy. */
 export const SUPPRESS_TRACING_KEY = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');

@@ -1,7 +1,7 @@
 import type { CarrierGetter, CarrierSetter, PropagationContext } from '@tracewire/core';
 import { getTracer } from '../global.js';
 import type { OpenTelemetryApi, OtelContext, OtelTextMapPropagator } from './api-types.js';
-import { baggageFromOtel, baggageToOtel, isSuppressed, toSpanContext } from './convert.js';
+import { baggageFromOtel, baggageToOtel, countBridgeError, isSuppressed, toSpanContext } from './convert.js';
 
 /**
  * OpenTelemetry's global propagator as tracewire's: `propagation.inject` / `extract` (messaging libraries, code that
@@ -16,17 +16,18 @@ export class BridgedPropagator implements OtelTextMapPropagator {
   }
 
   inject(context: OtelContext, carrier: unknown, setter: unknown): void {
-    // As OpenTelemetry's propagators: nothing is written under suppressTracing.
-    if (isSuppressed(context)) return;
-    const span = this.#api.trace.getSpan(context);
-    const propagation: PropagationContext = {
-      spanContext: span === undefined ? undefined : toSpanContext(span.spanContext()),
-      baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
-    };
     try {
+      // As OpenTelemetry's propagators: nothing is written under suppressTracing.
+      if (isSuppressed(context)) return;
+      const span = this.#api.trace.getSpan(context);
+      const propagation: PropagationContext = {
+        spanContext: span === undefined ? undefined : toSpanContext(span.spanContext()),
+        baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
+      };
       getTracer().propagator.inject(propagation, carrier, setter as CarrierSetter<unknown>);
     } catch {
-      // Carriers are the caller's; a failing setter or an unconfigurable tracer must not break its send.
+      // Carriers and contexts are the caller's; a failing setter or an odd context must not break its send.
+      countBridgeError();
     }
   }
 
@@ -35,6 +36,7 @@ export class BridgedPropagator implements OtelTextMapPropagator {
     try {
       extracted = getTracer().propagator.extract(carrier, getter as CarrierGetter<unknown>);
     } catch {
+      countBridgeError();
       return context;
     }
     let result = context;

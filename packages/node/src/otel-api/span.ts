@@ -3,7 +3,7 @@ import { NonRecordingSpan } from '../non-recording-span.js';
 import type { Span } from '../span.js';
 import type { Attributes, SpanLink, SpanStatus } from '../span-data.js';
 import type { OtelSpan, OtelSpanContext } from './api-types.js';
-import { epochMillis, isTimeInput, toSpanContext } from './convert.js';
+import { epochMillis, isLink, isTimeInput, toSpanContext } from './convert.js';
 
 interface OtelLink {
   context: OtelSpanContext;
@@ -47,7 +47,7 @@ export class BridgedSpan {
   }
 
   addLink(link: OtelLink): this {
-    if (link !== null && typeof link === 'object' && link.context !== undefined) {
+    if (isLink(link)) {
       const converted: SpanLink = { context: toSpanContext(link.context) };
       if (link.attributes !== undefined) converted.attributes = link.attributes;
       this.span.addLink(converted);

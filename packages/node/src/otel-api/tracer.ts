@@ -1,9 +1,10 @@
+import type { SpanContext } from '@tracewire/core';
 import { getTracer } from '../global.js';
 import { NonRecordingSpan } from '../non-recording-span.js';
 import type { Attributes, InstrumentationScope, SpanKind, SpanLink } from '../span-data.js';
 import type { StartSpanOptions } from '../tracer.js';
 import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
-import { epochMillis, isSuppressed, toSpanContext } from './convert.js';
+import { countBridgeError, epochMillis, isLink, isSuppressed, toSpanContext } from './convert.js';
 import { type BridgedSpan, bridged } from './span.js';
 
 interface OtelSpanOptions {
@@ -25,27 +26,34 @@ export class BridgedTracer {
   }
 
   startSpan(name: string, options?: OtelSpanOptions, context?: OtelContext): BridgedSpan {
-    const ctx = context ?? this.#api.context.active();
-    const parentSpan = options?.root === true ? undefined : this.#api.trace.getSpan(ctx);
-    const parent = parentSpan === undefined ? null : toSpanContext(parentSpan.spanContext());
-    if (isSuppressed(ctx)) {
-      // OpenTelemetry's SDK under suppressTracing: a non-recording span that keeps the parent's context.
+    let parent: SpanContext | null = null;
+    try {
+      const ctx = context ?? this.#api.context.active();
+      const parentSpan = options?.root === true ? undefined : this.#api.trace.getSpan(ctx);
+      parent = parentSpan === undefined ? null : toSpanContext(parentSpan.spanContext());
+      if (isSuppressed(ctx)) {
+        // OpenTelemetry's SDK under suppressTracing: a non-recording span that keeps the parent's context.
+        return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
+      }
+      return bridged(getTracer().startSpan(name, this.#startOptions(parent, options)));
+    } catch {
+      // A context or options the API would not have made, or an environment tracewire cannot configure from:
+      // the library's code goes on with a span that records nothing.
+      countBridgeError();
       return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
     }
+  }
+
+  #startOptions(parent: SpanContext | null, options: OtelSpanOptions | undefined): StartSpanOptions {
     const startOptions: StartSpanOptions = { parent, scope: this.#scope };
     if (options !== undefined && options !== null) {
       if (typeof options.kind === 'number') startOptions.kind = options.kind as SpanKind;
       if (options.attributes !== undefined) startOptions.attributes = options.attributes;
-      if (Array.isArray(options.links)) startOptions.links = options.links.map(toLink);
+      if (Array.isArray(options.links)) startOptions.links = options.links.filter(isLink).map(toLink);
       const startTime = epochMillis(options.startTime);
       if (startTime !== undefined) startOptions.startTime = startTime;
     }
-    try {
-      return bridged(getTracer().startSpan(name, startOptions));
-    } catch {
-      // An environment tracewire cannot configure from fails at the app's first request, not in its libraries.
-      return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
-    }
+    return startOptions;
   }
 
   /** `(name, fn)`, `(name, options, fn)` or `(name, options, context, fn)`: `fn(span)` runs with the span active. */
