@@ -137,6 +137,32 @@ describe('encodeOtlpProto', () => {
     expect(out[0]!['spanId']).toBe('00f067aa0ba902b7');
   });
 
+  it('writes each span its own values where attributes repeat, change, alternate or are long', () => {
+    const kinds = [
+      (_i: number) => 'GET', // the same in every span
+      (i: number) => `/users/${i}`, // new in every span
+      (i: number) => (i % 2 === 0 ? 'curl/8.5' : 'autocannon'), // alternating
+      (i: number) => (i % 50 < 25 ? 200 : 503), // runs of one value, then another
+      (i: number) => (i % 3 === 0 ? 1.5 : i % 3 === 1 ? 0 : -0),
+      (i: number) => i % 7 === 0,
+      (i: number) => `${i % 4}`.repeat(300), // longer than any kept value
+    ];
+    const spans = Array.from({ length: 700 }, (_, i) =>
+      makeSpan({ attributes: Object.fromEntries(kinds.map((kind, k) => [`attr.${k}`, kind(i)])) }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    const plain = (v: Record<string, unknown>) =>
+      v['stringValue'] ??
+      v['boolValue'] ??
+      (v['intValue'] !== undefined ? Number(v['intValue']) : v['doubleValue']);
+    out.forEach((span, i) => {
+      const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
+      const expected = Object.entries(spans[i]!.attributes).map(([k, v]) => [k, v === 0 ? 0 : v]);
+      expect(attributes.map((a) => [a.key, plain(a.value)])).toEqual(expected);
+    });
+  });
+
   it('encodes a large batch in slices that decode as one request holding every span in order', async () => {
     const spans = Array.from({ length: 200 }, (_, i) =>
       makeSpan({ name: `span-${i}`, attributes: { index: i } }),

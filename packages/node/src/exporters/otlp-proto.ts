@@ -127,36 +127,60 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
   for (const key of Object.keys(attributes)) {
     const value = attributes[key];
     if (value === undefined || value === null) continue;
+    const kept = keptAttribute(key);
+    if (kept.value === value) {
+      w.lengthDelimited(field, kept.encoded!);
+      continue;
+    }
     const kv = w.open(field);
-    writeKey(w, key);
+    w.raw(kept.key);
     const any = w.open(2);
     writeAnyValue(w, value);
     w.close(any);
+    if (typeof value !== 'object' && w.position - kv <= MAX_KEPT_BYTES && keepsAgain(kept)) {
+      kept.value = value;
+      kept.encoded = w.copy(kv, w.position);
+    }
     w.close(kv);
   }
 }
 
 /**
- * Attribute keys repeat in every span (`http.request.method`, `url.path`, ...): each is encoded once, as its whole
- * `KeyValue.key` field, and copied from then on. Bounded, for apps that make keys from data.
+ * Most attributes of a service's spans repeat from span to span: every key, and most values (the method, the
+ * route, the server's address, the status code). Per key, the encoded key is kept, and so is the whole encoded
+ * `KeyValue` of the last value seen, copied as it is while the value stays the same. A key whose value keeps
+ * changing (a path, a peer port) stops being kept again after a few misses, but for one in 256. Bounded in keys
+ * (apps may make keys from data) and in bytes.
  */
-const keyFields = new Map<string, Uint8Array>();
+interface KeptAttribute {
+  readonly key: Uint8Array;
+  value: string | number | boolean | undefined;
+  encoded: Uint8Array | undefined;
+  misses: number;
+}
+
+const keptAttributes = new Map<string, KeptAttribute>();
 const MAX_KEPT_KEYS = 1024;
+/** Longest encoded KeyValue kept: attributes that repeat are short, and 1024 of these stay small. */
+const MAX_KEPT_BYTES = 256;
 const keyWriter = new ProtoWriter(256);
 
-function writeKey(w: ProtoWriter, key: string): void {
-  let field = keyFields.get(key);
-  if (field === undefined) {
-    if (keyFields.size >= MAX_KEPT_KEYS) {
-      w.string(1, key);
-      return;
-    }
+function keptAttribute(key: string): KeptAttribute {
+  let kept = keptAttributes.get(key);
+  if (kept === undefined) {
+    // Full: start over rather than stop keeping, so keys made from data once do not crowd out the usual ones.
+    if (keptAttributes.size >= MAX_KEPT_KEYS) keptAttributes.clear();
     keyWriter.reset();
     keyWriter.string(1, key);
-    field = keyWriter.finish();
-    keyFields.set(key, field);
+    kept = { key: keyWriter.finish(), value: undefined, encoded: undefined, misses: 0 };
+    keptAttributes.set(key, kept);
   }
-  w.raw(field);
+  return kept;
+}
+
+function keepsAgain(kept: KeptAttribute): boolean {
+  kept.misses++;
+  return kept.misses <= 2 || (kept.misses & 0xff) === 0;
 }
 
 // common.proto AnyValue oneof: string 1, bool 2, int64 3, double 4, ArrayValue 5.

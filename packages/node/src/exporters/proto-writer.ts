@@ -113,6 +113,23 @@ export class ProtoWriter {
     this.length = at;
   }
 
+  /** Where the next byte goes: with `copy`, to keep what a stretch of writing produced. */
+  get position(): number {
+    return this.length;
+  }
+
+  /** A copy of the bytes written in [start, end). */
+  copy(start: number, end: number): Uint8Array {
+    return this.buffer.slice(start, end);
+  }
+
+  /** A length-delimited field whose content is already encoded (a kept message). */
+  lengthDelimited(field: number, content: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(content.length);
+    this.raw(content);
+  }
+
   /** proto3 omits empty strings outside a oneof; `always` writes one anyway (oneof members must be present). */
   string(field: number, value: string | undefined, always = false): void {
     if (value === undefined || (value === '' && !always)) return;
