@@ -34,6 +34,7 @@ export {
 } from './exporters/zipkin.js';
 export { configure, getTracer } from './global.js';
 export { installOutgoing } from './install-outgoing.js';
+export { type LogFields, logFields } from './log-fields.js';
 export { NonRecordingSpan } from './non-recording-span.js';
 export type { OpenTelemetryApi } from './otel-api/api-types.js';
 export { type OpenTelemetryApiRegistration, registerOpenTelemetryApi } from './otel-api/register.js';
