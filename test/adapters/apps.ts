@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import Router from '@koa/router';
+import * as otelApi from '@opentelemetry/api';
 import { tracing as expressTracing } from '@tracewire/express';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
 import { tracing as koaTracing } from '@tracewire/koa';
@@ -41,9 +42,14 @@ function boomBody() {
   return failingBody('first chunk\n', () => new BoomError('body boom'));
 }
 
-function activeIds(): { traceId?: string; spanId?: string } {
+/** The active span as tracewire and as @opentelemetry/api see it (the suite registers tracewire behind the API). */
+function activeIds(): { traceId?: string; spanId?: string; apiSpanId?: string } {
   const sc = getActiveSpan()?.spanContext();
-  return { traceId: sc?.traceId, spanId: sc?.spanId };
+  return {
+    traceId: sc?.traceId,
+    spanId: sc?.spanId,
+    apiSpanId: otelApi.trace.getActiveSpan()?.spanContext().spanId,
+  };
 }
 
 async function callDownstream(url: string): Promise<unknown> {

@@ -1,8 +1,11 @@
 import { request as httpRequest } from 'node:http';
+import * as otelApi from '@opentelemetry/api';
 import {
   configure,
   InMemoryExporter,
+  type OpenTelemetryApiRegistration,
   type ReadableSpan,
+  registerOpenTelemetryApi,
   type ServerTracingOptions,
   SimpleSpanProcessor,
   SpanKind,
@@ -26,6 +29,7 @@ const OPTIONS: ServerTracingOptions = {
 };
 
 const exporter = new InMemoryExporter();
+let otelApiRegistration: OpenTelemetryApiRegistration | undefined;
 let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
 
@@ -212,7 +216,9 @@ const CASES: Case[] = [
     async run(app) {
       const res = await supertest(app.url).get('/active').expect(200);
       const span = await serverSpan();
-      expect(res.body).toEqual({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId });
+      const { traceId, spanId } = span.spanContext();
+      // @opentelemetry/api code in the handler sees the same span.
+      expect(res.body).toEqual({ traceId, spanId, apiSpanId: spanId });
     },
   },
   {
@@ -221,6 +227,7 @@ const CASES: Case[] = [
       const res = await supertest(app.url).post('/echo').send({ hello: 'world' }).expect(200);
       const span = await serverSpan();
       expect(res.body.spanId).toBe(span.spanContext().spanId);
+      expect(res.body.apiSpanId).toBe(span.spanContext().spanId);
     },
   },
   {
@@ -293,11 +300,13 @@ const CASES: Case[] = [
 
 beforeAll(async () => {
   configure({ processors: [new SimpleSpanProcessor(exporter)], exporters: 'none', shutdownOnSignals: false });
+  otelApiRegistration = registerOpenTelemetryApi(otelApi);
   downstream = await startEchoDownstream();
   downstreamUrl = downstream.url;
 });
 
 afterAll(async () => {
+  otelApiRegistration?.unregister();
   await downstream?.close();
 });
 
