@@ -251,6 +251,19 @@ describe('Tracer.startSpan', () => {
     const span = tracer.startSpan('s', { parent: null }) as RecordingSpan;
     expect(span.resource).toBe(tracer.resource);
   });
+
+  it('reports a span under the scope it was started with, the same object for every span of that scope', () => {
+    const tracer = new Tracer();
+    const own = tracer.startSpan('own') as RecordingSpan;
+    const a = tracer.startSpan('a', { scope: { name: 'orders-lib', version: '2.1.0' } }) as RecordingSpan;
+    const b = tracer.startSpan('b', { scope: { name: 'orders-lib', version: '2.1.0' } }) as RecordingSpan;
+    const unversioned = tracer.startSpan('c', { scope: { name: 'orders-lib' } }) as RecordingSpan;
+    expect(own.scope.name).toBe('@tracewire/node');
+    expect(a.scope).toEqual({ name: 'orders-lib', version: '2.1.0' });
+    expect(b.scope).toBe(a.scope);
+    expect(unversioned.scope).toEqual({ name: 'orders-lib' });
+    expect(a.resource).toBe(own.resource);
+  });
 });
 
 describe('Tracer.startActiveSpan', () => {
