@@ -22,6 +22,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 const exporter = new InMemoryExporter();
 const tracer = configure({
   serviceName: 'otel-api-bridge',
+  propagators: 'tracecontext,baggage,b3multi',
   processors: [new SimpleSpanProcessor(exporter)],
   shutdownOnSignals: false,
 });
@@ -107,6 +108,18 @@ describe('registerOpenTelemetryApi, inside a traced Express request', () => {
     // The API's propagator writes tracewire's formats, with the request's baggage.
     expect(body.carrier.traceparent).toBe(`00-${CALLER}-${serverSpan.spanContext().spanId}-01`);
     expect(body.carrier.baggage).toBe('tenant=acme');
+  });
+
+  it("keeps a B3 debug caller's debug flag through the API's span to its outgoing call", async () => {
+    await fetch(`${base}/orders/8`, {
+      headers: { 'x-b3-traceid': CALLER, 'x-b3-spanid': '00f067aa0ba902b7', 'x-b3-flags': '1' },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const stock = received.find((h) => h['x-b3-traceid'] === CALLER);
+    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+    expect(client?.parentSpanId).toBe(byName('load order').spanContext().spanId);
+    expect(stock?.['x-b3-spanid']).toBe(client?.spanContext().spanId);
+    expect(stock?.['x-b3-flags']).toBe('1');
   });
 });
 

@@ -1,7 +1,8 @@
 import type { CarrierGetter, CarrierSetter, PropagationContext } from '@tracewire/core';
 import { getTracer } from '../global.js';
 import type { OpenTelemetryApi, OtelContext, OtelTextMapPropagator } from './api-types.js';
-import { baggageFromOtel, baggageToOtel, countBridgeError, isSuppressed, toSpanContext } from './convert.js';
+import { baggageFromOtel, baggageToOtel, countBridgeError, isSuppressed } from './convert.js';
+import { spanContextOf } from './span.js';
 
 /**
  * OpenTelemetry's global propagator as tracewire's: `propagation.inject` / `extract` (messaging libraries, code that
@@ -21,7 +22,7 @@ export class BridgedPropagator implements OtelTextMapPropagator {
       if (isSuppressed(context)) return;
       const span = this.#api.trace.getSpan(context);
       const propagation: PropagationContext = {
-        spanContext: span === undefined ? undefined : toSpanContext(span.spanContext()),
+        spanContext: span === undefined ? undefined : spanContextOf(span),
         baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
       };
       getTracer().propagator.inject(propagation, carrier, setter as CarrierSetter<unknown>);

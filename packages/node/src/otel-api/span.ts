@@ -92,6 +92,14 @@ export function bridged(span: Span): BridgedSpan {
 }
 
 /**
+ * The span context of a span found in an OpenTelemetry context: tracewire's own for a span tracewire made (with
+ * what only tracewire's carries, such as B3 debug), converted for any other.
+ */
+export function spanContextOf(span: OtelSpan): SpanContext {
+  return span instanceof BridgedSpan ? span.span.spanContext() : toSpanContext(span.spanContext());
+}
+
+/**
  * The tracewire span behind a span found in an OpenTelemetry context. A span tracewire did not make (the API's
  * `wrapSpanContext`, another SDK's) is known only by its context: it stands as a non-recording parent.
  */

@@ -5,7 +5,7 @@ import type { Attributes, InstrumentationScope, SpanKind, SpanLink } from '../sp
 import type { StartSpanOptions } from '../tracer.js';
 import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
 import { countBridgeError, epochMillis, isLink, isSuppressed, toSpanContext } from './convert.js';
-import { type BridgedSpan, bridged } from './span.js';
+import { type BridgedSpan, bridged, spanContextOf } from './span.js';
 
 interface OtelSpanOptions {
   kind?: number;
@@ -30,7 +30,7 @@ export class BridgedTracer {
     try {
       const ctx = context ?? this.#api.context.active();
       const parentSpan = options?.root === true ? undefined : this.#api.trace.getSpan(ctx);
-      parent = parentSpan === undefined ? null : toSpanContext(parentSpan.spanContext());
+      parent = parentSpan === undefined ? null : spanContextOf(parentSpan);
       if (isSuppressed(ctx)) {
         // OpenTelemetry's SDK under suppressTracing: a non-recording span that keeps the parent's context.
         return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
@@ -80,6 +80,8 @@ function toLink(link: { context: OtelSpanContext; attributes?: Attributes }): Sp
   return converted;
 }
 
+const MAX_TRACERS = 256;
+
 /** OpenTelemetry's `TracerProvider`: one tracer per name and version, all recording into tracewire. */
 export class BridgedTracerProvider {
   readonly #api: OpenTelemetryApi;
@@ -99,7 +101,8 @@ export class BridgedTracerProvider {
         this.#api,
         scopeVersion === undefined ? { name: scopeName } : { name: scopeName, version: scopeVersion },
       );
-      this.#tracers.set(key, tracer);
+      // Bounded, for apps that name tracers from data; past it, each call gets a tracer of its own.
+      if (this.#tracers.size < MAX_TRACERS) this.#tracers.set(key, tracer);
     }
     return tracer;
   }
