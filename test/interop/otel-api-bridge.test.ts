@@ -252,6 +252,15 @@ describe('registerOpenTelemetryApi, registration', () => {
     expect(() => registerOpenTelemetryApi({} as never)).toThrow(/pass the @opentelemetry\/api module/);
   });
 
+  it('records through tracers a library got from the API before tracewire was registered', () => {
+    registration.unregister();
+    const early = api.trace.getTracer('early-lib', '0.1.0');
+    expect(early.startSpan('before').isRecording()).toBe(false);
+    registration = registerOpenTelemetryApi(api);
+    early.startSpan('after').end();
+    expect(byName('after').scope).toEqual({ name: 'early-lib', version: '0.1.0' });
+  });
+
   it('refuses to register beside another tracer provider, and leaves that one in place', () => {
     registration.unregister();
     const other = { getTracer: () => api.trace.getTracer('unused') };
