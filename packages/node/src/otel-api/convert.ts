@@ -11,12 +11,6 @@ export function countBridgeError(): void {
   }
 }
 
-/** A link as the API describes one: a span context object, with attributes or without. */
-export function isLink(link: unknown): link is { context: OtelSpanContext; attributes?: unknown } {
-  const context = (link as { context?: unknown } | null)?.context;
-  return typeof context === 'object' && context !== null;
-}
-
 /** `@opentelemetry/core`'s suppressTracing key: `createContextKey` is `Symbol.for`, the same in every copy. */
 export const SUPPRESS_TRACING_KEY = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
@@ -46,8 +40,16 @@ export function epochMillis(time: unknown): number | undefined {
   return undefined;
 }
 
+/** `@opentelemetry/core`'s `isTimeInput`: what `addEvent` takes for a time rather than attributes. */
 export function isTimeInput(value: unknown): boolean {
-  return typeof value === 'number' || value instanceof Date || Array.isArray(value);
+  return (
+    typeof value === 'number' ||
+    value instanceof Date ||
+    (Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'number' &&
+      typeof value[1] === 'number')
+  );
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { SpanContext } from '@tracewire/core';
 import { NonRecordingSpan } from '../non-recording-span.js';
 import type { Span } from '../span.js';
-import type { Attributes, SpanLink, SpanStatus } from '../span-data.js';
+import type { Attributes, SpanStatus } from '../span-data.js';
 import type { OtelSpan, OtelSpanContext } from './api-types.js';
-import { epochMillis, isLink, isTimeInput, toSpanContext } from './convert.js';
+import { epochMillis, isTimeInput, toSpanContext } from './convert.js';
+import { exceptionAttributes } from './exception.js';
+import { toLink } from './link.js';
 
 interface OtelLink {
   context: OtelSpanContext;
@@ -39,19 +41,20 @@ export class BridgedSpan {
     return this;
   }
 
-  /** `addEvent(name, attributes?, time?)` or `addEvent(name, time)`, as in OpenTelemetry. */
+  /**
+   * `addEvent(name, attributes?, time?)` or `addEvent(name, time)`. As the SDK: when the second argument is a time
+   * and so is the third, the third is the event's time.
+   */
   addEvent(name: string, attributesOrTime?: unknown, time?: unknown): this {
-    if (isTimeInput(attributesOrTime)) this.span.addEvent(name, undefined, epochMillis(attributesOrTime));
-    else this.span.addEvent(name, attributesOrTime as Attributes | undefined, epochMillis(time));
+    if (isTimeInput(attributesOrTime)) {
+      this.span.addEvent(name, undefined, epochMillis(isTimeInput(time) ? time : attributesOrTime));
+    } else this.span.addEvent(name, attributesOrTime as Attributes | undefined, epochMillis(time));
     return this;
   }
 
   addLink(link: OtelLink): this {
-    if (isLink(link)) {
-      const converted: SpanLink = { context: toSpanContext(link.context) };
-      if (link.attributes !== undefined) converted.attributes = link.attributes;
-      this.span.addLink(converted);
-    }
+    const converted = toLink(link);
+    if (converted !== undefined) this.span.addLink(converted);
     return this;
   }
 
@@ -75,7 +78,9 @@ export class BridgedSpan {
   }
 
   recordException(exception: unknown, time?: unknown): void {
-    this.span.recordException(exception, epochMillis(time));
+    if (!this.span.isRecording()) return;
+    const attributes = exceptionAttributes(exception);
+    if (attributes !== undefined) this.span.addEvent('exception', attributes, epochMillis(time));
   }
 }
 

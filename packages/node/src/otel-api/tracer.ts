@@ -1,10 +1,11 @@
 import type { SpanContext } from '@tracewire/core';
 import { getTracer } from '../global.js';
 import { NonRecordingSpan } from '../non-recording-span.js';
-import type { Attributes, InstrumentationScope, SpanKind, SpanLink } from '../span-data.js';
+import { type Attributes, type InstrumentationScope, SpanKind } from '../span-data.js';
 import type { StartSpanOptions } from '../tracer.js';
 import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
-import { countBridgeError, epochMillis, isLink, isSuppressed, toSpanContext } from './convert.js';
+import { countBridgeError, epochMillis, isSuppressed, toSpanContext } from './convert.js';
+import { toLink } from './link.js';
 import { type BridgedSpan, bridged, spanContextOf } from './span.js';
 
 interface OtelSpanOptions {
@@ -32,7 +33,8 @@ export class BridgedTracer {
       const parentSpan = options?.root === true ? undefined : this.#api.trace.getSpan(ctx);
       parent = parentSpan === undefined ? null : spanContextOf(parentSpan);
       if (isSuppressed(ctx)) {
-        // OpenTelemetry's SDK under suppressTracing: a non-recording span that keeps the parent's context.
+        // Nothing is recorded under suppressTracing. The span keeps the parent's context, as tracewire's own tracer
+        // does under its suppression (OpenTelemetry's SDK gives the invalid context): neither is ever injected.
         return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
       }
       return bridged(getTracer().startSpan(name, this.#startOptions(parent, options)));
@@ -47,9 +49,15 @@ export class BridgedTracer {
   #startOptions(parent: SpanContext | null, options: OtelSpanOptions | undefined): StartSpanOptions {
     const startOptions: StartSpanOptions = { parent, scope: this.#scope };
     if (options !== undefined && options !== null) {
-      if (typeof options.kind === 'number') startOptions.kind = options.kind as SpanKind;
+      if (isSpanKind(options.kind)) startOptions.kind = options.kind;
       if (options.attributes !== undefined) startOptions.attributes = options.attributes;
-      if (Array.isArray(options.links)) startOptions.links = options.links.filter(isLink).map(toLink);
+      if (Array.isArray(options.links)) {
+        startOptions.links = [];
+        for (const link of options.links) {
+          const converted = toLink(link);
+          if (converted !== undefined) startOptions.links.push(converted);
+        }
+      }
       const startTime = epochMillis(options.startTime);
       if (startTime !== undefined) startOptions.startTime = startTime;
     }
@@ -66,18 +74,34 @@ export class BridgedTracer {
     const parentContext = context ?? this.#api.context.active();
     const span = this.startSpan(name, options, parentContext);
     return this.#api.context.with(
-      this.#api.trace.setSpan(parentContext, span),
+      this.#withSpan(parentContext, span),
       fn as (s: BridgedSpan) => unknown,
       undefined,
       span,
     );
   }
+
+  #withSpan(context: OtelContext, span: BridgedSpan): OtelContext {
+    try {
+      return this.#api.trace.setSpan(context, span);
+    } catch {
+      // Not a context the API made (startSpan already counted it): fn still runs, with its span active.
+      return this.#api.trace.setSpan(this.#api.ROOT_CONTEXT, span);
+    }
+  }
 }
 
-function toLink(link: { context: OtelSpanContext; attributes?: Attributes }): SpanLink {
-  const converted: SpanLink = { context: toSpanContext(link.context) };
-  if (link.attributes !== undefined) converted.attributes = link.attributes;
-  return converted;
+/**
+ * The API's SpanKind numbers are tracewire's (INTERNAL 0 .. CONSUMER 4); any other number is left out (INTERNAL)
+ * rather than exported as a kind no backend knows.
+ */
+function isSpanKind(kind: unknown): kind is SpanKind {
+  return (
+    typeof kind === 'number' &&
+    Number.isInteger(kind) &&
+    kind >= SpanKind.INTERNAL &&
+    kind <= SpanKind.CONSUMER
+  );
 }
 
 const MAX_TRACERS = 256;
