@@ -14,6 +14,11 @@ export interface TraceContext {
    * code set in it survive the trip through tracewire's storage.
    */
   readonly otelContext?: unknown;
+  /**
+   * The OpenTelemetry API context active where `withSpan` entered this one: its other values are still the
+   * API's active context's here, beneath this context's own span.
+   */
+  readonly otelBase?: unknown;
 }
 
 // One for the process, whichever copy of the package (ES module or CommonJS) enters or reads it.
@@ -59,10 +64,18 @@ export function bindContext<A extends unknown[], T>(fn: (...args: A) => T): (...
   };
 }
 
-/** Runs `fn` with `span` active, keeping the current baggage. */
+/** Runs `fn` with `span` active, keeping the current baggage (and the values code set through the OpenTelemetry API). */
 export function withSpan<T>(span: Span | undefined, fn: () => T): T {
   const current = storage.getStore();
-  return storage.run({ span, baggage: current?.baggage, suppressed: current?.suppressed ?? false }, fn);
+  return storage.run(
+    {
+      span,
+      baggage: current?.baggage,
+      suppressed: current?.suppressed ?? false,
+      otelBase: current?.otelContext ?? current?.otelBase,
+    },
+    fn,
+  );
 }
 
 /** Runs `fn` with tracing off: no spans, no injected headers. The exporters send through this. */

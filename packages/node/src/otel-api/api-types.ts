@@ -63,6 +63,7 @@ export interface OpenTelemetryApi {
     setGlobalTracerProvider(provider: object): boolean;
     getSpan(context: OtelContext): OtelSpan | undefined;
     setSpan(context: OtelContext, span: object): OtelContext;
+    deleteSpan(context: OtelContext): OtelContext;
     setSpanContext(context: OtelContext, spanContext: OtelSpanContext): OtelContext;
     wrapSpanContext(spanContext: OtelSpanContext): OtelSpan;
     disable(): void;

@@ -29,14 +29,31 @@ export class BridgedContextManager implements OtelContextManager {
     if (store.otelContext !== undefined) return store.otelContext as OtelContext;
     let shown = this.#shown.get(store);
     if (shown === undefined) {
-      shown = this.#api.ROOT_CONTEXT;
-      if (store.span !== undefined) shown = this.#api.trace.setSpan(shown, bridged(store.span));
-      if (store.baggage !== undefined && store.baggage.size > 0) {
-        shown = this.#api.propagation.setBaggage(shown, baggageToOtel(this.#api, store.baggage));
-      }
-      if (store.suppressed) shown = shown.setValue(SUPPRESS_TRACING_KEY, true);
+      shown = this.#show(store);
       this.#shown.set(store, shown);
     }
+    return shown;
+  }
+
+  #show(store: TraceContext): OtelContext {
+    const api = this.#api;
+    if (store.otelBase !== undefined) {
+      // tracewire's `withSpan` (its `startActiveSpan`) inside `context.with`: the API's values stay, under its span.
+      try {
+        const base = store.otelBase as OtelContext;
+        return store.span === undefined
+          ? api.trace.deleteSpan(base)
+          : api.trace.setSpan(base, bridged(store.span));
+      } catch {
+        // Not a context the API made (counted when it was entered): shown from the store alone.
+      }
+    }
+    let shown = api.ROOT_CONTEXT;
+    if (store.span !== undefined) shown = api.trace.setSpan(shown, bridged(store.span));
+    if (store.baggage !== undefined && store.baggage.size > 0) {
+      shown = api.propagation.setBaggage(shown, baggageToOtel(api, store.baggage));
+    }
+    if (store.suppressed) shown = shown.setValue(SUPPRESS_TRACING_KEY, true);
     return shown;
   }
 

@@ -1,6 +1,12 @@
 import { Baggage, type SpanContext, TraceState } from '@tracewire/core';
 import { getTracer } from '../global.js';
-import type { OpenTelemetryApi, OtelBaggage, OtelContext, OtelSpanContext } from './api-types.js';
+import type {
+  OpenTelemetryApi,
+  OtelBaggage,
+  OtelBaggageEntry,
+  OtelContext,
+  OtelSpanContext,
+} from './api-types.js';
 
 /** Input the bridge could not use, counted where tracewire counts its own (`tracer.stats.instrumentationErrors`). */
 export function countBridgeError(): void {
@@ -76,20 +82,38 @@ export function toSpanContext(context: OtelSpanContext): SpanContext {
 const fromOtel = new WeakMap<OtelBaggage, Baggage>();
 const toOtel = new WeakMap<Baggage, OtelBaggage>();
 
+/**
+ * The API's baggage as tracewire's. An entry that is not `{ value: string }` (the API's `createBaggage` takes
+ * anything) is left out and counted; the other entries, and the span beside them, still flow.
+ */
 export function baggageFromOtel(baggage: OtelBaggage | undefined): Baggage | undefined {
   if (baggage === undefined || baggage === null || typeof baggage.getAllEntries !== 'function')
     return undefined;
   let converted = fromOtel.get(baggage);
   if (converted === undefined) {
     const entries: Record<string, { value: string; metadata?: string }> = Object.create(null);
+    let skipped = false;
     for (const [key, entry] of baggage.getAllEntries()) {
-      const metadata = entry.metadata?.toString();
-      entries[key] = metadata ? { value: entry.value, metadata } : { value: entry.value };
+      const kept = baggageEntryFromOtel(entry);
+      if (kept === undefined) skipped = true;
+      else entries[key] = kept;
     }
+    if (skipped) countBridgeError();
     converted = Baggage.from(entries);
     fromOtel.set(baggage, converted);
   }
   return converted;
+}
+
+function baggageEntryFromOtel(entry: unknown): { value: string; metadata?: string } | undefined {
+  try {
+    const { value, metadata } = entry as OtelBaggageEntry;
+    if (typeof value !== 'string') return undefined;
+    const text = metadata?.toString();
+    return typeof text === 'string' && text !== '' ? { value, metadata: text } : { value };
+  } catch {
+    return undefined;
+  }
 }
 
 export function baggageToOtel(api: OpenTelemetryApi, baggage: Baggage): OtelBaggage {

@@ -33,21 +33,21 @@ export class BridgedPropagator implements OtelTextMapPropagator {
   }
 
   extract(context: OtelContext, carrier: unknown, getter: unknown): OtelContext {
-    let extracted: PropagationContext;
     try {
-      extracted = getTracer().propagator.extract(carrier, getter as CarrierGetter<unknown>);
+      const extracted = getTracer().propagator.extract(carrier, getter as CarrierGetter<unknown>);
+      let result = context;
+      if (extracted.spanContext !== undefined) {
+        result = this.#api.trace.setSpanContext(result, { ...extracted.spanContext, isRemote: true });
+      }
+      if (extracted.baggage !== undefined && extracted.baggage.size > 0) {
+        result = this.#api.propagation.setBaggage(result, baggageToOtel(this.#api, extracted.baggage));
+      }
+      return result;
     } catch {
+      // A throwing getter, or a context the API would not make (no `setValue`): the caller's context, as it was.
       countBridgeError();
       return context;
     }
-    let result = context;
-    if (extracted.spanContext !== undefined) {
-      result = this.#api.trace.setSpanContext(result, { ...extracted.spanContext, isRemote: true });
-    }
-    if (extracted.baggage !== undefined && extracted.baggage.size > 0) {
-      result = this.#api.propagation.setBaggage(result, baggageToOtel(this.#api, extracted.baggage));
-    }
-    return result;
   }
 
   fields(): string[] {
