@@ -39,6 +39,8 @@ const app = express();
 app.use(tracing());
 app.get('/orders/:id', async (req, res) => {
   const active = api.trace.getActiveSpan()?.spanContext();
+  const tenant = api.propagation.getActiveBaggage()?.getEntry('tenant');
+  const baggage = { value: tenant?.value, metadata: tenant?.metadata?.toString() };
   await library.startActiveSpan('load order', async (span) => {
     span.setAttribute('order.id', req.params.id);
     await fetch(`${downstreamUrl}/stock`);
@@ -46,7 +48,7 @@ app.get('/orders/:id', async (req, res) => {
   });
   const carrier: Record<string, string> = {};
   api.propagation.inject(api.context.active(), carrier);
-  res.json({ active, carrier });
+  res.json({ active, baggage, carrier });
 });
 const server = http.createServer(app);
 let base = '';
@@ -85,10 +87,11 @@ const CALLER = '4bf92f3577b34da6a3ce929d0e0e4736';
 describe('registerOpenTelemetryApi, inside a traced Express request', () => {
   it("shows the request's server span as the API's active span, and parents the API's spans on it", async () => {
     const response = await fetch(`${base}/orders/7`, {
-      headers: { traceparent: `00-${CALLER}-00f067aa0ba902b7-01`, baggage: 'tenant=acme' },
+      headers: { traceparent: `00-${CALLER}-00f067aa0ba902b7-01`, baggage: 'tenant=acme;ttl=60' },
     });
     const body = (await response.json()) as {
       active: { traceId: string; spanId: string };
+      baggage: { value?: string; metadata?: string };
       carrier: Record<string, string>;
     };
     await new Promise((r) => setTimeout(r, 20));
@@ -107,7 +110,9 @@ describe('registerOpenTelemetryApi, inside a traced Express request', () => {
     expect(received[0]?.traceparent).toBe(`00-${CALLER}-${client?.spanContext().spanId}-01`);
     // The API's propagator writes tracewire's formats, with the request's baggage.
     expect(body.carrier.traceparent).toBe(`00-${CALLER}-${serverSpan.spanContext().spanId}-01`);
-    expect(body.carrier.baggage).toBe('tenant=acme');
+    expect(body.carrier.baggage).toBe('tenant=acme;ttl=60');
+    // The API's active baggage is the request's, metadata included.
+    expect(body.baggage).toEqual({ value: 'acme', metadata: 'ttl=60' });
   });
 
   it("keeps a B3 debug caller's debug flag through the API's span to its outgoing call", async () => {

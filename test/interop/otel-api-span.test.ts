@@ -183,6 +183,12 @@ describe('the API Tracer', () => {
     expect(tracer.stats.instrumentationErrors).toBeGreaterThan(errorsBefore);
   });
 
+  it('returns nothing from startActiveSpan called with a name alone, as the SDK and the no-op tracer do', () => {
+    const nameOnly = library.startActiveSpan as unknown as (name: string) => unknown;
+    expect(nameOnly.call(library, 'no callback')).toBeUndefined();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
   it('follows the parent: sampled=0 gives a non-recording child in the same trace, sampled=1 a recorded one', () => {
     const parent = (traceFlags: number) =>
       api.trace.setSpanContext(api.ROOT_CONTEXT, {

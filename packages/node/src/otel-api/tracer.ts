@@ -66,6 +66,12 @@ export class BridgedTracer {
 
   /** `(name, fn)`, `(name, options, fn)` or `(name, options, context, fn)`: `fn(span)` runs with the span active. */
   startActiveSpan(name: string, ...rest: unknown[]): unknown {
+    // The API's no-op tracer and the SDK return nothing when called with a name alone; a function that is not
+    // one throws from `context.with` in both, as here.
+    if (rest.length === 0) {
+      countBridgeError();
+      return undefined;
+    }
     const fn = rest[rest.length - 1];
     if (typeof fn !== 'function')
       throw new TypeError('startActiveSpan: the last argument must be a function');
