@@ -64,7 +64,10 @@ export function bindContext<A extends unknown[], T>(fn: (...args: A) => T): (...
   };
 }
 
-/** Runs `fn` with `span` active, keeping the current baggage (and the values code set through the OpenTelemetry API). */
+/**
+ * Runs `fn` with `span` active, keeping the current baggage, and the values code set in the OpenTelemetry API's
+ * context here (`registerOpenTelemetryApi`): the API shows them beneath `span`.
+ */
 export function withSpan<T>(span: Span | undefined, fn: () => T): T {
   const current = storage.getStore();
   return storage.run(
