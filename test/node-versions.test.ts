@@ -35,6 +35,7 @@ const VERSION_SENSITIVE = [
   'test/hardening/shutdown.test.ts',
   'test/interop/otel-interop.test.ts',
   'test/interop/otel-api-bridge.test.ts',
+  'test/interop/otel-api-context.test.ts',
 ];
 
 const RUNTIMES = [
