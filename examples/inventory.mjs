@@ -1,6 +1,12 @@
-// Inventory service (Fastify): the leaf of the demo chain.
+// Inventory service (Fastify): the leaf of the demo chain. Its warehouse client traces through
+// @opentelemetry/api, as many libraries do; registering tracewire behind the API puts those spans in the same trace.
+import * as otelApi from '@opentelemetry/api';
 import { tracing } from '@tracewire/fastify';
+import { registerOpenTelemetryApi } from '@tracewire/node';
 import Fastify from 'fastify';
+
+registerOpenTelemetryApi(otelApi);
+const warehouse = otelApi.trace.getTracer('warehouse-client', '1.0.0');
 
 const stock = new Map([
   ['sku-1', 12],
@@ -17,8 +23,13 @@ app.get('/inventory/:sku', async (request, reply) => {
     // The failing leg of the demo: a warehouse backend that is down.
     return reply.code(503).send({ error: 'warehouse backend unavailable' });
   }
-  await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
-  return { sku, available: stock.get(sku) ?? 0 };
+  const available = await warehouse.startActiveSpan('warehouse lookup', async (span) => {
+    span.setAttribute('warehouse.sku', sku);
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+    span.end();
+    return stock.get(sku) ?? 0;
+  });
+  return { sku, available };
 });
 
 app.get('/inventory/:sku/price', async (request) => {

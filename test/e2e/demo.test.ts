@@ -19,5 +19,11 @@ describe('the demo', () => {
     for (const service of ['gateway', 'orders', 'inventory']) expect(failing).toContain(service);
     expect(failing).toMatch(/inventory\s+GET \/inventory\/:sku/);
     expect(stdout).toMatch(/gateway\s+GET \/api\/products\/:sku/);
+    // The inventory's warehouse client traces through @opentelemetry/api: its span sits under the server span.
+    const answered = traces.filter((trace) => /GET \/inventory\/:sku\s/.test(trace) && !trace.includes('✗'));
+    expect(answered).toHaveLength(3);
+    for (const trace of answered) {
+      expect(trace).toMatch(/inventory\s+GET \/inventory\/:sku\s[^\n]*\n\s*inventory\s+warehouse lookup/);
+    }
   });
 });
