@@ -11,6 +11,7 @@ import type { ReceivedSpan } from '../interop/fixtures/otlp-spans.js';
 
 const OTLP_SERVER = 2;
 const OTLP_CLIENT = 3;
+const OTLP_INTERNAL = 1;
 const OTLP_ERROR = 2;
 
 type Format = 'tracecontext' | 'b3' | 'b3multi' | 'jaeger';
@@ -89,7 +90,8 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi', 'jaeger'])('demo chain p
   it('continues the incoming trace id through all three processes', () => {
     const spans = spansOf('/api/orders/1');
     expect(new Set(spans.map((span) => span.service))).toEqual(new Set(['gateway', 'orders', 'inventory']));
-    expect(spans).toHaveLength(5);
+    // A server span per service, a client span per hop, and the warehouse client's span in the inventory.
+    expect(spans).toHaveLength(6);
   });
 
   it('links server → client → server across every hop, each span with its own service.name', () => {
@@ -107,6 +109,9 @@ describe.each<Format>(['tracecontext', 'b3', 'b3multi', 'jaeger'])('demo chain p
     expect(ordersClient?.service).toBe('orders');
     const [inventoryServer] = child(spans, ordersClient!, OTLP_SERVER);
     expect(inventoryServer).toMatchObject({ service: 'inventory', name: 'GET /inventory/:sku' });
+    // Started through @opentelemetry/api inside the handler.
+    const [lookup] = child(spans, inventoryServer!, OTLP_INTERNAL);
+    expect(lookup).toMatchObject({ service: 'inventory', name: 'warehouse lookup' });
   });
 
   it('marks the failing path as errors from the leaf up to the gateway', () => {
