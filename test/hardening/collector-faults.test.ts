@@ -19,8 +19,9 @@ import {
 
 const MAX_QUEUE = 1024;
 const BATCH = 128;
-// One request to /api/orders/1 ends 5 spans: gateway server + client, orders server + client, inventory server.
-const SPANS_PER_REQUEST = 5;
+// One request to /api/orders/1 ends 6 spans: gateway server + client, orders server + client, inventory server and
+// its warehouse client's span (started through @opentelemetry/api).
+const SPANS_PER_REQUEST = 6;
 
 function exporterEnv(collector: FakeCollector, queue = MAX_QUEUE, batch = BATCH): Record<string, string> {
   return {
