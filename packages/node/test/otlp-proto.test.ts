@@ -163,6 +163,16 @@ describe('encodeOtlpProto', () => {
     });
   });
 
+  it("writes an attributes object's own keys only, not those it inherits", () => {
+    const attributes = Object.assign(Object.create({ inherited: 'from the prototype' }), { own: 'kept' });
+    const decoded = decodeToObject(
+      types.request,
+      encodeOtlpProto([makeSpan({ attributes })]),
+    ) as unknown as Decoded;
+    const span = decoded.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    expect((span['attributes'] as { key: string }[]).map((a) => a.key)).toEqual(['own']);
+  });
+
   it('encodes a large batch in slices that decode as one request holding every span in order', async () => {
     const spans = Array.from({ length: 200 }, (_, i) =>
       makeSpan({ name: `span-${i}`, attributes: { index: i } }),

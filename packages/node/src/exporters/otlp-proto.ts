@@ -25,7 +25,12 @@ function writeRequest(w: ProtoWriter, spans: readonly ReadableSpan[], from: numb
             scope.string(1, scopeGroup.scope.name);
             scope.string(2, scopeGroup.scope.version);
           });
-          for (const span of scopeGroup.spans) ss.message(2, (s) => writeSpan(s, span));
+          for (const span of scopeGroup.spans) {
+            // open/close rather than `message`: no closure per span.
+            const start = ss.open(2);
+            writeSpan(ss, span);
+            ss.close(start);
+          }
         });
       }
     });
@@ -68,15 +73,19 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   writeUnixNano(w, 8, span.endTime);
   writeAttributes(w, 9, span.attributes);
   w.uint32(10, span.droppedAttributesCount);
-  for (const event of span.events) {
+  // Indexed loops: most spans have no events or links, and iterating their shared empty (frozen) array allocated an
+  // iterator and its results for every span.
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) {
     const start = w.open(11);
-    writeEvent(w, event);
+    writeEvent(w, events[i]!);
     w.close(start);
   }
   w.uint32(12, span.droppedEventsCount);
-  for (const link of span.links) {
+  const links = span.links;
+  for (let i = 0; i < links.length; i++) {
     const start = w.open(13);
-    writeLink(w, link);
+    writeLink(w, links[i]!);
     w.close(start);
   }
   w.uint32(14, span.droppedLinksCount);
@@ -124,7 +133,9 @@ function writeLink(w: ProtoWriter, link: SpanLink): void {
 }
 
 function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes): void {
-  for (const key of Object.keys(attributes)) {
+  // for-in over own keys rather than Object.keys, which made an array per span and event.
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
     const value = attributes[key];
     if (value === undefined || value === null) continue;
     const kept = keptAttribute(key);
