@@ -1,7 +1,8 @@
 // The `ship` variant's exporter: what delivering spans costs with no tracer at all. Spans are OTLP protobuf bytes
-// built once at start-up, shaped like tracewire's (same attributes, ~300 bytes each); a request only counts the
-// spans it would have ended, and every 512 of them go to the sink in one keep-alive POST, as a batching exporter
-// would send them. Encoded here by hand (OTLP trace.proto field numbers) so the variant depends on no tracer.
+// built once at start-up, shaped like tracewire's (the same attributes; `network.peer.*` added 2026-11-26 12:10 UTC,
+// as tracewire's server spans carry them); a request only counts the spans it would have ended, and every 512 of
+// them go to the sink in one keep-alive POST, as a batching exporter would send them. Encoded here by hand (OTLP
+// trace.proto field numbers) so the variant depends on no tracer.
 import http from 'node:http';
 
 const BATCH = 512;
@@ -63,6 +64,8 @@ const SERVER_SPAN = span(SERVER, 'GET /users/:id', {
   'server.address': '127.0.0.1',
   'server.port': 40123,
   'client.address': '127.0.0.1',
+  'network.peer.address': '127.0.0.1',
+  'network.peer.port': 51234,
   'network.protocol.version': '1.1',
   'user_agent.original': 'autocannon',
   'http.route': '/users/:id',
