@@ -35,26 +35,19 @@ export function epochMillis(time: unknown): number | undefined {
     return time < performance.timeOrigin / 2 ? performance.timeOrigin + time : time;
   }
   if (time instanceof Date) return time.getTime();
-  if (
-    Array.isArray(time) &&
-    time.length === 2 &&
-    typeof time[0] === 'number' &&
-    typeof time[1] === 'number'
-  ) {
-    return time[0] * 1e3 + time[1] / 1e6;
-  }
+  if (isHrTime(time)) return time[0] * 1e3 + time[1] / 1e6;
   return undefined;
 }
 
 /** `@opentelemetry/core`'s `isTimeInput`: what `addEvent` takes for a time rather than attributes. */
 export function isTimeInput(value: unknown): boolean {
+  return typeof value === 'number' || value instanceof Date || isHrTime(value);
+}
+
+/** The API's `HrTime`: `[seconds, nanoseconds]` since the epoch. */
+function isHrTime(value: unknown): value is [number, number] {
   return (
-    typeof value === 'number' ||
-    value instanceof Date ||
-    (Array.isArray(value) &&
-      value.length === 2 &&
-      typeof value[0] === 'number' &&
-      typeof value[1] === 'number')
+    Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number'
   );
 }
 
