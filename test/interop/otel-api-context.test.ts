@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import * as api from '@opentelemetry/api';
 import {
   configure,
@@ -55,6 +56,33 @@ describe('the API context manager', () => {
       7,
       'b',
     ]);
+  });
+
+  it('runs the listeners of an emitter bound with context.bind in that context, whoever emits', () => {
+    const emitter = api.context.bind(withTenant('bound'), new EventEmitter());
+    const seen: unknown[] = [];
+    const onData = (n: number) => seen.push(['on', n, tenant()]);
+    emitter.on('data', onData);
+    emitter.once('data', (n: number) => seen.push(['once', n, tenant()]));
+    emitter.prependListener('other', () => seen.push(['other', tenant()]));
+    api.context.with(withTenant('emitter'), () => {
+      emitter.emit('data', 1);
+      emitter.emit('data', 2);
+      emitter.emit('other');
+    });
+    expect(seen).toEqual([
+      ['on', 1, 'bound'],
+      ['once', 1, 'bound'],
+      ['on', 2, 'bound'],
+      ['other', 'bound'],
+    ]);
+    // Listeners are removed by the function the app added, one at a time or all at once.
+    emitter.off('data', onData);
+    emitter.emit('data', 3);
+    expect(emitter.listenerCount('data')).toBe(0);
+    emitter.removeAllListeners();
+    expect(emitter.listenerCount('other')).toBe(0);
+    expect(seen).toHaveLength(4);
   });
 
   it('restores the outer context after a nested with, and returns the same object while nothing changes', () => {

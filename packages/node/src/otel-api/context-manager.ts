@@ -7,6 +7,7 @@ import {
   isSuppressed,
   SUPPRESS_TRACING_KEY,
 } from './convert.js';
+import { bindEmitter, isEventEmitter } from './emitter-binding.js';
 import { bridged, unbridged } from './span.js';
 
 /**
@@ -80,8 +81,9 @@ export class BridgedContextManager implements OtelContextManager {
     return runInContext(store, callWith, call, thisArg, args) as ReturnType<F>;
   }
 
-  /** Functions only: an emitter (which OpenTelemetry's managers also accept) is returned unchanged. */
+  /** A function, bound to `context`; or an `EventEmitter`, whose listeners added from now on run in it. */
   bind<T>(context: OtelContext, target: T): T {
+    if (isEventEmitter(target)) return bindEmitter(target, (listener) => this.bind(context, listener)) as T;
     if (typeof target !== 'function') return target;
     const manager = this;
     const fn = target as unknown as (...args: unknown[]) => unknown;

@@ -1,0 +1,69 @@
+import { EventEmitter } from 'node:events';
+
+type Listener = (...args: unknown[]) => unknown;
+type Method = (this: EventEmitter, ...args: unknown[]) => unknown;
+
+// Per bound emitter, per event: the listener the app passed → the one registered in its place.
+const kBoundListeners = Symbol('tracewire.otelBoundListeners');
+type Bound = EventEmitter & { [kBoundListeners]?: Map<string | symbol, WeakMap<Listener, Listener>> };
+
+const ADD_METHODS = ['addListener', 'on', 'once', 'prependListener', 'prependOnceListener'] as const;
+const REMOVE_METHODS = ['removeListener', 'off'] as const;
+
+/**
+ * The API's `context.bind(context, emitter)`: every listener added to `emitter` from now on runs in `context`,
+ * whoever emits (OpenTelemetry's context managers do the same, by patching the emitter's own methods). The app
+ * still removes a listener by the function it added. An emitter is bound once; later binds leave it as it is.
+ */
+export function bindEmitter<T extends EventEmitter>(
+  emitter: T,
+  bindListener: (listener: Listener) => Listener,
+): T {
+  const bound = emitter as Bound;
+  if (bound[kBoundListeners] !== undefined) return emitter;
+  const map = new Map<string | symbol, WeakMap<Listener, Listener>>();
+  bound[kBoundListeners] = map;
+  for (const name of ADD_METHODS) {
+    const original = emitter[name] as unknown as Method;
+    Object.defineProperty(emitter, name, {
+      configurable: true,
+      writable: true,
+      value: function addBound(this: EventEmitter, event: string | symbol, listener: Listener) {
+        if (typeof listener !== 'function') return original.call(this, event, listener);
+        let listeners = map.get(event);
+        if (listeners === undefined) {
+          listeners = new WeakMap();
+          map.set(event, listeners);
+        }
+        const wrapped = bindListener(listener);
+        listeners.set(listener, wrapped);
+        return original.call(this, event, wrapped);
+      },
+    });
+  }
+  for (const name of REMOVE_METHODS) {
+    const original = emitter[name] as unknown as Method;
+    Object.defineProperty(emitter, name, {
+      configurable: true,
+      writable: true,
+      value: function removeBound(this: EventEmitter, event: string | symbol, listener: Listener) {
+        return original.call(this, event, map.get(event)?.get(listener) ?? listener);
+      },
+    });
+  }
+  const removeAll = emitter.removeAllListeners as unknown as Method;
+  Object.defineProperty(emitter, 'removeAllListeners', {
+    configurable: true,
+    writable: true,
+    value: function removeAllBound(this: EventEmitter, ...args: unknown[]) {
+      if (args.length === 0) map.clear();
+      else map.delete(args[0] as string | symbol);
+      return removeAll.apply(this, args);
+    },
+  });
+  return emitter;
+}
+
+export function isEventEmitter(value: unknown): value is EventEmitter {
+  return value instanceof EventEmitter;
+}
