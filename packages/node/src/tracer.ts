@@ -8,6 +8,7 @@ import {
   TraceFlags,
 } from '@tracewire/core';
 import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
+import { scopeKey, scopeOf } from './instrumentation-scope.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { OpenSpanList } from './open-span-list.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
@@ -236,12 +237,10 @@ export class Tracer {
 
   /** The tracer's sink under another scope: spans of one scope share it, so the exporter groups them cheaply. */
   #sinkFor(scope: InstrumentationScope): SpanSink {
-    const name = typeof scope?.name === 'string' ? scope.name : '';
-    const version = typeof scope?.version === 'string' ? scope.version : undefined;
-    const key = `${name}\0${version ?? ''}`;
+    const key = scopeKey(scope?.name, scope?.version);
     let sink = this.#scopedSinks.get(key);
     if (sink === undefined) {
-      sink = { ...this.#sink, scope: Object.freeze(version === undefined ? { name } : { name, version }) };
+      sink = { ...this.#sink, scope: scopeOf(scope?.name, scope?.version) };
       if (this.#scopedSinks.size < MAX_CACHED_SCOPES) this.#scopedSinks.set(key, sink);
     }
     return sink;

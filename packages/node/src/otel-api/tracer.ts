@@ -1,5 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { getTracer } from '../global.js';
+import { scopeKey, scopeOf } from '../instrumentation-scope.js';
 import { NonRecordingSpan } from '../non-recording-span.js';
 import { type Attributes, type InstrumentationScope, SpanKind } from '../span-data.js';
 import type { StartSpanOptions } from '../tracer.js';
@@ -122,15 +123,10 @@ export class BridgedTracerProvider {
   }
 
   getTracer(name: string, version?: string): BridgedTracer {
-    const scopeName = typeof name === 'string' ? name : '';
-    const scopeVersion = typeof version === 'string' ? version : undefined;
-    const key = `${scopeName}\0${scopeVersion ?? ''}`;
+    const key = scopeKey(name, version);
     let tracer = this.#tracers.get(key);
     if (tracer === undefined) {
-      tracer = new BridgedTracer(
-        this.#api,
-        scopeVersion === undefined ? { name: scopeName } : { name: scopeName, version: scopeVersion },
-      );
+      tracer = new BridgedTracer(this.#api, scopeOf(name, version));
       // Bounded, for apps that name tracers from data; past it, each call gets a tracer of its own.
       if (this.#tracers.size < MAX_TRACERS) this.#tracers.set(key, tracer);
     }
