@@ -25,10 +25,10 @@ export function bindEmitter<T extends EventEmitter>(
   bound[kBoundListeners] = map;
   for (const name of ADD_METHODS) {
     const original = emitter[name] as unknown as Method;
-    Object.defineProperty(emitter, name, {
-      configurable: true,
-      writable: true,
-      value: function addBound(this: EventEmitter, event: string | symbol, listener: Listener) {
+    replaceMethod(
+      emitter,
+      name,
+      function addBound(this: EventEmitter, event: string | symbol, listener: Listener) {
         if (typeof listener !== 'function') return original.call(this, event, listener);
         let listeners = map.get(event);
         if (listeners === undefined) {
@@ -39,29 +39,34 @@ export function bindEmitter<T extends EventEmitter>(
         listeners.set(listener, wrapped);
         return original.call(this, event, wrapped);
       },
-    });
+    );
   }
   for (const name of REMOVE_METHODS) {
     const original = emitter[name] as unknown as Method;
-    Object.defineProperty(emitter, name, {
-      configurable: true,
-      writable: true,
-      value: function removeBound(this: EventEmitter, event: string | symbol, listener: Listener) {
+    replaceMethod(
+      emitter,
+      name,
+      function removeBound(this: EventEmitter, event: string | symbol, listener: Listener) {
         return original.call(this, event, map.get(event)?.get(listener) ?? listener);
       },
-    });
+    );
   }
   const removeAll = emitter.removeAllListeners as unknown as Method;
-  Object.defineProperty(emitter, 'removeAllListeners', {
-    configurable: true,
-    writable: true,
-    value: function removeAllBound(this: EventEmitter, ...args: unknown[]) {
+  replaceMethod(
+    emitter,
+    'removeAllListeners',
+    function removeAllBound(this: EventEmitter, ...args: unknown[]) {
       if (args.length === 0) map.clear();
       else map.delete(args[0] as string | symbol);
       return removeAll.apply(this, args);
     },
-  });
+  );
   return emitter;
+}
+
+/** An own property of this emitter alone, shadowing EventEmitter.prototype's method as the app could. */
+function replaceMethod(emitter: EventEmitter, name: string, method: (...args: never[]) => unknown): void {
+  Object.defineProperty(emitter, name, { configurable: true, writable: true, value: method });
 }
 
 export function isEventEmitter(value: unknown): value is EventEmitter {
