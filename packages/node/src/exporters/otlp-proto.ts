@@ -140,7 +140,7 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
     if (value === undefined || value === null) continue;
     const kept = keptAttribute(key);
     if (kept.value === value) {
-      w.lengthDelimited(field, kept.encoded!);
+      w.bytes(field, kept.encoded!);
       continue;
     }
     const kv = w.open(field);

@@ -94,12 +94,11 @@ export class ProtoWriter {
     this.length += 8;
   }
 
+  /** A length-delimited field: `bytes`, or a message already encoded (a kept attribute). */
   bytes(field: number, value: Uint8Array): void {
     this.tag(field, 2);
     this.varint(value.length);
-    this.reserve(value.length);
-    this.buffer.set(value, this.length);
-    this.length += value.length;
+    this.raw(value);
   }
 
   /** Bytes already encoded (a field written once and kept), appended as they are. */
@@ -108,7 +107,12 @@ export class ProtoWriter {
     this.reserve(n);
     const buffer = this.buffer;
     let at = this.length;
-    // Kept fields are a few dozen bytes, where a loop beats `set`'s call overhead.
+    // Kept fields are a few dozen bytes, where a loop beats `set`'s call overhead; longer ones are `set`.
+    if (n > 64) {
+      buffer.set(bytes, at);
+      this.length = at + n;
+      return;
+    }
     for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
     this.length = at;
   }
@@ -121,13 +125,6 @@ export class ProtoWriter {
   /** A copy of the bytes written in [start, end). */
   copy(start: number, end: number): Uint8Array {
     return this.buffer.slice(start, end);
-  }
-
-  /** A length-delimited field whose content is already encoded (a kept message). */
-  lengthDelimited(field: number, content: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(content.length);
-    this.raw(content);
   }
 
   /** proto3 omits empty strings outside a oneof; `always` writes one anyway (oneof members must be present). */
