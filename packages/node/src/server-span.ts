@@ -16,6 +16,7 @@ import {
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
+import { watchRawAnswer } from './upgrade-answer.js';
 
 const ERROR = Object.freeze({ code: SpanStatusCode.ERROR });
 
@@ -167,8 +168,11 @@ export class RequestTrace {
     this.#pipedBody = undefined;
   }
 
-  /** @internal Called from the response's `close` listener. */
-  end(res: ServerResponse, completed: boolean): void {
+  /**
+   * @internal Called from the response's `close` listener, or with the `status` of an upgrade's answer written
+   * straight to the socket.
+   */
+  end(res: ServerResponse, completed: boolean, status = res.statusCode): void {
     if (this.#ended) return;
     if (!completed && this.#pipedBody !== undefined) this.#recordBodyFailure();
     this.#ended = true;
@@ -181,7 +185,6 @@ export class RequestTrace {
       const read = this.#readRoute?.(this.#routeSource as never);
       if (read !== undefined && read.length > 0) this.#route = read;
       if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
-      const status = res.statusCode;
       if (completed || res.headersSent) span.setAttribute('http.response.status_code', status);
       if (options.responseHeaders.length > 0) {
         const captured: Attributes = {};
@@ -276,6 +279,8 @@ function onPipe(this: ServerResponse, source: unknown): void {
   if (source !== null && typeof source === 'object') traceOfResponse(this)?.bodyPiped(source);
 }
 
+const SWITCHING_PROTOCOLS = 101;
+
 /** The per-app half: options validated once, then `start` per request. */
 export class ServerTracing {
   readonly options: ResolvedServerOptions;
@@ -328,6 +333,7 @@ export class ServerTracing {
         res.on('pipe', onPipe);
         const socket = req.socket as WatchedSocket | null;
         if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
+        if (req.headers.upgrade !== undefined && socket != null) this.#watchUpgrade(trace, req, res, socket);
       }
       return trace;
     } catch {
@@ -344,6 +350,38 @@ export class ServerTracing {
       // An HTTP/2 compatibility socket may refuse; the span then reports a timeout as an abort.
       this.countError();
     }
+  }
+
+  /**
+   * An upgrade request's span ends when its answer is written, not with the WebSocket session that follows.
+   * The answer goes to the socket either through the response (a refusal from the app: the response's own events
+   * end the span) or raw (`ws` writes `101 Switching Protocols` itself, see upgrade-answer.ts). A response with no
+   * socket is a stand-in made by a library that took the connection from Node's 'upgrade' event: express-ws routes
+   * the request only after the handshake was written, so nothing more is answered and the span ends with the
+   * connection; a library that routes first and answers later is watched like the rest.
+   */
+  #watchUpgrade(trace: RequestTrace, req: IncomingMessage, res: ServerResponse, socket: Socket): void {
+    const endWith = (completed: boolean, status?: number): void => {
+      try {
+        trace.end(res, completed, status);
+      } catch {
+        this.countError();
+      }
+    };
+    const answered = (status: number | undefined): void => {
+      if (status !== undefined) endWith(true, status);
+    };
+    if (res.socket === socket) {
+      watchRawAnswer(socket, res, answered);
+      return;
+    }
+    if (res.socket != null || (req as IncomingMessage & { upgrade?: boolean }).upgrade !== true) return;
+    if (socket.bytesWritten > 0) {
+      socket.once('close', () => endWith(true, SWITCHING_PROTOCOLS));
+      return;
+    }
+    watchRawAnswer(socket, res, answered);
+    socket.once('close', () => endWith(false));
   }
 
   #start(req: IncomingMessage, res: ServerResponse, route: string | undefined): RequestTrace {
