@@ -7,6 +7,7 @@ import { tracing as fastifyTracing } from '@tracewire/fastify';
 import { tracing as koaTracing } from '@tracewire/koa';
 import {
   configure,
+  getActiveSpan,
   InMemoryExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
@@ -39,7 +40,11 @@ const tracer = configure({
   shutdownOnSignals: false,
 });
 afterAll(() => tracer.shutdown());
-beforeEach(() => exporter.reset());
+beforeEach(() => {
+  exporter.reset();
+  delete seen.accepted;
+  delete seen.message;
+});
 
 interface WsApp {
   readonly port: number;
@@ -54,8 +59,15 @@ interface WsFactory {
   create(): Promise<WsApp>;
 }
 
+/** The span active where the app accepts the connection, and where it handles a message. */
+const seen: { accepted?: string; message?: string } = {};
+
 function echo(socket: WebSocket): void {
-  socket.on('message', (data) => socket.send(`echo ${String(data)}`));
+  seen.accepted = getActiveSpan()?.spanContext().spanId ?? 'none';
+  socket.on('message', (data) => {
+    seen.message = getActiveSpan()?.spanContext().spanId ?? 'none';
+    socket.send(`echo ${String(data)}`);
+  });
 }
 
 function listen(server: Server): Promise<WsApp> {
@@ -236,6 +248,8 @@ describe.each(FACTORIES)('$name', ({ create, roomRoute }) => {
       expect(span.status.code).toBe(SpanStatusCode.UNSET);
       expect(span.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
       expect(span.parentSpanId).toBe('00f067aa0ba902b7');
+      // The code accepting the connection runs in the handshake's span; messages come later, from the connection.
+      expect(seen).toEqual({ accepted: span.spanContext().spanId, message: 'none' });
 
       // The session goes on after the span has ended, and closing it records nothing more.
       opened.socket.send('again');
