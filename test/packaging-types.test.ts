@@ -16,6 +16,9 @@ import { w3cTraceContext } from '@tracewire/core';
 import { tracing as expressTracing } from '@tracewire/express';
 import { tracing as fastifyTracing } from '@tracewire/fastify';
 import { tracing as koaTracing } from '@tracewire/koa';
+import expressDefault from '@tracewire/express';
+import fastifyDefault from '@tracewire/fastify';
+import koaDefault from '@tracewire/koa';
 import { configure, getActiveSpan, getTracer } from '@tracewire/node';
 import express from 'express';
 import Fastify from 'fastify';
@@ -25,6 +28,9 @@ configure({ serviceName: 'types', propagators: w3cTraceContext, sampler: 'parent
 express().use(expressTracing({ ignore: ['/health'] }));
 new Koa().use(koaTracing());
 Fastify().register(fastifyTracing, { ignore: ['/health'] });
+express().use(expressDefault());
+new Koa().use(koaDefault({ ignore: ['/health'] }));
+Fastify().register(fastifyDefault);
 getTracer().startActiveSpan('work', (span) => {
   span.setAttribute('app.ok', getActiveSpan() === span);
   span.end();

@@ -16,9 +16,32 @@ describe.each(packages)('@tracewire/%s', (name) => {
   it('loads with require() and with import, exposing the same names', () => {
     const cjs = exportNames(`console.log(JSON.stringify(Object.keys(require('${manifest.name}')).sort()))`);
     const esm = exportNames(
-      `import('${manifest.name}').then((m) => console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort())))`,
+      `import('${manifest.name}').then((m) => console.log(JSON.stringify(Object.keys(m).sort())))`,
       '--input-type=module',
     );
     expect(esm).toEqual(cjs);
+  });
+});
+
+describe.each(['express', 'koa', 'fastify'] as const)('@tracewire/%s default export', (name) => {
+  it('is `tracing`, under import and under require()', () => {
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import tracing, { tracing as named } from '@tracewire/${name}'; console.log(typeof tracing, tracing === named)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const m = require('@tracewire/${name}'); console.log(typeof m.default, m.default === m.tracing)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect([esm.trim(), cjs.trim()]).toEqual(['function true', 'function true']);
   });
 });

@@ -52,3 +52,6 @@ tracing.errorHandler = function errorHandler(): ErrorMiddleware {
     next(error);
   };
 };
+
+/** The same as `tracing`, for `import tracing from '@tracewire/express'`, as the ecosystem's middleware and plugins are imported. */
+export default tracing;

@@ -89,3 +89,6 @@ export const tracing: FastifyPluginCallback<ServerTracingOptions> = fp(plugin, {
   fastify: '4.x || 5.x',
   name: '@tracewire/fastify',
 });
+
+/** The same as `tracing`, for `import tracing from '@tracewire/fastify'`, as the ecosystem's middleware and plugins are imported. */
+export default tracing;

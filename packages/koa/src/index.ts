@@ -59,3 +59,6 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     return runInContext(trace.context, nextRecordingErrors, next);
   };
 }
+
+/** The same as `tracing`, for `import tracing from '@tracewire/koa'`, as the ecosystem's middleware and plugins are imported. */
+export default tracing;
