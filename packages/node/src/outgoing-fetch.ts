@@ -8,6 +8,7 @@ import {
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
+  recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort } from './outgoing-url.js';
@@ -22,7 +23,10 @@ interface UndiciRequest {
   method: string;
   path: string;
   headers: string[] | string;
+  /** `'websocket'` for a WebSocket's handshake; null otherwise (a CONNECT upgrades without it). */
+  upgrade?: string | null;
   addHeader(name: string, value: string): unknown;
+  onUpgrade?: (statusCode: unknown, ...rest: unknown[]) => unknown;
   [kCall]?: ClientCall;
 }
 
@@ -70,6 +74,7 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
+      if (request.upgrade || request.method === 'CONNECT') endOnUpgrade(request, call);
       const carrier: UndiciCarrier = { request, callerHeaders: headers, callerEntries: entries };
       injectClientCall(state, call, carrier, undiciSetter);
     } catch {
@@ -115,6 +120,26 @@ export function subscribeUndici(state: OutgoingState): () => void {
   for (const [name, handler] of subscriptions) diagnosticsChannel.subscribe(name, handler);
   return () => {
     for (const [name, handler] of subscriptions) diagnosticsChannel.unsubscribe(name, handler);
+  };
+}
+
+/**
+ * undici publishes nothing more for a request answered by an upgrade (a WebSocket's `101 Switching Protocols`,
+ * a CONNECT's 200): it hands the socket over through the request's own `onUpgrade`, which no channel reports.
+ * Without this the span of every WebSocket opened with `WebSocket` (Node 22+) or undici's stayed open for good.
+ * `onUpgrade` is shadowed on this one request, which undici drops once it is answered.
+ */
+function endOnUpgrade(request: UndiciRequest, call: ClientCall): void {
+  const onUpgrade = request.onUpgrade;
+  if (typeof onUpgrade !== 'function') return;
+  request.onUpgrade = function upgraded(this: UndiciRequest, statusCode: unknown, ...rest: unknown[]) {
+    try {
+      if (typeof statusCode === 'number') recordResponseStatus(call, statusCode);
+      endClientCall(call);
+    } catch {
+      call.stats.instrumentationErrors++;
+    }
+    return Reflect.apply(onUpgrade, this, [statusCode, ...rest]);
   };
 }
 
