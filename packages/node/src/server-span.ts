@@ -16,7 +16,7 @@ import {
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
-import { watchRawAnswer } from './upgrade-answer.js';
+import { SWITCHING_PROTOCOLS, watchRawAnswer } from './upgrade-answer.js';
 
 const ERROR = Object.freeze({ code: SpanStatusCode.ERROR });
 
@@ -278,8 +278,6 @@ function onClose(this: ServerResponse): void {
 function onPipe(this: ServerResponse, source: unknown): void {
   if (source !== null && typeof source === 'object') traceOfResponse(this)?.bodyPiped(source);
 }
-
-const SWITCHING_PROTOCOLS = 101;
 
 /** The per-app half: options validated once, then `start` per request. */
 export class ServerTracing {

@@ -5,6 +5,7 @@ type Method = (this: Socket, ...args: unknown[]) => unknown;
 /** The two methods a raw answer is written with, loosely typed: Node's overloads do not matter here. */
 type Patchable = Record<'write' | 'end', Method>;
 const METHODS = ['write', 'end'] as const;
+export const SWITCHING_PROTOCOLS = 101;
 
 /**
  * A request that asks to upgrade its connection (`Upgrade: websocket`) is often answered by writing
@@ -26,13 +27,16 @@ export function watchRawAnswer(
   let watching = true;
   const observe = (chunk: unknown): void => {
     if (!watching) return;
+    const status = res.headersSent ? undefined : statusLineCode(chunk);
+    // An interim answer (`100 Continue`, `103 Early Hints`) comes before the real one.
+    if (status !== undefined && status < 200 && status !== SWITCHING_PROTOCOLS) return;
     watching = false;
     METHODS.forEach((name, i) => {
       const method = own[i];
       if (method === undefined) delete (target as Partial<Patchable>)[name];
       else target[name] = method;
     });
-    if (!res.headersSent) answered(statusLineCode(chunk));
+    if (!res.headersSent) answered(status);
   };
   for (const name of METHODS) {
     const method = target[name];

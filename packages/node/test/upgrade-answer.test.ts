@@ -72,6 +72,21 @@ describe('watchRawAnswer', () => {
     }
   });
 
+  it('waits past an interim answer (103 Early Hints) for the real one', async () => {
+    const pair = await socketPair();
+    try {
+      const res = new ServerResponse(new IncomingMessage(pair.local));
+      const answers: (number | undefined)[] = [];
+      watchRawAnswer(pair.local, res, (status) => answers.push(status));
+      pair.local.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n');
+      expect(answers).toEqual([]);
+      pair.local.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+      expect(answers).toEqual([101]);
+    } finally {
+      pair.close();
+    }
+  });
+
   it("reports an answer written by the socket's end(), as ws refuses a handshake", async () => {
     const pair = await socketPair();
     try {
