@@ -1,5 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
+import { carriesActiveTrace, isReplacedHeader, lowercasePairs } from './outgoing-forwarded.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -68,12 +69,16 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const request = (message as { request?: UndiciRequest }).request;
       if (request === undefined || request[kCall] !== undefined) return;
       const headers = request.headers;
-      const entries = Array.isArray(headers) ? headers.length : 0;
-      if (someHeaderName(headers, entries, isTraceHeader, state)) return;
+      let entries = Array.isArray(headers) ? headers.length : 0;
+      const forwarded = someHeaderName(headers, entries, isTraceHeader, state);
+      // undici 5's headers are one string, which is not rewritten: a call with trace headers there stays untraced.
+      if (forwarded && !(Array.isArray(headers) && carriesActiveTrace(state, lowercasePairs(headers))))
+        return;
       const origin = typeof request.origin === 'string' ? request.origin : request.origin.href;
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
+      if (forwarded && Array.isArray(headers)) entries = removeReplacedPairs(state, headers);
       if (request.upgrade || request.method === 'CONNECT') endOnUpgrade(request, call);
       const carrier: UndiciCarrier = { request, callerHeaders: headers, callerEntries: entries };
       injectClientCall(state, call, carrier, undiciSetter);
@@ -141,6 +146,20 @@ function endOnUpgrade(request: UndiciRequest, call: ClientCall): void {
     }
     return Reflect.apply(onUpgrade, this, [statusCode, ...rest]);
   };
+}
+
+/** Takes the replaced headers out of undici's own list, which it writes only later; returns the entries left. */
+function removeReplacedPairs(state: OutgoingState, headers: string[]): number {
+  let kept = 0;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (isReplacedHeader(state, name)) continue;
+    headers[kept] = name;
+    headers[kept + 1] = headers[i + 1]!;
+    kept += 2;
+  }
+  headers.length = kept;
+  return kept;
 }
 
 /**

@@ -5,6 +5,12 @@ import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
 import { isTracingSuppressed } from './context.js';
 import {
+  carriesActiveTrace,
+  isReplacedHeader,
+  lowercasePairs,
+  lowercaseRecord,
+} from './outgoing-forwarded.js';
+import {
   type CallTarget,
   type ClientCall,
   callChannelHandlers,
@@ -186,7 +192,8 @@ function prepareCall(
   }
 
   const headers = options?.headers;
-  if (hasTraceHeader(state, headers)) return undefined;
+  const forwarded = hasTraceHeader(state, headers);
+  if (forwarded && !carriesActiveTrace(state, lowercaseHeaders(headers))) return undefined;
 
   const target = describeTarget(url, options, defaultProtocol);
   const call = startClientCall(state, target);
@@ -194,10 +201,13 @@ function prepareCall(
 
   let newHeaders: OutgoingHttpHeaders | RawHeaders;
   if (Array.isArray(headers)) {
-    newHeaders = [...headers];
+    newHeaders = forwarded ? withoutReplacedPairs(state, headers) : [...headers];
     injectClientCall(state, call, { headers: newHeaders, taken: rawNames(newHeaders) }, rawHeadersSetter);
   } else {
     newHeaders = { ...headers };
+    if (forwarded) {
+      for (const name in newHeaders) if (isReplacedHeader(state, name)) delete newHeaders[name];
+    }
     injectClientCall(
       state,
       call,
@@ -232,7 +242,9 @@ function describeTarget(
 function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void {
   if (insideOriginal || request[kCall] !== undefined) return;
   try {
-    for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) return;
+    let forwarded = false;
+    for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) forwarded = true;
+    if (forwarded && !carriesActiveTrace(state, request.getHeaders())) return;
     const protocol = request.protocol ?? 'http:';
     // Node keeps the `socketPath` option on the request; host and port are then its `localhost:80` filler.
     const socketPath = (request as { socketPath?: unknown }).socketPath;
@@ -249,6 +261,7 @@ function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void
     if (call === undefined) return;
     // Raw-array headers and `Expect` make the constructor store the header block at once; it is sealed then.
     if (!request.headersSent && (request as unknown as { _header?: unknown })._header == null) {
+      if (forwarded) for (const name of state.replacedHeaders) request.removeHeader(name);
       injectClientCall(state, call, request, clientRequestSetter);
     }
     track(request, call);
@@ -303,6 +316,21 @@ function hasTraceHeader(
     if (headers[name] !== undefined && isTraceHeader(state, name)) return true;
   }
   return false;
+}
+
+function lowercaseHeaders(headers: OutgoingHttpHeaders | RawHeaders | undefined): Record<string, unknown> {
+  if (headers == null) return {};
+  return Array.isArray(headers) ? lowercasePairs(headers) : lowercaseRecord(headers);
+}
+
+function withoutReplacedPairs(state: OutgoingState, headers: RawHeaders): RawHeaders {
+  const kept: RawHeaders = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i];
+    if (typeof name === 'string' && isReplacedHeader(state, name)) continue;
+    kept.push(name as string, headers[i + 1] as string);
+  }
+  return kept;
 }
 
 /** Headers being built for one call, with every name already in them lowercased once. */

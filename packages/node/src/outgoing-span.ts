@@ -17,6 +17,8 @@ export interface OutgoingState {
   readonly options: ResolvedOutgoingOptions;
   /** Lowercase header names that mean "this call already carries a trace" (user-set or another layer's). */
   readonly traceHeaders: readonly string[];
+  /** Lowercase names a forwarded call's own trace headers are dropped under: the trace headers and tracestate. */
+  readonly replacedHeaders: ReadonlySet<string>;
   /** False once uninstalled: wrappers someone else captured keep working but do nothing. */
   active: boolean;
 }
@@ -56,7 +58,13 @@ export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOpt
   for (const field of tracer.propagator.fields) {
     if (field !== 'tracestate' && field !== 'baggage') traceHeaders.add(field);
   }
-  return { tracer, options, traceHeaders: [...traceHeaders], active: true };
+  return {
+    tracer,
+    options,
+    traceHeaders: [...traceHeaders],
+    replacedHeaders: new Set([...traceHeaders, 'tracestate']),
+    active: true,
+  };
 }
 
 /**

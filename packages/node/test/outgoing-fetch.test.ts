@@ -91,7 +91,36 @@ describe.each(clients)('%s', (_name, send) => {
     expect(client.status.code).toBe(SpanStatusCode.UNSET);
   });
 
-  it('leaves a traceparent the caller set alone and records nothing', async () => {
+  it('replaces a traceparent and tracestate of the active trace (a proxy forwarding them) with its client span', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+    const traceId = parent.spanContext().traceId;
+    await withSpan(parent, () =>
+      send(downstream.url, {
+        TraceParent: `00-${traceId}-${'3'.repeat(16)}-01`,
+        tracestate: 'in=1',
+        'x-kept': 'y',
+      }),
+    );
+    await waitForSpans(h.spans, 1);
+    const client = h.spans[0]!;
+    expect(client.parentSpanId).toBe(parent.spanContext().spanId);
+    const received = downstream.received[0]!.headers;
+    expect(received.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
+    expect(received.tracestate).toBeUndefined();
+    expect(received['x-kept']).toBe('y');
+  });
+
+  it('sends no forwarded trace headers of the active trace to a destination excluded from propagation', async () => {
+    const h = setup({ doNotPropagateTo: ['127.0.0.1'] });
+    const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+    const forwarded = `00-${parent.spanContext().traceId}-${'3'.repeat(16)}-01`;
+    await withSpan(parent, () => send(downstream.url, { traceparent: forwarded }));
+    await waitForSpans(h.spans, 1);
+    expect(downstream.received[0]?.headers.traceparent).toBeUndefined();
+  });
+
+  it('leaves a traceparent of another trace the caller set alone and records nothing', async () => {
     const h = setup();
     const mine = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
     await inParent(h, () => send(downstream.url, { TraceParent: mine }));

@@ -228,7 +228,7 @@ describe('what is traced', () => {
     expect(h.spans).toHaveLength(0);
   });
 
-  it('never overwrites a traceparent the caller set, in any case', async () => {
+  it('never overwrites a traceparent of another trace the caller set, in any case, and records no span', async () => {
     const h = setup();
     const mine = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
     await inParent(h, () => consume(http.get(plain.url, { headers: { TraceParent: mine } })));
@@ -236,6 +236,51 @@ describe('what is traced', () => {
     expect(plain.received[0]?.headers.traceparent).toBe(mine);
     expect(h.spans).toHaveLength(0);
   });
+
+  // A proxy (http-proxy-middleware, express-http-proxy) copies the incoming request's headers onto its upstream call.
+  it.each([
+    ['an object, any case', (tp: string) => ({ TraceParent: tp, TraceState: 'in=1', accept: 'x' })],
+    [
+      'raw array headers',
+      (tp: string) => [
+        'Host',
+        `127.0.0.1:${plain.port}`,
+        'Traceparent',
+        tp,
+        'tracestate',
+        'in=1',
+        'accept',
+        'x',
+      ],
+    ],
+  ])(
+    'replaces a traceparent of the active trace (forwarded, or set by hand) with its client span: %s',
+    async (name, headers) => {
+      const h = setup();
+      const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+      const traceId = parent.spanContext().traceId;
+      const forwarded = `00-${traceId}-${'3'.repeat(16)}-01`;
+      const options = {
+        host: '127.0.0.1',
+        port: plain.port,
+        headers: headers(forwarded) as http.OutgoingHttpHeaders,
+      };
+      await withSpan(parent, () => consume(http.request(options).end()));
+      await waitForSpans(h.spans, 1);
+      const client = h.spans[0]!;
+      expect(client.parentSpanId).toBe(parent.spanContext().spanId);
+      const received = plain.received[0]!.headers;
+      expect(received.accept).toBe('x');
+      if (name === 'raw array headers' && defaultHttpMode() === 'channel') {
+        // Sealed in the constructor, as above: the call is recorded, its headers go out as they were set.
+        expect(received.traceparent).toBe(forwarded);
+        return;
+      }
+      expect(received.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
+      // The forwarded tracestate went with the forwarded parent; the active span has none to send.
+      expect(received.tracestate).toBeUndefined();
+    },
+  );
 
   it('injects once when one wrapped call runs inside another (get routed through request)', async () => {
     const h = setup();

@@ -1,0 +1,44 @@
+import { isSpanContextValid, lowercaseHeadersGetter } from '@tracewire/core';
+import { getActiveContext } from './context.js';
+import type { OutgoingState } from './outgoing-span.js';
+
+/**
+ * A call that already carries trace headers either continues the active trace or belongs to another one. A proxy
+ * forwards the incoming request's headers (http-proxy-middleware, @fastify/http-proxy, express-http-proxy), and
+ * code may inject by hand: both carry the active trace, but name the caller's span (or the active one) as the
+ * parent, so the next service skipped this hop and the hop went unrecorded. Such a call is traced like any other
+ * and its trace headers are replaced by its client span's. Headers of another trace, set on purpose, are left
+ * as they are, and the call untraced.
+ */
+export function carriesActiveTrace(
+  state: OutgoingState,
+  headers: Readonly<Record<string, unknown>>,
+): boolean {
+  const active = getActiveContext()?.span?.spanContext();
+  if (active === undefined || !isSpanContextValid(active)) return false;
+  return (
+    state.tracer.propagator.extract(headers, lowercaseHeadersGetter).spanContext?.traceId === active.traceId
+  );
+}
+
+/** The headers of a flat `[name, value, ...]` list (Node's raw headers, undici's) under lowercase names. */
+export function lowercasePairs(pairs: readonly unknown[], entries = pairs.length): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < entries; i += 2) {
+    const name = pairs[i];
+    if (typeof name === 'string') record[name.toLowerCase()] = pairs[i + 1];
+  }
+  return record;
+}
+
+/** A headers object's entries under lowercase names. */
+export function lowercaseRecord(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const name in headers) record[name.toLowerCase()] = headers[name];
+  return record;
+}
+
+/** Whether `name`, in any case, is a header the client span's own replaces. */
+export function isReplacedHeader(state: OutgoingState, name: string): boolean {
+  return state.replacedHeaders.has(name.toLowerCase());
+}
