@@ -35,6 +35,8 @@ const VERSION_SENSITIVE = [
   'test/outgoing-module-systems.test.ts',
   'test/outgoing-retries.test.ts',
   'test/outgoing-proxy.test.ts',
+  'test/gateway-proxy.test.ts',
+  'test/adapters/websocket.test.ts',
   'test/hardening/shutdown.test.ts',
   'test/interop/otel-interop.test.ts',
   'test/interop/otel-api-bridge.test.ts',
