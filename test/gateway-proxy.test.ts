@@ -7,6 +7,7 @@ import {
   configure,
   InMemoryExporter,
   type ReadableSpan,
+  type ServerTracingOptions,
   SimpleSpanProcessor,
   SpanKind,
 } from '@tracewire/node';
@@ -57,12 +58,12 @@ interface Gateway {
   close(): Promise<void>;
 }
 
-const gateways: [string, () => Promise<Gateway>][] = [
+const gateways: [string, (options?: ServerTracingOptions) => Promise<Gateway>][] = [
   [
     'Express with http-proxy-middleware (node:http)',
-    async () => {
+    async (options) => {
       const app = express();
-      app.use(expressTracing());
+      app.use(expressTracing(options));
       app.use('/api', createProxyMiddleware({ target: upstreamUrl }));
       const server = createServer(app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,9 +79,9 @@ const gateways: [string, () => Promise<Gateway>][] = [
   ],
   [
     'Fastify with @fastify/http-proxy (undici)',
-    async () => {
+    async (options) => {
       const app = fastify();
-      await app.register(fastifyTracing);
+      await app.register(fastifyTracing, options ?? {});
       await app.register(fastifyHttpProxy, { upstream: upstreamUrl, prefix: '/api' });
       await app.listen({ port: 0, host: '127.0.0.1' });
       return {
@@ -122,6 +123,23 @@ describe.each(gateways)('%s', (_name, start) => {
       expect(received[0]!.traceparent).toBe(`00-${TRACE_ID}-${client.spanContext().spanId}-01`);
       // The caller's tracestate is the trace's, carried on by the gateway's spans.
       expect(received[0]!.tracestate).toBe('caller=1');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("at a public edge (incomingContext 'link'), sends the upstream the gateway's new trace, not the caller's", async () => {
+    const gateway = await start({ incomingContext: 'link' });
+    try {
+      const response = await fetch(`${gateway.url}/api/items/7`, {
+        headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01` },
+      });
+      await response.text();
+      const { server, client } = await spansWhenBoth();
+      const traceId = server.spanContext().traceId;
+      expect(traceId).not.toBe(TRACE_ID);
+      expect(server.links.map((l) => l.context.traceId)).toEqual([TRACE_ID]);
+      expect(received[0]!.traceparent).toBe(`00-${traceId}-${client.spanContext().spanId}-01`);
     } finally {
       await gateway.close();
     }

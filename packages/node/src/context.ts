@@ -19,6 +19,11 @@ export interface TraceContext {
    * API's active context's here, beneath this context's own span.
    */
   readonly otelBase?: unknown;
+  /**
+   * The caller's trace id, where the request did not continue it (`incomingContext: 'link'`). A proxy still
+   * forwards the caller's trace headers; outgoing calls replace them as they do the active trace's.
+   */
+  readonly callerTraceId?: string | undefined;
 }
 
 // One for the process, whichever copy of the package (ES module or CommonJS) enters or reads it.
@@ -76,6 +81,7 @@ export function withSpan<T>(span: Span | undefined, fn: () => T): T {
       baggage: current?.baggage,
       suppressed: current?.suppressed ?? false,
       otelBase: current?.otelContext ?? current?.otelBase,
+      callerTraceId: current?.callerTraceId,
     },
     fn,
   );

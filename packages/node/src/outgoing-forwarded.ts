@@ -7,18 +7,20 @@ import type { OutgoingState } from './outgoing-span.js';
  * forwards the incoming request's headers (http-proxy-middleware, @fastify/http-proxy, express-http-proxy), and
  * code may inject by hand: both carry the active trace, but name the caller's span (or the active one) as the
  * parent, so the next service skipped this hop and the hop went unrecorded. Such a call is traced like any other
- * and its trace headers are replaced by its client span's. Headers of another trace, set on purpose, are left
- * as they are, and the call untraced.
+ * and its trace headers are replaced by its client span's, as are those of a caller whose trace was not continued
+ * (`incomingContext: 'link'`). Headers of another trace, set on purpose, are left as they are, and the call
+ * untraced.
  */
 export function carriesActiveTrace(
   state: OutgoingState,
   headers: Readonly<Record<string, unknown>>,
 ): boolean {
-  const active = getActiveContext()?.span?.spanContext();
+  const context = getActiveContext();
+  const active = context?.span?.spanContext();
   if (active === undefined || !isSpanContextValid(active)) return false;
-  return (
-    state.tracer.propagator.extract(headers, lowercaseHeadersGetter).spanContext?.traceId === active.traceId
-  );
+  const carried = state.tracer.propagator.extract(headers, lowercaseHeadersGetter).spanContext?.traceId;
+  // Under `incomingContext: 'link'` the caller's trace was not continued; a proxy forwarding it must not either.
+  return carried !== undefined && (carried === active.traceId || carried === context?.callerTraceId);
 }
 
 /** The headers of a flat `[name, value, ...]` list (Node's raw headers, undici's) under lowercase names. */

@@ -55,6 +55,7 @@ class RequestContext implements TraceContext {
     readonly span: Span,
     readonly baggage: Baggage | undefined,
     trace: RequestTrace | undefined,
+    readonly callerTraceId: string | undefined,
   ) {
     this.trace = trace;
   }
@@ -85,10 +86,11 @@ export class RequestTrace {
     method: string,
     tracing: ServerTracing | undefined,
     route?: string,
+    callerTraceId?: string,
   ) {
     this.#route = route || undefined;
     this.span = span;
-    this.#context = new RequestContext(span, baggage, span.isRecording() ? this : undefined);
+    this.#context = new RequestContext(span, baggage, span.isRecording() ? this : undefined, callerTraceId);
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
@@ -405,8 +407,8 @@ export class ServerTracing {
             : { ...remote, traceFlags: remote.traceFlags & ~TraceFlags.SAMPLED, debug: undefined };
       }
       const span = new NonRecordingSpan(passOn ?? unsampledRoot());
-      const trace = new RequestTrace(span, extracted.baggage, req, method, undefined);
-      return trace;
+      const callerTraceId = policy === 'link' ? remote?.traceId : undefined;
+      return new RequestTrace(span, extracted.baggage, req, method, undefined, undefined, callerTraceId);
     }
 
     const attributes = newAttributes();
@@ -433,7 +435,8 @@ export class ServerTracing {
       sampled,
       debug: sampled === true && extracted.debug === true,
     });
-    const trace = new RequestTrace(span, extracted.baggage, req, method, this, route);
+    const callerTraceId = policy === 'link' ? remote?.traceId : undefined;
+    const trace = new RequestTrace(span, extracted.baggage, req, method, this, route, callerTraceId);
     if (span.isRecording() && options.requestHook !== undefined) {
       try {
         options.requestHook(span, req);
