@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 import { enclosingMountParams } from './enclosing-mounts.js';
+import { checkRegistrationOrder } from './registration-order.js';
 import { addMountParams, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -28,7 +29,12 @@ function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware:
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
+  let orderChecked = false;
   return function tracewireExpress(req, res, next) {
+    if (!orderChecked) {
+      orderChecked = true;
+      checkRegistrationOrder((req as { app?: unknown }).app, tracewireExpress);
+    }
     // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
     // it, so that store is a dictionary insert rather than a copy of the request's own hidden class; and before
     // anything else of it is read.

@@ -3,6 +3,7 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
 import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
+import { checkRegistrationOrder } from './registration-order.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -49,8 +50,13 @@ function extendAppContext(prototype: object): void {
  */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
+  let orderChecked = false;
   // Not an async function: the promise of the rest of the chain is returned as is, one promise fewer per request.
   return function tracewireKoa(ctx, next) {
+    if (!orderChecked) {
+      orderChecked = true;
+      checkRegistrationOrder((ctx as { app?: unknown }).app, tracewireKoa);
+    }
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).

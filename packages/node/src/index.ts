@@ -39,6 +39,7 @@ export { NonRecordingSpan } from './non-recording-span.js';
 export type { OpenTelemetryApi } from './otel-api/api-types.js';
 export { type OpenTelemetryApiRegistration, registerOpenTelemetryApi } from './otel-api/register.js';
 export type { DestinationPattern, OutgoingOptions } from './outgoing-options.js';
+export { warnRoutesBeforeTracing } from './registration-warning.js';
 export { detectResource, type ResourceOptions } from './resource.js';
 export { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
 export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js';
