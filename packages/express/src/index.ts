@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 import { enclosingMountParams } from './enclosing-mounts.js';
-import { checkRegistrationOrder } from './registration-order.js';
+import { checkRegistrationOrderOnce } from './registration-order.js';
 import { addMountParams, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -11,16 +11,19 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => voi
 type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerResponse, next: Next) => void;
 
 /**
- * Watches for the route template. Kept out of the middleware: written inline there, it made Express `/users/:id` on
+ * Watches for the route template (and checks, once per app, that no routes come before the middleware). Kept out
+ * of the middleware: written inline there, it made Express `/users/:id` on
  * Node 20 cost 2–13 µs more per request in four A/Bs (bench/, medians of 12–16 rounds); out here, the same as
  * without it (likely V8's inlining of the middleware's calls; not checked further).
  */
 function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware: Middleware): void {
+  const app = (req as { app?: unknown }).app;
+  checkRegistrationOrderOnce(app, middleware);
   // Placed in a router or sub-app (not the app's top level): the mounts above it have matched already.
   const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
   const mountParams =
     typeof baseUrl === 'string' && baseUrl.length > 0
-      ? enclosingMountParams((req as { app?: unknown }).app, baseUrl, middleware)
+      ? enclosingMountParams(app, baseUrl, middleware)
       : undefined;
   if (!alreadyWatched) watchRoute(req, REQUEST_SHAPES_SHARED, mountParams);
   else if (mountParams !== undefined) addMountParams(req, mountParams);
@@ -29,12 +32,7 @@ function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware:
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
-  let orderChecked = false;
   return function tracewireExpress(req, res, next) {
-    if (!orderChecked) {
-      orderChecked = true;
-      checkRegistrationOrder((req as { app?: unknown }).app, tracewireExpress);
-    }
     // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
     // it, so that store is a dictionary insert rather than a copy of the request's own hidden class; and before
     // anything else of it is read.

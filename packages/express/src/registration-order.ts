@@ -3,6 +3,15 @@ import { appStack } from './router-stack.js';
 
 type RouteLayer = { route?: { path?: unknown; methods?: Record<string, unknown> }; handle?: unknown };
 
+const checked = new WeakSet<object>();
+
+/** `checkRegistrationOrder`, the first time a request of `app` is traced. */
+export function checkRegistrationOrderOnce(app: unknown, middleware: unknown): void {
+  if (app === null || (typeof app !== 'object' && typeof app !== 'function') || checked.has(app)) return;
+  checked.add(app);
+  checkRegistrationOrder(app, middleware);
+}
+
 /**
  * Warns when the app's own router has routes ahead of `middleware`: Express answers with the first match, so
  * those requests never reach it. Only the app's top level is read; placed in a router, the middleware sees
