@@ -57,7 +57,8 @@ async function callDownstream(url: string): Promise<unknown> {
   return response.json();
 }
 
-function listen(server: Server): Promise<TestApp> {
+/** Listens on a free 127.0.0.1 port; `close` also ends kept-alive connections. */
+export function listen(server: Server): Promise<TestApp> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
@@ -72,6 +73,17 @@ function listen(server: Server): Promise<TestApp> {
       });
     });
   });
+}
+
+/** Polls `read` until it gives a value (spans are exported after the response), for up to 5 s. */
+export async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function expressApp(express: typeof express5, version: 4 | 5): AppFactory['create'] {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { tracing as expressTracing } from '@tracewire/express';
@@ -12,6 +12,7 @@ import fastify4 from 'fastify4';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listen, type TestApp } from './apps.js';
 
 // Express and Koa answer with the first route that matches, so routes added before the tracing middleware are never
 // traced. That is easy to do and silent, so the first request through the middleware says so, once, as a Node
@@ -38,25 +39,7 @@ afterEach(() => {
   process.off('warning', onWarning);
 });
 
-interface Running {
-  port: number;
-  close(): Promise<void>;
-}
-
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
+type Running = Pick<TestApp, 'port' | 'close'>;
 
 /** An app with `GET /early/:id` declared before the tracing middleware (when `late`) and `GET /late/:id` after. */
 type Factory = (late: boolean) => Promise<Running>;

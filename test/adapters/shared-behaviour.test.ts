@@ -13,7 +13,7 @@ import {
 } from '@tracewire/node';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APPS, startEchoDownstream, type TestApp } from './apps.js';
+import { APPS, startEchoDownstream, type TestApp, waitFor } from './apps.js';
 
 // One table of cases, run against Express 4/5, Koa 2/3 and Fastify 4/5 apps that declare the same routes.
 
@@ -32,16 +32,6 @@ const exporter = new InMemoryExporter();
 let otelApiRegistration: OpenTelemetryApiRegistration | undefined;
 let downstream: Awaited<ReturnType<typeof startEchoDownstream>>;
 let downstreamUrl: string;
-
-async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function serverSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);

@@ -1,4 +1,4 @@
-import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyWebsocket from '@fastify/websocket';
 import Router from '@koa/router';
@@ -25,6 +25,7 @@ import koaEasyWs from 'koa-easy-ws';
 import Koa2 from 'koa2';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { listen, type TestApp, waitFor } from './apps.js';
 
 // A WebSocket starts as an HTTP request answered `101 Switching Protocols`, written to the socket by `ws` rather
 // than through the framework's response. The server span is that request: it ends when the handshake is answered,
@@ -46,10 +47,7 @@ beforeEach(() => {
   delete seen.message;
 });
 
-interface WsApp {
-  readonly port: number;
-  close(): Promise<void>;
-}
+type WsApp = Pick<TestApp, 'port' | 'close'>;
 
 /** Every app: `/rooms/:room` upgrades and echoes messages; `/locked/:room` refuses with 401 through the response. */
 interface WsFactory {
@@ -67,21 +65,6 @@ function echo(socket: WebSocket): void {
   socket.on('message', (data) => {
     seen.message = getActiveSpan()?.spanContext().spanId ?? 'none';
     socket.send(`echo ${String(data)}`);
-  });
-}
-
-function listen(server: Server): Promise<WsApp> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
   });
 }
 
@@ -179,16 +162,6 @@ const FACTORIES: WsFactory[] = [
     },
   },
 ];
-
-async function waitFor<T>(read: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function serverSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);

@@ -51,13 +51,18 @@ async function socketPair(): Promise<{ local: Socket; received: () => string; cl
   };
 }
 
+/** Watches `pair.local` for `res` (by default one not yet writing); returns the statuses it reports. */
+function watchPair(pair: { local: Socket }, res = new ServerResponse(new IncomingMessage(pair.local))) {
+  const answers: (number | undefined)[] = [];
+  watchRawAnswer(pair.local, res, (status) => answers.push(status));
+  return answers;
+}
+
 describe('watchRawAnswer', () => {
   it('reports the status written straight to the socket, passes the bytes on, and steps aside after', async () => {
     const pair = await socketPair();
     try {
-      const res = new ServerResponse(new IncomingMessage(pair.local));
-      const answers: (number | undefined)[] = [];
-      watchRawAnswer(pair.local, res, (status) => answers.push(status));
+      const answers = watchPair(pair);
       pair.local.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
       pair.local.write('HTTP/1.1 400 Bad Request\r\n\r\n');
       await new Promise((r) => setTimeout(r, 50));
@@ -75,9 +80,7 @@ describe('watchRawAnswer', () => {
   it('waits past an interim answer (103 Early Hints) for the real one', async () => {
     const pair = await socketPair();
     try {
-      const res = new ServerResponse(new IncomingMessage(pair.local));
-      const answers: (number | undefined)[] = [];
-      watchRawAnswer(pair.local, res, (status) => answers.push(status));
+      const answers = watchPair(pair);
       pair.local.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n');
       expect(answers).toEqual([]);
       pair.local.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
@@ -90,9 +93,7 @@ describe('watchRawAnswer', () => {
   it("reports an answer written by the socket's end(), as ws refuses a handshake", async () => {
     const pair = await socketPair();
     try {
-      const res = new ServerResponse(new IncomingMessage(pair.local));
-      const answers: (number | undefined)[] = [];
-      watchRawAnswer(pair.local, res, (status) => answers.push(status));
+      const answers = watchPair(pair);
       pair.local.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       await new Promise((r) => setTimeout(r, 50));
       expect(answers).toEqual([400]);
@@ -107,8 +108,7 @@ describe('watchRawAnswer', () => {
     try {
       const res = new ServerResponse(new IncomingMessage(pair.local));
       res.assignSocket(pair.local);
-      const answers: (number | undefined)[] = [];
-      watchRawAnswer(pair.local, res, (status) => answers.push(status));
+      const answers = watchPair(pair, res);
       res.writeHead(401).end('no');
       await new Promise((r) => setTimeout(r, 50));
       expect(answers).toEqual([]);
@@ -128,7 +128,7 @@ describe('watchRawAnswer', () => {
         return Reflect.apply(original, this, args) as boolean;
       } as Socket['write'];
       pair.local.write = theirs;
-      watchRawAnswer(pair.local, new ServerResponse(new IncomingMessage(pair.local)), () => {});
+      watchPair(pair);
       pair.local.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
       expect(pair.local.write).toBe(theirs);
       expect(writes).toHaveLength(1);
