@@ -21,6 +21,7 @@ import {
   checkOneOf,
   checkString,
   checkStringRecord,
+  commaList,
   describe,
 } from './option-checks.js';
 import type { OutgoingOptions } from './outgoing-options.js';
@@ -114,6 +115,11 @@ export interface TracewireOptions {
   shutdownOnSignals?: boolean | ShutdownOptions;
   /** Trace and propagate outgoing fetch/http calls. Default true. */
   instrumentOutgoing?: boolean | OutgoingOptions;
+  /**
+   * Baggage keys recorded as span attributes of the same name, on every span started under that baggage (server
+   * spans under the caller's). Default none; `TRACEWIRE_BAGGAGE_ATTRIBUTES` (a comma list) when not given.
+   */
+  baggageAttributes?: string[];
 }
 
 export type ExporterSpec =
@@ -152,6 +158,7 @@ export interface ResolvedConfig {
   processors: SpanProcessor[];
   shutdownOnSignals: Required<ShutdownOptions> | false;
   instrumentOutgoing: OutgoingOptions | false;
+  baggageAttributes: string[];
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MILLIS = 5000;
@@ -190,7 +197,16 @@ export function resolveConfig(
     processors: disabled ? [] : processors,
     shutdownOnSignals: disabled ? false : resolveShutdown(options.shutdownOnSignals),
     instrumentOutgoing: resolveOutgoing(options.instrumentOutgoing),
+    baggageAttributes: resolveBaggageAttributes(options.baggageAttributes, env.TRACEWIRE_BAGGAGE_ATTRIBUTES),
   };
+}
+
+function resolveBaggageAttributes(code: unknown, fromEnv: string | undefined): string[] {
+  if (code === undefined) return commaList(fromEnv);
+  if (!Array.isArray(code)) {
+    throw new TypeError(`baggageAttributes must be an array of baggage keys; got ${describe(code)}`);
+  }
+  return code.map((key, i) => checkString(key, `baggageAttributes[${i}]`));
 }
 
 function resolvePropagator(code: Propagator | string | undefined, fromEnv: string | undefined): Propagator {

@@ -60,6 +60,7 @@ function createTracer(config: ResolvedConfig): Tracer {
     processors,
     stats,
     disabled: config.disabled,
+    baggageAttributes: config.baggageAttributes,
     onShutdown: () => {
       for (const cleanup of cleanups) cleanup();
     },

@@ -37,6 +37,15 @@ export function checkOneOf<T extends string>(value: unknown, name: string, accep
   return value as T;
 }
 
+/** A comma list from an environment variable (`a, b,c`), blanks dropped; empty or unset gives none. */
+export function commaList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
 /** An absolute http: or https: URL, returned as given. */
 export function checkHttpUrl(value: unknown, name: string): string {
   const text = checkString(value, name);

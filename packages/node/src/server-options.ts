@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Propagator, propagatorsFromNames } from '@tracewire/core';
 import { compileHeaderList, type HeaderCapture } from './header-capture.js';
 import { knownHttpMethods } from './http-methods.js';
+import { commaList } from './option-checks.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
 import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
@@ -112,7 +113,7 @@ export function resolveServerOptions(
       throw new TypeError(`unknown tracing option '${key}'; accepted: ${[...KNOWN_KEYS].join(', ')}`);
     }
   }
-  const ignorePatterns: RegExp[] = envList(env.TRACEWIRE_IGNORE_PATHS).map(globToRegExp);
+  const ignorePatterns: RegExp[] = commaList(env.TRACEWIRE_IGNORE_PATHS).map(globToRegExp);
   let ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
   if (typeof o.ignore === 'function') ignorePredicate = o.ignore;
   else if (Array.isArray(o.ignore)) {
@@ -157,13 +158,13 @@ export function resolveServerOptions(
     responseHook: o.responseHook,
     requestHeaders: compileHeaderList(
       'captureHeaders.request',
-      [...(capture.request ?? []), ...envList(env.TRACEWIRE_CAPTURE_REQUEST_HEADERS)],
+      [...(capture.request ?? []), ...commaList(env.TRACEWIRE_CAPTURE_REQUEST_HEADERS)],
       'http.request.header.',
       allowSensitive,
     ),
     responseHeaders: compileHeaderList(
       'captureHeaders.response',
-      [...(capture.response ?? []), ...envList(env.TRACEWIRE_CAPTURE_RESPONSE_HEADERS)],
+      [...(capture.response ?? []), ...commaList(env.TRACEWIRE_CAPTURE_RESPONSE_HEADERS)],
       'http.response.header.',
       allowSensitive,
     ),
@@ -204,14 +205,6 @@ function resolvePropagator(value: Propagator | string | undefined): Propagator |
     throw new TypeError("propagator must be a Propagator or a name list like 'tracecontext,baggage,b3'");
   }
   return value;
-}
-
-function envList(value: string | undefined): string[] {
-  if (!value) return [];
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }
 
 /** `/health` matches exactly; `*` matches within one path segment, `**` across segments. */

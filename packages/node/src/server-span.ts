@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
+import { addBaggageAttributes } from './baggage-attributes.js';
 import { getActiveContext, type TraceContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
@@ -415,6 +416,8 @@ export class ServerTracing {
     requestAttributes(req, method, this.options.redactor, attributes);
     if (route !== undefined && route.length > 0) attributes['http.route'] = route;
     captureRequestHeaders(options.requestHeaders, req.headers, attributes);
+    if (tracer.baggageAttributes.length > 0)
+      addBaggageAttributes(tracer.baggageAttributes, extracted.baggage, attributes);
     const conflicting = extracted.conflicting;
     let links = conflicting?.map((context): SpanLink => ({ context }));
     let parent = remote ?? null;

@@ -7,7 +7,8 @@ import {
   type SpanContext,
   TraceFlags,
 } from '@tracewire/core';
-import { getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
+import { addBaggageAttributes } from './baggage-attributes.js';
+import { getActiveBaggage, getActiveSpan, isTracingSuppressed, withSpan } from './context.js';
 import { scopeKey, scopeOf } from './instrumentation-scope.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { OpenSpanList } from './open-span-list.js';
@@ -72,6 +73,8 @@ export interface TracerConfig {
   disabled?: boolean;
   /** Runs synchronously when shutdown starts (removes signal listeners, uninstalls outgoing instrumentation). */
   onShutdown?: () => void;
+  /** Baggage keys recorded as attributes on every span started under that baggage. Default none. */
+  baggageAttributes?: readonly string[];
 }
 
 export type SpanCallback<T> = (span: Span) => T;
@@ -101,6 +104,8 @@ export class Tracer {
   /** Live counters; `stats.snapshot()` copies them. */
   readonly stats: TracerStats;
   readonly disabled: boolean;
+  /** Baggage keys each span records as attributes (`configure({ baggageAttributes })`). */
+  readonly baggageAttributes: readonly string[];
   readonly #processors: SpanProcessor[];
   readonly #sink: SpanSink;
   readonly #onShutdown: (() => void) | undefined;
@@ -114,6 +119,7 @@ export class Tracer {
     this.sampler = config.sampler ?? parentBased({ root: alwaysOn });
     this.stats = config.stats ?? new TracerStats();
     this.disabled = config.disabled === true;
+    this.baggageAttributes = Object.freeze([...(config.baggageAttributes ?? [])]);
     this.#processors = config.processors ? [...config.processors] : [];
     this.#onShutdown = config.onShutdown;
     const limits: ResolvedSpanLimits = { ...DEFAULT_SPAN_LIMITS, ...definedOnly(config.spanLimits) };
@@ -203,6 +209,9 @@ export class Tracer {
       attributes: options?.attributes,
       links: options?.links,
     });
+    // A span given its parent (a server span, from the caller's headers) gets the baggage it starts under from
+    // whoever started it; every other span starts under the active baggage.
+    if (this.baggageAttributes.length > 0 && parentOption === undefined) this.#recordBaggage(span);
     if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS) {
       this.#open.add(span);
     }
@@ -233,6 +242,14 @@ export class Tracer {
     const options = typeof optionsOrFn === 'function' ? undefined : optionsOrFn;
     const span = this.startSpan(name, options);
     return withSpan(span, () => fn(span));
+  }
+
+  #recordBaggage(span: RecordingSpan): void {
+    const added: Attributes = {};
+    addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), added);
+    for (const key in added) {
+      if (span.attributes[key] === undefined) span.setAttribute(key, added[key] as string);
+    }
   }
 
   /** The tracer's sink under another scope: spans of one scope share it, so the exporter groups them cheaply. */
