@@ -1,10 +1,12 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import * as api from '@opentelemetry/api';
 import { Baggage } from '@tracewire/core';
 import { tracing } from '@tracewire/express';
 import {
   configure,
   getTracer,
   InMemoryExporter,
+  registerOpenTelemetryApi,
   runInContext,
   SimpleSpanProcessor,
   SpanKind,
@@ -76,6 +78,23 @@ describe('baggageAttributes', () => {
     }
     // Recording it changes nothing that is propagated.
     expect(forwarded.baggage).toBe('tenant.id=acme,user.id=u-42,session=secret');
+  });
+
+  it("records them on spans started through @opentelemetry/api too, from the API context's baggage", async () => {
+    setUp({ baggageAttributes: ['tenant.id'] });
+    const registration = registerOpenTelemetryApi(api);
+    try {
+      const withCallerBaggage = api.propagation.setBaggage(
+        api.context.active(),
+        api.propagation.createBaggage({ 'tenant.id': { value: 'acme' } }),
+      );
+      api.context.with(withCallerBaggage, () => api.trace.getTracer('lib').startSpan('library work').end());
+      expect(exporter.getFinishedSpans().map((s) => [s.name, s.attributes['tenant.id']])).toEqual([
+        ['library work', 'acme'],
+      ]);
+    } finally {
+      registration.unregister();
+    }
   });
 
   it('records nothing from baggage unless keys are named', async () => {

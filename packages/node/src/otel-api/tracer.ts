@@ -1,11 +1,12 @@
 import type { SpanContext } from '@tracewire/core';
+import { addBaggageAttributes } from '../baggage-attributes.js';
 import { getTracer } from '../global.js';
 import { scopeKey, scopeOf } from '../instrumentation-scope.js';
 import { NonRecordingSpan } from '../non-recording-span.js';
 import { type Attributes, type InstrumentationScope, SpanKind } from '../span-data.js';
 import type { StartSpanOptions } from '../tracer.js';
 import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
-import { countBridgeError, epochMillis, isSuppressed, toSpanContext } from './convert.js';
+import { baggageFromOtel, countBridgeError, epochMillis, isSuppressed, toSpanContext } from './convert.js';
 import { toLink } from './link.js';
 import { type BridgedSpan, bridged, spanContextOf } from './span.js';
 
@@ -38,7 +39,11 @@ export class BridgedTracer {
         // does under its suppression (OpenTelemetry's SDK gives the invalid context): neither is ever injected.
         return bridged(new NonRecordingSpan(parent ?? toSpanContext(this.#api.INVALID_SPAN_CONTEXT)));
       }
-      return bridged(getTracer().startSpan(name, this.#startOptions(parent, options)));
+      const tracer = getTracer();
+      const startOptions = this.#startOptions(parent, options);
+      if (tracer.baggageAttributes.length > 0)
+        this.#addBaggageAttributes(tracer.baggageAttributes, ctx, startOptions);
+      return bridged(tracer.startSpan(name, startOptions));
     } catch {
       // A context or options the API would not have made, or an environment tracewire cannot configure from:
       // the library's code goes on with a span that records nothing.
@@ -63,6 +68,13 @@ export class BridgedTracer {
       if (startTime !== undefined) startOptions.startTime = startTime;
     }
     return startOptions;
+  }
+
+  /** `configure({ baggageAttributes })`: the span is given its parent here, so its baggage is the API context's. */
+  #addBaggageAttributes(keys: readonly string[], context: OtelContext, options: StartSpanOptions): void {
+    const added: Attributes = {};
+    addBaggageAttributes(keys, baggageFromOtel(this.#api.propagation.getBaggage(context)), added);
+    options.attributes = { ...added, ...options.attributes };
   }
 
   /** `(name, fn)`, `(name, options, fn)` or `(name, options, context, fn)`: `fn(span)` runs with the span active. */
