@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
-import { carriesActiveTrace, isReplacedHeader, lowercasePairs } from './outgoing-forwarded.js';
+import { carriesActiveTrace, lowercasePairs, withoutReplacedPairs } from './outgoing-forwarded.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -78,7 +78,13 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
-      if (forwarded && Array.isArray(headers)) entries = removeReplacedPairs(state, headers);
+      if (forwarded && Array.isArray(headers)) {
+        // In place: undici writes its own list out only later.
+        const kept = withoutReplacedPairs(state, headers);
+        headers.length = 0;
+        headers.push(...kept);
+        entries = kept.length;
+      }
       if (request.upgrade || request.method === 'CONNECT') endOnUpgrade(request, call);
       const carrier: UndiciCarrier = { request, callerHeaders: headers, callerEntries: entries };
       injectClientCall(state, call, carrier, undiciSetter);
@@ -146,20 +152,6 @@ function endOnUpgrade(request: UndiciRequest, call: ClientCall): void {
     }
     return Reflect.apply(onUpgrade, this, [statusCode, ...rest]);
   };
-}
-
-/** Takes the replaced headers out of undici's own list, which it writes only later; returns the entries left. */
-function removeReplacedPairs(state: OutgoingState, headers: string[]): number {
-  let kept = 0;
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (isReplacedHeader(state, name)) continue;
-    headers[kept] = name;
-    headers[kept + 1] = headers[i + 1]!;
-    kept += 2;
-  }
-  headers.length = kept;
-  return kept;
 }
 
 /**

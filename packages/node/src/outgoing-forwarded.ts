@@ -40,6 +40,16 @@ export function lowercaseRecord(headers: Readonly<Record<string, unknown>>): Rec
   return record;
 }
 
+/** A flat `[name, value, ...]` list without the headers the client span's own replace. */
+export function withoutReplacedPairs(state: OutgoingState, pairs: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const name = pairs[i]!;
+    if (!isReplacedHeader(state, name)) kept.push(name, pairs[i + 1]!);
+  }
+  return kept;
+}
+
 /** Whether `name`, in any case, is a header the client span's own replaces. */
 export function isReplacedHeader(state: OutgoingState, name: string): boolean {
   return state.replacedHeaders.has(name.toLowerCase());

@@ -9,6 +9,7 @@ import {
   isReplacedHeader,
   lowercasePairs,
   lowercaseRecord,
+  withoutReplacedPairs,
 } from './outgoing-forwarded.js';
 import {
   type CallTarget,
@@ -321,16 +322,6 @@ function hasTraceHeader(
 function lowercaseHeaders(headers: OutgoingHttpHeaders | RawHeaders | undefined): Record<string, unknown> {
   if (headers == null) return {};
   return Array.isArray(headers) ? lowercasePairs(headers) : lowercaseRecord(headers);
-}
-
-function withoutReplacedPairs(state: OutgoingState, headers: RawHeaders): RawHeaders {
-  const kept: RawHeaders = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i];
-    if (typeof name === 'string' && isReplacedHeader(state, name)) continue;
-    kept.push(name as string, headers[i + 1] as string);
-  }
-  return kept;
 }
 
 /** Headers being built for one call, with every name already in them lowercased once. */
