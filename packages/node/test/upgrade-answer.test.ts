@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { statusLineCode, watchRawAnswer } from '../src/upgrade-answer.js';
 
@@ -12,6 +13,35 @@ describe('statusLineCode', () => {
   ])('reads the status of %j', (line, status) => {
     expect(statusLineCode(line)).toBe(status);
     expect(statusLineCode(Buffer.from(line, 'latin1'))).toBe(status);
+  });
+
+  it('reads any three-digit status of an HTTP/1.x line, as a string or as bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 999 }),
+        fc.constantFrom('0', '1'),
+        fc.constantFrom(' Reason\r\n', '\r\n', ' \r\n'),
+        (status, minor, rest) => {
+          const line = `HTTP/1.${minor} ${status}${rest}`;
+          return statusLineCode(line) === status && statusLineCode(Buffer.from(line, 'latin1')) === status;
+        },
+      ),
+    );
+  });
+
+  it('never throws, and finds no status in what does not start with one', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.uint8Array(), fc.anything()), (chunk) => {
+        const status = statusLineCode(chunk);
+        const text =
+          typeof chunk === 'string'
+            ? chunk
+            : chunk instanceof Uint8Array
+              ? Buffer.from(chunk).toString('latin1')
+              : '';
+        return status === undefined || /^HTTP\/1\.\d \d{3}[ \r]/.test(text);
+      }),
+    );
   });
 
   it.each([
