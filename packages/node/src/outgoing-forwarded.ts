@@ -1,4 +1,4 @@
-import { isSpanContextValid, lowercaseHeadersGetter } from '@tracewire/core';
+import { defaultGetter, isSpanContextValid } from '@tracewire/core';
 import { getActiveContext } from './context.js';
 import type { OutgoingState } from './outgoing-span.js';
 
@@ -11,32 +11,23 @@ import type { OutgoingState } from './outgoing-span.js';
  * (`incomingContext: 'link'`). Headers of another trace, set on purpose, are left as they are, and the call
  * untraced.
  */
-export function carriesActiveTrace(
-  state: OutgoingState,
-  headers: Readonly<Record<string, unknown>>,
-): boolean {
+export function carriesActiveTrace(state: OutgoingState, headers: object): boolean {
   const context = getActiveContext();
   const active = context?.span?.spanContext();
   if (active === undefined || !isSpanContextValid(active)) return false;
-  const carried = state.tracer.propagator.extract(headers, lowercaseHeadersGetter).spanContext?.traceId;
+  // defaultGetter: the names of headers set in code may be in any case.
+  const carried = state.tracer.propagator.extract(headers, defaultGetter).spanContext?.traceId;
   // Under `incomingContext: 'link'` the caller's trace was not continued; a proxy forwarding it must not either.
   return carried !== undefined && (carried === active.traceId || carried === context?.callerTraceId);
 }
 
 /** The headers of a flat `[name, value, ...]` list (Node's raw headers, undici's) under lowercase names. */
-export function lowercasePairs(pairs: readonly unknown[], entries = pairs.length): Record<string, unknown> {
+export function lowercasePairs(pairs: readonly unknown[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < entries; i += 2) {
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
     const name = pairs[i];
     if (typeof name === 'string') record[name.toLowerCase()] = pairs[i + 1];
   }
-  return record;
-}
-
-/** A headers object's entries under lowercase names. */
-export function lowercaseRecord(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (const name in headers) record[name.toLowerCase()] = headers[name];
   return record;
 }
 

@@ -8,7 +8,6 @@ import {
   carriesActiveTrace,
   isReplacedHeader,
   lowercasePairs,
-  lowercaseRecord,
   withoutReplacedPairs,
 } from './outgoing-forwarded.js';
 import {
@@ -194,7 +193,9 @@ function prepareCall(
 
   const headers = options?.headers;
   const forwarded = hasTraceHeader(state, headers);
-  if (forwarded && !carriesActiveTrace(state, lowercaseHeaders(headers))) return undefined;
+  if (forwarded && !carriesActiveTrace(state, Array.isArray(headers) ? lowercasePairs(headers) : headers!)) {
+    return undefined;
+  }
 
   const target = describeTarget(url, options, defaultProtocol);
   const call = startClientCall(state, target);
@@ -317,11 +318,6 @@ function hasTraceHeader(
     if (headers[name] !== undefined && isTraceHeader(state, name)) return true;
   }
   return false;
-}
-
-function lowercaseHeaders(headers: OutgoingHttpHeaders | RawHeaders | undefined): Record<string, unknown> {
-  if (headers == null) return {};
-  return Array.isArray(headers) ? lowercasePairs(headers) : lowercaseRecord(headers);
 }
 
 /** Headers being built for one call, with every name already in them lowercased once. */
