@@ -369,9 +369,7 @@ export class ServerTracing {
         this.countError();
       }
     };
-    const answered = (status: number | undefined): void => {
-      if (status !== undefined) endWith(true, status);
-    };
+    const answered = (status: number): void => endWith(true, status);
     if (res.socket === socket) {
       watchRawAnswer(socket, res, answered);
       return;

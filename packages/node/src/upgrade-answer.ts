@@ -13,13 +13,13 @@ export const SWITCHING_PROTOCOLS = 101;
  * does, as do `@fastify/websocket`, koa-easy-ws and Express routes built on it. The response then never finishes,
  * and only closes with the socket when the WebSocket session ends, hours later perhaps. Node has no event for a
  * write to the socket, so this one socket's own `write` and `end` are shadowed until its next write, then
- * restored; `answered` gets the status of a raw HTTP answer. A write made by the response itself (its head is
+ * restored; `answered` gets the status of a raw HTTP answer (anything else written first ends the watch unheard). A write made by the response itself (its head is
  * sent by then) is left to the response's own events.
  */
 export function watchRawAnswer(
   socket: Socket,
   res: ServerResponse,
-  answered: (status: number | undefined) => void,
+  answered: (status: number) => void,
 ): void {
   const target = socket as unknown as Patchable;
   // Another library may have put its own wrapper on this socket; it is put back as it was.
@@ -36,7 +36,7 @@ export function watchRawAnswer(
       if (method === undefined) delete (target as Partial<Patchable>)[name];
       else target[name] = method;
     });
-    if (!res.headersSent) answered(status);
+    if (status !== undefined) answered(status);
   };
   for (const name of METHODS) {
     const method = target[name];

@@ -83,7 +83,7 @@ async function socketPair(): Promise<{ local: Socket; received: () => string; cl
 
 /** Watches `pair.local` for `res` (by default one not yet writing); returns the statuses it reports. */
 function watchPair(pair: { local: Socket }, res = new ServerResponse(new IncomingMessage(pair.local))) {
-  const answers: (number | undefined)[] = [];
+  const answers: number[] = [];
   watchRawAnswer(pair.local, res, (status) => answers.push(status));
   return answers;
 }
