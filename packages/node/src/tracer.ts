@@ -199,6 +199,13 @@ export class Tracer {
 
     this.stats.spansStarted++;
     const scope = options?.scope;
+    let attributes = options?.attributes;
+    // A span given its parent (a server span, from the caller's headers) gets the baggage it starts under from
+    // whoever started it; every other span starts under the active baggage. The caller's record stays theirs.
+    if (this.baggageAttributes.length > 0 && parentOption === undefined) {
+      attributes = { ...attributes };
+      addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), attributes);
+    }
     const span = new RecordingSpan(scope === undefined ? this.#sink : this.#sinkFor(scope), {
       name: spanName,
       kind,
@@ -206,12 +213,9 @@ export class Tracer {
       parentSpanId: parent?.spanId,
       parentIsRemote: parent?.isRemote === true,
       startTime: options?.startTime,
-      attributes: options?.attributes,
+      attributes,
       links: options?.links,
     });
-    // A span given its parent (a server span, from the caller's headers) gets the baggage it starts under from
-    // whoever started it; every other span starts under the active baggage.
-    if (this.baggageAttributes.length > 0 && parentOption === undefined) this.#recordBaggage(span);
     if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS) {
       this.#open.add(span);
     }
@@ -242,14 +246,6 @@ export class Tracer {
     const options = typeof optionsOrFn === 'function' ? undefined : optionsOrFn;
     const span = this.startSpan(name, options);
     return withSpan(span, () => fn(span));
-  }
-
-  #recordBaggage(span: RecordingSpan): void {
-    const added: Attributes = {};
-    addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), added);
-    for (const key in added) {
-      if (span.attributes[key] === undefined) span.setAttribute(key, added[key] as string);
-    }
   }
 
   /** The tracer's sink under another scope: spans of one scope share it, so the exporter groups them cheaply. */

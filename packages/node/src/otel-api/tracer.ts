@@ -72,9 +72,9 @@ export class BridgedTracer {
 
   /** `configure({ baggageAttributes })`: the span is given its parent here, so its baggage is the API context's. */
   #addBaggageAttributes(keys: readonly string[], context: OtelContext, options: StartSpanOptions): void {
-    const added: Attributes = {};
-    addBaggageAttributes(keys, baggageFromOtel(this.#api.propagation.getBaggage(context)), added);
-    options.attributes = { ...added, ...options.attributes };
+    const attributes = { ...options.attributes };
+    addBaggageAttributes(keys, baggageFromOtel(this.#api.propagation.getBaggage(context)), attributes);
+    options.attributes = attributes;
   }
 
   /** `(name, fn)`, `(name, options, fn)` or `(name, options, context, fn)`: `fn(span)` runs with the span active. */
