@@ -4,19 +4,14 @@ import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
 import { isTracingSuppressed } from './context.js';
-import {
-  carriesActiveTrace,
-  isReplacedHeader,
-  lowercasePairs,
-  withoutReplacedPairs,
-} from './outgoing-forwarded.js';
+import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
+import { hasTraceHeader, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
   type ClientCall,
   callChannelHandlers,
   endClientCall,
   injectClientCall,
-  isTraceHeader,
   type OutgoingState,
   recordResponseStatus,
   startClientCall,
@@ -31,7 +26,6 @@ export type HttpInstrumentationMode = 'wrap' | 'channel' | 'both';
 
 type TracedRequest = ClientRequest & { [kCall]?: ClientCall };
 type RequestFunction = (...args: unknown[]) => ClientRequest;
-type RawHeaders = string[];
 type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders };
 
 const kCall = Symbol('tracewire.httpCall');
@@ -201,22 +195,7 @@ function prepareCall(
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
 
-  let newHeaders: OutgoingHttpHeaders | RawHeaders;
-  if (Array.isArray(headers)) {
-    newHeaders = forwarded ? withoutReplacedPairs(state, headers) : [...headers];
-    injectClientCall(state, call, { headers: newHeaders, taken: rawNames(newHeaders) }, rawHeadersSetter);
-  } else {
-    newHeaders = { ...headers };
-    if (forwarded) {
-      for (const name in newHeaders) if (isReplacedHeader(state, name)) delete newHeaders[name];
-    }
-    injectClientCall(
-      state,
-      call,
-      { headers: newHeaders, taken: objectNames(newHeaders) },
-      headersObjectSetter,
-    );
-  }
+  const newHeaders = withTraceHeaders(state, call, headers, forwarded);
   const newOptions = { ...options, headers: newHeaders };
   return { call, args: url === undefined ? [newOptions, ...rest] : [url, newOptions, ...rest] };
 }
@@ -301,66 +280,6 @@ function onRequestClose(this: TracedRequest): void {
     call.stats.instrumentationErrors++;
   }
 }
-
-function hasTraceHeader(
-  state: OutgoingState,
-  headers: OutgoingHttpHeaders | RawHeaders | undefined,
-): boolean {
-  if (headers == null || typeof headers !== 'object') return false;
-  if (Array.isArray(headers)) {
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i];
-      if (typeof name === 'string' && isTraceHeader(state, name)) return true;
-    }
-    return false;
-  }
-  for (const name in headers) {
-    if (headers[name] !== undefined && isTraceHeader(state, name)) return true;
-  }
-  return false;
-}
-
-/** Headers being built for one call, with every name already in them lowercased once. */
-interface HeadersCarrier<H> {
-  readonly headers: H;
-  readonly taken: Set<string>;
-}
-
-function objectNames(headers: OutgoingHttpHeaders): Set<string> {
-  const names = new Set<string>();
-  for (const name in headers) names.add(name.toLowerCase());
-  return names;
-}
-
-function rawNames(headers: RawHeaders): Set<string> {
-  const names = new Set<string>();
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i];
-    if (typeof name === 'string') names.add(name.toLowerCase());
-  }
-  return names;
-}
-
-// Never overwrite a header the caller set, whatever its case (`Baggage` by hand stays as written). The names are
-// lowercased once per call: rescanning them per injected header made a caller's 180 uberctx-* baggage members
-// cost 180 × 180 string comparisons on every outgoing call.
-const headersObjectSetter: CarrierSetter<HeadersCarrier<OutgoingHttpHeaders>> = {
-  set(carrier, key, value) {
-    const lower = key.toLowerCase();
-    if (carrier.taken.has(lower)) return;
-    carrier.taken.add(lower);
-    carrier.headers[key] = value;
-  },
-};
-
-const rawHeadersSetter: CarrierSetter<HeadersCarrier<RawHeaders>> = {
-  set(carrier, key, value) {
-    const lower = key.toLowerCase();
-    if (carrier.taken.has(lower)) return;
-    carrier.taken.add(lower);
-    carrier.headers.push(key, value);
-  },
-};
 
 const clientRequestSetter: CarrierSetter<ClientRequest> = {
   set(request, key, value) {

@@ -1,6 +1,7 @@
 import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
+import { finishGrpcSpan, type GrpcCall, grpcSpanName, recordGrpcMethod } from './outgoing-grpc.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
@@ -31,6 +32,8 @@ export interface ClientCall {
   readonly destination: Destination;
   /** Whether the destination rules allow trace headers. */
   readonly propagate: boolean;
+  /** Set for a gRPC call (over HTTP/2), which is recorded and judged as an RPC. */
+  readonly grpc: GrpcCall | undefined;
   statusCode: number;
   /** Epoch ms when the response headers arrived; 0 before. */
   respondedAt: number;
@@ -49,6 +52,10 @@ export interface CallTarget {
   path: string;
   /** Set only for a call over a Unix domain socket (or Windows named pipe); host and port are then Node's filler. */
   socketPath?: string;
+  /** `network.protocol.version`, where it is not HTTP/1.1: `'2'`. */
+  protocolVersion?: string;
+  /** Set for a gRPC call: the span is named and described as an RPC instead of an HTTP request. */
+  grpc?: GrpcCall;
 }
 
 export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOptions): OutgoingState {
@@ -83,18 +90,30 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
   }
 
   const method = target.method.toUpperCase();
-  const known = state.options.knownMethods.has(method);
   const attributes = newAttributes();
-  attributes['http.request.method'] = known ? method : '_OTHER';
+  const grpc = target.grpc;
+  let name: string;
+  if (grpc === undefined) {
+    const known = state.options.knownMethods.has(method);
+    name = known ? method : 'HTTP';
+    attributes['http.request.method'] = known ? method : '_OTHER';
+    // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
+    if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
+  } else {
+    name = grpcSpanName(grpc);
+    recordGrpcMethod(grpc, attributes);
+  }
   const destination = recordDestination(state.options, target, method, attributes);
-  // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
-  if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
-  const span = state.tracer.startSpan(known ? method : 'HTTP', { kind: SpanKind.CLIENT, attributes });
+  if (target.protocolVersion !== undefined) {
+    attributes['network.protocol.version'] = target.protocolVersion;
+  }
+  const span = state.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
   return {
     span,
     stats: state.tracer.stats,
     destination,
     propagate: state.options.shouldPropagate(destination),
+    grpc,
     statusCode: 0,
     respondedAt: 0,
     ended: false,
@@ -125,7 +144,8 @@ function recordDestination(
     if (forwarded !== undefined) return forwarded;
   }
   const url = options.redactor.url(formatUrl(target.protocol, hostname, target.port, target.path));
-  attributes['url.full'] = url;
+  // An RPC span names its method instead (the RPC conventions have no URL).
+  if (target.grpc === undefined) attributes['url.full'] = url;
   attributes['server.address'] = hostname;
   attributes['server.port'] = target.port;
   return { hostname, port: target.port, url };
@@ -153,7 +173,7 @@ export function injectClientCall<C>(
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {
   call.statusCode = statusCode;
   call.respondedAt = now();
-  call.span.setAttribute('http.response.status_code', statusCode);
+  if (call.grpc === undefined) call.span.setAttribute('http.response.status_code', statusCode);
 }
 
 /**
@@ -172,6 +192,10 @@ export function endClientCall(call: ClientCall, error?: unknown, endTime?: numbe
 
 function finishSpan(call: ClientCall, error: unknown, endTime: number | undefined): void {
   const span = call.span;
+  if (call.grpc !== undefined && finishGrpcSpan(span, call.grpc, call.statusCode, error)) {
+    span.end(endTime);
+    return;
+  }
   if (error !== undefined) {
     const type = errorType(error);
     span.setAttribute('error.type', type);

@@ -1,0 +1,204 @@
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { Duplex } from 'node:stream';
+import { isTracingSuppressed } from './context.js';
+import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
+import { grpcCallOf, readGrpcStatus } from './outgoing-grpc.js';
+import { type HeaderRecord, hasTraceHeader, withTraceHeaders } from './outgoing-headers.js';
+import {
+  type CallTarget,
+  type ClientCall,
+  endClientCall,
+  type OutgoingState,
+  recordResponseStatus,
+  startClientCall,
+} from './outgoing-span.js';
+import { schemePort, stripBrackets } from './outgoing-url.js';
+
+type SessionRequest = (this: ClientHttp2Session, headers?: unknown, options?: unknown) => ClientHttp2Stream;
+type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall };
+
+const kCall = Symbol('tracewire.http2Call');
+
+/**
+ * Traces `node:http2` client streams, and with them gRPC (`@grpc/grpc-js`) and got's `http2: true`. Node has no
+ * hook that can still add a header: `request()` serializes the headers before its `http2.client.stream.created`
+ * channel (Node 22+) fires, and Node 20 has no such channel. So `ClientHttp2Session.prototype.request` is wrapped,
+ * which reaches sessions opened before `configure()` as well. A library that copies `request` onto each session it
+ * opens (got's http2-wrapper does) is reached for sessions it opens afterwards. Returns the undo function.
+ */
+export function installHttp2(state: OutgoingState): () => void {
+  const prototype = clientSessionPrototype();
+  if (prototype === undefined) return () => {};
+  const original = prototype.request as SessionRequest;
+  const wrapper = wrapSessionRequest(state, original);
+  prototype.request = wrapper;
+  return () => {
+    // Someone wrapped on top of us: leave theirs in place; ours is inert once state.active is false.
+    if (prototype.request === wrapper) prototype.request = original;
+  };
+}
+
+/**
+ * `ClientHttp2Session` is not exported: its prototype is read from a session over a socket that goes nowhere,
+ * destroyed at once. Nothing is sent; no connection is opened.
+ */
+function clientSessionPrototype(): { request: unknown } | undefined {
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+  try {
+    const session = http2.connect('http://tracewire.invalid', { createConnection: () => socket });
+    session.on('error', () => {});
+    session.destroy();
+    return Object.getPrototypeOf(session) as { request: unknown };
+  } catch {
+    return undefined;
+  } finally {
+    socket.destroy();
+  }
+}
+
+// Set while the wrapper runs the original: a second copy of this module wrapping on top must not trace it twice.
+let insideOriginal = false;
+
+function wrapSessionRequest(state: OutgoingState, original: SessionRequest): SessionRequest {
+  const wrapper = function tracedRequest(
+    this: ClientHttp2Session,
+    headers?: unknown,
+    options?: unknown,
+  ): ClientHttp2Stream {
+    if (insideOriginal || !state.active || isTracingSuppressed()) {
+      return original.call(this, headers, options);
+    }
+    let call: ClientCall | undefined;
+    let sent = headers;
+    try {
+      const prepared = prepareStream(state, this, headers);
+      if (prepared !== undefined) {
+        call = prepared.call;
+        sent = prepared.headers;
+      }
+    } catch {
+      state.tracer.stats.instrumentationErrors++;
+    }
+    let stream: ClientHttp2Stream;
+    insideOriginal = true;
+    try {
+      stream = original.call(this, sent, options);
+    } catch (error) {
+      // A closed session or invalid headers: Node throws synchronously and the caller sees exactly that.
+      if (call !== undefined) endClientCall(call, error);
+      throw error;
+    } finally {
+      insideOriginal = false;
+    }
+    if (call !== undefined) {
+      try {
+        track(stream as TracedStream, call);
+      } catch {
+        state.tracer.stats.instrumentationErrors++;
+      }
+    }
+    return stream;
+  };
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  Object.defineProperty(wrapper, 'length', { value: original.length });
+  return wrapper;
+}
+
+function prepareStream(
+  state: OutgoingState,
+  session: ClientHttp2Session,
+  headers: unknown,
+): { call: ClientCall; headers: unknown } | undefined {
+  if (headers != null && typeof headers !== 'object') return undefined;
+  const raw = Array.isArray(headers);
+  const named = (raw ? lowercasePairs(headers as unknown[]) : (headers ?? {})) as HeaderRecord;
+  const method = typeof named[':method'] === 'string' ? named[':method'] : 'GET';
+  // A CONNECT opens a tunnel to its :authority and has no :path; the HTTP/1 layers record those as the proxy's.
+  if (method.toUpperCase() === 'CONNECT') return undefined;
+
+  const forwarded = hasTraceHeader(state, headers);
+  if (forwarded && !carriesActiveTrace(state, named)) return undefined;
+
+  const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
+  const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
+  const grpc = grpcCallOf(named['content-type'], path);
+  if (grpc !== undefined) target.grpc = grpc;
+  const call = startClientCall(state, target);
+  if (call === undefined) return undefined;
+  return { call, headers: withTraceHeaders(state, call, headers as object | undefined, forwarded) };
+}
+
+// Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =
+// `http:`/`https:`), which it fills in as `:authority` and `:scheme`; looked up once, the Node version never changes.
+let originSymbols: { authority: symbol; protocol: symbol } | null | undefined;
+
+/** Where the session connects: the host it was opened to (or its TLS servername) and the port. */
+function sessionOrigin(session: ClientHttp2Session): Pick<CallTarget, 'protocol' | 'hostname' | 'port'> {
+  if (originSymbols === undefined) {
+    const symbols = Object.getOwnPropertySymbols(session);
+    const authority = symbols.find((s) => s.description === 'authority');
+    const protocol = symbols.find((s) => s.description === 'protocol');
+    originSymbols = authority && protocol ? { authority, protocol } : null;
+  }
+  const fields = session as unknown as Record<symbol, unknown>;
+  const protocol = originSymbols !== null ? fields[originSymbols.protocol] : undefined;
+  const scheme = typeof protocol === 'string' ? protocol : session.encrypted ? 'https:' : 'http:';
+  const authority = originSymbols !== null ? fields[originSymbols.authority] : undefined;
+  if (typeof authority === 'string') {
+    const colon = authority.lastIndexOf(':');
+    const port = Number(authority.slice(colon + 1));
+    if (colon > 0 && Number.isInteger(port) && port > 0) {
+      return { protocol: scheme, hostname: stripBrackets(authority.slice(0, colon)), port };
+    }
+  }
+  const socket = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
+  return {
+    protocol: scheme,
+    hostname: socket?.remoteAddress ?? 'localhost',
+    port: socket?.remotePort ?? schemePort(scheme),
+  };
+}
+
+function track(stream: TracedStream, call: ClientCall): void {
+  stream[kCall] = call;
+  stream.once('response', onResponse);
+  if (call.grpc !== undefined) stream.once('trailers', onTrailers);
+  // Not 'error': a listener there would swallow an error the app relies on seeing. `close` comes last either way.
+  stream.once('close', onClose);
+}
+
+function onResponse(this: TracedStream, headers: Record<string, unknown>): void {
+  const call = this[kCall];
+  if (call === undefined) return;
+  try {
+    const status = headers[':status'];
+    if (typeof status === 'number') recordResponseStatus(call, status);
+    // A "Trailers-Only" answer (a gRPC error before any message) carries grpc-status in its headers.
+    if (call.grpc !== undefined) readGrpcStatus(call.grpc, headers);
+  } catch {
+    call.stats.instrumentationErrors++;
+  }
+}
+
+function onTrailers(this: TracedStream, trailers: Record<string, unknown>): void {
+  const call = this[kCall];
+  if (call?.grpc === undefined) return;
+  try {
+    readGrpcStatus(call.grpc, trailers);
+  } catch {
+    call.stats.instrumentationErrors++;
+  }
+}
+
+/** After the response ended, or when the stream was reset, destroyed or its session went away. */
+function onClose(this: TracedStream): void {
+  const call = this[kCall];
+  if (call === undefined || call.ended) return;
+  const error = (this as { errored?: unknown }).errored ?? undefined;
+  endClientCall(call, error === null ? undefined : error);
+}

@@ -1,0 +1,252 @@
+import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { suppressTracing, withSpan } from '../src/context.js';
+import { SpanKind, SpanStatusCode } from '../src/span-data.js';
+import { type Harness, installHarness, parseTraceparent, tls, waitForSpans } from './outgoing-harness.js';
+
+// node:http2 client streams: the layer gRPC (`@grpc/grpc-js`) and got's `http2: true` run on. Node gives no hook
+// that can still add a header, so sessions' `request` is wrapped (test/outgoing-grpc.test.ts runs the libraries).
+
+interface H2Server {
+  readonly url: string;
+  readonly port: number;
+  readonly received: IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** `/status/<n>` answers that status; `/reset` resets the stream before answering. */
+async function startH2Server(secure = false): Promise<H2Server> {
+  const received: IncomingHttpHeaders[] = [];
+  const server = secure ? http2.createSecureServer(tls) : http2.createServer();
+  server.on('stream', (stream, headers) => {
+    received.push(headers);
+    stream.on('error', () => {});
+    const path = String(headers[':path']);
+    if (path === '/reset') {
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    const status = /^\/status\/(\d{3})/.exec(path);
+    stream.respond({ ':status': status ? Number(status[1]) : 200 });
+    stream.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const sessions = new Set<http2.Http2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  return {
+    url: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`,
+    port,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Sends one request on `session` and resolves with its status and body once the stream has ended. */
+function send(
+  session: ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers);
+    let status = 0;
+    let body = '';
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    stream.on('end', () => resolve({ status, body }));
+    stream.on('error', reject);
+  });
+}
+
+let plain: H2Server;
+let secure: H2Server;
+let harness: Harness | undefined;
+const sessions: ClientHttp2Session[] = [];
+
+function connect(url: string): ClientHttp2Session {
+  const session = http2.connect(url, { ca: tls.cert });
+  session.on('error', () => {});
+  sessions.push(session);
+  return session;
+}
+
+beforeAll(async () => {
+  plain = await startH2Server();
+  secure = await startH2Server(true);
+});
+afterAll(async () => {
+  await plain.close();
+  await secure.close();
+});
+afterEach(() => {
+  harness?.uninstall();
+  harness = undefined;
+  for (const session of sessions.splice(0)) session.destroy();
+  plain.received.length = 0;
+  secure.received.length = 0;
+});
+
+function setup(...args: Parameters<typeof installHarness>): Harness {
+  harness = installHarness(...args);
+  return harness;
+}
+
+describe('node:http2 client streams', () => {
+  it('carry the trace and get a client span under the active one, over h2c and TLS', async () => {
+    const { tracer, spans } = setup();
+    const parent = tracer.startSpan('parent');
+    await withSpan(parent, async () => {
+      await send(connect(plain.url), { ':path': '/items/1?q=2' });
+      await send(connect(secure.url), { ':path': '/items/2', ':method': 'POST' });
+    });
+    await waitForSpans(spans, 2);
+
+    const [first, second] = spans;
+    expect(first).toMatchObject({
+      name: 'GET',
+      kind: SpanKind.CLIENT,
+      status: { code: SpanStatusCode.UNSET },
+    });
+    expect(first?.parentSpanId).toBe(parent.spanContext().spanId);
+    expect(first?.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'url.full': `${plain.url}/items/1?q=2`,
+      'server.address': '127.0.0.1',
+      'server.port': plain.port,
+      'network.protocol.version': '2',
+      'http.response.status_code': 200,
+    });
+    expect(second?.name).toBe('POST');
+    expect(second?.attributes['url.full']).toBe(`${secure.url}/items/2`);
+
+    const sent = parseTraceparent(plain.received[0]?.traceparent);
+    expect(sent.traceId).toBe(parent.spanContext().traceId);
+    expect(sent.spanId).toBe(first?.spanContext().spanId);
+    expect(parseTraceparent(secure.received[0]?.traceparent).spanId).toBe(second?.spanContext().spanId);
+  });
+
+  it('reach sessions opened before tracing was installed', async () => {
+    const session = connect(plain.url);
+    await send(session, { ':path': '/warm-up' });
+    const { tracer, spans } = setup();
+    await withSpan(tracer.startSpan('parent'), () => send(session, { ':path': '/after' }));
+    await waitForSpans(spans, 1);
+    expect(plain.received[1]?.traceparent).toBeDefined();
+    expect(spans.map((s) => s.name)).toEqual(['GET']);
+  });
+
+  it('record 4xx/5xx answers and reset streams as errors, and leave the app its own error event', async () => {
+    const { tracer, spans } = setup();
+    const session = connect(plain.url);
+    let appError: unknown;
+    await withSpan(tracer.startSpan('parent'), async () => {
+      await send(session, { ':path': '/status/503' });
+      await send(session, { ':path': '/reset' }).catch((error: unknown) => {
+        appError = error;
+      });
+    });
+    await waitForSpans(spans, 2);
+
+    expect(spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[0]?.attributes['error.type']).toBe('503');
+    expect((appError as { code?: string }).code).toBe('ERR_HTTP2_STREAM_ERROR');
+    expect(spans[1]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[1]?.attributes['error.type']).toBe('ERR_HTTP2_STREAM_ERROR');
+    expect(spans[1]?.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('leave calls alone without an active span, and when tracing is suppressed', async () => {
+    const { tracer, spans } = setup();
+    const session = connect(plain.url);
+    await send(session, { ':path': '/no-span' });
+    await withSpan(tracer.startSpan('parent'), () =>
+      suppressTracing(() => send(session, { ':path': '/quiet' })),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(plain.received.map((h) => h.traceparent)).toEqual([undefined, undefined]);
+    expect(spans).toEqual([]);
+  });
+
+  it("never change the caller's headers object, which may be frozen, and keep sensitive headers", async () => {
+    const { tracer, spans } = setup();
+    const headers = Object.freeze({
+      ':path': '/frozen',
+      authorization: 'secret',
+      [http2.sensitiveHeaders]: ['authorization'],
+    });
+    await withSpan(tracer.startSpan('parent'), () => send(connect(plain.url), headers));
+    await waitForSpans(spans, 1);
+    expect(Object.keys(headers)).toEqual([':path', 'authorization']);
+    expect(plain.received[0]?.traceparent).toBeDefined();
+    expect(plain.received[0]?.authorization).toBe('secret');
+    const sensitive = (plain.received[0] as unknown as Record<symbol, unknown>)[http2.sensitiveHeaders];
+    expect(sensitive).toContain('authorization');
+  });
+
+  it("replace a forwarded traceparent of the active trace, and leave another trace's alone", async () => {
+    const { tracer, spans } = setup();
+    const parent = tracer.startSpan('parent');
+    const { traceId, spanId } = parent.spanContext();
+    const other = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await withSpan(parent, async () => {
+      const session = connect(plain.url);
+      await send(session, { ':path': '/forwarded', TraceParent: `00-${traceId}-${spanId}-01` });
+      await send(session, { ':path': '/other', traceparent: other });
+    });
+    await waitForSpans(spans, 1);
+    await new Promise((r) => setTimeout(r, 20));
+
+    expect(spans).toHaveLength(1);
+    expect(parseTraceparent(plain.received[0]?.traceparent).spanId).toBe(spans[0]?.spanContext().spanId);
+    expect(plain.received[1]?.traceparent).toBe(other);
+  });
+
+  // Node 22 takes `[name, value, ...]` lists too (Node 20 rejects them as headers).
+  it.runIf(Number(process.versions.node.split('.')[0]) >= 22)(
+    'add the trace to raw header lists, replacing a forwarded one of the active trace',
+    async () => {
+      const { tracer, spans } = setup();
+      const parent = tracer.startSpan('parent');
+      const { traceId, spanId } = parent.spanContext();
+      const headers = [':path', '/raw', 'Traceparent', `00-${traceId}-${spanId}-01`, 'x-kept', 'yes'];
+      await withSpan(parent, () => send(connect(plain.url), headers as unknown as http2.OutgoingHttpHeaders));
+      await waitForSpans(spans, 1);
+      expect(headers).toHaveLength(6);
+      expect(plain.received[0]?.['x-kept']).toBe('yes');
+      expect(parseTraceparent(plain.received[0]?.traceparent).spanId).toBe(spans[0]?.spanContext().spanId);
+    },
+  );
+
+  it('record calls to destinations excluded from propagation, without their headers', async () => {
+    const { tracer, spans } = setup({ doNotPropagateTo: [`127.0.0.1:${plain.port}`] });
+    await withSpan(tracer.startSpan('parent'), () => send(connect(plain.url), { ':path': '/private' }));
+    await waitForSpans(spans, 1);
+    expect(plain.received[0]?.traceparent).toBeUndefined();
+    expect(spans[0]?.attributes['server.port']).toBe(plain.port);
+  });
+
+  it('are traced no more once uninstalled: the sessions get their own request back', async () => {
+    const session = connect(plain.url);
+    const before = session.request;
+    const { tracer, spans, uninstall } = setup();
+    expect(session.request).not.toBe(before);
+    uninstall();
+    expect(session.request).toBe(before);
+    await withSpan(tracer.startSpan('parent'), () => send(session, { ':path': '/after-uninstall' }));
+    expect(plain.received[0]?.traceparent).toBeUndefined();
+    expect(spans).toEqual([]);
+  });
+});
