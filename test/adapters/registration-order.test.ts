@@ -16,7 +16,9 @@ import { listen, type TestApp } from './apps.js';
 
 // Express and Koa answer with the first route that matches, so routes added before the tracing middleware are never
 // traced. That is easy to do and silent, so the first request through the middleware says so, once, as a Node
-// process warning. Fastify applies the plugin's hooks to every route of the app, wherever it was registered.
+// process warning; so does the first response that never reached it, when the app has it further down (NestJS's
+// `app.init()` before `app.use(tracing())`). Fastify applies the plugin's hooks to every route of the app, wherever
+// it was registered.
 
 const exporter = new InMemoryExporter();
 const tracer = configure({
@@ -141,6 +143,36 @@ describe.each([
       expect(warnings).toEqual([]);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe.each([
+  ['Express 4', express4 as unknown as typeof express5],
+  ['Express 5', express5],
+])('%s, when no request ever reaches the middleware', (_name, express) => {
+  it('warns at the first untraced response, as NestJS apps do when app.init() runs before app.use(tracing())', async () => {
+    const app = express();
+    app.get('/users/:id', (_req, res) => {
+      res.send('user');
+    });
+    // NestJS's not-found handler: every request ends before the middleware.
+    app.use((_req, res) => {
+      res.status(404).send('not found');
+    });
+    app.use(expressTracing());
+    const running = await listen(createServer(app));
+    try {
+      for (const path of ['/users/1', '/nowhere'])
+        await (await fetch(`http://127.0.0.1:${running.port}${path}`)).text();
+      await new Promise((r) => setImmediate(r));
+      expect(exporter.getFinishedSpans()).toEqual([]);
+      expect(warnings.map((w) => w.message)).toEqual([
+        'app.use(tracing()) comes after 1 route (GET /users/:id); requests answered there are not traced. Add it ' +
+          'before your routes; its ignore option leaves paths untraced on purpose.',
+      ]);
+    } finally {
+      await running.close();
     }
   });
 });

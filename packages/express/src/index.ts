@@ -3,6 +3,7 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { enclosingMountParams } from './enclosing-mounts.js';
 import { checkRegistrationOrderOnce } from './registration-order.js';
 import { addMountParams, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
+import { watchUnreachedMiddleware } from './unreached-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -32,7 +33,12 @@ function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware:
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
-  return function tracewireExpress(req, res, next) {
+  let stopUnreachedWatch: (() => void) | undefined;
+  const middleware: Middleware = function tracewireExpress(req, res, next) {
+    if (stopUnreachedWatch !== undefined) {
+      stopUnreachedWatch();
+      stopUnreachedWatch = undefined;
+    }
     // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
     // it, so that store is a dictionary insert rather than a copy of the request's own hidden class; and before
     // anything else of it is read.
@@ -40,9 +46,11 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     if (dictionaryFirst) watchRoute(req, false);
     const trace = server.start(req, res);
     if (trace === undefined) return next();
-    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, tracewireExpress);
+    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, middleware);
     runInContext(trace.context, next);
   };
+  stopUnreachedWatch = watchUnreachedMiddleware(middleware);
+  return middleware;
 }
 
 /**

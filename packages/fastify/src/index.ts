@@ -63,10 +63,23 @@ function plugin(
     done(error as Error);
     return;
   }
-  // The route is known here, so the span starts with its final name and samplers see http.route.
+  // Spans start as the server emits each request, ahead of onRequest hooks added before this plugin (NestJS's
+  // middleware, @fastify/cors, rate limiters, auth), which may answer or call out. Requests Fastify gets another
+  // way (`inject`, a WebSocket handshake) start here, with the route already known.
+  const stopEmitWatch = server.startOnEmit(fastify.server);
+  fastify.addHook('onClose', (_instance, closed) => {
+    stopEmitWatch();
+    closed();
+  });
   fastify.addHook('onRequest', (request, reply, next) => {
-    const trace = server.start(request.raw, reply.raw, routeOf(request));
-    if (trace === undefined) return next();
+    const raw = request.raw;
+    let trace = ServerTracing.current(raw);
+    if (trace === undefined) {
+      trace = server.start(raw, reply.raw, routeOf(request));
+      if (trace === undefined) return next();
+    } else {
+      trace.setRoute(routeOf(request));
+    }
     // Fastify keeps reply headers to itself until writeHead, out of ServerResponse#getHeader's sight.
     trace.readResponseHeadersFrom(reply);
     // A stream payload that fails after the headers skips onError (Fastify logs it and destroys the response);
@@ -82,8 +95,8 @@ function plugin(
 }
 
 /**
- * `app.register(tracing)` (or `app.register(tracing, options)`) before your routes: one SERVER span per request,
- * for the whole app including encapsulated plugins, active in the handler and in hooks added after this one.
+ * `app.register(tracing)` (or `app.register(tracing, options)`): one SERVER span per request, for the whole app
+ * including encapsulated plugins, active in the handler and in every hook, those added before this one included.
  */
 export const tracing: FastifyPluginCallback<ServerTracingOptions> = fp(plugin, {
   fastify: '4.x || 5.x',

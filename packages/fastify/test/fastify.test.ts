@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import {
   getActiveSpan,
   InMemoryExporter,
+  installOutgoing,
   type ReadableSpan,
   type Sampler,
   SimpleSpanProcessor,
@@ -137,13 +138,85 @@ describe.each([
     expect(meta).toMatchObject({ name: '@tracewire/fastify', fastify: '4.x || 5.x' });
   });
 
-  it('names routes of encapsulated child plugins by their full prefixed template, already at sampling', async () => {
+  it('names routes of encapsulated child plugins by their full prefixed template', async () => {
     const url = await start();
     await supertest(url).get('/shop/v2/items/5').expect(200);
     const s = await span();
     expect(s.name).toBe('GET /shop/v2/items/:id');
     expect(s.attributes['http.route']).toBe('/shop/v2/items/:id');
-    expect(sampledNames).toEqual(['GET /shop/v2/items/:id']);
+    // The span starts as the server emits the request, before Fastify routes it (as in Express and Koa).
+    expect(sampledNames).toEqual(['GET']);
+  });
+
+  it('traces requests that onRequest hooks added before the plugin answer, and their outgoing calls', async () => {
+    const downstream = fastify({ logger: false });
+    const seenTraceparents: (string | undefined)[] = [];
+    downstream.get('/check', async (req) => {
+      seenTraceparents.push(req.headers.traceparent as string | undefined);
+      return { ok: true };
+    });
+    await downstream.listen({ port: 0, host: '127.0.0.1' });
+    const address = downstream.server.address();
+    const checkUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/check`;
+    const uninstallOutgoing = installOutgoing(tracer);
+    try {
+      const instance = fastify({ logger: false });
+      setApp(instance);
+      // As NestJS's middleware, @fastify/cors, rate limiters and auth plugins do: a hook ahead of tracing.
+      const inEarlyHook: (string | undefined)[] = [];
+      instance.addHook('onRequest', async (req, reply) => {
+        inEarlyHook.push(getActiveSpan()?.spanContext().spanId);
+        await fetch(checkUrl);
+        if (req.headers.authorization === undefined) return reply.code(401).send({ error: 'no' });
+      });
+      await instance.register(tracing, { tracer });
+      instance.get('/users/:id', async () => ({ ok: true }));
+      await instance.listen({ port: 0, host: '127.0.0.1' });
+      const port = (instance.server.address() as { port: number }).port;
+
+      await supertest(`http://127.0.0.1:${port}`).get('/users/1').expect(401);
+      await supertest(`http://127.0.0.1:${port}`).get('/users/2').set('authorization', 'x').expect(200);
+      for (let i = 0; i < 400 && exporter.getFinishedSpans().length < 4; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const servers = exporter.getFinishedSpans().filter((s) => s.kind === 1);
+      const clients = exporter.getFinishedSpans().filter((s) => s.kind === 2);
+      expect(servers.map((s) => [s.name, s.attributes['http.response.status_code']])).toEqual([
+        ['GET', 401],
+        ['GET /users/:id', 200],
+      ]);
+      expect(inEarlyHook).toEqual(servers.map((s) => s.spanContext().spanId));
+      expect(clients.map((c) => c.parentSpanId)).toEqual(servers.map((s) => s.spanContext().spanId));
+      expect(seenTraceparents.map((t) => t?.split('-')[2])).toEqual(
+        clients.map((c) => c.spanContext().spanId),
+      );
+    } finally {
+      uninstallOutgoing();
+      await downstream.close();
+    }
+  });
+
+  it('traces requests made with inject, which never pass through the server', async () => {
+    const instance = fastify({ logger: false });
+    setApp(instance);
+    await instance.register(tracing, { tracer });
+    instance.get('/users/:id', async () => ({ active: getActiveSpan()?.spanContext().spanId }));
+    const res = await instance.inject({ method: 'GET', url: '/users/7' });
+    const s = await span();
+    expect(s.name).toBe('GET /users/:id');
+    expect(res.json()).toEqual({ active: s.spanContext().spanId });
+    expect(sampledNames).toEqual(['GET /users/:id']);
+  });
+
+  it('gives the server its own emit back on close', async () => {
+    const instance = fastify({ logger: false });
+    const emitBefore = instance.server.emit;
+    await instance.register(tracing, { tracer });
+    await instance.ready();
+    expect(instance.server.emit).not.toBe(emitBefore);
+    await instance.close();
+    expect(instance.server.emit).toBe(emitBefore);
+    expect(Object.hasOwn(instance.server, 'emit')).toBe(false);
   });
 
   it('keeps the span active in hooks added after it and in the handler, also after body parsing', async () => {

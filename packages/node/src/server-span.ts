@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
@@ -9,6 +10,7 @@ import { captureRequestHeaders, captureResponseHeaders } from './header-capture.
 import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { newAttributes } from './recording-span.js';
+import { startSpansOnEmit } from './server-emit.js';
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -341,6 +343,14 @@ export class ServerTracing {
       this.countError();
       return undefined;
     }
+  }
+
+  /**
+   * Starts the span of every request `server` emits before its 'request' listeners run, and runs them in its
+   * context (`server-emit.ts`); the adapter's hook then names the route. Returns the undo function.
+   */
+  startOnEmit(server: EventEmitter): () => void {
+    return startSpansOnEmit(server, (req, res) => this.start(req, res));
   }
 
   #watchTimeout(socket: WatchedSocket): void {
