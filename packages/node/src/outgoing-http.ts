@@ -3,7 +3,6 @@ import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeader
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
-import { isTracingSuppressed } from './context.js';
 import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
 import { hasTraceHeader, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
 import {
@@ -17,6 +16,7 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort, stripBrackets } from './outgoing-url.js';
+import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
 /**
  * How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, Node's `created` channel, or both (the
@@ -60,8 +60,8 @@ export function defaultHttpMode(): HttpInstrumentationMode {
 }
 
 // Set while a wrapper runs the original synchronously: a library that routes `get` through `request`, or a second
-// copy of this module wrapping on top, must not start a second span for the same call.
-let insideOriginal = false;
+// copy of this module wrapping on top, must not start a second span for the same call; nor the `created` channel.
+const nesting: NestingGuard = { inside: false };
 
 /** Instruments both modules; returns the function that undoes exactly what was done. */
 export function installHttp(
@@ -75,7 +75,7 @@ export function installHttp(
   ];
 
   if (mode !== 'wrap') {
-    // A call made through a wrapper reaches this channel while `insideOriginal` is set, and is left to the wrapper.
+    // A call made through a wrapper reaches this channel while `nesting.inside` is set, and is left to the wrapper.
     const onCreated = (message: unknown): void => {
       const request = (message as { request?: TracedRequest }).request;
       if (request !== undefined) traceCreatedRequest(state, request);
@@ -101,7 +101,13 @@ function wrapModules(state: OutgoingState): () => void {
   for (const [module, name, protocol] of targets) {
     const target = module as unknown as Record<string, unknown>;
     const original = target[name] as RequestFunction;
-    const wrapper = wrapRequestFunction(state, original, protocol);
+    const wrapper = wrapCallMaker(
+      state,
+      nesting,
+      original,
+      (_self, args) => prepareCall(state, args, protocol),
+      track,
+    ) as RequestFunction;
     target[name] = wrapper;
     installed.push([target, name, original, wrapper]);
   }
@@ -116,49 +122,6 @@ function wrapModules(state: OutgoingState): () => void {
   };
 }
 
-function wrapRequestFunction(
-  state: OutgoingState,
-  original: RequestFunction,
-  protocol: string,
-): RequestFunction {
-  const wrapper = function tracedRequest(this: unknown, ...args: unknown[]): ClientRequest {
-    // Suppressed calls (the exporters' own) skip even reading their arguments: one batch's POST each time.
-    if (insideOriginal || !state.active || isTracingSuppressed()) return original.apply(this, args);
-    let call: ClientCall | undefined;
-    try {
-      const prepared = prepareCall(state, args, protocol);
-      if (prepared !== undefined) {
-        call = prepared.call;
-        args = prepared.args;
-      }
-    } catch {
-      state.tracer.stats.instrumentationErrors++;
-    }
-    let request: ClientRequest;
-    insideOriginal = true;
-    try {
-      request = original.apply(this, args);
-    } catch (error) {
-      // Invalid arguments: Node throws synchronously and the user sees exactly that error.
-      if (call !== undefined) endClientCall(call, error);
-      throw error;
-    } finally {
-      insideOriginal = false;
-    }
-    if (call !== undefined) {
-      try {
-        track(request as TracedRequest, call);
-      } catch {
-        state.tracer.stats.instrumentationErrors++;
-      }
-    }
-    return request;
-  };
-  Object.defineProperty(wrapper, 'name', { value: original.name });
-  Object.defineProperty(wrapper, 'length', { value: original.length });
-  return wrapper;
-}
-
 /**
  * Reads the call the way Node's ClientRequest does: `(url | string | URL, options?, cb?)` or `(options, cb?)`,
  * options winning over the URL's parts. Returns the arguments to pass on, with the trace headers added to a copy
@@ -168,7 +131,7 @@ function prepareCall(
   state: OutgoingState,
   args: unknown[],
   defaultProtocol: string,
-): { call: ClientCall; args: unknown[] } | undefined {
+): PreparedCall | undefined {
   let url: URL | undefined;
   let options: RequestOptions | undefined;
   let rest: unknown[];
@@ -221,7 +184,7 @@ function describeTarget(
 
 /** Node 22.12+/23.2+: the ClientRequest exists and has not stored its headers yet. */
 function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void {
-  if (insideOriginal || request[kCall] !== undefined) return;
+  if (nesting.inside || request[kCall] !== undefined) return;
   try {
     let forwarded = false;
     for (const name of state.traceHeaders) if (request.getHeader(name) !== undefined) forwarded = true;

@@ -1,6 +1,5 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
-import { isTracingSuppressed } from './context.js';
 import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
 import { grpcCallOf, readGrpcStatus } from './outgoing-grpc.js';
 import { type HeaderRecord, hasTraceHeader, withTraceHeaders } from './outgoing-headers.js';
@@ -13,8 +12,9 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort, stripBrackets } from './outgoing-url.js';
+import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
-type SessionRequest = (this: ClientHttp2Session, headers?: unknown, options?: unknown) => ClientHttp2Stream;
+type SessionRequest = (this: unknown, ...args: unknown[]) => ClientHttp2Stream;
 type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall };
 
 const kCall = Symbol('tracewire.http2Call');
@@ -30,7 +30,13 @@ export function installHttp2(state: OutgoingState): () => void {
   const prototype = clientSessionPrototype();
   if (prototype === undefined) return () => {};
   const original = prototype.request as SessionRequest;
-  const wrapper = wrapSessionRequest(state, original);
+  const wrapper = wrapCallMaker(
+    state,
+    nesting,
+    original,
+    (session, [headers, options]) => prepareStream(state, session as ClientHttp2Session, headers, options),
+    (stream, call) => track(stream as TracedStream, call),
+  );
   prototype.request = wrapper;
   return () => {
     // Someone wrapped on top of us: leave theirs in place; ours is inert once state.active is false.
@@ -62,58 +68,14 @@ function clientSessionPrototype(): { request: unknown } | undefined {
 }
 
 // Set while the wrapper runs the original: a second copy of this module wrapping on top must not trace it twice.
-let insideOriginal = false;
-
-function wrapSessionRequest(state: OutgoingState, original: SessionRequest): SessionRequest {
-  const wrapper = function tracedRequest(
-    this: ClientHttp2Session,
-    headers?: unknown,
-    options?: unknown,
-  ): ClientHttp2Stream {
-    if (insideOriginal || !state.active || isTracingSuppressed()) {
-      return original.call(this, headers, options);
-    }
-    let call: ClientCall | undefined;
-    let sent = headers;
-    try {
-      const prepared = prepareStream(state, this, headers);
-      if (prepared !== undefined) {
-        call = prepared.call;
-        sent = prepared.headers;
-      }
-    } catch {
-      state.tracer.stats.instrumentationErrors++;
-    }
-    let stream: ClientHttp2Stream;
-    insideOriginal = true;
-    try {
-      stream = original.call(this, sent, options);
-    } catch (error) {
-      // A closed session or invalid headers: Node throws synchronously and the caller sees exactly that.
-      if (call !== undefined) endClientCall(call, error);
-      throw error;
-    } finally {
-      insideOriginal = false;
-    }
-    if (call !== undefined) {
-      try {
-        track(stream as TracedStream, call);
-      } catch {
-        state.tracer.stats.instrumentationErrors++;
-      }
-    }
-    return stream;
-  };
-  Object.defineProperty(wrapper, 'name', { value: original.name });
-  Object.defineProperty(wrapper, 'length', { value: original.length });
-  return wrapper;
-}
+const nesting: NestingGuard = { inside: false };
 
 function prepareStream(
   state: OutgoingState,
   session: ClientHttp2Session,
   headers: unknown,
-): { call: ClientCall; headers: unknown } | undefined {
+  options: unknown,
+): PreparedCall | undefined {
   if (headers != null && typeof headers !== 'object') return undefined;
   const raw = Array.isArray(headers);
   const named = (raw ? lowercasePairs(headers as unknown[]) : (headers ?? {})) as HeaderRecord;
@@ -130,7 +92,7 @@ function prepareStream(
   if (grpc !== undefined) target.grpc = grpc;
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
-  return { call, headers: withTraceHeaders(state, call, headers as object | undefined, forwarded) };
+  return { call, args: [withTraceHeaders(state, call, headers as object | undefined, forwarded), options] };
 }
 
 // Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =
