@@ -1,5 +1,6 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
+import { defaultGetter } from '@tracewire/core';
 import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
 import { grpcCallOf, readGrpcStatus } from './outgoing-grpc.js';
 import { type HeaderRecord, hasTraceHeader, withTraceHeaders } from './outgoing-headers.js';
@@ -88,7 +89,7 @@ function prepareStream(
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
-  const grpc = grpcCallOf(named['content-type'], path);
+  const grpc = grpcCallOf(defaultGetter.get(named, 'content-type'), path);
   if (grpc !== undefined) target.grpc = grpc;
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;

@@ -27,6 +27,23 @@ async function startH2Server(secure = false): Promise<H2Server> {
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
+    if (path === '/pkg.Svc/Denied') {
+      // A gRPC error answered before any message: "Trailers-Only", the status in the response headers.
+      stream.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': '7',
+          'grpc-message': 'not%20yours',
+        },
+        { endStream: true },
+      );
+      return;
+    }
+    if (path === '/pkg.Svc/Gateway') {
+      stream.respond({ ':status': 502 }, { endStream: true });
+      return;
+    }
     const status = /^\/status\/(\d{3})/.exec(path);
     stream.respond({ ':status': status ? Number(status[1]) : 200 });
     stream.end('ok');
@@ -166,6 +183,33 @@ describe('node:http2 client streams', () => {
     expect(spans[1]?.status.code).toBe(SpanStatusCode.ERROR);
     expect(spans[1]?.attributes['error.type']).toBe('ERR_HTTP2_STREAM_ERROR');
     expect(spans[1]?.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('describe gRPC-shaped calls as RPCs, whatever the case of their content-type', async () => {
+    const { tracer, spans } = setup();
+    const session = connect(plain.url);
+    const grpcHeaders = { ':method': 'POST', 'Content-Type': 'application/grpc+proto' };
+    await withSpan(tracer.startSpan('parent'), async () => {
+      await send(session, { ...grpcHeaders, ':path': '/pkg.Svc/Denied' });
+      // Not gRPC's own answer: a proxy's 502, with no grpc-status.
+      await send(session, { ...grpcHeaders, ':path': '/pkg.Svc/Gateway' });
+    });
+    await waitForSpans(spans, 2);
+
+    expect(spans[0]?.name).toBe('pkg.Svc/Denied');
+    expect(spans[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'not yours' });
+    expect(spans[0]?.attributes).toMatchObject({
+      'rpc.system': 'grpc',
+      'rpc.service': 'pkg.Svc',
+      'rpc.method': 'Denied',
+      'rpc.grpc.status_code': 7,
+      'error.type': 'PERMISSION_DENIED',
+    });
+    expect(spans[0]?.attributes['url.full']).toBeUndefined();
+    expect(spans[1]?.name).toBe('pkg.Svc/Gateway');
+    expect(spans[1]?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[1]?.attributes['error.type']).toBe('502');
+    expect(spans[1]?.attributes['rpc.grpc.status_code']).toBeUndefined();
   });
 
   it('leave calls alone without an active span, and when tracing is suppressed', async () => {
