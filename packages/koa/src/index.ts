@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
+import { isMiddlewareLayerPath } from './middleware-layer.js';
 import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
 
@@ -17,14 +18,22 @@ export interface TracedContext {
    */
   _matchedRoute?: unknown;
   routerPath?: unknown;
+  /** The router's layers that matched the path, `router.use()` middleware included. */
+  matched?: unknown;
 }
 
 type Middleware = (ctx: TracedContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 function routeOf(ctx: TracedContext): string | undefined {
-  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? ctx.routerPath;
+  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? routerPathOf(ctx);
   if (route === undefined || route === null) return undefined;
   return typeof route === 'string' ? route : String(route);
+}
+
+/** `routerPath`, which the routers set for every layer they run, unless a `router.use()` layer set it last. */
+function routerPathOf(ctx: TracedContext): unknown {
+  const path = ctx.routerPath;
+  return isMiddlewareLayerPath(ctx, path) ? undefined : path;
 }
 
 // A rejection handler attached inside the request's context runs in it, so one function serves every request.

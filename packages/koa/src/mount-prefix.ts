@@ -1,13 +1,17 @@
 // koa-mount strips its prefix from `ctx.path` before the mounted app's router runs, so `_matchedRoute` lacks it
 // (`/users/:id` under `mount('/api', users)`), and it never restores `ctx.mountPath`, which only ever holds the
 // innermost prefix. What was stripped is known only while the router matches: the path the client sent minus
-// `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment.
+// `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment, and
+// keeps the writes of `router.use()` layers from replacing the route (middleware-layer.ts).
+
+import { isMiddlewareLayerPath } from './middleware-layer.js';
 
 /** The part of Koa's context read here. */
 interface MountedContext {
   originalUrl?: unknown;
   path?: unknown;
   mountPath?: unknown;
+  matched?: unknown;
 }
 
 const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
@@ -22,6 +26,7 @@ const matchedRouteProperty: PropertyDescriptor = {
     return this[kMatchedRoute];
   },
   set(this: Watched, route: unknown) {
+    if (isMiddlewareLayerPath(this, route)) return;
     this[kMatchedRoute] = route;
     // Written only when there is a prefix: most apps mount nothing, and their contexts keep one property fewer.
     if (this[kTemplate] !== undefined) this[kTemplate] = undefined;

@@ -114,6 +114,20 @@ describe.each([
       const context = getActiveSpan()?.spanContext();
       ctx.body = { spanId: context?.spanId, traceId: context?.traceId, traceFlags: context?.traceFlags };
     });
+    // Router middleware (`router.use`): the routers write its internal pattern to `_matchedRoute` too.
+    const guarded = new Router({ prefix: '/guarded' });
+    guarded.use(async (ctx, next) => {
+      if (ctx.get('authorization') === '') ctx.status = 401;
+      else await next();
+    });
+    guarded.get('/items/:id', async (ctx, next) => {
+      ctx.body = 'item';
+      await next();
+    });
+    guarded.use(async (_ctx, next) => {
+      await next();
+    });
+    app.use(guarded.routes());
     app.use(api.routes());
     app.use(api.allowedMethods());
 
@@ -186,6 +200,16 @@ describe.each([
     expect(caught.at(-1)).toBe(thrown.at(-1));
     await new Promise((r) => setTimeout(r, 20));
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('names requests by their route, not by router middleware that answered or ran after it', async () => {
+    await supertest(url).get('/guarded/items/1').expect(401);
+    expect((await span()).name).toBe('GET /guarded/items/:id');
+    exporter.reset();
+    await supertest(url).get('/guarded/items/2').set('authorization', 'yes').expect(200);
+    const s = await span();
+    expect(s.name).toBe('GET /guarded/items/:id');
+    expect(s.attributes['http.route']).toBe('/guarded/items/:id');
   });
 
   it('names a request no route matched by its method alone', async () => {

@@ -1,0 +1,24 @@
+/** A router layer as @koa/router and koa-router keep them in `ctx.matched`. */
+interface Layer {
+  path?: unknown;
+  methods?: unknown;
+}
+
+/**
+ * Whether `route` is only the path of `router.use()` layers among those the router matched. Both routers write
+ * every layer they run to `_matchedRoute`, middleware included, whose path is a pattern of their own (`(?:\/|$)`,
+ * `([^/]*)`, `/api(?:\/|$)`): an auth guard answering 401 there, or a middleware after a route that awaits `next()`,
+ * would otherwise name the span after it. A path that a route also has (`router.use('/users/:id', …)` beside
+ * `router.get('/users/:id', …)`) is that route's.
+ */
+export function isMiddlewareLayerPath(ctx: { matched?: unknown }, route: unknown): boolean {
+  const matched = ctx.matched;
+  if (!Array.isArray(matched)) return false;
+  let middleware = false;
+  for (const layer of matched as (Layer | null | undefined)[]) {
+    if (layer == null || layer.path !== route) continue;
+    if (Array.isArray(layer.methods) && layer.methods.length > 0) return false;
+    middleware = true;
+  }
+  return middleware;
+}
