@@ -5,7 +5,13 @@
 // matched again against `req.baseUrl` per request, only for this placement.
 
 import { type Params, safeDecode } from './route-watch.js';
-import { appStack, layerHasParameters, MAX_MOUNT_DEPTH, type MountLayer } from './router-stack.js';
+import {
+  appStack,
+  isTracingLayer,
+  layerHasParameters,
+  MAX_MOUNT_DEPTH,
+  type MountLayer,
+} from './router-stack.js';
 
 type MatchingLayer = MountLayer & {
   /** router 2 (Express 5): a match that leaves the layer untouched. */
@@ -90,7 +96,7 @@ function walk(
     if (layer.route !== undefined) continue;
     const handle = layer.handle as ({ name?: unknown; stack?: unknown } & object) | undefined;
     if (handle == null) continue;
-    if (handle === middleware) {
+    if (isTracingLayer(layer, middleware)) {
       if (appIndex === apps.length - 1) chains.push(chain);
     } else if (Array.isArray(handle.stack)) {
       walk(handle.stack, apps, appIndex, [...chain, layer], middleware, chains, seen);

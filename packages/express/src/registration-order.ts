@@ -1,5 +1,5 @@
 import { warnRoutesBeforeTracing } from '@tracewire/node';
-import { appStack } from './router-stack.js';
+import { appStack, isTracingLayer } from './router-stack.js';
 
 type RouteLayer = { route?: { path?: unknown; methods?: Record<string, unknown> }; handle?: unknown };
 
@@ -20,7 +20,7 @@ export function checkRegistrationOrderOnce(app: unknown, middleware: unknown): v
 export function checkRegistrationOrder(app: unknown, middleware: unknown): void {
   const stack = appStack(app) as RouteLayer[] | undefined;
   if (stack === undefined) return;
-  const at = stack.findIndex((layer) => layer.handle === middleware);
+  const at = stack.findIndex((layer) => isTracingLayer(layer, middleware));
   if (at <= 0) return;
   const routes: string[] = [];
   for (const layer of stack.slice(0, at)) {

@@ -18,6 +18,19 @@ export const MAX_MOUNT_DEPTH = 32;
 /** path-to-regexp 8 parameters (`:id`, `:"id"`) and named wildcards (`*rest`). */
 const PARAMETER = /[:*]/;
 
+/**
+ * Whether a layer holds the tracing middleware: itself, or a wrapper around it. Libraries that make async handlers
+ * safe put one around every function: express-promise-router one that keeps the function's name,
+ * express-async-errors (Express 4, a `handle` accessor on every layer) an anonymous one; the layer keeps the name it
+ * was made with in both.
+ */
+export function isTracingLayer(layer: { handle?: unknown; name?: unknown }, middleware: unknown): boolean {
+  const handle = layer.handle;
+  if (handle === middleware) return true;
+  if (typeof middleware !== 'function' || middleware.name.length === 0) return false;
+  return layer.name === middleware.name || (typeof handle === 'function' && handle.name === middleware.name);
+}
+
 /** The stack of an app's own router; undefined for a shape this does not know. */
 export function appStack(app: unknown): unknown[] | undefined {
   if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;

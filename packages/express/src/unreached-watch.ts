@@ -2,7 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { ServerTracing } from '@tracewire/node';
 import { checkRegistrationOrderOnce } from './registration-order.js';
-import { appStack } from './router-stack.js';
+import { appStack, isTracingLayer } from './router-stack.js';
 
 const FINISH = 'http.server.response.finish';
 /** Untraced responses looked at before giving up: a process may run other servers that never reach the middleware. */
@@ -23,7 +23,7 @@ export function watchUnreachedMiddleware(middleware: unknown): () => void {
       if (request === undefined || ServerTracing.current(request) !== undefined) return;
       const app = (request as { app?: unknown }).app;
       const stack = appStack(app) as { handle?: unknown }[] | undefined;
-      if (stack?.some((layer) => layer.handle === middleware)) {
+      if (stack?.some((layer) => isTracingLayer(layer, middleware))) {
         checkRegistrationOrderOnce(app, middleware);
         stop();
       } else if (++checks >= MAX_CHECKS) {
