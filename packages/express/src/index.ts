@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 import { enclosingMountParams } from './enclosing-mounts.js';
 import { checkRegistrationOrderOnce } from './registration-order.js';
-import { addMountParams, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
+import { addMountParams, isRouteWatched, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
 import { watchUnreachedMiddleware } from './unreached-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -30,6 +30,17 @@ function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware:
   else if (mountParams !== undefined) addMountParams(req, mountParams);
 }
 
+/**
+ * For a request traced already: by an outer Express app, whose middleware watches the route itself, or by a
+ * framework in front of this app that cannot see Express's routes (Fastify through @fastify/express). Then this
+ * app's route names the span, when it answers.
+ */
+function watchRouteForOuterTrace(req: IncomingMessage, middleware: Middleware): void {
+  const outer = ServerTracing.current(req);
+  if (outer === undefined || !outer.span.isRecording() || isRouteWatched(req)) return;
+  watchRouteOf(req, false, middleware);
+}
+
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
@@ -45,7 +56,10 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const dictionaryFirst = !REQUEST_SHAPES_SHARED && ServerTracing.current(req) === undefined;
     if (dictionaryFirst) watchRoute(req, false);
     const trace = server.start(req, res);
-    if (trace === undefined) return next();
+    if (trace === undefined) {
+      watchRouteForOuterTrace(req, middleware);
+      return next();
+    }
     if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, middleware);
     runInContext(trace.context, next);
   };

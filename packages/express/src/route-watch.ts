@@ -164,6 +164,11 @@ export function watchRoute(
   r[kRoute] = route;
 }
 
+/** Whether `watchRoute` already watches this request (an outer app's middleware did). */
+export function isRouteWatched(req: IncomingMessage): boolean {
+  return Object.getOwnPropertyDescriptor(req, 'route')?.get === routeProperty.get;
+}
+
 /** For a request `watchRoute` already watches in full: the params of the mounts matched before it, oldest first. */
 export function addMountParams(req: IncomingMessage, mountParams: Params[]): void {
   const r = req as ExpressRequest;
