@@ -1,5 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
+import { getActiveContext, runInContext } from './context.js';
 import { carriesActiveTrace, lowercasePairs, withoutReplacedPairs } from './outgoing-forwarded.js';
 import {
   type CallTarget,
@@ -13,6 +14,7 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort } from './outgoing-url.js';
+import { firstHopContext } from './undici-hops.js';
 
 /**
  * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
@@ -32,6 +34,9 @@ interface UndiciRequest {
 }
 
 const kCall = Symbol('tracewire.clientCall');
+
+/** The reason undici cancels the body of a Response that was garbage collected unread (undici 5–7). */
+const GARBAGE_COLLECTED = 'Response object has been garbage collected';
 
 /** A request and how many of its header entries the caller set, before anything was injected. */
 interface UndiciCarrier {
@@ -68,6 +73,17 @@ export function subscribeUndici(state: OutgoingState): () => void {
     try {
       const request = (message as { request?: UndiciRequest }).request;
       if (request === undefined || request[kCall] !== undefined) return;
+      const first = firstHopContext(request);
+      if (first !== undefined && first !== getActiveContext()) runInContext(first, traceCreated, request);
+      else traceCreated(request);
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
+  /** Runs in the context the call belongs to: its span is the parent, its baggage goes out. */
+  const traceCreated = (request: UndiciRequest): void => {
+    try {
       const headers = request.headers;
       let entries = Array.isArray(headers) ? headers.length : 0;
       const forwarded = someHeaderName(headers, entries, isTraceHeader, state);
@@ -105,17 +121,21 @@ export function subscribeUndici(state: OutgoingState): () => void {
   const { onResponse, onError: onFailure } = callChannelHandlers(state, kCall);
 
   // A Response dropped with its body unread is cancelled by undici once it is garbage collected, maybe minutes
-  // later, with a bare string as the reason; every failure undici detects itself is an Error. The HTTP semantic
-  // conventions ("HTTP client span duration") say such a span should not end in that clean-up but after the response
-  // headers: so it ends when they arrived, as the answer it was, not as a failure.
+  // later, with this string as the reason. The HTTP semantic conventions ("HTTP client span duration") say such a
+  // span should not end in that clean-up but after the response headers: so it ends when they arrived, as the answer
+  // it was, not as a failure. Any other reason that is no Error (`controller.abort('user cancelled')`,
+  // `reader.cancel('enough')`) is the caller's abort or cancel, as undici's own AbortError is.
   const onError = (message: unknown): void => {
     try {
       const { request, error } = message as { request?: UndiciRequest; error?: unknown };
       const call = request?.[kCall];
-      if (call !== undefined && call.respondedAt > 0 && !(error instanceof Error)) {
+      if (call === undefined) return;
+      if (error === GARBAGE_COLLECTED && call.respondedAt > 0) {
         endClientCall(call, undefined, call.respondedAt);
-      } else {
+      } else if (error instanceof Error) {
         onFailure(message);
+      } else {
+        endClientCall(call, { name: 'AbortError', message: String(error ?? 'aborted') });
       }
     } catch {
       stats.instrumentationErrors++;

@@ -245,6 +245,27 @@ describe('fetch response bodies', () => {
     expect(h.spans[0]?.attributes['http.response.status_code']).toBe(200);
   });
 
+  it('ends a response the caller aborts or cancels with a reason of its own as an error', async () => {
+    const h = setup();
+    await inParent(h, async () => {
+      const controller = new AbortController();
+      const aborted = (await fetch(bigUrl, { signal: controller.signal })).body!.getReader();
+      await aborted.read();
+      controller.abort('user cancelled');
+      await expect(aborted.read()).rejects.toBe('user cancelled');
+      const reader = (await fetch(bigUrl)).body!.getReader();
+      await reader.read();
+      await reader.cancel('enough');
+    });
+    await waitForSpans(h.spans, 2);
+
+    for (const span of h.spans) {
+      expect(span.status.code).toBe(SpanStatusCode.ERROR);
+      expect(span.attributes['error.type']).toBe('AbortError');
+    }
+    expect(h.spans.map((s) => s.status.message)).toEqual(['user cancelled', 'enough']);
+  });
+
   it('covers the whole body when the caller reads it', async () => {
     const h = setup();
     let readBy = 0;
