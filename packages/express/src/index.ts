@@ -44,12 +44,7 @@ function watchRouteForOuterTrace(req: IncomingMessage, middleware: Middleware): 
 /** `app.use(tracing())` before your routes: one SERVER span per request, active for every handler. */
 export function tracing(options?: ServerTracingOptions): Middleware {
   const server = createServerTracing(options);
-  let stopUnreachedWatch: (() => void) | undefined;
   const middleware: Middleware = function tracewireExpress(req, res, next) {
-    if (stopUnreachedWatch !== undefined) {
-      stopUnreachedWatch();
-      stopUnreachedWatch = undefined;
-    }
     // V8 < 13: the request is about to become a dictionary anyway (route-watch.ts). Before the trace is stored on
     // it, so that store is a dictionary insert rather than a copy of the request's own hidden class; and before
     // anything else of it is read.
@@ -57,13 +52,13 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     if (dictionaryFirst) watchRoute(req, false);
     const trace = server.start(req, res);
     if (trace === undefined) {
-      watchRouteForOuterTrace(req, middleware);
+      watchRouteForOuterTrace(req, tracewireExpress);
       return next();
     }
-    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, middleware);
+    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, tracewireExpress);
     runInContext(trace.context, next);
   };
-  stopUnreachedWatch = watchUnreachedMiddleware(middleware);
+  watchUnreachedMiddleware(middleware);
   return middleware;
 }
 

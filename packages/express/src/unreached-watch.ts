@@ -9,18 +9,23 @@ const FINISH = 'http.server.response.finish';
 const MAX_CHECKS = 1000;
 
 /**
- * Until `middleware` sees its first request, looks at responses that finished untraced: when the request's app has
- * `middleware` further down its stack, everything ahead answered before it (NestJS's `app.init()` registers its
- * routes and a catch-all not-found handler, so `app.use(tracing())` after it is never reached), and the order check
- * that a traced request would run, runs there. Returns the function that stops watching, called on the first
- * request the middleware sees.
+ * Until a response finishes traced, looks at those that finished untraced: when the request's app has `middleware`
+ * further down its stack, everything ahead answered before it (NestJS's `app.init()` registers its routes and a
+ * catch-all not-found handler, so `app.use(tracing())` after it is never reached), and the order check that a
+ * traced request would run, runs there. The middleware itself is left untouched: Express's cost per request moves
+ * with every line in it (index.ts).
  */
-export function watchUnreachedMiddleware(middleware: unknown): () => void {
+export function watchUnreachedMiddleware(middleware: unknown): void {
   let checks = 0;
   const onFinish = (message: unknown): void => {
     try {
       const request = (message as { request?: IncomingMessage }).request;
-      if (request === undefined || ServerTracing.current(request) !== undefined) return;
+      if (request === undefined) return;
+      // Traced: the middleware (or another copy of it) is reached, and checks the order itself.
+      if (ServerTracing.current(request) !== undefined) {
+        stop();
+        return;
+      }
       const app = (request as { app?: unknown }).app;
       const stack = appStack(app) as { handle?: unknown }[] | undefined;
       if (stack?.some((layer) => isTracingLayer(layer, middleware))) {
@@ -40,5 +45,4 @@ export function watchUnreachedMiddleware(middleware: unknown): () => void {
     diagnosticsChannel.unsubscribe(FINISH, onFinish);
   };
   diagnosticsChannel.subscribe(FINISH, onFinish);
-  return stop;
 }
