@@ -13,6 +13,7 @@ import fastify5 from 'fastify';
 import fastify4 from 'fastify4';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
+import { afterEach, beforeEach } from 'vitest';
 import { failingBody } from '../fixtures/failing-body.js';
 
 /** The same routes in every framework; the shared suite sends the same requests to each. */
@@ -73,6 +74,25 @@ export function listen(server: Server): Promise<TestApp> {
       });
     });
   });
+}
+
+/**
+ * Collects the route-order warnings (`TRACEWIRE_ROUTES_BEFORE_TRACING`) emitted during each test of the file
+ * that calls it; the array is emptied before each test.
+ */
+export function collectRouteOrderWarnings(): Error[] {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => {
+    if ((warning as { code?: string }).code === 'TRACEWIRE_ROUTES_BEFORE_TRACING') warnings.push(warning);
+  };
+  beforeEach(() => {
+    warnings.length = 0;
+    process.on('warning', onWarning);
+  });
+  afterEach(() => {
+    process.off('warning', onWarning);
+  });
+  return warnings;
 }
 
 /** Polls `read` until it gives a value (spans are exported after the response), for up to 5 s. */

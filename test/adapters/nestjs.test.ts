@@ -31,7 +31,7 @@ import {
   SpanStatusCode,
 } from '@tracewire/node';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listen, type TestApp, waitFor } from './apps.js';
+import { collectRouteOrderWarnings, listen, type TestApp, waitFor } from './apps.js';
 
 // What the "## NestJS" sections of the Express and Fastify READMEs promise, checked against Nest 11 itself. Nest owns
 // the order things are registered in (routes and its not-found handler at app.init(), @fastify/middie's hooks at
@@ -49,18 +49,8 @@ const tracer = configure({
 });
 afterAll(() => tracer.shutdown());
 
-const warnings: Error[] = [];
-const onWarning = (warning: Error) => {
-  if ((warning as { code?: string }).code === 'TRACEWIRE_ROUTES_BEFORE_TRACING') warnings.push(warning);
-};
-beforeEach(() => {
-  exporter.reset();
-  warnings.length = 0;
-  process.on('warning', onWarning);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-});
+const warnings = collectRouteOrderWarnings();
+beforeEach(() => exporter.reset());
 
 /** Apps started by a test; closed after it whether or not it passed. */
 const running: { close(): Promise<void> }[] = [];

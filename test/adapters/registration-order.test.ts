@@ -11,8 +11,8 @@ import fastify5 from 'fastify';
 import fastify4 from 'fastify4';
 import Koa3 from 'koa';
 import Koa2 from 'koa2';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listen, type TestApp } from './apps.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectRouteOrderWarnings, listen, type TestApp } from './apps.js';
 
 // Express and Koa answer with the first route that matches, so routes added before the tracing middleware are never
 // traced. That is easy to do and silent, so the first request through the middleware says so, once, as a Node
@@ -28,18 +28,8 @@ const tracer = configure({
 });
 afterAll(() => tracer.shutdown());
 
-const warnings: Error[] = [];
-const onWarning = (warning: Error) => {
-  if ((warning as { code?: string }).code === 'TRACEWIRE_ROUTES_BEFORE_TRACING') warnings.push(warning);
-};
-beforeEach(() => {
-  exporter.reset();
-  warnings.length = 0;
-  process.on('warning', onWarning);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-});
+const warnings = collectRouteOrderWarnings();
+beforeEach(() => exporter.reset());
 
 type Running = Pick<TestApp, 'port' | 'close'>;
 
