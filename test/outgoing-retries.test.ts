@@ -10,6 +10,7 @@ import {
 } from '@tracewire/node';
 import axios from 'axios';
 import got from 'got';
+import superagent from 'superagent';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 // Libraries that retry or follow redirects send each attempt as its own node:http request: each is a client
@@ -108,5 +109,33 @@ describe('axios', () => {
     expect(received.map((r) => r.path)).toEqual(['/moved', '/target']);
     expectOneSpanPerRequest(parent, clients);
     expect(clients.map((s) => s.attributes['http.response.status_code'])).toEqual([302, 200]);
+  });
+});
+
+// superagent writes its own header list onto each request with setHeader after http.request returned it, and on a
+// redirect carries the previous hop's headers over, traceparent included.
+describe('superagent', () => {
+  it('records each redirect hop as a client span of its own, each carrying its own span id', async () => {
+    const { parent, clients } = await traced(() => superagent.get(`${base}/moved`));
+
+    expect(received.map((r) => r.path)).toEqual(['/moved', '/target']);
+    expectOneSpanPerRequest(parent, clients);
+  });
+
+  it("replaces a traceparent of the active trace set by hand with the client span's", async () => {
+    const { parent, clients } = await traced(() =>
+      tracer.startActiveSpan('inner', async (inner) => {
+        const { traceId, spanId } = inner.spanContext();
+        await superagent.get(`${base}/target`).set('traceparent', `00-${traceId}-${spanId}-01`);
+        inner.end();
+      }),
+    );
+
+    const inner = exporter.getFinishedSpans().find((s) => s.name === 'inner');
+    expect(clients).toHaveLength(1);
+    expect(clients[0]?.parentSpanId).toBe(inner?.spanContext().spanId);
+    expect(received[0]?.traceparent).toBe(
+      `00-${parent.spanContext().traceId}-${clients[0]?.spanContext().spanId}-01`,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { ClientRequest } from 'node:http';
 import { defaultGetter, isSpanContextValid } from '@tracewire/core';
 import { getActiveContext } from './context.js';
 import type { OutgoingState } from './outgoing-span.js';
@@ -44,4 +45,30 @@ export function withoutReplacedPairs(state: OutgoingState, pairs: readonly strin
 /** Whether `name`, in any case, is a header the client span's own replaces. */
 export function isReplacedHeader(state: OutgoingState, name: string): boolean {
   return state.replacedHeaders.has(name.toLowerCase());
+}
+
+type SetHeader = (
+  this: ClientRequest,
+  name: string,
+  value: number | string | readonly string[],
+) => ClientRequest;
+
+/**
+ * A `setHeader` for one traced request that ignores trace headers of the active trace written after it was made.
+ * Libraries that keep their own header list write it onto the request once `http.request` returned it: superagent
+ * sets each of its headers that way, and on a redirect carries the previous hop's `traceparent` over, so the
+ * client span's own was replaced and the next service named another span as its parent.
+ */
+export function keepingClientSpanHeaders(state: OutgoingState): SetHeader {
+  const setHeader = ClientRequest.prototype.setHeader as SetHeader;
+  return function setHeaderKeepingTrace(this: ClientRequest, name, value) {
+    if (typeof name === 'string' && isReplacedHeader(state, name)) {
+      try {
+        if (carriesActiveTrace(state, { [name.toLowerCase()]: value })) return this;
+      } catch {
+        state.tracer.stats.instrumentationErrors++;
+      }
+    }
+    return setHeader.call(this, name, value);
+  };
 }

@@ -3,7 +3,7 @@ import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeader
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
-import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
+import { carriesActiveTrace, keepingClientSpanHeaders, lowercasePairs } from './outgoing-forwarded.js';
 import { hasTraceHeader, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
@@ -69,6 +69,7 @@ export function installHttp(
   mode: HttpInstrumentationMode = defaultHttpMode(),
 ): () => void {
   const { onResponse, onError } = callChannelHandlers(state, kCall);
+  const track = tracker(state);
   const channels: [string, (message: unknown) => void][] = [
     ['http.client.response.finish', onResponse],
     ['http.client.request.error', onError],
@@ -78,11 +79,11 @@ export function installHttp(
     // A call made through a wrapper reaches this channel while `nesting.inside` is set, and is left to the wrapper.
     const onCreated = (message: unknown): void => {
       const request = (message as { request?: TracedRequest }).request;
-      if (request !== undefined) traceCreatedRequest(state, request);
+      if (request !== undefined) traceCreatedRequest(state, request, track);
     };
     channels.push(['http.client.request.created', onCreated]);
   }
-  const undoWrap = mode === 'channel' ? () => {} : wrapModules(state);
+  const undoWrap = mode === 'channel' ? () => {} : wrapModules(state, track);
   for (const [name, handler] of channels) diagnosticsChannel.subscribe(name, handler);
   return () => {
     for (const [name, handler] of channels) diagnosticsChannel.unsubscribe(name, handler);
@@ -90,7 +91,7 @@ export function installHttp(
   };
 }
 
-function wrapModules(state: OutgoingState): () => void {
+function wrapModules(state: OutgoingState, track: Track): () => void {
   const targets = [
     [http, 'request', 'http:'],
     [http, 'get', 'http:'],
@@ -106,7 +107,7 @@ function wrapModules(state: OutgoingState): () => void {
       nesting,
       original,
       (_self, args) => prepareCall(state, args, protocol),
-      track,
+      track as (result: ClientRequest, call: ClientCall) => void,
     ) as RequestFunction;
     target[name] = wrapper;
     installed.push([target, name, original, wrapper]);
@@ -183,7 +184,7 @@ function describeTarget(
 }
 
 /** Node 22.12+/23.2+: the ClientRequest exists and has not stored its headers yet. */
-function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void {
+function traceCreatedRequest(state: OutgoingState, request: TracedRequest, track: Track): void {
   if (nesting.inside || request[kCall] !== undefined) return;
   try {
     let forwarded = false;
@@ -214,9 +215,16 @@ function traceCreatedRequest(state: OutgoingState, request: TracedRequest): void
   }
 }
 
-function track(request: TracedRequest, call: ClientCall): void {
-  request[kCall] = call;
-  request.once('close', onRequestClose);
+type Track = (request: TracedRequest, call: ClientCall) => void;
+
+/** What follows a traced request: its end, and trace headers written onto it after it was made (outgoing-forwarded.ts). */
+function tracker(state: OutgoingState): Track {
+  const setHeader = keepingClientSpanHeaders(state);
+  return (request, call) => {
+    request[kCall] = call;
+    request.once('close', onRequestClose);
+    if (call.propagate) request.setHeader = setHeader;
+  };
 }
 
 /**

@@ -282,6 +282,32 @@ describe('what is traced', () => {
     },
   );
 
+  // superagent writes its headers onto the request after http.request returned it, the previous hop's traceparent
+  // included on a redirect.
+  it('keeps its traceparent when one of the active trace is set on the request afterwards; others go through', async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent');
+    const { traceId, spanId } = parent.spanContext();
+    const other = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    await withSpan(parent, async () => {
+      const same = http.request(plain.url);
+      same.setHeader('Traceparent', `00-${traceId}-${spanId}-01`);
+      same.setHeader('x-kept', 'yes');
+      await consume(same.end());
+      const another = http.request(plain.url);
+      another.setHeader('traceparent', other);
+      await consume(another.end());
+    });
+    await waitForSpans(h.spans, 2);
+
+    expect(parseTraceparent(plain.received[0]?.headers.traceparent).spanId).toBe(
+      h.spans[0]?.spanContext().spanId,
+    );
+    expect(plain.received[0]?.headers['x-kept']).toBe('yes');
+    // Set on purpose after the call was made: the caller's word wins, as for any header.
+    expect(plain.received[1]?.headers.traceparent).toBe(other);
+  });
+
   it('injects once when one wrapped call runs inside another (get routed through request)', async () => {
     const h = setup();
     const wrappedRequest = http.request;
