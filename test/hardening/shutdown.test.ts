@@ -97,6 +97,24 @@ describe('SIGTERM during load', () => {
   });
 });
 
+// The exporter's retry waits are unref'd so they never keep an app alive; an awaited flush must still settle.
+describe('an awaited flush with the collector down', () => {
+  it.each(['flush', 'shutdown'])('settles (%s) instead of letting the process end under it', async (mode) => {
+    const down = await collector();
+    await down.down(); // the port is free now: connections are refused, and the exporter retries
+    const script = start('flush-collector-down.mjs', down.url, {
+      MODE: mode,
+      OTEL_EXPORTER_OTLP_TIMEOUT: '2500',
+    });
+    const [code] = await once(script.process, 'exit');
+    // Before: exit code 13 (a top-level await that never settled), within the first retry wait.
+    expect(code, script.output()).toBe(0);
+    const [, took, stats] = /settled after (\d+) ms (\{.*\})/.exec(script.output())!;
+    expect(Number(took)).toBeLessThan(4000);
+    expect(JSON.parse(stats!).exportFailures).toBeGreaterThan(0);
+  });
+});
+
 describe('normal exit', () => {
   it('loses no finished span when the process exits on its own, without a flush in the app', async () => {
     const otlp = await collector();

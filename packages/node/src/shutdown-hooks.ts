@@ -26,12 +26,12 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     const ended = tracer.stats.spansEnded;
     if (ended === flushedAt) return;
     flushedAt = ended;
-    void withDeadline(tracer.forceFlush(), timeoutMillis, false);
+    void withDeadline(tracer.flushUnheld(), timeoutMillis, false);
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (process.listenerCount(signal) > 1) {
-      void withDeadline(tracer.forceFlush(), timeoutMillis, false);
+      void withDeadline(tracer.flushUnheld(), timeoutMillis, false);
       return;
     }
     // shutdown() removes our listeners at once (via uninstall), so a second Ctrl-C during the flush already gets

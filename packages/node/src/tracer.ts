@@ -12,6 +12,7 @@ import { getActiveBaggage, getActiveSpan, isTracingSuppressed, withSpan } from '
 import { scopeKey, scopeOf } from './instrumentation-scope.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { OpenSpanList } from './open-span-list.js';
+import { holdProcessWhile } from './process-hold.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
 import { detectResource, SDK_VERSION } from './resource.js';
 import type { Sampler } from './sampler.js';
@@ -277,7 +278,16 @@ export class Tracer {
   }
 
   /** Exports everything ended so far. Never rejects. */
-  async forceFlush(): Promise<void> {
+  /** Exports every ended span now; the process stays alive until it is done (within the exporters' timeouts). */
+  forceFlush(): Promise<void> {
+    return holdProcessWhile(this.flushUnheld());
+  }
+
+  /**
+   * @internal The same flush, which lets the process end once nothing else keeps it alive: what the `beforeExit`
+   * hook runs, so a collector that is down delays no exit.
+   */
+  async flushUnheld(): Promise<void> {
     await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));
   }
 
@@ -294,8 +304,8 @@ export class Tracer {
         this.stats.instrumentationErrors++;
       }
       this.#endOpenSpans();
-      this.#shutdown = Promise.all(
-        this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats)),
+      this.#shutdown = holdProcessWhile(
+        Promise.all(this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats))),
       ).then(() => undefined);
     }
     return this.#shutdown;
