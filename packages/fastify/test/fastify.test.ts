@@ -204,6 +204,9 @@ describe.each([
     const res = await instance.inject({ method: 'GET', url: '/users/7' });
     const s = await span();
     expect(s.name).toBe('GET /users/:id');
+    // inject's stand-in socket never drains: the answer still ends the span as completed, not as an abort.
+    expect(s.status.code).toBe(SpanStatusCode.UNSET);
+    expect(s.attributes['error.type']).toBeUndefined();
     expect(res.json()).toEqual({ active: s.spanContext().spanId });
     expect(sampledNames).toEqual(['GET /users/:id']);
   });

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
 import { addBaggageAttributes } from './baggage-attributes.js';
 import { getActiveContext, type TraceContext } from './context.js';
@@ -272,11 +272,20 @@ function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): Req
 // Node 20 also reports a response as finished when it was ended on a connection that had already gone (a body
 // parser answering 400 to an aborted upload, before this 'close'); the request stream, destroyed with an error
 // when the connection went before its body was in, tells that case apart.
+//
+// A request made in memory has no connection to go away: Fastify's `inject()` (light-my-request) and the serverless
+// adapters that feed Lambda events to the app (serverless-http, @codegenie/serverless-express, @fastify/aws-lambda)
+// give it a stand-in socket that never drains, so `writableFinished` stays false. Ending it is completing it there.
 function onClose(this: ServerResponse): void {
+  const drained = this.writableFinished || !(this.socket instanceof Socket);
   traceOfResponse(this)?.end(
     this,
-    this.writableFinished && this.writableEnded && (this.req as IncomingMessage | undefined)?.errored == null,
+    drained && this.writableEnded && (this.req as IncomingMessage | undefined)?.errored == null,
   );
+}
+
+function onInMemoryFinish(this: ServerResponse): void {
+  traceOfResponse(this)?.end(this, (this.req as IncomingMessage | undefined)?.errored == null);
 }
 
 // Readable#pipe and Stream#pipe emit 'pipe' on the destination with the source, before the first chunk moves.
@@ -335,8 +344,13 @@ export class ServerTracing {
         // stream replies) that fails leaves only a destroyed response; its error is read at close.
         res.on('pipe', onPipe);
         const socket = req.socket as WatchedSocket | null;
-        if (socket != null && socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
-        if (req.headers.upgrade !== undefined && socket != null) this.#watchUpgrade(trace, req, res, socket);
+        if (socket instanceof Socket) {
+          if (socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
+          if (req.headers.upgrade !== undefined) this.#watchUpgrade(trace, req, res, socket);
+        } else {
+          // Made in memory (see onClose): @codegenie/serverless-express never emits 'close' on its response.
+          res.on('finish', onInMemoryFinish);
+        }
       }
       return trace;
     } catch {
