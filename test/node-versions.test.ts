@@ -40,6 +40,7 @@ const VERSION_SENSITIVE = [
   'test/outgoing-proxy.test.ts',
   'test/outgoing-grpc.test.ts',
   'test/adapters/nestjs.test.ts',
+  'test/adapters/serverless.test.ts',
   'test/gateway-proxy.test.ts',
   'test/adapters/websocket.test.ts',
   'test/hardening/shutdown.test.ts',
