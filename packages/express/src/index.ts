@@ -1,8 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import {
+  createServerTracing,
+  type RequestTrace,
+  runInContext,
+  ServerTracing,
+  type ServerTracingOptions,
+} from '@tracewire/node';
 import { enclosingMountParams } from './enclosing-mounts.js';
 import { checkRegistrationOrderOnce } from './registration-order.js';
-import { addMountParams, isRouteWatched, REQUEST_SHAPES_SHARED, watchRoute } from './route-watch.js';
+import {
+  addMountParams,
+  isRouteWatched,
+  mountRouteOf,
+  REQUEST_SHAPES_SHARED,
+  watchRoute,
+} from './route-watch.js';
 import { watchUnreachedMiddleware } from './unreached-watch.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -17,7 +29,14 @@ type ErrorMiddleware = (error: unknown, req: IncomingMessage, res: ServerRespons
  * Node 20 cost 2–13 µs more per request in four A/Bs (bench/, medians of 12–16 rounds); out here, the same as
  * without it (likely V8's inlining of the middleware's calls; not checked further).
  */
-function watchRouteOf(req: IncomingMessage, alreadyWatched: boolean, middleware: Middleware): void {
+function watchRouteOf(
+  req: IncomingMessage,
+  alreadyWatched: boolean,
+  middleware: Middleware,
+  trace?: RequestTrace,
+): void {
+  // A trace this middleware started (not an outer framework's, which reads its own routes).
+  trace?.readRouteFrom(req, mountRouteOf);
   const app = (req as { app?: unknown }).app;
   checkRegistrationOrderOnce(app, middleware);
   // Placed in a router or sub-app (not the app's top level): the mounts above it have matched already.
@@ -55,7 +74,7 @@ export function tracing(options?: ServerTracingOptions): Middleware {
       watchRouteForOuterTrace(req, tracewireExpress);
       return next();
     }
-    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, tracewireExpress);
+    if (trace.span.isRecording()) watchRouteOf(req, dictionaryFirst, tracewireExpress, trace);
     runInContext(trace.context, next);
   };
   watchUnreachedMiddleware(middleware);

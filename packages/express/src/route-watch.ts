@@ -169,6 +169,20 @@ export function isRouteWatched(req: IncomingMessage): boolean {
   return Object.getOwnPropertyDescriptor(req, 'route')?.get === routeProperty.get;
 }
 
+/**
+ * The template of the mount a request was answered in when no route answered it: a handler mounted with
+ * `app.use('/graphql', …)` (Apollo, tRPC, `express.static`, a sub-app's middleware) names the span `POST /graphql`
+ * rather than `POST`. Express leaves `baseUrl` at the answering mount (a mount that passes the request on restores
+ * it), so a request no mount answered (the final 404) has none. Read when the span ends.
+ */
+export function mountRouteOf(req: IncomingMessage): string | undefined {
+  const r = req as ExpressRequest;
+  if (r[kRoute] != null) return undefined;
+  const baseUrl = r.baseUrl;
+  if (typeof baseUrl !== 'string' || baseUrl.length <= 1) return undefined;
+  return mountTemplate(baseUrl, r[kParamsSeen]);
+}
+
 /** For a request `watchRoute` already watches in full: the params of the mounts matched before it, oldest first. */
 export function addMountParams(req: IncomingMessage, mountParams: Params[]): void {
   const r = req as ExpressRequest;
