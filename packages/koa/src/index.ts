@@ -3,7 +3,7 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
-import { mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
+import { mountedTemplate, mountTemplate, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -18,6 +18,7 @@ export interface TracedContext {
    */
   _matchedRoute?: unknown;
   routerPath?: unknown;
+  status?: number;
   /** The router's layers that matched the path, `router.use()` middleware included. */
   matched?: unknown;
 }
@@ -25,9 +26,17 @@ export interface TracedContext {
 type Middleware = (ctx: TracedContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 function routeOf(ctx: TracedContext): string | undefined {
-  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? routerPathOf(ctx);
+  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? routerPathOf(ctx) ?? answeringMountOf(ctx);
   if (route === undefined || route === null) return undefined;
   return typeof route === 'string' ? route : String(route);
+}
+
+/**
+ * With no route, the koa-mount a request went into names it (`mount('/graphql', apollo)`), unless nothing answered
+ * there: Koa's own 404 for a request no middleware took, named by its method alone as everywhere.
+ */
+function answeringMountOf(ctx: TracedContext): string | undefined {
+  return ctx.status === 404 ? undefined : mountTemplate(ctx);
 }
 
 /** `routerPath`, which the routers set for every layer they run, unless a `router.use()` layer set it last. */

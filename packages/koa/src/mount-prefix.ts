@@ -16,8 +16,15 @@ interface MountedContext {
 
 const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
 const kTemplate = Symbol('tracewire.koa.template');
+const kMountPath = Symbol('tracewire.koa.mountPath');
+const kMountTemplate = Symbol('tracewire.koa.mountTemplate');
 
-type Watched = MountedContext & { [kMatchedRoute]?: unknown; [kTemplate]?: string | undefined };
+type Watched = MountedContext & {
+  [kMatchedRoute]?: unknown;
+  [kTemplate]?: string | undefined;
+  [kMountPath]?: unknown;
+  [kMountTemplate]?: string;
+};
 
 const matchedRouteProperty: PropertyDescriptor = {
   configurable: true,
@@ -40,11 +47,52 @@ const matchedRouteProperty: PropertyDescriptor = {
   },
 };
 
-/** Makes the routers' `_matchedRoute` assignments on an app's contexts (its context prototype) record the prefix. */
+// koa-mount assigns `ctx.mountPath` just before it cuts its prefix off `ctx.path`: what outer mounts cut already is
+// the path the client sent minus `ctx.path` at that moment. Kept for a request the mounted middleware answers
+// without a router (Apollo's or graphql-http's Koa handler, a tRPC handler), which is then named by the mount.
+const mountPathProperty: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: Watched) {
+    return this[kMountPath];
+  },
+  set(this: Watched, prefix: unknown) {
+    this[kMountPath] = prefix;
+    if (typeof prefix !== 'string') return;
+    try {
+      this[kMountTemplate] = joinPrefix(cutSoFar(this), prefix);
+    } catch {
+      // A getter of an unusual context threw: the request is named without the mount.
+    }
+  },
+};
+
+/**
+ * Makes the routers' `_matchedRoute` assignments, and koa-mount's `mountPath` ones, on an app's contexts (its
+ * context prototype) record the prefixes.
+ */
 export function watchMountedRoutes(prototype: object): void {
   // Someone else's accessor or value there is left alone; routes then come without mount prefixes.
-  if (Object.getOwnPropertyDescriptor(prototype, '_matchedRoute') !== undefined) return;
-  Object.defineProperty(prototype, '_matchedRoute', matchedRouteProperty);
+  if (Object.getOwnPropertyDescriptor(prototype, '_matchedRoute') === undefined) {
+    Object.defineProperty(prototype, '_matchedRoute', matchedRouteProperty);
+  }
+  if (Object.getOwnPropertyDescriptor(prototype, 'mountPath') === undefined) {
+    Object.defineProperty(prototype, 'mountPath', mountPathProperty);
+  }
+}
+
+/** The full template of the innermost koa-mount the request went into (`/api/graphql`); undefined without one. */
+export function mountTemplate(ctx: object): string | undefined {
+  return (ctx as Watched)[kMountTemplate];
+}
+
+function cutSoFar(ctx: MountedContext): string {
+  const original = ctx.originalUrl;
+  const path = ctx.path;
+  if (typeof original !== 'string' || typeof path !== 'string') return '';
+  const query = original.indexOf('?');
+  const sent = query === -1 ? original : original.slice(0, query);
+  return sent !== path && sent.endsWith(path) ? sent.slice(0, sent.length - path.length) : '';
 }
 
 /** The matched route with the mount prefixes in front, when koa-mount stripped any; otherwise undefined. */
