@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
-import { getActiveContext, runInContext } from './context.js';
+import { enterContext, getActiveContext, type TraceContext } from './context.js';
 import { carriesActiveTrace, lowercasePairs, withoutReplacedPairs } from './outgoing-forwarded.js';
 import {
   type CallTarget,
@@ -14,7 +14,6 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort } from './outgoing-url.js';
-import { firstHopContext } from './undici-hops.js';
 
 /**
  * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
@@ -31,9 +30,13 @@ interface UndiciRequest {
   addHeader(name: string, value: string): unknown;
   onUpgrade?: (statusCode: unknown, ...rest: unknown[]) => unknown;
   [kCall]?: ClientCall;
+  [kContext]?: TraceContext;
 }
 
 const kCall = Symbol('tracewire.clientCall');
+/** The context a request was made in (or NO_CONTEXT), entered again while undici runs its response's handlers. */
+const kContext = Symbol('tracewire.requestContext');
+const NO_CONTEXT: TraceContext = Object.freeze({ span: undefined, baggage: undefined, suppressed: false });
 
 /** The reason undici cancels the body of a Response that was garbage collected unread (undici 5–7). */
 const GARBAGE_COLLECTED = 'Response object has been garbage collected';
@@ -73,9 +76,8 @@ export function subscribeUndici(state: OutgoingState): () => void {
     try {
       const request = (message as { request?: UndiciRequest }).request;
       if (request === undefined || request[kCall] !== undefined) return;
-      const first = firstHopContext(request);
-      if (first !== undefined && first !== getActiveContext()) runInContext(first, traceCreated, request);
-      else traceCreated(request);
+      request[kContext] = getActiveContext() ?? NO_CONTEXT;
+      traceCreated(request);
     } catch {
       stats.instrumentationErrors++;
     }
@@ -142,10 +144,22 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
+  // undici runs a response's handlers from the pooled connection's callback, whose context is that of whoever opened
+  // the connection, maybe another trace; each event is published just before them. A redirect or retry hop that
+  // undici dispatches from there (maxRedirections, RetryAgent, the redirect and retry interceptors), and a retry's
+  // timer set there, belong to the request's caller: its context is entered for the rest of that callback.
+  const enterRequestContext = (message: unknown): void => {
+    const context = (message as { request?: UndiciRequest }).request?.[kContext];
+    if (context !== undefined && context !== getActiveContext()) enterContext(context);
+  };
+
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],
+    ['undici:request:headers', enterRequestContext],
     ['undici:request:headers', onResponse],
+    ['undici:request:trailers', enterRequestContext],
     ['undici:request:trailers', onTrailers],
+    ['undici:request:error', enterRequestContext],
     ['undici:request:error', onError],
   ];
   for (const [name, handler] of subscriptions) diagnosticsChannel.subscribe(name, handler);

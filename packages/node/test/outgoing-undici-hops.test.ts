@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, RetryAgent, request } from 'undici6';
+import * as undici7 from 'undici';
+import * as undici6 from 'undici6';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withSpan } from '../src/context.js';
 import type { Span } from '../src/span.js';
@@ -32,12 +33,17 @@ afterEach(() => {
   received.length = 0;
 });
 
+type Undici = typeof undici6 | typeof undici7;
+type Agent = InstanceType<Undici['Agent']>;
+
 /** Trace A opens the agent's keep-alive connection; trace B then calls through it. Returns B's span. */
-async function afterAnotherTrace(agent: Agent, call: () => Promise<unknown>): Promise<Span> {
+async function afterAnotherTrace(u: Undici, agent: Agent, call: () => Promise<unknown>): Promise<Span> {
   harness = installHarness();
   const { tracer } = harness;
   const a = tracer.startSpan('A');
-  await withSpan(a, async () => (await request(`${base}/warm`, { dispatcher: agent })).body.text());
+  await withSpan(a, async () =>
+    (await u.request(`${base}/warm`, { dispatcher: agent as never })).body.text(),
+  );
   a.end();
   // Idle, as between two requests to a server: the next read comes from the socket, not from the last one's tail.
   await new Promise((r) => setTimeout(r, 100));
@@ -47,11 +53,22 @@ async function afterAnotherTrace(agent: Agent, call: () => Promise<unknown>): Pr
   return b;
 }
 
-describe('undici 6 hops that undici dispatches itself', () => {
+/** How each major version follows redirects: an option in 6, an interceptor in 7. */
+const redirecting = {
+  6: (agent: Agent) => ({ dispatcher: agent as never, maxRedirections: 2 }),
+  7: (agent: Agent) => ({
+    dispatcher: (agent as undici7.Agent).compose(undici7.interceptors.redirect({ maxRedirections: 2 })),
+  }),
+};
+
+describe.each([
+  [6, undici6 as Undici],
+  [7, undici7 as Undici],
+] as const)('undici %i: hops that undici dispatches itself', (major, u) => {
   it('keep a redirect in the trace of the call that followed it', async () => {
-    const agent = new Agent();
-    const b = await afterAnotherTrace(agent, async () =>
-      (await request(`${base}/moved`, { dispatcher: agent, maxRedirections: 2 })).body.text(),
+    const agent = new u.Agent();
+    const b = await afterAnotherTrace(u, agent, async () =>
+      (await u.request(`${base}/moved`, redirecting[major](agent) as never)).body.text(),
     );
     await agent.close();
 
@@ -63,10 +80,10 @@ describe('undici 6 hops that undici dispatches itself', () => {
   });
 
   it('keep a retry in the trace of the call that retried', async () => {
-    const agent = new Agent();
-    const retrying = new RetryAgent(agent, { maxRetries: 1, minTimeout: 5, timeoutFactor: 1 });
-    const b = await afterAnotherTrace(agent, () =>
-      request(`${base}/flaky`, { dispatcher: retrying }).catch(() => undefined),
+    const agent = new u.Agent();
+    const retrying = new u.RetryAgent(agent as never, { maxRetries: 1, minTimeout: 5, timeoutFactor: 1 });
+    const b = await afterAnotherTrace(u, agent, () =>
+      u.request(`${base}/flaky`, { dispatcher: retrying as never }).catch(() => undefined),
     );
     await agent.close();
 
