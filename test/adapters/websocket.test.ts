@@ -326,6 +326,9 @@ describe('express-ws (routes the request after the handshake was answered)', () 
       expect(opened.reply).toBe('echo hello');
       opened.socket.close();
       const span = await waitFor(() => serverSpans()[0], 'the express-ws span');
+      // express-ws routes it as `/rooms/:room/.websocket`; the app wrote `/rooms/:room`.
+      expect(span.name).toBe('GET /rooms/:room');
+      expect(span.attributes['http.route']).toBe('/rooms/:room');
       expect(span.attributes['http.response.status_code']).toBe(101);
       expect(span.attributes['error.type']).toBeUndefined();
       expect(span.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');

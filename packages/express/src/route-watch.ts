@@ -60,10 +60,17 @@ const paramsProperty: PropertyDescriptor = {
 
 const ROUTE_AND_PARAMS: PropertyDescriptorMap = { route: routeProperty, params: paramsProperty };
 
+// express-ws registers `app.ws('/rooms/:room')` as the GET route `/rooms/:room/.websocket` and rewrites the
+// handshake's URL to reach it: the span is named by the route the app wrote.
+const EXPRESS_WS_SUFFIX = '/.websocket';
+
 function routeTemplate(req: ExpressRequest, route: RouteLike): string {
   const path = route.path;
-  const template =
+  let template =
     typeof path === 'string' ? path : Array.isArray(path) ? path.map(String).join(',') : String(path);
+  if (template.endsWith(EXPRESS_WS_SUFFIX) && req.headers.upgrade !== undefined) {
+    template = template.slice(0, -EXPRESS_WS_SUFFIX.length) || '/';
+  }
   const base = mountTemplate(req.baseUrl ?? '', req[kParamsSeen]);
   if (base === '' || base === '/') return template;
   return template === '/' ? base : base + template;
