@@ -13,7 +13,7 @@ import {
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
-import { schemePort } from './outgoing-url.js';
+import { schemePort, splitAuthority } from './outgoing-url.js';
 
 /**
  * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
@@ -222,18 +222,6 @@ function targetOf(method: string, origin: string, path: string): CallTarget {
   let authority = schemeEnd === -1 ? origin : origin.slice(schemeEnd + 3);
   const slash = authority.indexOf('/');
   if (slash !== -1) authority = authority.slice(0, slash);
-  const portSeparator = authority.lastIndexOf(':');
-  const closeBracket = authority.lastIndexOf(']');
-  const defaultPort = schemePort(protocol);
-  if (portSeparator === -1 || portSeparator < closeBracket) {
-    return { method, protocol, hostname: authority, port: defaultPort, path };
-  }
-  const port = Number(authority.slice(portSeparator + 1));
-  return {
-    method,
-    protocol,
-    hostname: authority.slice(0, portSeparator),
-    port: Number.isInteger(port) && port > 0 ? port : defaultPort,
-    path,
-  };
+  const { host, port } = splitAuthority(authority);
+  return { method, protocol, hostname: host, port: port ?? schemePort(protocol), path };
 }

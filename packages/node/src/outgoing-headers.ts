@@ -1,13 +1,28 @@
 import type { CarrierSetter } from '@tracewire/core';
-import { isReplacedHeader, withoutReplacedPairs } from './outgoing-forwarded.js';
+import {
+  carriesActiveTrace,
+  isReplacedHeader,
+  lowercasePairs,
+  withoutReplacedPairs,
+} from './outgoing-forwarded.js';
 import { type ClientCall, injectClientCall, isTraceHeader, type OutgoingState } from './outgoing-span.js';
 
 /** Headers as `node:http` and `node:http2` take them: an object, or a flat `[name, value, ...]` list. */
 export type HeaderRecord = Record<string | symbol, unknown>;
 export type RawHeaders = string[];
 
-/** Whether the caller's headers already carry a trace header, in any case. */
-export function hasTraceHeader(state: OutgoingState, headers: unknown): boolean {
+/**
+ * What the caller's own headers (an object, or a flat `[name, value, ...]` list) say of the trace: `'none'` carry no
+ * trace header; `'forwarded'` carry the active trace (a proxy forwarding them, or set by hand), replaced by the
+ * client span's; `'other'` carry another trace, set on purpose, and the call is left alone (outgoing-forwarded.ts).
+ */
+export function carriedTrace(state: OutgoingState, headers: unknown): 'none' | 'forwarded' | 'other' {
+  if (!hasTraceHeader(state, headers)) return 'none';
+  const named = Array.isArray(headers) ? lowercasePairs(headers) : (headers as object);
+  return carriesActiveTrace(state, named) ? 'forwarded' : 'other';
+}
+
+function hasTraceHeader(state: OutgoingState, headers: unknown): boolean {
   if (headers == null || typeof headers !== 'object') return false;
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i += 2) {

@@ -3,8 +3,8 @@ import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeader
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
-import { carriesActiveTrace, keepingClientSpanHeaders, lowercasePairs } from './outgoing-forwarded.js';
-import { hasTraceHeader, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
+import { carriesActiveTrace, keepingClientSpanHeaders } from './outgoing-forwarded.js';
+import { carriedTrace, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -15,7 +15,7 @@ import {
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
-import { schemePort, stripBrackets } from './outgoing-url.js';
+import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
 /**
@@ -150,16 +150,14 @@ function prepareCall(
   }
 
   const headers = options?.headers;
-  const forwarded = hasTraceHeader(state, headers);
-  if (forwarded && !carriesActiveTrace(state, Array.isArray(headers) ? lowercasePairs(headers) : headers!)) {
-    return undefined;
-  }
+  const carried = carriedTrace(state, headers);
+  if (carried === 'other') return undefined;
 
   const target = describeTarget(url, options, defaultProtocol);
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
 
-  const newHeaders = withTraceHeaders(state, call, headers, forwarded);
+  const newHeaders = withTraceHeaders(state, call, headers, carried === 'forwarded');
   const newOptions = { ...options, headers: newHeaders };
   return { call, args: url === undefined ? [newOptions, ...rest] : [url, newOptions, ...rest] };
 }
@@ -295,18 +293,13 @@ function agentDefaultPort(agent: unknown): number | undefined {
 
 /** Whether the host part of `authority` (`name`, `name:port`, `[v6]:port`) is `host`, ignoring case and brackets. */
 function sameHost(authority: string, host: string): boolean {
-  let end = authority.lastIndexOf(':');
-  if (end === -1 || end < authority.lastIndexOf(']')) end = authority.length;
-  const name = stripBrackets(authority.slice(0, end));
+  const name = stripBrackets(splitAuthority(authority).host);
   const bare = stripBrackets(host);
   return name.length === bare.length && name.toLowerCase() === bare.toLowerCase();
 }
 
-function portOf(hostHeader: string, fallback: number): number {
-  const colon = hostHeader.lastIndexOf(':');
-  if (colon === -1 || colon < hostHeader.lastIndexOf(']')) return fallback;
-  const port = Number(hostHeader.slice(colon + 1));
-  return Number.isInteger(port) && port > 0 ? port : fallback;
+function portOf(authority: string, fallback: number): number {
+  return splitAuthority(authority).port ?? fallback;
 }
 
 function str(value: unknown): string | undefined {

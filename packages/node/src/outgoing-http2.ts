@@ -1,9 +1,9 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { defaultGetter } from '@tracewire/core';
-import { carriesActiveTrace, lowercasePairs } from './outgoing-forwarded.js';
+import { lowercasePairs } from './outgoing-forwarded.js';
 import { grpcCallOf, readGrpcStatus } from './outgoing-grpc.js';
-import { type HeaderRecord, hasTraceHeader, withTraceHeaders } from './outgoing-headers.js';
+import { carriedTrace, type HeaderRecord, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -12,7 +12,7 @@ import {
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
-import { schemePort, stripBrackets } from './outgoing-url.js';
+import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
 type SessionRequest = (this: unknown, ...args: unknown[]) => ClientHttp2Stream;
@@ -84,8 +84,8 @@ function prepareStream(
   // A CONNECT opens a tunnel to its :authority and has no :path; the HTTP/1 layers record those as the proxy's.
   if (method.toUpperCase() === 'CONNECT') return undefined;
 
-  const forwarded = hasTraceHeader(state, headers);
-  if (forwarded && !carriesActiveTrace(state, named)) return undefined;
+  const carried = carriedTrace(state, headers);
+  if (carried === 'other') return undefined;
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
@@ -93,7 +93,10 @@ function prepareStream(
   if (grpc !== undefined) target.grpc = grpc;
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
-  return { call, args: [withTraceHeaders(state, call, headers as object | undefined, forwarded), options] };
+  return {
+    call,
+    args: [withTraceHeaders(state, call, headers as object | undefined, carried === 'forwarded'), options],
+  };
 }
 
 // Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =
@@ -113,11 +116,9 @@ function sessionOrigin(session: ClientHttp2Session): Pick<CallTarget, 'protocol'
   const scheme = typeof protocol === 'string' ? protocol : session.encrypted ? 'https:' : 'http:';
   const authority = originSymbols !== null ? fields[originSymbols.authority] : undefined;
   if (typeof authority === 'string') {
-    const colon = authority.lastIndexOf(':');
-    const port = Number(authority.slice(colon + 1));
-    if (colon > 0 && Number.isInteger(port) && port > 0) {
-      return { protocol: scheme, hostname: stripBrackets(authority.slice(0, colon)), port };
-    }
+    const { host, port } = splitAuthority(authority);
+    if (host.length > 0 && port !== undefined)
+      return { protocol: scheme, hostname: stripBrackets(host), port };
   }
   const socket = session.socket as { remoteAddress?: string; remotePort?: number } | undefined;
   return {
@@ -162,6 +163,6 @@ function onTrailers(this: TracedStream, trailers: Record<string, unknown>): void
 function onClose(this: TracedStream): void {
   const call = this[kCall];
   if (call === undefined || call.ended) return;
-  const error = (this as { errored?: unknown }).errored ?? undefined;
-  endClientCall(call, error === null ? undefined : error);
+  // A stream destroyed with an error keeps it here; `errored` is null otherwise.
+  endClientCall(call, (this as { errored?: unknown }).errored ?? undefined);
 }

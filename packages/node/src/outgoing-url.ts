@@ -10,6 +10,18 @@ export function schemePort(protocol: string): number {
   return protocol === 'https:' ? 443 : 80;
 }
 
+/**
+ * `host[:port]` split at the port's colon; an IPv6 host in brackets keeps them, one without (Node's own
+ * `host:port` strings) is split at its last colon. `port` is undefined when there is none, or it is no positive
+ * integer.
+ */
+export function splitAuthority(authority: string): { host: string; port: number | undefined } {
+  const colon = authority.lastIndexOf(':');
+  if (colon === -1 || colon < authority.lastIndexOf(']')) return { host: authority, port: undefined };
+  const port = Number(authority.slice(colon + 1));
+  return { host: authority.slice(0, colon), port: Number.isInteger(port) && port > 0 ? port : undefined };
+}
+
 /** An IPv6 host without its brackets (`[::1]` → `::1`); any other host as it is. */
 export function stripBrackets(host: string): string {
   return host.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(host.length - 1) === 93
