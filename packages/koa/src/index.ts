@@ -3,7 +3,7 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
-import { mountedTemplate, mountTemplate, watchMountedRoutes } from './mount-prefix.js';
+import { innermostMountPath, mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -36,7 +36,7 @@ function routeOf(ctx: TracedContext): string | undefined {
  * there: Koa's own 404 for a request no middleware took, named by its method alone as everywhere.
  */
 function answeringMountOf(ctx: TracedContext): string | undefined {
-  return ctx.status === 404 ? undefined : mountTemplate(ctx);
+  return ctx.status === 404 ? undefined : innermostMountPath(ctx);
 }
 
 /** `routerPath`, which the routers set for every layer they run, unless a `router.use()` layer set it last. */

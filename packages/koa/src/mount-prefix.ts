@@ -60,7 +60,7 @@ const mountPathProperty: PropertyDescriptor = {
     this[kMountPath] = prefix;
     if (typeof prefix !== 'string') return;
     try {
-      this[kMountTemplate] = joinPrefix(cutSoFar(this), prefix);
+      this[kMountTemplate] = joinPrefix(cutFromSentPath(this), prefix);
     } catch {
       // A getter of an unusual context threw: the request is named without the mount.
     }
@@ -81,18 +81,9 @@ export function watchMountedRoutes(prototype: object): void {
   }
 }
 
-/** The full template of the innermost koa-mount the request went into (`/api/graphql`); undefined without one. */
-export function mountTemplate(ctx: object): string | undefined {
+/** The full path of the innermost koa-mount the request went into (`/api/graphql`); undefined without one. */
+export function innermostMountPath(ctx: object): string | undefined {
   return (ctx as Watched)[kMountTemplate];
-}
-
-function cutSoFar(ctx: MountedContext): string {
-  const original = ctx.originalUrl;
-  const path = ctx.path;
-  if (typeof original !== 'string' || typeof path !== 'string') return '';
-  const query = original.indexOf('?');
-  const sent = query === -1 ? original : original.slice(0, query);
-  return sent !== path && sent.endsWith(path) ? sent.slice(0, sent.length - path.length) : '';
 }
 
 /** The matched route with the mount prefixes in front, when koa-mount stripped any; otherwise undefined. */
@@ -101,24 +92,30 @@ export function mountedTemplate(ctx: object): string | undefined {
 }
 
 /**
- * What was cut from the front of the path the client sent, when koa-mount did the cutting: the innermost mount's
- * prefix (`ctx.mountPath`) must end it. Any other rewrite of `ctx.path` adds nothing, so a value rewritten out of
- * the path never reaches the route.
+ * What was cut from the front of the path the client sent to leave `ctx.path`; '' when nothing was, or when
+ * `ctx.path` is no rest of it (rewritten).
  */
-function mountPrefix(ctx: MountedContext): string {
-  const mountPath = ctx.mountPath;
+function cutFromSentPath(ctx: MountedContext): string {
   const original = ctx.originalUrl;
   const path = ctx.path;
-  if (typeof mountPath !== 'string' || typeof original !== 'string' || typeof path !== 'string') return '';
+  if (typeof original !== 'string' || typeof path !== 'string') return '';
   const query = original.indexOf('?');
   const sent = query === -1 ? original : original.slice(0, query);
   if (sent === path || sent.charCodeAt(0) !== 47 /* / */) return '';
-  let prefix: string;
-  if (path === '/' && !sent.endsWith('/')) prefix = sent;
-  else if (sent.endsWith(path)) prefix = sent.slice(0, sent.length - path.length);
-  else return '';
+  if (path === '/' && !sent.endsWith('/')) return sent;
+  return sent.endsWith(path) ? sent.slice(0, sent.length - path.length) : '';
+}
+
+/**
+ * What was cut, when koa-mount did the cutting: the innermost mount's prefix (`ctx.mountPath`) must end it. Any
+ * other rewrite of `ctx.path` adds nothing, so a value rewritten out of the path never reaches the route.
+ */
+function mountPrefix(ctx: MountedContext): string {
+  const mountPath = ctx.mountPath;
+  if (typeof mountPath !== 'string') return '';
+  const prefix = cutFromSentPath(ctx);
   const innermost = withoutTrailingSlash(mountPath);
-  return innermost !== '' && withoutTrailingSlash(prefix).endsWith(innermost) ? prefix : '';
+  return prefix !== '' && innermost !== '' && withoutTrailingSlash(prefix).endsWith(innermost) ? prefix : '';
 }
 
 function joinPrefix(prefix: string, route: string): string {
