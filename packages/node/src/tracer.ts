@@ -277,8 +277,10 @@ export class Tracer {
     this.#processors.push(processor);
   }
 
-  /** Exports everything ended so far. Never rejects. */
-  /** Exports every ended span now; the process stays alive until it is done (within the exporters' timeouts). */
+  /**
+   * Exports everything ended so far; the process stays alive until it is done (within the exporters' timeouts).
+   * Never rejects.
+   */
   forceFlush(): Promise<void> {
     return holdProcessWhile(this.flushUnheld());
   }

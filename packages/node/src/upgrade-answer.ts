@@ -8,13 +8,13 @@ const METHODS = ['write', 'end'] as const;
 export const SWITCHING_PROTOCOLS = 101;
 
 /**
- * A request that asks to upgrade its connection (`Upgrade: websocket`) is often answered by writing
- * `HTTP/1.1 101 Switching Protocols` straight to the socket, not through the response: `ws`'s `handleUpgrade`
- * does, as do `@fastify/websocket`, koa-easy-ws and Express routes built on it. The response then never finishes,
- * and only closes with the socket when the WebSocket session ends, hours later perhaps. Node has no event for a
- * write to the socket, so this one socket's own `write` and `end` are shadowed until its next write, then
- * restored; `answered` gets the status of a raw HTTP answer (anything else written first ends the watch unheard). A write made by the response itself (its head is
- * sent by then) is left to the response's own events.
+ * A request that asks to upgrade its connection (`Upgrade: websocket`) is often answered by writing `HTTP/1.1 101
+ * Switching Protocols` straight to the socket, not through the response: `ws`'s `handleUpgrade` does, as do
+ * `@fastify/websocket`, koa-easy-ws and Express routes built on it. The response then never finishes, and only
+ * closes with the socket when the WebSocket session ends, hours later perhaps. Node has no event for a write to the
+ * socket, so this one socket's own `write` and `end` are shadowed until its next write, then restored; `answered`
+ * gets the status of a raw HTTP answer (anything else written first ends the watch unheard). A write made by the
+ * response itself (its head is sent by then) is left to the response's own events.
  */
 export function watchRawAnswer(
   socket: Socket,
