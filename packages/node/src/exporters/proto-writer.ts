@@ -105,16 +105,10 @@ export class ProtoWriter {
   raw(bytes: Uint8Array): void {
     const n = bytes.length;
     this.reserve(n);
-    const buffer = this.buffer;
-    let at = this.length;
-    // Kept fields are a few dozen bytes, where a loop beats `set`'s call overhead; longer ones are `set`.
-    if (n > 64) {
-      buffer.set(bytes, at);
-      this.length = at + n;
-      return;
-    }
-    for (let i = 0; i < n; i++) buffer[at++] = bytes[i]!;
-    this.length = at;
+    // `set` even for the few dozen bytes of a kept field: a byte loop here measured 1.7 µs per server span encoded
+    // against 1.27 with `set` (Node 20).
+    this.buffer.set(bytes, this.length);
+    this.length += n;
   }
 
   /** Where the next byte goes: with `copy`, to keep what a stretch of writing produced. */
