@@ -1,4 +1,5 @@
 import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
+import { newAttributes } from './attribute-record.js';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
 import { finishGrpcSpan, type GrpcCall, grpcSpanName, recordGrpcMethod } from './outgoing-grpc.js';
@@ -6,7 +7,6 @@ import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js
 import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { formatUrl, stripBrackets } from './outgoing-url.js';
-import { newAttributes } from './recording-span.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';

@@ -1,4 +1,5 @@
 import type { SpanContext } from '@tracewire/core';
+import { AttributeRecord } from './attribute-record.js';
 import { now } from './clock.js';
 import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
@@ -16,25 +17,8 @@ import {
 } from './span-data.js';
 import type { ResolvedSpanLimits } from './span-limits.js';
 
-/**
- * A record without `Object.prototype` (so `__proto__`, `constructor`, `toString` are ordinary keys), made by a
- * constructor whose prototype is an empty null-prototype object: V8 keeps such objects in fast mode, while
- * `Object.create(null)` starts as a hash table. Server spans set the same keys in the same order, so their
- * records share hidden classes and each insert is a map transition instead of a hash insert.
- */
-const AttributeRecord = function AttributeRecord() {} as unknown as new () => Attributes;
-AttributeRecord.prototype = Object.create(null);
-
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 const NONE: readonly never[] = Object.freeze([]);
-
-/**
- * An empty record for instrumentation to fill and pass to `startSpan`: the span adopts it rather than copying
- * it. The caller must not touch it afterwards.
- */
-export function newAttributes(): Attributes {
-  return new AttributeRecord();
-}
 
 /** What every span of one tracer shares; one object per tracer, so a span carries no closures of its own. */
 export interface SpanSink {

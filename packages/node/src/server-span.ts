@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
+import { newAttributes } from './attribute-record.js';
 import { addBaggageAttributes } from './baggage-attributes.js';
 import { getActiveContext, type TraceContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
@@ -9,7 +10,6 @@ import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
-import { newAttributes } from './recording-span.js';
 import { startSpansOnEmit } from './server-emit.js';
 import {
   type ResolvedServerOptions,

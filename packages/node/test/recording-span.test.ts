@@ -1,7 +1,8 @@
 import { TraceFlags } from '@tracewire/core';
 import { describe, expect, it } from 'vitest';
+import { newAttributes } from '../src/attribute-record.js';
 import { NonRecordingSpan } from '../src/non-recording-span.js';
-import { newAttributes, type RecordingSpan } from '../src/recording-span.js';
+import type { RecordingSpan } from '../src/recording-span.js';
 import { SpanKind, SpanStatusCode } from '../src/span-data.js';
 import type { SpanLimits } from '../src/span-limits.js';
 import { Tracer } from '../src/tracer.js';

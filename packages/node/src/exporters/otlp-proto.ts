@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { inheritsNoKeys } from '../attribute-record.js';
 import type { Attributes, AttributeValue, ReadableSpan, SpanEvent, SpanLink } from '../span-data.js';
 import { groupByResourceAndScope, isInt64, linkFlags, spanFlags } from './otlp-grouping.js';
 import { ProtoWriter } from './proto-writer.js';
@@ -133,9 +134,10 @@ function writeLink(w: ProtoWriter, link: SpanLink): void {
 }
 
 function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes): void {
-  // for-in over own keys rather than Object.keys, which made an array per span and event.
+  // for-in rather than Object.keys, which made an array per span and event.
+  const ownKeysOnly = inheritsNoKeys(attributes);
   for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key)) continue;
+    if (!ownKeysOnly && !Object.hasOwn(attributes, key)) continue;
     const value = attributes[key];
     if (value === undefined || value === null) continue;
     const kept = keptAttribute(key);
