@@ -35,3 +35,28 @@ describe('bench/compare.mjs', () => {
     for (const row of rows) expect(row).toMatch(/\| 1\/1 \|$/);
   }, 90_000);
 });
+
+const hasCallgrind = spawnSync('callgrind_control', ['--version']).status === 0;
+
+describe('bench/instructions.mjs', () => {
+  it.skipIf(!hasCallgrind)(
+    'counts a tracewire server under callgrind with every span exported',
+    () => {
+      const result = spawnSync(
+        process.execPath,
+        ['bench/instructions.mjs', '--variants=tracewire', '--warmup=0', '--requests=512', '--functions=3'],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const row = result.stdout.split('\n').find((line) => line.startsWith('| this tree (tracewire) |'));
+      expect(row).toMatch(/^\| this tree \(tracewire\) \| [\d,]+ \| {2}\| yes \|$/);
+      const count = Number(row?.split(' | ')[1]?.replaceAll(',', ''));
+      // A request through Fastify takes tens of thousands of instructions: a zero or tiny count measured nothing.
+      expect(count).toBeGreaterThan(20_000);
+      const functionRows = result.stdout.split('\n').filter((line) => /^\| `[^`]+` \| [\d,]+ \|$/.test(line));
+      expect(functionRows).toHaveLength(3);
+    },
+    150_000,
+  );
+});

@@ -1,0 +1,137 @@
+// A bench server run under valgrind's callgrind, which counts the instructions the process executes: the same
+// count for the same work whatever else the machine does, where CPU time moves by several per cent between runs.
+// Counting starts and stops from outside (`callgrind_control`), so start-up and warm-up are left out.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild } from './children.mjs';
+
+/** Whether valgrind (with callgrind_control) is on PATH. */
+export function hasCallgrind() {
+  try {
+    execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' });
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `file` under callgrind with counting off. `--single-threaded` puts V8's compiler and garbage collector
+ * on the main thread, so their work is counted and happens at the same points in every run; `perfMap` has Node
+ * write /tmp/perf-<pid>.map, naming JIT-compiled functions for `selfCostByFunction`.
+ */
+export async function startUnderCallgrind(file, { args, env, execPath, outDir, perfMap }) {
+  const nodeFlags = ['--single-threaded', ...(perfMap ? ['--perf-basic-prof'] : [])];
+  const server = await startChild(file, {
+    args,
+    env,
+    execPath: 'valgrind',
+    execArgv: [
+      '--tool=callgrind',
+      // Not instrumented until counting starts: warm-up runs several times faster.
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
+      '-q',
+      execPath,
+      ...nodeFlags,
+    ],
+    timeoutMs: 180_000,
+  });
+  const pid = server.info.pid;
+  return {
+    server,
+    pid,
+    /** Counts instructions while `work` runs; returns the total. */
+    async count(work) {
+      execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
+      execFileSync('callgrind_control', ['--zero', String(pid)], { stdio: 'ignore' });
+      await work();
+      execFileSync('callgrind_control', ['--dump=measured', String(pid)], { stdio: 'ignore' });
+      execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
+      const dump = measuredDump(outDir, pid);
+      const total = /^(?:summary|totals): (\d+)/m.exec(readFileSync(dump, 'utf8'));
+      if (total === null) throw new Error(`${dump} has no instruction total`);
+      return { instructions: Number(total[1]), dump };
+    },
+    /** Resolves once the process has exited (callgrind writes its last dump then). */
+    async stop() {
+      const exited = new Promise((resolve) => {
+        if (server.child.exitCode !== null || server.child.signalCode !== null) resolve();
+        else server.child.once('exit', resolve);
+      });
+      server.stop();
+      await exited;
+      if (perfMap) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    },
+  };
+}
+
+function measuredDump(outDir, pid) {
+  for (const name of readdirSync(outDir)) {
+    if (!name.startsWith(`callgrind.${pid}`)) continue;
+    const path = join(outDir, name);
+    if (readFileSync(path, 'utf8').slice(0, 2000).includes('measured')) return path;
+  }
+  throw new Error(`callgrind wrote no dump for process ${pid} in ${outDir}`);
+}
+
+/**
+ * Self instructions per function in a dump, divided by `per`. JIT code is named from the process's perf map;
+ * where V8 reused an address for newer code, the newer entry wins (the dump covers a steady state, late in the run).
+ */
+export function selfCostByFunction(dump, pid, per) {
+  const names = jitNames(`/tmp/perf-${pid}.map`);
+  const text = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', dump], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const costs = new Map();
+  for (const line of text.split('\n')) {
+    const match = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
+    if (match === null || match[2].includes('PROGRAM TOTALS')) continue;
+    const instructions = Number(match[1].replaceAll(',', ''));
+    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(match[2]);
+    const name =
+      address === null ? match[2].replace(/^\S*?:/, '') : inCheckout(names(Number.parseInt(address[1], 16)));
+    costs.set(name, (costs.get(name) ?? 0) + instructions / per);
+  }
+  return costs;
+}
+
+/**
+ * `JS:*bytes /work/x/packages/node/dist/index.cjs:1160:8` → `JS:*bytes packages/node/dist/index.cjs`: the same
+ * function in two checkouts, whose builds put it on other lines, gets one name.
+ */
+function inCheckout(name) {
+  return name.replace(/ \S*?\/((?:packages|node_modules|bench)\/\S*?)(?::\d+:\d+)?$/, ' $1');
+}
+
+function jitNames(mapPath) {
+  if (!existsSync(mapPath)) return () => 'JIT code';
+  const entries = readFileSync(mapPath, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line, order) => {
+      const [start, size, ...name] = line.split(' ');
+      const from = Number.parseInt(start, 16);
+      return { from, to: from + Number.parseInt(size, 16), order, name: name.join(' ') };
+    })
+    .sort((a, b) => a.from - b.from);
+  return (address) => {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[mid].from <= address) lo = mid + 1;
+      else hi = mid;
+    }
+    let best;
+    for (let i = lo - 1; i >= 0 && i >= lo - 200; i--) {
+      const e = entries[i];
+      if (address < e.to && (best === undefined || e.order > best.order)) best = e;
+    }
+    return best?.name ?? 'JIT code';
+  };
+}
