@@ -13,12 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { option } from './lib/args.mjs';
 import { hasCallgrind, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
 import { startChild } from './lib/children.mjs';
+import { EXPORTING, TRACED } from './lib/measure.mjs';
 import { sequentialClient } from './lib/sequential.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BATCH = 512;
-const EXPORTING = new Set(['tracewire', 'ship', 'otel']);
-const PROPAGATING = new Set(['tracewire', 'otel']);
 
 const baseDir = option('base', undefined);
 const framework = option('framework', 'fastify');
@@ -94,7 +93,7 @@ async function validate(c, server, key, sent) {
   if (route === 'chain') {
     const got = calls.counts[key] ?? { requests: 0, propagated: 0 };
     if (got.requests !== sent) problems.push(`downstream got ${got.requests} calls for ${sent} requests`);
-    if (PROPAGATING.has(c.variant) && got.propagated !== sent)
+    if (TRACED.has(c.variant) && got.propagated !== sent)
       problems.push(`the trace continued on ${got.propagated} of ${sent} downstream calls`);
   }
   return problems;

@@ -50,8 +50,8 @@ export async function startUnderCallgrind(file, { args, env, execPath, outDir, p
       await work();
       execFileSync('callgrind_control', ['--dump=measured', String(pid)], { stdio: 'ignore' });
       execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
-      const dump = measuredDump(outDir, pid);
-      const total = /^(?:summary|totals): (\d+)/m.exec(readFileSync(dump, 'utf8'));
+      const { dump, text } = measuredDump(outDir, pid);
+      const total = /^(?:summary|totals): (\d+)/m.exec(text);
       if (total === null) throw new Error(`${dump} has no instruction total`);
       return { instructions: Number(total[1]), dump };
     },
@@ -71,8 +71,10 @@ export async function startUnderCallgrind(file, { args, env, execPath, outDir, p
 function measuredDump(outDir, pid) {
   for (const name of readdirSync(outDir)) {
     if (!name.startsWith(`callgrind.${pid}`)) continue;
-    const path = join(outDir, name);
-    if (readFileSync(path, 'utf8').slice(0, 2000).includes('measured')) return path;
+    const dump = join(outDir, name);
+    const text = readFileSync(dump, 'utf8');
+    // The dump's header names what triggered it: `--dump=measured`, not the one written at exit.
+    if (text.slice(0, 2000).includes('measured')) return { dump, text };
   }
   throw new Error(`callgrind wrote no dump for process ${pid} in ${outDir}`);
 }

@@ -2,9 +2,10 @@
 // Shared by run.mjs (every cell) and compare.mjs (two checkouts side by side), so both judge a run alike.
 
 export const CONNECTIONS = 10;
-const TRACED = new Set(['tracewire', 'otel']);
+/** Variants that propagate the load's trace to the downstream. */
+export const TRACED = new Set(['tracewire', 'otel']);
 /** Variants whose spans reach the sink: the tracers, and `ship`, which sends prebuilt spans and propagates nothing. */
-const EXPORTING = new Set([...TRACED, 'ship']);
+export const EXPORTING = new Set([...TRACED, 'ship']);
 
 const sumDelta = (after, before, key) => (after?.[key] ?? 0) - (before?.[key] ?? 0);
 
