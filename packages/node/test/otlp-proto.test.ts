@@ -4,7 +4,7 @@ import { encodeOtlpProto, encodeOtlpProtoInSlices } from '../src/exporters/otlp-
 import { parsePartialSuccess } from '../src/exporters/otlp-response.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
-import { makeSpan } from './fixtures/spans.js';
+import { defaultResource, makeSpan, ROOT_SPAN_ID, TRACE_ID } from './fixtures/spans.js';
 
 const types = loadOtlpTypes();
 
@@ -160,6 +160,33 @@ describe('encodeOtlpProto', () => {
       const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
       const expected = Object.entries(spans[i]!.attributes).map(([k, v]) => [k, v === 0 ? 0 : v]);
       expect(attributes.map((a) => [a.key, plain(a.value)])).toEqual(expected);
+    });
+  });
+
+  it('writes an attribute repeated in spans, events, links and the resource into each of them', () => {
+    const shared = { 'deployment.environment.name': 'production' };
+    const resource = { attributes: { ...defaultResource.attributes, ...shared } };
+    const link = { context: { traceId: TRACE_ID, spanId: ROOT_SPAN_ID, traceFlags: 1 }, attributes: shared };
+    const spans = Array.from({ length: 6 }, (_, i) =>
+      makeSpan({
+        resource,
+        attributes: shared,
+        events: [{ name: 'retry', time: 1_732_550_000_005, attributes: shared }],
+        links: i % 2 === 0 ? [link] : [],
+      }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const expected = [{ key: 'deployment.environment.name', value: { stringValue: 'production' } }];
+    expect(decoded.resourceSpans[0]!.resource.attributes).toEqual(
+      expect.arrayContaining(expected),
+    );
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(out).toHaveLength(6);
+    out.forEach((span, i) => {
+      expect(span['attributes']).toEqual(expected);
+      expect((span['events'] as Record<string, unknown>[])[0]!['attributes']).toEqual(expected);
+      const links = (span['links'] ?? []) as Record<string, unknown>[];
+      expect(links.map((l) => l['attributes'])).toEqual(i % 2 === 0 ? [expected] : []);
     });
   });
 

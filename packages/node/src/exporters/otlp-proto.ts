@@ -141,40 +141,44 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
     const value = attributes[key];
     if (value === undefined || value === null) continue;
     const kept = keptAttribute(key);
-    if (kept.value === value) {
-      w.bytes(field, kept.encoded!);
+    if (kept.value === value && kept.field === field) {
+      w.raw(kept.encoded!);
       continue;
     }
+    const fieldStart = w.position;
     const kv = w.open(field);
     w.raw(kept.key);
     const any = w.open(2);
     writeAnyValue(w, value);
     w.close(any);
-    if (typeof value !== 'object' && w.position - kv <= MAX_KEPT_BYTES && keepsAgain(kept)) {
-      kept.value = value;
-      kept.encoded = w.copy(kv, w.position);
-    }
     w.close(kv);
+    if (typeof value !== 'object' && w.position - fieldStart <= MAX_KEPT_BYTES && keepsAgain(kept)) {
+      kept.value = value;
+      kept.field = field;
+      kept.encoded = w.copy(fieldStart, w.position);
+    }
   }
 }
 
 /**
  * Most attributes of a service's spans repeat from span to span: every key, and most values (the method, the
- * route, the server's address, the status code). Per key, the encoded key is kept, and so is the whole encoded
- * `KeyValue` of the last value seen, copied as it is while the value stays the same. A key whose value keeps
+ * route, the server's address, the status code). Per key, the encoded key is kept, and so is the last value seen
+ * as a whole encoded field (tag, length and `KeyValue`), appended as it is while the value and the field number
+ * (spans, events, links and resources number their attributes differently) stay the same. A key whose value keeps
  * changing (a path, a peer port) stops being kept again after a few misses, but for one in 256. Bounded in keys
  * (apps may make keys from data) and in bytes.
  */
 interface KeptAttribute {
   readonly key: Uint8Array;
   value: string | number | boolean | undefined;
+  field: number;
   encoded: Uint8Array | undefined;
   misses: number;
 }
 
 const keptAttributes = new Map<string, KeptAttribute>();
 const MAX_KEPT_KEYS = 1024;
-/** Longest encoded KeyValue kept: attributes that repeat are short, and 1024 of these stay small. */
+/** Longest encoded field kept: attributes that repeat are short, and 1024 of these stay small. */
 const MAX_KEPT_BYTES = 256;
 const keyWriter = new ProtoWriter(256);
 
@@ -185,7 +189,7 @@ function keptAttribute(key: string): KeptAttribute {
     if (keptAttributes.size >= MAX_KEPT_KEYS) keptAttributes.clear();
     keyWriter.reset();
     keyWriter.string(1, key);
-    kept = { key: keyWriter.finish(), value: undefined, encoded: undefined, misses: 0 };
+    kept = { key: keyWriter.finish(), value: undefined, field: 0, encoded: undefined, misses: 0 };
     keptAttributes.set(key, kept);
   }
   return kept;
