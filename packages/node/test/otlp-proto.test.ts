@@ -177,9 +177,7 @@ describe('encodeOtlpProto', () => {
     );
     const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
     const expected = [{ key: 'deployment.environment.name', value: { stringValue: 'production' } }];
-    expect(decoded.resourceSpans[0]!.resource.attributes).toEqual(
-      expect.arrayContaining(expected),
-    );
+    expect(decoded.resourceSpans[0]!.resource.attributes).toEqual(expect.arrayContaining(expected));
     const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
     expect(out).toHaveLength(6);
     out.forEach((span, i) => {
