@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option } from './lib/args.mjs';
-import { hasCallgrind, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
+import { hasCallgrind, runtimeShares, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
 import { startChild } from './lib/children.mjs';
 import { EXPORTING, TRACED } from './lib/measure.mjs';
 import { sequentialClient } from './lib/sequential.mjs';
@@ -71,6 +71,7 @@ async function measure(c, key) {
     await client.send(warmup);
     const { instructions, dump } = await run.count(() => client.send(requests));
     c.perRequest = instructions / requests;
+    c.shares = runtimeShares(dump, requests);
     if (functions > 0) c.functions = selfCostByFunction(dump, run.pid, requests);
     c.problems = await validate(c, run.server, key, client.sent);
   } finally {
@@ -105,11 +106,14 @@ function report() {
   let out =
     `${framework} GET /${route}/:id: instructions per request under callgrind (${nodePath} --single-threaded), ` +
     `${requests} requests after ${warmup}, one at a time\n\n` +
-    '| server | instructions/req | more than als | valid |\n| --- | ---: | ---: | --- |\n';
+    '| server | instructions/req | more than als | of which optimizing compilers | of which GC | valid |\n' +
+    '| --- | ---: | ---: | ---: | ---: | --- |\n';
   for (const c of contenders) {
     const extra = floor === undefined || c === floor ? '' : number(c.perRequest - floor.perRequest);
     const valid = c.problems.length === 0 ? 'yes' : `**INVALID**: ${c.problems[0]}`;
-    out += `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${extra} | ${valid} |\n`;
+    out +=
+      `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${extra} | ${number(c.shares.compiling)} | ` +
+      `${number(c.shares.collecting)} | ${valid} |\n`;
     if (c.problems.length > 0) process.exitCode = 1;
   }
   if (functions > 0 && contenders.length === 1) {

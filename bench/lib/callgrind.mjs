@@ -103,6 +103,30 @@ export function selfCostByFunction(dump, pid, per) {
 }
 
 /**
+ * Instructions per request spent inside V8's optimizing compilers and inside its garbage collector (each counted
+ * with everything they call), from a dump: the two parts of a count that move with where V8 happens to compile a
+ * late-hot function or collect, rather than with the work a request does.
+ */
+export function runtimeShares(dump, per) {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const inclusive = (prefix) => {
+    let most = 0;
+    for (const line of text.split('\n')) {
+      const match = /^\s*([\d,]+) \([^)]*\)\s+\S*?:(.*)$/.exec(line);
+      if (match?.[2].startsWith(prefix)) most = Math.max(most, Number(match[1].replaceAll(',', '')));
+    }
+    return most / per;
+  };
+  return {
+    compiling: inclusive('v8::internal::Compiler::CompileOptimized('),
+    collecting: inclusive('v8::internal::Heap::CollectGarbage('),
+  };
+}
+
+/**
  * `JS:*bytes /work/x/packages/node/dist/index.cjs:1160:8` → `JS:*bytes packages/node/dist/index.cjs`: the same
  * function in two checkouts, whose builds put it on other lines, gets one name.
  */
