@@ -80,23 +80,38 @@ function measuredDump(outDir, pid) {
 }
 
 /**
+ * The rows `callgrind_annotate` prints for a dump, each function's instructions (its own, or `inclusive` of all it
+ * calls) and its name as annotate gives it (`file:function`, `???:0x…` for JIT code); the totals row left out.
+ */
+function annotatedRows(dump, inclusive) {
+  const text = execFileSync(
+    'callgrind_annotate',
+    [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', dump],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  const rows = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
+    if (match === null || match[2].includes('PROGRAM TOTALS')) continue;
+    rows.push({ instructions: Number(match[1].replaceAll(',', '')), name: match[2] });
+  }
+  return rows;
+}
+
+/**
  * Self instructions per function in a dump, divided by `per`. JIT code is named from the process's perf map;
  * where V8 reused an address for newer code, the newer entry wins (the dump covers a steady state, late in the run).
  */
 export function selfCostByFunction(dump, pid, per) {
   const names = jitNames(`/tmp/perf-${pid}.map`);
-  const text = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', dump], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
   const costs = new Map();
-  for (const line of text.split('\n')) {
-    const match = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
-    if (match === null || match[2].includes('PROGRAM TOTALS')) continue;
-    const instructions = Number(match[1].replaceAll(',', ''));
-    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(match[2]);
+  for (const { instructions, name: annotated } of annotatedRows(dump, false)) {
+    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(annotated);
     const name =
-      address === null ? match[2].replace(/^\S*?:/, '') : inCheckout(names(Number.parseInt(address[1], 16)));
+      address === null ? annotated.replace(/^\S*?:/, '') : inCheckout(names(Number.parseInt(address[1], 16)));
     costs.set(name, (costs.get(name) ?? 0) + instructions / per);
   }
   return costs;
@@ -108,22 +123,18 @@ export function selfCostByFunction(dump, pid, per) {
  * late-hot function or collect, rather than with the work a request does.
  */
 export function runtimeShares(dump, per) {
-  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const inclusive = (prefix) => {
-    let most = 0;
-    for (const line of text.split('\n')) {
-      const match = /^\s*([\d,]+) \([^)]*\)\s+\S*?:(.*)$/.exec(line);
-      if (match?.[2].startsWith(prefix)) most = Math.max(most, Number(match[1].replaceAll(',', '')));
+  const shares = { compiling: 0, collecting: 0 };
+  const entries = [
+    ['compiling', 'v8::internal::Compiler::CompileOptimized('],
+    ['collecting', 'v8::internal::Heap::CollectGarbage('],
+  ];
+  for (const { instructions, name } of annotatedRows(dump, true)) {
+    const bare = name.replace(/^\S*?:/, '');
+    for (const [share, prefix] of entries) {
+      if (bare.startsWith(prefix)) shares[share] = Math.max(shares[share], instructions / per);
     }
-    return most / per;
-  };
-  return {
-    compiling: inclusive('v8::internal::Compiler::CompileOptimized('),
-    collecting: inclusive('v8::internal::Heap::CollectGarbage('),
-  };
+  }
+  return shares;
 }
 
 /**
