@@ -1,6 +1,7 @@
 import { TraceFlags } from '@tracewire/core';
 import { suppressTracing } from './context.js';
 import { rateLimitedWarn } from './exporters/failure-warning.js';
+import { encodesOnEnd, SpanArrayBatch, type SpanBatch } from './span-batch.js';
 import type { ExportResult, ReadableSpan, SpanExporter } from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
@@ -30,8 +31,9 @@ export interface BatchSpanProcessorOptions {
 const FAILED_TIMEOUT: ExportResult = { code: 1, error: new Error('export timed out') };
 
 /**
- * Takes ended spans off the request's path: `onEnd` only appends to a bounded queue; batches leave on an unref'd
- * timer or as soon as one fills. A full queue drops the new span (counted); a failing exporter is counted, never thrown.
+ * Takes ended spans off the request's path: `onEnd` only adds to a bounded queue of batches (encoding the span first
+ * when the exporter's format allows it); batches leave on an unref'd timer or as soon as one fills. A full queue
+ * drops the new span (counted); a failing exporter is counted, never thrown.
  */
 export class BatchSpanProcessor implements SpanProcessor {
   private readonly maxQueueSize: number;
@@ -41,7 +43,14 @@ export class BatchSpanProcessor implements SpanProcessor {
   private readonly maxConcurrentExports: number;
   private readonly shutdownTimeoutMillis: number;
   private readonly warn: (message: string) => void;
-  private queue: ReadableSpan[] = [];
+  private readonly newBatch: () => SpanBatch;
+  private readonly exportOne: (batch: SpanBatch) => Promise<ExportResult>;
+  /** Full batches waiting for an export slot, oldest first. */
+  private full: SpanBatch[] = [];
+  /** The batch ended spans go into: it leaves when full, or when the timer fires. */
+  private open: SpanBatch | undefined;
+  /** Spans in `full` and `open`. */
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private shutdownPromise: Promise<void> | undefined;
@@ -74,11 +83,18 @@ export class BatchSpanProcessor implements SpanProcessor {
       options.shutdownTimeoutMillis ?? this.exportTimeoutMillis,
     );
     this.warn = rateLimitedWarn(options.warn);
+    if (encodesOnEnd(exporter)) {
+      this.newBatch = () => exporter.newEncodedBatch();
+      this.exportOne = (batch) => exporter.exportEncoded(batch);
+    } else {
+      this.newBatch = () => new SpanArrayBatch();
+      this.exportOne = (batch) => exporter.export((batch as SpanArrayBatch).spans);
+    }
   }
 
   /** Spans waiting to be exported. */
   get queueLength(): number {
-    return this.queue.length;
+    return this.queued;
   }
 
   onStart(): void {}
@@ -89,15 +105,23 @@ export class BatchSpanProcessor implements SpanProcessor {
       return;
     }
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.queue.length >= this.maxQueueSize) {
+    if (this.queued >= this.maxQueueSize) {
       this.stats.droppedQueueFull++;
       this.warnQueueFull();
       return;
     }
-    this.queue.push(span);
+    this.open ??= this.newBatch();
+    const open = this.open;
+    // A span that cannot be encoded throws here with the batch unchanged; the tracer counts the throw.
+    open.add(span);
+    this.queued++;
     this.enqueued++;
-    if (this.queue.length >= this.maxExportBatchSize) this.exportFullBatches();
-    if (this.queue.length > 0 && this.timer === undefined) this.armTimer();
+    if (open.length >= this.maxExportBatchSize) {
+      this.full.push(open);
+      this.open = undefined;
+      this.exportFullBatches();
+    }
+    if (this.queued > 0 && this.timer === undefined) this.armTimer();
   }
 
   async forceFlush(): Promise<void> {
@@ -123,8 +147,10 @@ export class BatchSpanProcessor implements SpanProcessor {
     });
     await Promise.race([this.drain(), deadline]);
     clearTimeout(deadlineTimer);
-    this.stats.droppedShutdown += this.queue.length;
-    this.queue = [];
+    this.stats.droppedShutdown += this.queued;
+    this.queued = 0;
+    this.full = [];
+    this.open = undefined;
     try {
       await Promise.race([this.exporter.shutdown(), deadline]);
     } catch {
@@ -136,7 +162,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   private async drain(): Promise<void> {
     // Spans that keep arriving during a flush are the timer's business: a flush under load must still end.
     const target = this.enqueued;
-    while (this.dequeued < target && this.queue.length > 0) {
+    while (this.dequeued < target && this.queued > 0) {
       if (this.inFlight.size < this.maxConcurrentExports) this.startExport();
       else await Promise.race(this.inFlight);
     }
@@ -144,9 +170,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   }
 
   private exportFullBatches(): void {
-    while (this.queue.length >= this.maxExportBatchSize && this.inFlight.size < this.maxConcurrentExports) {
-      this.startExport();
-    }
+    while (this.full.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
   }
 
   private warnQueueFull(): void {
@@ -166,8 +190,8 @@ export class BatchSpanProcessor implements SpanProcessor {
     this.timer = suppressTracing(() =>
       setTimeout(() => {
         this.timer = undefined;
-        while (this.queue.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
-        if (this.queue.length > 0) this.armTimer();
+        while (this.queued > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
+        if (this.queued > 0) this.armTimer();
       }, this.scheduledDelayMillis),
     );
     this.timer.unref();
@@ -178,19 +202,25 @@ export class BatchSpanProcessor implements SpanProcessor {
     this.timer = undefined;
   }
 
+  /** Sends the oldest batch: a full one if any, else the open one. Only called with spans queued. */
   private startExport(): void {
-    const batch = this.queue.splice(0, this.maxExportBatchSize);
+    let batch = this.full.shift();
+    if (batch === undefined) {
+      batch = this.open!;
+      this.open = undefined;
+    }
+    this.queued -= batch.length;
     this.dequeued += batch.length;
     const done: Promise<void> = this.exportBatch(batch).then(() => {
       this.inFlight.delete(done);
       if (this.shutdownPromise !== undefined) return;
       this.exportFullBatches();
-      if (this.queue.length > 0 && this.timer === undefined) this.armTimer();
+      if (this.queued > 0 && this.timer === undefined) this.armTimer();
     });
     this.inFlight.add(done);
   }
 
-  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+  private async exportBatch(batch: SpanBatch): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<ExportResult>((resolve) => {
       timeout = setTimeout(() => resolve(FAILED_TIMEOUT), this.exportTimeoutMillis);
@@ -198,7 +228,7 @@ export class BatchSpanProcessor implements SpanProcessor {
     });
     let result: ExportResult;
     try {
-      result = await Promise.race([suppressTracing(() => this.exporter.export(batch)), timedOut]);
+      result = await Promise.race([suppressTracing(() => this.exportOne(batch)), timedOut]);
     } catch (error) {
       result = { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
     } finally {

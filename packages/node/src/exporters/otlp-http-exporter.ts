@@ -1,8 +1,10 @@
-import type { ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
+import type { EncodingSpanExporter, SpanBatch } from '../span-batch.js';
+import type { ExportResult, ReadableSpan } from '../span-data.js';
 import { oneOf } from './exporter-options.js';
 import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
 import { toOtlpJson } from './otlp-json.js';
 import { encodeOtlpProtoInSlices } from './otlp-proto.js';
+import { OtlpProtoBatch } from './otlp-proto-batch.js';
 import { parsePartialSuccess } from './otlp-response.js';
 import { ProtoWriter } from './proto-writer.js';
 
@@ -19,50 +21,82 @@ const PROTOCOLS = ['http/json', 'http/protobuf'] as const;
 const COMPRESSIONS = ['gzip', 'none'] as const;
 /** A 512-span batch of server spans is about 180 KB. */
 const INITIAL_BUFFER = 256 * 1024;
-const MAX_IDLE_WRITERS = 2;
+/** A request body and a batch's spans in flight, and the next batch filling up. */
+const MAX_IDLE_WRITERS = 4;
 
-/** Sends spans to an OTLP/HTTP receiver (a collector, or the tracewire viewer). */
-export class OtlpHttpExporter implements SpanExporter {
+/**
+ * Sends spans to an OTLP/HTTP receiver (a collector, or the tracewire viewer). With protobuf (the default) the batch
+ * processor has each span encoded as it ends (`newEncodedBatch`); `export` encodes whole batches, for JSON and for
+ * other callers.
+ */
+export class OtlpHttpExporter implements EncodingSpanExporter {
   readonly url: URL;
   readonly protocol: 'http/json' | 'http/protobuf';
+  readonly encodesSpansOnEnd: boolean;
   private readonly compression: 'gzip' | 'none';
   private readonly sender: HttpSpanSender;
   /**
-   * Encoding buffers of finished exports, reused so a batch is encoded in place instead of into fresh
-   * ArrayBuffers (about 800 KB allocated, zeroed and copied per 512-span batch before). One per export in flight.
+   * Encoding buffers, reused so spans are encoded in place instead of into fresh ArrayBuffers (about 800 KB
+   * allocated, zeroed and copied per 512-span batch before).
    */
   private readonly idleWriters: ProtoWriter[] = [];
+  private readonly takeWriter = (): ProtoWriter => this.idleWriters.pop() ?? new ProtoWriter(INITIAL_BUFFER);
 
   constructor(options: OtlpHttpExporterOptions = {}) {
     this.sender = new HttpSpanSender('OTLP exporter', 'http://localhost:4318/v1/traces', options);
     this.url = this.sender.url;
     this.protocol = oneOf('protocol', options.protocol ?? 'http/protobuf', PROTOCOLS);
     this.compression = oneOf('compression', options.compression ?? 'none', COMPRESSIONS);
+    this.encodesSpansOnEnd = this.protocol === 'http/protobuf';
   }
 
   export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
     return this.sender.track(() => this.send(spans));
   }
 
+  newEncodedBatch(): SpanBatch {
+    return new OtlpProtoBatch(this.takeWriter);
+  }
+
+  exportEncoded(batch: SpanBatch): Promise<ExportResult> {
+    return this.sender.track(async () => {
+      const encoded = batch as OtlpProtoBatch;
+      const body = this.takeWriter();
+      encoded.writeRequest(body);
+      for (const writer of encoded.writers()) this.giveBack(writer);
+      return this.deliver(body.written(), body, encoded.length);
+    });
+  }
+
   private async send(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    const json = this.protocol === 'http/json';
-    const writer = json ? undefined : (this.idleWriters.pop() ?? new ProtoWriter(INITIAL_BUFFER));
-    const body =
-      writer === undefined
-        ? new TextEncoder().encode(JSON.stringify(toOtlpJson(spans)))
-        : await encodeOtlpProtoInSlices(spans, writer);
-    const delivery = await this.sender.post(
-      body,
-      json ? 'application/json' : 'application/x-protobuf',
-      this.compression,
-    );
-    // Only a delivered body is certainly no longer being written to a socket; after a failure the buffer is let go.
-    if (delivery.ok && writer !== undefined && this.idleWriters.length < MAX_IDLE_WRITERS) {
-      this.idleWriters.push(writer);
+    if (this.protocol === 'http/json') {
+      return this.deliver(
+        new TextEncoder().encode(JSON.stringify(toOtlpJson(spans))),
+        undefined,
+        spans.length,
+      );
     }
+    const writer = this.takeWriter();
+    return this.deliver(await encodeOtlpProtoInSlices(spans, writer), writer, spans.length);
+  }
+
+  /** Posts a body (`writer`'s bytes, for protobuf) and reads the receiver's partial success. */
+  private async deliver(
+    body: Uint8Array,
+    writer: ProtoWriter | undefined,
+    spanCount: number,
+  ): Promise<ExportResult> {
+    const contentType = this.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+    const delivery = await this.sender.post(body, contentType, this.compression);
+    // Only a delivered body is certainly no longer being written to a socket; after a failure the buffer is let go.
+    if (delivery.ok && writer !== undefined) this.giveBack(writer);
     if (!delivery.ok) return delivery.result;
     const partial = parsePartialSuccess(delivery.responseBody, this.protocol);
-    return partial ? { code: 0, rejectedSpans: Math.min(partial.rejectedSpans, spans.length) } : { code: 0 };
+    return partial ? { code: 0, rejectedSpans: Math.min(partial.rejectedSpans, spanCount) } : { code: 0 };
+  }
+
+  private giveBack(writer: ProtoWriter): void {
+    if (this.idleWriters.length < MAX_IDLE_WRITERS) this.idleWriters.push(writer);
   }
 
   forceFlush(): Promise<void> {

@@ -1,6 +1,14 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { inheritsNoKeys } from '../attribute-record.js';
-import type { Attributes, AttributeValue, ReadableSpan, SpanEvent, SpanLink } from '../span-data.js';
+import type {
+  Attributes,
+  AttributeValue,
+  InstrumentationScope,
+  ReadableSpan,
+  Resource,
+  SpanEvent,
+  SpanLink,
+} from '../span-data.js';
 import { groupByResourceAndScope, isInt64, linkFlags, spanFlags } from './otlp-grouping.js';
 import { ProtoWriter } from './proto-writer.js';
 import { toUnixNano } from './unix-nano.js';
@@ -18,24 +26,38 @@ export function encodeOtlpProto(spans: readonly ReadableSpan[]): Uint8Array {
 /** Appends `spans[from, to)` as ResourceSpans messages: a whole request, or the next part of one. */
 function writeRequest(w: ProtoWriter, spans: readonly ReadableSpan[], from: number, to: number): void {
   for (const group of groupByResourceAndScope(spans, from, to)) {
-    w.message(1, (rs) => {
-      rs.message(1, (resource) => writeAttributes(resource, 1, group.resource.attributes));
-      for (const scopeGroup of group.scopes) {
-        rs.message(2, (ss) => {
-          ss.message(1, (scope) => {
-            scope.string(1, scopeGroup.scope.name);
-            scope.string(2, scopeGroup.scope.version);
-          });
-          for (const span of scopeGroup.spans) {
-            // open/close rather than `message`: no closure per span.
-            const start = ss.open(2);
-            writeSpan(ss, span);
-            ss.close(start);
-          }
-        });
-      }
-    });
+    const resourceSpans = w.open(1);
+    writeResourceField(w, group.resource);
+    for (const scopeGroup of group.scopes) {
+      const scopeSpans = w.open(2);
+      writeScopeField(w, scopeGroup.scope);
+      for (const span of scopeGroup.spans) writeSpanField(w, span);
+      w.close(scopeSpans);
+    }
+    w.close(resourceSpans);
   }
+}
+
+/** ResourceSpans' `resource` (field 1). */
+export function writeResourceField(w: ProtoWriter, resource: Resource): void {
+  const start = w.open(1);
+  writeAttributes(w, 1, resource.attributes);
+  w.close(start);
+}
+
+/** ScopeSpans' `scope` (field 1). */
+export function writeScopeField(w: ProtoWriter, scope: InstrumentationScope): void {
+  const start = w.open(1);
+  w.string(1, scope.name);
+  w.string(2, scope.version);
+  w.close(start);
+}
+
+/** One span as ScopeSpans' repeated `spans` (field 2): a run of these is a scope's spans, however they were batched. */
+export function writeSpanField(w: ProtoWriter, span: ReadableSpan): void {
+  const start = w.open(2);
+  writeSpan(w, span);
+  w.close(start);
 }
 
 /** Spans encoded per turn of the event loop: about 0.2 ms of work on a 2-core machine. */

@@ -116,6 +116,11 @@ export class ProtoWriter {
     return this.length;
   }
 
+  /** Forgets what was written after `position` (a value `position` returned): undoes a write that threw midway. */
+  rewind(position: number): void {
+    if (position < this.length) this.length = position;
+  }
+
   /** A copy of the bytes written in [start, end). */
   copy(start: number, end: number): Uint8Array {
     return this.buffer.slice(start, end);

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BatchSpanProcessor } from '../src/batch-processor.js';
+import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
+import { encodeOtlpProto } from '../src/exporters/otlp-proto.js';
+import type { Attributes, ReadableSpan, Resource } from '../src/span-data.js';
+import { TracerStats } from '../src/stats.js';
+import { oracleSpans } from './fixtures/oracle-spans.js';
+import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
+import { type Receiver, startReceiver } from './fixtures/receiver.js';
+import { makeSpan } from './fixtures/spans.js';
+
+const types = loadOtlpTypes();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function exportThroughProcessor(
+  spans: readonly ReadableSpan[],
+  protocol: 'http/json' | 'http/protobuf' = 'http/protobuf',
+): Promise<{ collector: Receiver; stats: TracerStats; processor: BatchSpanProcessor }> {
+  const collector = await startReceiver();
+  const stats = new TracerStats();
+  const processor = new BatchSpanProcessor(new OtlpHttpExporter({ url: collector.url, protocol }), {}, stats);
+  cleanups.push(async () => {
+    await processor.shutdown();
+    await collector.close();
+  });
+  for (const span of spans) processor.onEnd(span);
+  return { collector, stats, processor };
+}
+
+function spanNames(body: Uint8Array): string[] {
+  const decoded = decodeToObject(types.request, body) as {
+    resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
+  };
+  return decoded.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)));
+}
+
+describe('OTLP protobuf spans encoded as they end', () => {
+  it('deliver the request encodeOtlpProto makes of the whole batch, scopes and resources interleaved', async () => {
+    const other: Resource = { attributes: { 'service.name': 'billing' } };
+    const spans = [
+      ...oracleSpans().ours,
+      makeSpan({ name: 'a1', scope: { name: 'a', version: '1' } }),
+      makeSpan({ name: 'b1', scope: { name: 'b' } }),
+      makeSpan({ name: 'other a', resource: other, scope: { name: 'a', version: '1' } }),
+      // Another scope object with the same name and version is the same scope.
+      makeSpan({ name: 'a2', scope: { name: 'a', version: '1' } }),
+      makeSpan({ name: 'b2', scope: { name: 'b' } }),
+    ];
+    const { collector, stats, processor } = await exportThroughProcessor(spans);
+    await processor.forceFlush();
+    expect(collector.requests).toHaveLength(1);
+    // The processor leaves out spans of unsampled traces (the oracle has one); encodeOtlpProto encodes what it gets.
+    const sampled = spans.filter((span) => (span.spanContext().traceFlags & 1) === 1);
+    expect(sampled.length).toBeGreaterThan(5);
+    expect(decodeToObject(types.request, collector.requests[0]!.body)).toEqual(
+      decodeToObject(types.request, encodeOtlpProto(sampled)),
+    );
+    expect(stats.spansExported).toBe(sampled.length);
+  });
+
+  it('leave out only a span that cannot be encoded: its onEnd throws and the rest of its batch is delivered', async () => {
+    // Attribute values are checked when set on a real span; a processor can still be handed anything.
+    const unencodable = makeSpan({ name: 'bad', attributes: { broken: {} } as unknown as Attributes });
+    const { collector, stats, processor } = await exportThroughProcessor([makeSpan({ name: 'before' })]);
+    expect(() => processor.onEnd(unencodable)).toThrow(TypeError);
+    processor.onEnd(makeSpan({ name: 'after' }));
+    expect(processor.queueLength).toBe(2);
+    await processor.forceFlush();
+    expect(collector.requests.map((request) => spanNames(request.body))).toEqual([['before', 'after']]);
+    expect(stats.spansExported).toBe(2);
+    expect(stats.exportFailures).toBe(0);
+  });
+
+  it('send full batches as they fill and the rest on flush, each span once and in order', async () => {
+    const spans = Array.from({ length: 1100 }, (_, i) => makeSpan({ name: `span ${i}` }));
+    const { collector, processor } = await exportThroughProcessor(spans);
+    await processor.forceFlush();
+    const batches = collector.requests.map((request) => spanNames(request.body));
+    expect(batches.map((names) => names.length)).toEqual([512, 512, 76]);
+    expect(batches.flat()).toEqual(spans.map((span) => span.name));
+  });
+
+  it('are not used for http/json, which still receives the whole batch as JSON', async () => {
+    const { collector, processor } = await exportThroughProcessor(
+      [makeSpan({ name: 'json span' })],
+      'http/json',
+    );
+    await processor.forceFlush();
+    const request = collector.requests[0]!;
+    expect(request.headers['content-type']).toBe('application/json');
+    const body = JSON.parse(Buffer.from(request.body).toString('utf8')) as {
+      resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
+    };
+    expect(body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name).toBe('json span');
+  });
+});
