@@ -3,16 +3,30 @@ import { fork } from 'node:child_process';
 
 let nextId = 1;
 
-/** Forks `file` with `execPath` and resolves once it reports `{ ready: true, ... }`. */
+/**
+ * Forks `file` with `execPath` and resolves once it reports `{ ready: true, ... }`. With `captureStderr` the child's
+ * stderr is kept (`handle.stderr()`) instead of passed through, so it cannot land in the middle of a table.
+ */
 export function startChild(
   file,
-  { args = [], env = {}, execPath = process.execPath, execArgv = [], timeoutMs = 30_000 } = {},
+  {
+    args = [],
+    env = {},
+    execPath = process.execPath,
+    execArgv = [],
+    timeoutMs = 30_000,
+    captureStderr = false,
+  } = {},
 ) {
   const child = fork(file, args, {
     execPath,
     execArgv,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', captureStderr ? 'pipe' : 'inherit', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk) => {
+    stderr += chunk;
   });
   const pending = new Map();
   child.on('message', (message) => {
@@ -25,6 +39,8 @@ export function startChild(
   const handle = {
     child,
     info: undefined,
+    /** What the child wrote to stderr so far, when started with `captureStderr`. */
+    stderr: () => stderr,
     ask(message, askTimeoutMs = 120_000) {
       const id = nextId++;
       return new Promise((resolve, reject) => {

@@ -25,6 +25,7 @@ export async function runSoak(
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${deadPort}`,
       BENCH_DOWNSTREAM: 'http://127.0.0.1:1',
     },
+    captureStderr: true,
   });
   const port = server.info.port;
   try {
@@ -62,6 +63,11 @@ export async function runSoak(
         `(${growth < 0.1 ? 'flat: under 10%' : 'grew 10% or more'}); ${end.tracer.droppedQueueFull + end.tracer.droppedExportFailed} spans dropped and counted. ` +
         `Load: ${Math.round(first.rps)} / ${Math.round(second.rps)} req/s.\n`,
     );
+    const said = server.stderr().trim();
+    if (said !== '') {
+      write('\nThe server wrote to stderr (the warning a user sees when the collector is down):\n\n');
+      write(`${said.replace(/^/gm, '> ')}\n`);
+    }
   } finally {
     server.stop();
   }
