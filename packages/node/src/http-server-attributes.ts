@@ -13,8 +13,22 @@ export function normalizeMethod(method: string | undefined, known: ReadonlySet<s
 /** Span name per semconv: `{method} {http.route}`, `{method}` without a route, `HTTP` for `_OTHER`. */
 export function serverSpanName(method: string, route: string | undefined): string {
   const name = method === '_OTHER' ? 'HTTP' : method;
-  return route === undefined ? name : `${name} ${route}`;
+  if (route === undefined) return name;
+  const named = namesByRoute.get(route);
+  if (named !== undefined && named.method === name) return named.name;
+  // Bounded: routes are an app's templates, but a full cache starts over rather than grow.
+  if (namesByRoute.size >= MAX_NAMED_ROUTES) namesByRoute.clear();
+  const joined = `${name} ${route}`;
+  namesByRoute.set(route, { method: name, name: joined });
+  return joined;
 }
+
+/**
+ * The last name made per route. A joined name is a rope that every span's encoder flattened again (a copy and
+ * about 500 instructions per span); one kept is flattened once. Most routes answer one method.
+ */
+const namesByRoute = new Map<string, { method: string; name: string }>();
+const MAX_NAMED_ROUTES = 1024;
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

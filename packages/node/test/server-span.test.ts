@@ -257,6 +257,29 @@ describe('server span lifecycle', () => {
     expect(span.attributes['http.route']).toBe('/x/:id');
   });
 
+  it('names each span by its own method and route, for routes answering several methods and past 1024 routes', async () => {
+    const { exporter, url } = await serve({}, (req, res, trace) => {
+      trace?.setRoute(`/r/${new URL(req.url ?? '/', 'http://x').searchParams.get('n')}/:id`);
+      res.end();
+    });
+    const asked: string[] = [];
+    for (let n = 0; n < 1100; n += 1) {
+      const method = n % 3 === 0 ? 'POST' : 'GET';
+      // The same route again right after, with the other method.
+      for (const m of n % 50 === 0 ? [method, method === 'GET' ? 'POST' : 'GET'] : [method]) {
+        asked.push(`${m} /r/${n}/:id`);
+        await get(`${url}/r/${n}/1?n=${n}`, { method: m });
+      }
+    }
+    // Sorted: a span ends at its response's 'close', which may come after the next request arrived.
+    expect(
+      exporter
+        .getFinishedSpans()
+        .map((span) => span.name)
+        .sort(),
+    ).toEqual(asked.sort());
+  });
+
   it('renames the live span as soon as the route is set', async () => {
     let live: string | undefined;
     const { exporter, url } = await serve({}, (_req, res, trace) => {
