@@ -63,13 +63,22 @@ describe('OTLP protobuf spans encoded as they end', () => {
 
   it('leave out only a span that cannot be encoded: its onEnd throws and the rest of its batch is delivered', async () => {
     // Attribute values are checked when set on a real span; a processor can still be handed anything.
-    const unencodable = makeSpan({ name: 'bad', attributes: { broken: {} } as unknown as Attributes });
+    const unencodable = makeSpan({
+      name: 'bad',
+      attributes: { broken: {} } as unknown as Attributes,
+      resource: { attributes: { 'service.name': 'nowhere' } },
+    });
     const { collector, stats, processor } = await exportThroughProcessor([makeSpan({ name: 'before' })]);
     expect(() => processor.onEnd(unencodable)).toThrow(TypeError);
     processor.onEnd(makeSpan({ name: 'after' }));
     expect(processor.queueLength).toBe(2);
     await processor.forceFlush();
     expect(collector.requests.map((request) => spanNames(request.body))).toEqual([['before', 'after']]);
+    // The failed span's resource, seen first in the batch, is not sent with no spans under it.
+    const decoded = decodeToObject(types.request, collector.requests[0]!.body) as {
+      resourceSpans: unknown[];
+    };
+    expect(decoded.resourceSpans).toHaveLength(1);
     expect(stats.spansExported).toBe(2);
     expect(stats.exportFailures).toBe(0);
   });
@@ -81,6 +90,23 @@ describe('OTLP protobuf spans encoded as they end', () => {
     const batches = collector.requests.map((request) => spanNames(request.body));
     expect(batches.map((names) => names.length)).toEqual([512, 512, 76]);
     expect(batches.flat()).toEqual(spans.map((span) => span.name));
+  });
+
+  it('are not used by a subclass that overrides export, which still gets every span to filter', async () => {
+    const collector = await startReceiver();
+    class Filtering extends OtlpHttpExporter {
+      override export(spans: readonly ReadableSpan[]) {
+        return super.export(spans.filter((span) => span.name !== 'secret'));
+      }
+    }
+    const processor = new BatchSpanProcessor(new Filtering({ url: collector.url }));
+    cleanups.push(async () => {
+      await processor.shutdown();
+      await collector.close();
+    });
+    for (const name of ['public', 'secret', 'also public']) processor.onEnd(makeSpan({ name }));
+    await processor.forceFlush();
+    expect(collector.requests.map((request) => spanNames(request.body))).toEqual([['public', 'also public']]);
   });
 
   it('are not used for http/json, which still receives the whole batch as JSON', async () => {

@@ -47,7 +47,9 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
     this.url = this.sender.url;
     this.protocol = oneOf('protocol', options.protocol ?? 'http/protobuf', PROTOCOLS);
     this.compression = oneOf('compression', options.compression ?? 'none', COMPRESSIONS);
-    this.encodesSpansOnEnd = this.protocol === 'http/protobuf';
+    // A subclass that overrides `export` (to filter or change spans) must still see every span.
+    this.encodesSpansOnEnd =
+      this.protocol === 'http/protobuf' && this.export === OtlpHttpExporter.prototype.export;
   }
 
   export(spans: readonly ReadableSpan[]): Promise<ExportResult> {

@@ -46,7 +46,8 @@ export class OtlpProtoBatch implements SpanBatch {
     const runs = this.runs;
     for (let i = 0; i < runs.length; i++) {
       const resource = runs[i]!.resource;
-      if (runs.findIndex((run) => run.resource === resource) < i) continue;
+      // Each resource once, where it first appears; a run left empty (its one span failed to encode) adds nothing.
+      if (runs.findIndex((run) => run.resource === resource && run.spans.position > 0) !== i) continue;
       const resourceSpans = out.open(1);
       writeResourceField(out, resource);
       for (let j = i; j < runs.length; j++) {
