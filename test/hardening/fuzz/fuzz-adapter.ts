@@ -213,7 +213,9 @@ export function fuzzAdapter(name: keyof typeof DRIVERS): void {
         expect(processor.ended - encodedBefore).toBeGreaterThan(RUNS / 2);
         expect(stats.instrumentationErrors).toBe(0);
       },
-      Math.max(120_000, RUNS * 4),
+      // A hang guard, not a speed check: 34,000 cases took 31–39 s alone and up to 115 s beside the rest of the
+      // suite on a slow two-core machine.
+      Math.max(120_000, RUNS * 10),
     );
   });
 }
