@@ -162,13 +162,7 @@ export class ProtoWriter {
     this.length = at;
   }
 
-  message(field: number, write: (writer: ProtoWriter) => void): void {
-    const start = this.open(field);
-    write(this);
-    this.close(start);
-  }
-
-  /** Starts a nested message; write its fields, then `close` with what this returned. No closure needed. */
+  /** Starts a nested message; write its fields, then `close` with what this returned. */
   open(field: number): number {
     this.tag(field, 2);
     this.reserve(1);
