@@ -48,6 +48,8 @@ describe('OTLP protobuf spans encoded as they end', () => {
       // Another scope object with the same name and version is the same scope.
       makeSpan({ name: 'a2', scope: { name: 'a', version: '1' } }),
       makeSpan({ name: 'b2', scope: { name: 'b' } }),
+      // No version and an empty one are the same scope, as encodeOtlpProto groups them.
+      makeSpan({ name: 'b3', scope: { name: 'b', version: '' } }),
     ];
     const { collector, stats, processor } = await exportThroughProcessor(spans);
     await processor.forceFlush();

@@ -10,6 +10,11 @@ export interface ResourceGroup {
   scopes: ScopeGroup[];
 }
 
+/** Scopes are one scope by name and version (two tracers of one library share theirs); no version is ''. */
+export function scopeKey(scope: InstrumentationScope): string {
+  return `${scope.name}@${scope.version ?? ''}`;
+}
+
 /** OTLP nests spans as resourceSpans → scopeSpans → spans; a tracer shares one resource object, so identity groups. */
 export function groupByResourceAndScope(
   spans: readonly ReadableSpan[],
@@ -32,7 +37,7 @@ export function groupByResourceAndScope(
       scopes = new Map();
       byResource.set(span.resource, scopes);
     }
-    const key = `${span.scope.name}@${span.scope.version ?? ''}`;
+    const key = scopeKey(span.scope);
     let group = scopes.get(key);
     if (group === undefined) {
       group = { scope: span.scope, spans: [] };

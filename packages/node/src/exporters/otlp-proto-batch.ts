@@ -1,5 +1,6 @@
 import type { SpanBatch } from '../span-batch.js';
 import type { InstrumentationScope, ReadableSpan, Resource } from '../span-data.js';
+import { scopeKey } from './otlp-grouping.js';
 import { writeResourceField, writeScopeField, writeSpanField } from './otlp-proto.js';
 import type { ProtoWriter } from './proto-writer.js';
 
@@ -7,6 +8,7 @@ import type { ProtoWriter } from './proto-writer.js';
 interface ScopeRun {
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
+  readonly scopeKey: string;
   readonly spans: ProtoWriter;
 }
 
@@ -69,15 +71,12 @@ export class OtlpProtoBatch implements SpanBatch {
 
   private runFor(span: ReadableSpan): ScopeRun {
     const { resource, scope } = span;
-    for (const run of this.runs) {
-      // Scopes are equal by name and version (two tracers of one library share a scope), resources by identity.
-      if (run.resource === resource && run.scope.name === scope.name && run.scope.version === scope.version) {
-        return run;
-      }
-    }
+    const key = scopeKey(scope);
+    // Resources are one by identity, as in encodeOtlpProto's grouping.
+    for (const run of this.runs) if (run.resource === resource && run.scopeKey === key) return run;
     const spans = this.takeWriter();
     spans.reset();
-    const run: ScopeRun = { resource, scope, spans };
+    const run: ScopeRun = { resource, scope, scopeKey: key, spans };
     this.runs.push(run);
     return run;
   }
