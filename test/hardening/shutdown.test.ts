@@ -126,6 +126,23 @@ describe('normal exit', () => {
     expect(new Set(otlp.spans.map((s) => s.spanId)).size).toBe(50);
   });
 
+  it('exits within shutdownOnSignals.timeoutMillis when the collector takes the connection and never answers', async () => {
+    const silent = await collector();
+    silent.behaviour = { kind: 'slow', delayMillis: 60_000 };
+    const app = start('exits-after-one-span.mjs', silent.url, {
+      SHUTDOWN_TIMEOUT: '1000',
+      OTEL_BSP_SCHEDULE_DELAY: '1000',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
+    });
+    await waitFor(() => app.output().includes('done'), 'the script to finish its work');
+    const finished = performance.now();
+    const [code] = await once(app.process, 'exit');
+    // Before: the export's connection kept the process alive until the exporter's own 10 s timeout.
+    expect(code, app.output()).toBe(0);
+    expect(performance.now() - finished).toBeLessThan(4000);
+    expect(silent.requests).toBeGreaterThan(0);
+  });
+
   it('shuts down safely when shutdown() is called twice at once and again afterwards', async () => {
     const otlp = await collector();
     const app = start('exits-normally.mjs', otlp.url, { REQUESTS: '30', DOUBLE_SHUTDOWN: '1' });

@@ -124,13 +124,17 @@ export class BatchSpanProcessor implements SpanProcessor {
     if (this.queued > 0 && this.timer === undefined) this.armTimer();
   }
 
+  /** Exports what is queued, then lets the exporter finish what it holds, within `exportTimeoutMillis`. */
   async forceFlush(): Promise<void> {
     await this.drain();
-    try {
-      await this.exporter.forceFlush?.();
-    } catch {
-      // forceFlush reports nothing; the failed spans are already counted.
-    }
+    const exporter = this.exporter;
+    if (exporter.forceFlush === undefined) return;
+    // An exporter whose forceFlush waits on an export that never settles must not hang the app's flush (nor the
+    // process, which Tracer#forceFlush keeps alive until it returns).
+    await withinMillis(
+      settled(() => exporter.forceFlush?.()),
+      this.exportTimeoutMillis,
+    );
   }
 
   shutdown(): Promise<void> {
@@ -138,23 +142,24 @@ export class BatchSpanProcessor implements SpanProcessor {
     return this.shutdownPromise;
   }
 
+  /** Delivers what is queued and shuts the exporter down, both within one `shutdownTimeoutMillis`. */
   private async runShutdown(): Promise<void> {
     this.clearTimer();
     let deadlineTimer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      deadlineTimer = setTimeout(() => resolve('deadline'), this.shutdownTimeoutMillis);
+    const deadline = new Promise<void>((resolve) => {
+      deadlineTimer = setTimeout(resolve, this.shutdownTimeoutMillis);
       deadlineTimer.unref();
     });
-    await Promise.race([this.drain(), deadline]);
-    clearTimeout(deadlineTimer);
-    this.stats.droppedShutdown += this.queued;
-    this.queued = 0;
-    this.full = [];
-    this.open = undefined;
     try {
-      await Promise.race([this.exporter.shutdown(), deadline]);
-    } catch {
-      // A failing exporter must not turn the app's shutdown into a rejection.
+      await Promise.race([this.drain(), deadline]);
+      this.stats.droppedShutdown += this.queued;
+      this.queued = 0;
+      this.full = [];
+      this.open = undefined;
+      // The same deadline: an exporter whose shutdown never settles must not hold the app's shutdown past it.
+      await Promise.race([settled(() => this.exporter.shutdown()), deadline]);
+    } finally {
+      clearTimeout(deadlineTimer);
     }
   }
 
@@ -242,6 +247,29 @@ export class BatchSpanProcessor implements SpanProcessor {
       this.stats.exportFailures++;
       this.stats.droppedExportFailed += batch.length;
     }
+  }
+}
+
+/** `work()`, its failure ignored: a failing exporter must not turn the app's flush or shutdown into a rejection. */
+async function settled(work: () => Promise<void> | void): Promise<void> {
+  try {
+    await work();
+  } catch {
+    // forceFlush and shutdown report nothing; failed spans are already counted.
+  }
+}
+
+/** Waits for `work` for at most `millis`. */
+async function withinMillis(work: Promise<void>, millis: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, millis);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -26,7 +26,9 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     const ended = tracer.stats.spansEnded;
     if (ended === flushedAt) return;
     flushedAt = ended;
-    void withDeadline(tracer.flushUnheld(), timeoutMillis, false);
+    // The deadline holds the process (the exporter's connections do not): at most `timeoutMillis`, even when the
+    // collector accepts the connection and never answers.
+    void withDeadline(tracer.flushUnheld(), timeoutMillis, true);
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {

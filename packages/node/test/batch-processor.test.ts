@@ -243,6 +243,37 @@ describe('BatchSpanProcessor', () => {
     expect(processor.queueLength).toBe(0);
   });
 
+  it('shutdown gives the exporter’s own shutdown the same deadline, and does not wait past it', async () => {
+    const exporter = new InMemoryExporter();
+    // An exporter whose shutdown never settles (a connection pool that never drains).
+    vi.spyOn(exporter, 'shutdown').mockReturnValue(new Promise(() => {}));
+    const processor = new BatchSpanProcessor(exporter, {
+      scheduledDelayMillis: 60_000,
+      shutdownTimeoutMillis: 100,
+    });
+    processor.onEnd(makeSpan());
+    const started = performance.now();
+    await processor.shutdown();
+    // Before: the deadline's timer was cleared once the queue drained, and shutdown() never returned.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
+  it('forceFlush waits for the exporter’s own forceFlush at most exportTimeoutMillis', async () => {
+    const exporter = new InMemoryExporter();
+    const flushed = vi.fn(() => new Promise<void>(() => {}));
+    (exporter as SpanExporter).forceFlush = flushed;
+    const processor = track(
+      new BatchSpanProcessor(exporter, { scheduledDelayMillis: 60_000, exportTimeoutMillis: 100 }),
+    );
+    processor.onEnd(makeSpan());
+    const started = performance.now();
+    await processor.forceFlush();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(flushed).toHaveBeenCalledTimes(1);
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
   it('never keeps the process alive: its timers are unref’d', () => {
     const created: NodeJS.Timeout[] = [];
     const real = globalThis.setTimeout;

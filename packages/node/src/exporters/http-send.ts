@@ -129,6 +129,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+function unrefSocket(socket: { unref(): unknown }): void {
+  socket.unref();
+}
+
 function postOnce(
   url: URL,
   body: Uint8Array,
@@ -173,6 +177,9 @@ function postOnce(
       request.destroy(new Error(`export timed out after ${timeoutMillis} ms`));
     }, timeoutMillis);
     timer.unref();
+    // Like the timers: a collector that accepts the connection but never answers must not keep a finished app
+    // alive. Whoever waits for the export (forceFlush, shutdown, the beforeExit hook) holds the process instead.
+    request.on('socket', unrefSocket);
     request.on('error', (error) => finish({ kind: 'error', error }));
     request.end(body);
   });
