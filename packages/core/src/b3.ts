@@ -10,7 +10,7 @@ import {
   toHeaderValue,
 } from './carrier.js';
 import { isHexId } from './hex.js';
-import { isOws } from './ows.js';
+import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import {
   isSampled,
@@ -60,7 +60,9 @@ function singleSamplingFlags(s: string, at: number): number | undefined {
  * openzipkin/b3-propagation). A bare sampling state (`0`, `1`, `d`) carries no ids, so it yields no context:
  * `singleSamplingOnly` reads it.
  */
-export function parseB3Single(value: string): SpanContext | undefined {
+export function parseB3Single(header: string): SpanContext | undefined {
+  // As for traceparent: carriers other than Node's parser may keep optional whitespace around the value.
+  const value = trimOws(header);
   const len = value.length;
   const d1 = value.indexOf('-');
   if (d1 === -1) return undefined;
@@ -133,10 +135,8 @@ function sameName(name: string, lower: string): boolean {
 function firstValue(value: string | string[] | undefined): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (typeof v !== 'string') return undefined;
-  let end = v.indexOf(',');
-  if (end === -1) return v;
-  while (end > 0 && isOws(v.charCodeAt(end - 1))) end--;
-  return v.slice(0, end);
+  const end = v.indexOf(',');
+  return trimOws(end === -1 ? v : v.slice(0, end));
 }
 
 /** The six B3 headers as found in one carrier. */

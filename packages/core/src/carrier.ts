@@ -41,9 +41,9 @@ export function plainRecord(carrier: unknown): Record<string, unknown> | undefin
 }
 
 /**
- * Reads from Node `IncomingHttpHeaders` (lowercase keys, `string | string[]`), the fetch `Headers` class
- * (anything with `.get`, which joins repeated headers with ", ") and plain objects, whose keys may be in any
- * case (HTTP field names are case-insensitive, RFC 9110 §5.1). `key` must be lowercase.
+ * Reads from Node `IncomingHttpHeaders` (lowercase keys, `string | string[]`), the fetch `Headers` class (which
+ * joins repeated headers with ", "), anything else with `.get` (a `Map`, gRPC `Metadata`: arrays kept) and plain
+ * objects. Keys may be in any case (HTTP field names are case-insensitive, RFC 9110 §5.1). `key` must be lowercase.
  */
 export const defaultGetter: CarrierGetter<unknown> = {
   get(carrier, key) {
@@ -51,10 +51,7 @@ export const defaultGetter: CarrierGetter<unknown> = {
     const record = carrier as Record<string, unknown>;
     const direct = record[key];
     if (typeof direct === 'string') return direct;
-    if (isHeadersLike(carrier)) {
-      const value = carrier.get(key);
-      return typeof value === 'string' ? value : undefined;
-    }
+    if (isHeadersLike(carrier)) return getFromHeadersLike(carrier, key);
     if (direct !== undefined) return toHeaderValue(direct);
     // Slow path for objects written by hand ("Traceparent"); Node's own header objects never get here
     // with a present header because Node lowercases names.
@@ -69,6 +66,25 @@ export const defaultGetter: CarrierGetter<unknown> = {
     return Object.keys(carrier);
   },
 };
+
+/**
+ * fetch `Headers` matches names in any case and joins repeated values; a `Map` or gRPC `Metadata` (whose `get`
+ * returns every value as an array) may hold a name in another case, so a miss there walks its keys.
+ */
+function getFromHeadersLike(carrier: HeadersLike, key: string): string | string[] | undefined {
+  const value = toHeaderValue(carrier.get(key));
+  if (value !== undefined || isFetchHeaders(carrier) || typeof carrier.keys !== 'function') return value;
+  for (const k of carrier.keys()) {
+    if (typeof k === 'string' && k.length === key.length && k.toLowerCase() === key) {
+      return toHeaderValue(carrier.get(k));
+    }
+  }
+  return undefined;
+}
+
+function isFetchHeaders(carrier: object): boolean {
+  return typeof Headers === 'function' && carrier instanceof Headers;
+}
 
 /**
  * Reads Node's `IncomingHttpHeaders` (`req.headers`), whose names Node has already lowercased: a name that is not
@@ -102,7 +118,7 @@ export function recordValue(value: unknown): string | string[] | undefined {
 
 /**
  * Writes into fetch `Headers` (or anything with `.set`), Node `OutgoingMessage` (`.setHeader`) and plain
- * objects (`carrier[key] = value`). It does not re-check values: every propagator builds its values from
+ * objects (`carrier[key] = value`, replacing the name in any other case). It does not re-check values: every propagator builds its values from
  * validated ids and grammars, so none holds CR, LF or another control character. Never throws.
  */
 export const defaultSetter: CarrierSetter<unknown> = {
@@ -115,13 +131,26 @@ export const defaultSetter: CarrierSetter<unknown> = {
     try {
       if (typeof c.set === 'function') c.set(key, value);
       else if (typeof c.setHeader === 'function') c.setHeader(key, value);
-      else (carrier as Record<string, unknown>)[key] = value;
+      else setInRecord(carrier as Record<string, unknown>, key, value);
     } catch {
       // Headers with an immutable guard, or a Node request whose headers were already sent
       // (ERR_HTTP_HEADERS_SENT): the request goes on without this header rather than failing.
     }
   },
 };
+
+/**
+ * `record[key] = value`, first removing the same name in another case (`Traceparent`): the getters read names in any
+ * case, and fetch would send both spellings as one joined value, which no receiver can parse.
+ */
+function setInRecord(record: Record<string, unknown>, key: string, value: string): void {
+  if (!Object.hasOwn(record, key)) {
+    for (const k of Object.keys(record)) {
+      if (k.length === key.length && k.toLowerCase() === key) delete record[k];
+    }
+  }
+  record[key] = value;
+}
 
 /**
  * One header value out of what a getter returned: a string as is, a one-element array's element. Several

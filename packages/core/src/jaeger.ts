@@ -10,6 +10,7 @@ import {
   singleValue,
 } from './carrier.js';
 import { isHex, isHexId } from './hex.js';
+import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import { isSampled, isSpanContextValid, type SpanContext, TraceFlags } from './span-context.js';
 
@@ -33,7 +34,7 @@ function readId(raw: string, width: number): string | undefined {
  * Some clients send it URL-encoded (`%3A` for ":").
  */
 export function parseUberTraceId(header: string): SpanContext | undefined {
-  let value = header;
+  let value = trimOws(header);
   if (value.indexOf('%') !== -1) {
     try {
       value = decodeURIComponent(value);

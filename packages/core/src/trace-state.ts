@@ -9,44 +9,24 @@ const MAX_LENGTH = 512;
 /** §3.3.1.5: when truncating, entries longer than 128 characters go first. */
 const LONG_ENTRY = 128;
 
-// keychar of W3C Trace Context §3.3.1.3.1: lcalpha / DIGIT / "_" / "-" / "*" / "/"
+// keychar of W3C Trace Context Level 2 §3.3.2.2.1: lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
 function isKeyChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x5f ||
-    c === 0x2d ||
-    c === 0x2a ||
-    c === 0x2f
-  );
+  return isLcAlphaOrDigit(c) || c === 0x5f || c === 0x2d || c === 0x2a || c === 0x2f || c === 0x40;
 }
 
-function isLcAlpha(c: number): boolean {
-  return c >= 0x61 && c <= 0x7a;
+function isLcAlphaOrDigit(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
 }
 
 /**
- * §3.3.1.3.1 key grammar:
- *   simple-key       = lcalpha 0*255( keychar )
- *   multi-tenant-key = tenant-id "@" system-id
- *   tenant-id        = ( lcalpha / DIGIT ) 0*240( keychar )
- *   system-id        = lcalpha 0*13( keychar )
+ * Key grammar of W3C Trace Context Level 2 (§3.3.2.2.1): `( lcalpha / DIGIT ) 0*255( keychar )`, where keychar
+ * includes "@". Level 1's split into a tenant (up to 241 characters) and a system (up to 14, starting with a letter)
+ * is gone from it; every Level 1 key still matches, so a vendor's entry under either level is kept and forwarded.
  */
 export function isValidTraceStateKey(key: string): boolean {
   const len = key.length;
-  if (len === 0 || len > 256) return false;
-  const at = key.indexOf('@');
-  if (at === -1) {
-    if (!isLcAlpha(key.charCodeAt(0))) return false;
-    for (let i = 1; i < len; i++) if (!isKeyChar(key.charCodeAt(i))) return false;
-    return true;
-  }
-  if (at === 0 || at > 241 || len - at - 1 < 1 || len - at - 1 > 14) return false;
-  const first = key.charCodeAt(0);
-  if (!isLcAlpha(first) && !(first >= 0x30 && first <= 0x39)) return false;
-  for (let i = 1; i < at; i++) if (!isKeyChar(key.charCodeAt(i))) return false;
-  if (!isLcAlpha(key.charCodeAt(at + 1))) return false;
-  for (let i = at + 2; i < len; i++) if (!isKeyChar(key.charCodeAt(i))) return false;
+  if (len === 0 || len > 256 || !isLcAlphaOrDigit(key.charCodeAt(0))) return false;
+  for (let i = 1; i < len; i++) if (!isKeyChar(key.charCodeAt(i))) return false;
   return true;
 }
 

@@ -20,6 +20,17 @@ describe('b3 single header (openzipkin/b3-propagation "Single Header")', () => {
     });
   });
 
+  it('reads values with optional whitespace around them (carriers other than Node may keep it)', () => {
+    expect(extract({ b3: ` ${T128}-${SPAN}-1\t` })?.spanId).toBe(SPAN);
+    const multiHeaders = { 'x-b3-traceid': ` ${T128} `, 'x-b3-spanid': `${SPAN} `, 'x-b3-sampled': ' 1' };
+    expect(extract(multiHeaders)).toEqual({
+      traceId: T128,
+      spanId: SPAN,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+  });
+
   it('reads {TraceId}-{SpanId} with the sampling decision deferred (not sampled here)', () => {
     expect(extract({ b3: `${T128}-${SPAN}` })?.traceFlags).toBe(TraceFlags.NONE);
   });

@@ -33,6 +33,20 @@ describe('defaultGetter', () => {
     expect(defaultGetter.get(headers, 'x-b3-traceid')).toBe('abc');
   });
 
+  it('reads a Map whatever the case of its keys, and keeps array values (gRPC Metadata returns arrays)', () => {
+    const map = new Map<string, unknown>([
+      ['Traceparent', TP],
+      ['tracestate', ['a=1', 'b=2']],
+    ]);
+    expect(defaultGetter.get(map, 'traceparent')).toBe(TP);
+    expect(defaultGetter.get(map, 'tracestate')).toEqual(['a=1', 'b=2']);
+    expect(defaultGetter.get(map, 'missing')).toBeUndefined();
+    // gRPC Metadata's shape: get(key) is every value of the key, as an array; no keys().
+    const values = new Map([['traceparent', [TP]]]);
+    const metadata = { get: (key: string) => values.get(key) ?? [], set() {} };
+    expect(w3cTraceContext.extract(metadata).spanContext?.spanId).toBe('00f067aa0ba902b7');
+  });
+
   it('turns numbers into strings and drops other value types', () => {
     expect(defaultGetter.get({ 'content-length': 42 }, 'content-length')).toBe('42');
     expect(defaultGetter.get({ a: { nested: true } }, 'a')).toBeUndefined();
@@ -58,6 +72,12 @@ describe('defaultSetter', () => {
     const headers: Record<string, string> = {};
     defaultSetter.set(headers, 'traceparent', TP);
     expect(headers).toEqual({ traceparent: TP });
+  });
+
+  it('replaces the same name in another case on plain objects, so a request carries one value', () => {
+    const headers: Record<string, string> = { Traceparent: 'old', Accept: 'application/json' };
+    defaultSetter.set(headers, 'traceparent', TP);
+    expect(headers).toEqual({ traceparent: TP, Accept: 'application/json' });
   });
 
   it('calls setHeader on objects shaped like Node OutgoingMessage', () => {

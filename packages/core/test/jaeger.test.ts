@@ -15,6 +15,10 @@ describe('jaeger uber-trace-id (Jaeger client "Propagation Format": {trace-id}:{
     });
   });
 
+  it('reads a value with optional whitespace around it', () => {
+    expect(extract({ 'uber-trace-id': ` ${TRACE}:${SPAN}:0:1 ` }).spanContext?.spanId).toBe(SPAN);
+  });
+
   it('reads the URL-encoded form (%3A for ":")', () => {
     expect(extract({ 'uber-trace-id': `${TRACE}%3A${SPAN}%3A0%3A1` }).spanContext?.spanId).toBe(SPAN);
   });
