@@ -31,23 +31,38 @@ export const defaultPropagator: Propagator = composite([w3cTraceContext, w3cBagg
  * A composite of the propagators named in an `OTEL_PROPAGATORS` value (comma-separated, case-insensitive):
  * tracecontext, baggage, b3 (single header), b3multi, jaeger, none. `none` alone disables propagation; an
  * empty value means "unset" (OpenTelemetry SDK environment variable spec) and returns {@link defaultPropagator}.
- * Throws a RangeError naming `source` (where the list came from: the variable, or a code option), the unknown value
- * and the accepted ones.
+ * An unknown name throws a RangeError naming `source` (where the list came from: the variable, or a code option),
+ * the unknown value and the accepted ones; given `skipUnknown`, it is passed to it and left out instead (what the
+ * OpenTelemetry SDK environment variable spec asks of an unrecognised value: a warning, never a failure).
  */
-export function propagatorsFromNames(names: string, source = 'OTEL_PROPAGATORS'): Propagator {
+export function propagatorsFromNames(
+  names: string,
+  source = 'OTEL_PROPAGATORS',
+  skipUnknown?: (unknown: string) => void,
+): Propagator {
   if (typeof names !== 'string') {
     throw new TypeError(`${source} must be a comma-separated string of: ${ACCEPTED}`);
   }
   if (names.trim() === '') return defaultPropagator;
   const list: Propagator[] = [];
+  let skipped = false;
+  let none = false;
   for (const raw of names.split(',')) {
     const name = raw.trim().toLowerCase();
     if (name === '') continue;
     const p = Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
+    if (p === undefined && skipUnknown !== undefined) {
+      skipUnknown(raw.trim());
+      skipped = true;
+      continue;
+    }
+    if (p === null) none = true;
     if (p === undefined) {
       throw new RangeError(`${source}: unknown propagator "${raw.trim()}"; accepted values: ${ACCEPTED}`);
     }
     if (p !== null && !list.includes(p)) list.push(p);
   }
+  // Nothing known named (`xray` alone): the setting is ignored, not read as `none`.
+  if (skipped && list.length === 0 && !none) return defaultPropagator;
   return composite(list);
 }

@@ -12,6 +12,7 @@ import {
   SAMPLER_NAMES,
   type SamplerName,
 } from './env.js';
+import { type EnvWarn, orIgnored, warnIgnored, warnOfEnv } from './env-warning.js';
 import { checkTls, type ExporterTlsOptions } from './exporters/tls-options.js';
 import {
   checkBoolean,
@@ -172,11 +173,12 @@ const DEFAULT_RATE_LIMIT_PER_SECOND = 100;
 export function resolveConfig(
   options: TracewireOptions = {},
   env: NodeJS.ProcessEnv = process.env,
+  warn: EnvWarn = warnOfEnv,
 ): ResolvedConfig {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`tracewire options must be an object; got ${describe(options)}`);
   }
-  const fromEnv = readEnv(env);
+  const fromEnv = readEnv(env, warn);
   const disabled = optional(options.disabled, 'disabled', checkBoolean) ?? fromEnv.disabled ?? false;
   const processors = resolveProcessors(options.processors);
   const resource = detectResource({
@@ -184,16 +186,17 @@ export function resolveConfig(
     serviceVersion: optional(options.serviceVersion, 'serviceVersion', checkString),
     resourceAttributes: optional(options.resourceAttributes, 'resourceAttributes', checkObject<Attributes>),
     env,
+    warn,
   });
   const exporters = resolveExporters(options, fromEnv, processors.length > 0);
   return {
     disabled,
     resource,
-    propagator: resolvePropagator(options.propagators, fromEnv.propagators),
-    sampler: resolveSampler(options.sampler, fromEnv),
+    propagator: resolvePropagator(options.propagators, fromEnv.propagators, warn),
+    sampler: resolveSampler(options.sampler, fromEnv, warn),
     spanLimits: resolveSpanLimits(options.spanLimits, fromEnv.spanLimits),
     exporters: disabled ? [] : exporters,
-    batch: resolveBatch(options.batch, fromEnv.batch),
+    batch: resolveBatch(options.batch, fromEnv.batch, warn),
     processors: disabled ? [] : processors,
     shutdownOnSignals: disabled ? false : resolveShutdown(options.shutdownOnSignals),
     instrumentOutgoing: resolveOutgoing(options.instrumentOutgoing),
@@ -209,7 +212,11 @@ function resolveBaggageAttributes(code: unknown, fromEnv: string | undefined): s
   return code.map((key, i) => checkString(key, `baggageAttributes[${i}]`));
 }
 
-function resolvePropagator(code: Propagator | string | undefined, fromEnv: string | undefined): Propagator {
+function resolvePropagator(
+  code: Propagator | string | undefined,
+  fromEnv: string | undefined,
+  warn: EnvWarn,
+): Propagator {
   if (code !== undefined) {
     if (typeof code === 'string') {
       return propagatorsFromNames(code, 'propagators');
@@ -221,10 +228,21 @@ function resolvePropagator(code: Propagator | string | undefined, fromEnv: strin
     }
     return code;
   }
-  return fromEnv === undefined ? defaultPropagator : propagatorsFromNames(fromEnv);
+  if (fromEnv === undefined) return defaultPropagator;
+  return propagatorsFromNames(fromEnv, 'OTEL_PROPAGATORS', (unknown) =>
+    warnIgnored(
+      warn,
+      `OTEL_PROPAGATORS: unknown propagator ${describe(unknown)}; accepted values: tracecontext, baggage, b3, b3multi, jaeger, none`,
+      'it is left out',
+    ),
+  );
 }
 
-function resolveSampler(code: Sampler | SamplerName | undefined, fromEnv: EnvOptions): Sampler {
+function resolveSampler(
+  code: Sampler | SamplerName | undefined,
+  fromEnv: EnvOptions,
+  warn: EnvWarn,
+): Sampler {
   if (code !== undefined && typeof code !== 'string') {
     if (code === null || typeof code.shouldSample !== 'function') {
       throw new TypeError(
@@ -248,13 +266,15 @@ function resolveSampler(code: Sampler | SamplerName | undefined, fromEnv: EnvOpt
     case 'parentbased_always_off':
       return parentBased({ root: alwaysOff });
     case 'traceidratio':
-      return traceIdRatio(ratioArg(arg, name));
+      return traceIdRatio(orIgnored(warn, () => ratioArg(arg, name)) ?? 1);
     case 'parentbased_traceidratio':
-      return parentBased({ root: traceIdRatio(ratioArg(arg, name)) });
+      return parentBased({ root: traceIdRatio(orIgnored(warn, () => ratioArg(arg, name)) ?? 1) });
     case 'ratelimited':
-      return rateLimited(rateArg(arg, name));
+      return rateLimited(orIgnored(warn, () => rateArg(arg, name)) ?? DEFAULT_RATE_LIMIT_PER_SECOND);
     case 'parentbased_ratelimited':
-      return parentBased({ root: rateLimited(rateArg(arg, name)) });
+      return parentBased({
+        root: rateLimited(orIgnored(warn, () => rateArg(arg, name)) ?? DEFAULT_RATE_LIMIT_PER_SECOND),
+      });
   }
 }
 
@@ -300,13 +320,28 @@ function resolveSpanLimits(code: SpanLimits | undefined, fromEnv: SpanLimits): S
   return limits;
 }
 
-function resolveBatch(code: BatchOptions | undefined, fromEnv: EnvOptions['batch']): BatchOptions {
+function resolveBatch(
+  code: BatchOptions | undefined,
+  fromEnv: EnvOptions['batch'],
+  warn: EnvWarn,
+): BatchOptions {
   optional(code, 'batch', checkObject);
   const int = (key: keyof BatchOptions, min: number) =>
     optional(code?.[key], `batch.${key}`, (v, n) => checkInteger(v, n, min));
   const batch: BatchOptions = {};
-  const maxQueueSize = int('maxQueueSize', 1) ?? fromEnv.maxQueueSize;
-  const maxExportBatchSize = int('maxExportBatchSize', 1) ?? fromEnv.maxExportBatchSize;
+  const codeQueueSize = int('maxQueueSize', 1);
+  const codeBatchSize = int('maxExportBatchSize', 1);
+  const maxQueueSize = codeQueueSize ?? fromEnv.maxQueueSize;
+  let maxExportBatchSize = codeBatchSize ?? fromEnv.maxExportBatchSize;
+  // Only a batch size that was asked for can conflict: the default one shrinks to a smaller queue. Asked for in
+  // code on both sides, it is the code's error; with either from the environment, it is warned of and shrunk.
+  const queue = maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE;
+  if (maxExportBatchSize !== undefined && maxExportBatchSize > queue) {
+    const problem = `batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got ${maxExportBatchSize} > ${queue}`;
+    if (codeBatchSize !== undefined && codeQueueSize !== undefined) throw new RangeError(problem);
+    warnIgnored(warn, problem, 'batches take the whole queue instead');
+    maxExportBatchSize = queue;
+  }
   const scheduledDelayMillis = int('scheduledDelayMillis', 1) ?? fromEnv.scheduledDelayMillis;
   const exportTimeoutMillis = int('exportTimeoutMillis', 1) ?? fromEnv.exportTimeoutMillis;
   const maxConcurrentExports = int('maxConcurrentExports', 1);
@@ -315,13 +350,6 @@ function resolveBatch(code: BatchOptions | undefined, fromEnv: EnvOptions['batch
   if (scheduledDelayMillis !== undefined) batch.scheduledDelayMillis = scheduledDelayMillis;
   if (exportTimeoutMillis !== undefined) batch.exportTimeoutMillis = exportTimeoutMillis;
   if (maxConcurrentExports !== undefined) batch.maxConcurrentExports = maxConcurrentExports;
-  // Only a batch size that was asked for can conflict: the default one shrinks to a smaller queue.
-  const queue = maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE;
-  if (maxExportBatchSize !== undefined && maxExportBatchSize > queue) {
-    throw new RangeError(
-      `batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got ${maxExportBatchSize} > ${queue}`,
-    );
-  }
   return batch;
 }
 

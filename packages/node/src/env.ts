@@ -1,3 +1,4 @@
+import { type EnvWarn, orIgnored, warnIgnored, warnOfEnv } from './env-warning.js';
 import { checkTls, type ExporterTlsOptions, readPemFile } from './exporters/tls-options.js';
 import { parseKeyValueList } from './key-value-list.js';
 import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
@@ -53,44 +54,41 @@ export interface EnvOptions {
 
 /**
  * Reads the OpenTelemetry SDK environment variables tracewire supports. An empty value counts as unset (SDK
- * environment variable spec, "Parsing empty value"); anything else invalid throws, naming the variable and what it
- * accepts.
+ * environment variable spec, "Parsing empty value"); an invalid one is reported to `warn`, naming the variable and
+ * what it accepts, and counts as unset too (env-warning.ts).
  */
-export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
+export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = warnOfEnv): EnvOptions {
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
-  const int = (name: string, min: number): number | undefined => parseInteger(get(name), name, min);
+  const int = (name: string, min: number): number | undefined =>
+    orIgnored(warn, () => parseInteger(get(name), name, min));
   const oneOf = <T extends string>(name: string, accepted: readonly T[]): T | undefined => {
     const value = get(name);
-    return value === undefined ? undefined : checkOneOf(value.toLowerCase(), name, accepted);
+    return value === undefined
+      ? undefined
+      : orIgnored(warn, () => checkOneOf(value.toLowerCase(), name, accepted));
+  };
+  const url = (name: string, toTraces: (url: string) => string = (u) => u): string | undefined => {
+    const value = get(name);
+    return value === undefined ? undefined : orIgnored(warn, () => toTraces(checkHttpUrl(value, name)));
+  };
+  const headerList = (name: string): Record<string, string> | undefined => {
+    const value = get(name);
+    return value === undefined
+      ? undefined
+      : orIgnored(warn, () => checkHeaders(parseKeyValueList(value, name), name));
   };
 
-  const tracesEndpoint = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
-  const endpoint = get('OTEL_EXPORTER_OTLP_ENDPOINT');
-  let otlpUrl: string | undefined;
-  if (tracesEndpoint !== undefined)
-    otlpUrl = checkHttpUrl(tracesEndpoint, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
-  else if (endpoint !== undefined) {
-    otlpUrl = appendTracesPath(checkHttpUrl(endpoint, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
-  }
-  const genericHeaders = get('OTEL_EXPORTER_OTLP_HEADERS');
-  const tracesHeaders = get('OTEL_EXPORTER_OTLP_TRACES_HEADERS');
+  const otlpUrl =
+    url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? url('OTEL_EXPORTER_OTLP_ENDPOINT', appendTracesPath);
+  const genericHeaders = headerList('OTEL_EXPORTER_OTLP_HEADERS');
+  const tracesHeaders = headerList('OTEL_EXPORTER_OTLP_TRACES_HEADERS');
   const headers =
     genericHeaders === undefined && tracesHeaders === undefined
       ? undefined
-      : {
-          ...checkHeaders(
-            parseKeyValueList(genericHeaders, 'OTEL_EXPORTER_OTLP_HEADERS'),
-            'OTEL_EXPORTER_OTLP_HEADERS',
-          ),
-          ...checkHeaders(
-            parseKeyValueList(tracesHeaders, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
-            'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
-          ),
-        };
-  const zipkinUrl = get('OTEL_EXPORTER_ZIPKIN_ENDPOINT');
+      : { ...genericHeaders, ...tracesHeaders };
   const tlsFile = (suffix: string): [string, string | undefined] => {
     const specific = `OTEL_EXPORTER_OTLP_TRACES_${suffix}`;
     const value = get(specific);
@@ -104,13 +102,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
   const tls =
     caPath === undefined && certPath === undefined && keyPath === undefined
       ? undefined
-      : checkTls(
-          {
-            ca: readPemFile(caPath, caName),
-            cert: readPemFile(certPath, certName),
-            key: readPemFile(keyPath, keyName),
-          },
-          { ca: caName, cert: certName, key: keyName },
+      : orIgnored(warn, () =>
+          checkTls(
+            {
+              ca: readPemFile(caPath, caName),
+              cert: readPemFile(certPath, certName),
+              key: readPemFile(keyPath, keyName),
+            },
+            { ca: caName, cert: certName, key: keyName },
+          ),
         );
 
   // OpenTelemetry: a signal-specific variable wins over the generic one.
@@ -119,8 +119,16 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
   const attributeCount = int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_COUNT_LIMIT', 0);
 
   return {
-    disabled: parseBoolean(get('OTEL_SDK_DISABLED'), 'OTEL_SDK_DISABLED'),
-    exporters: parseExporterNames(get('OTEL_TRACES_EXPORTER'), 'OTEL_TRACES_EXPORTER'),
+    disabled: orIgnored(warn, () => parseBoolean(get('OTEL_SDK_DISABLED'), 'OTEL_SDK_DISABLED')),
+    exporters: orIgnored(warn, () =>
+      parseExporterNames(get('OTEL_TRACES_EXPORTER'), 'OTEL_TRACES_EXPORTER', (unknown) =>
+        warnIgnored(
+          warn,
+          `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
+          'it is left out',
+        ),
+      ),
+    ),
     otlp: {
       url: otlpUrl,
       headers,
@@ -129,12 +137,16 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
         oneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', COMPRESSIONS) ??
         oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS),
       protocol:
-        parseProtocol(get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
-        parseProtocol(get('OTEL_EXPORTER_OTLP_PROTOCOL'), 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+        orIgnored(warn, () =>
+          parseProtocol(get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'),
+        ) ??
+        orIgnored(warn, () =>
+          parseProtocol(get('OTEL_EXPORTER_OTLP_PROTOCOL'), 'OTEL_EXPORTER_OTLP_PROTOCOL'),
+        ),
       tls,
     },
     zipkin: {
-      url: zipkinUrl === undefined ? undefined : checkHttpUrl(zipkinUrl, 'OTEL_EXPORTER_ZIPKIN_ENDPOINT'),
+      url: url('OTEL_EXPORTER_ZIPKIN_ENDPOINT'),
       timeoutMillis: int('OTEL_EXPORTER_ZIPKIN_TIMEOUT', 1),
     },
     propagators: get('OTEL_PROPAGATORS'),
@@ -167,13 +179,24 @@ export function appendTracesPath(base: string): string {
   return url.href;
 }
 
-/** A comma list of exporter names (`otlp,console`); `none` stands alone. Used for the env and the code option. */
-export function parseExporterNames(value: string | undefined, name: string): ExporterName[] | undefined {
+/**
+ * A comma list of exporter names (`otlp,console`); `none` stands alone. Used for the env and the code option. An
+ * unknown name throws, or, given `skipUnknown`, is passed to it and left out (the environment's way).
+ */
+export function parseExporterNames(
+  value: string | undefined,
+  name: string,
+  skipUnknown?: (unknown: string) => void,
+): ExporterName[] | undefined {
   if (value === undefined) return undefined;
   const names: ExporterName[] = [];
   for (const raw of value.split(',')) {
     const item = raw.trim().toLowerCase();
     if (item === '') continue;
+    if (skipUnknown !== undefined && !(EXPORTER_NAMES as readonly string[]).includes(item)) {
+      skipUnknown(raw.trim());
+      continue;
+    }
     const exporter = checkOneOf(item, name, EXPORTER_NAMES);
     if (!names.includes(exporter)) names.push(exporter);
   }

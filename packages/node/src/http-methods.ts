@@ -1,3 +1,4 @@
+import { type EnvWarn, warnIgnored, warnOfEnv } from './env-warning.js';
 import { isHttpToken } from './http-token.js';
 
 // HTTP semantic conventions, http.request.method: the "known" methods are those of RFC 9110 §9 plus PATCH
@@ -22,9 +23,12 @@ const ENV_NAME = 'OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS';
  * The known methods, read once per app or installation. Semconv: an instrumentation that can turn valid methods
  * into `_OTHER` MUST let them be overridden, and an environment variable doing so is
  * `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: a comma list of case-sensitive methods replacing the default list.
- * Empty counts as unset; a name that is not an HTTP token throws a RangeError naming the variable.
+ * Empty counts as unset; a name that is not an HTTP token is warned of and left out.
  */
-export function knownHttpMethods(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> {
+export function knownHttpMethods(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: EnvWarn = warnOfEnv,
+): ReadonlySet<string> {
   const value = env[ENV_NAME]?.trim();
   if (value === undefined || value === '') return KNOWN_HTTP_METHODS;
   const methods = new Set<string>();
@@ -32,9 +36,14 @@ export function knownHttpMethods(env: NodeJS.ProcessEnv = process.env): Readonly
     const method = entry.trim();
     if (method === '') continue;
     if (!isHttpToken(method)) {
-      throw new RangeError(`${ENV_NAME} must be a comma list of HTTP methods; got '${method}'`);
+      warnIgnored(
+        warn,
+        `${ENV_NAME} must be a comma list of HTTP methods; got '${method}'`,
+        'it is left out',
+      );
+      continue;
     }
     methods.add(method);
   }
-  return methods;
+  return methods.size > 0 ? methods : KNOWN_HTTP_METHODS;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
 import { parseKeyValueList } from './key-value-list.js';
 import type { Attributes, Resource } from './span-data.js';
 
@@ -16,6 +17,8 @@ export interface ResourceOptions {
   /** Where to look for the app's package.json (upwards). Default `process.cwd()`. */
   cwd?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /** Where a malformed `OTEL_RESOURCE_ATTRIBUTES` is reported (it is then ignored). Default `console.warn`. */
+  warn?: EnvWarn | undefined;
 }
 
 /**
@@ -25,7 +28,9 @@ export interface ResourceOptions {
  */
 export function detectResource(options: ResourceOptions = {}): Resource {
   const env = options.env ?? process.env;
-  const fromEnv = parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'], 'OTEL_RESOURCE_ATTRIBUTES');
+  const fromEnv = orIgnored(options.warn ?? warnOfEnv, () =>
+    parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'], 'OTEL_RESOURCE_ATTRIBUTES'),
+  );
   const pkg = findPackage(options.cwd ?? process.cwd());
   const attributes: Attributes = {
     'service.name': pkg?.name ?? 'unknown_service:node',

@@ -299,7 +299,7 @@ export class ServerTracing {
 
   constructor(options?: ServerTracingOptions) {
     this.options = resolveServerOptions(options);
-    // Zero configuration: set up the global tracer now, so an invalid OTEL_* environment fails at startup and
+    // Zero configuration: set up the global tracer now, so an invalid OTEL_* variable is warned of at startup and
     // outgoing calls are instrumented before the first request. Requests still look it up each time.
     if (this.options.tracer === undefined) getTracer();
   }

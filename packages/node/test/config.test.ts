@@ -126,187 +126,155 @@ describe('readEnv', () => {
     expect(env.spanLimits).toMatchObject({ attributeCountLimit: 20, attributeValueLengthLimit: 40 });
   });
 
-  describe('rejects invalid values, naming the variable and the accepted values', () => {
-    const cases: [string, string, ErrorConstructor, string][] = [
-      ['OTEL_SDK_DISABLED', 'yes', RangeError, 'OTEL_SDK_DISABLED must be true or false; got "yes"'],
-      [
-        'OTEL_TRACES_EXPORTER',
-        'otlp,jaeger',
-        RangeError,
-        'OTEL_TRACES_EXPORTER must be one of otlp, zipkin, console, none; got "jaeger"',
-      ],
+  // OpenTelemetry SDK environment variable spec: an invalid value MUST be warned of and ignored, never fatal.
+  describe('warns of invalid values, naming the variable and the accepted values, and ignores them', () => {
+    const cases: [string, string, string][] = [
+      ['OTEL_SDK_DISABLED', 'yes', 'OTEL_SDK_DISABLED must be true or false; got "yes"'],
       [
         'OTEL_TRACES_EXPORTER',
         'none,console',
-        RangeError,
         'OTEL_TRACES_EXPORTER: "none" cannot be combined with other exporters; got "none,console"',
       ],
       [
         'OTEL_EXPORTER_OTLP_ENDPOINT',
         'collector:4318',
-        RangeError,
         'OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL; got "collector:4318"',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
         'not a url',
-        TypeError,
         'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an absolute http:// or https:// URL; got "not a url"',
       ],
       [
         'OTEL_EXPORTER_OTLP_HEADERS',
         'novalue',
-        TypeError,
         'OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs, got entry "novalue"',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
         'a=%zz',
-        TypeError,
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS: invalid percent-encoding in "%zz"',
       ],
       [
         'OTEL_EXPORTER_OTLP_HEADERS',
         'api key=secret',
-        TypeError,
         'OTEL_EXPORTER_OTLP_HEADERS: "api key" is not a valid HTTP header name',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
         'authorization=Bearer%0Asecret',
-        TypeError,
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS: the value of "authorization" is not a valid HTTP header value',
       ],
-      [
-        'OTEL_EXPORTER_OTLP_TIMEOUT',
-        '10s',
-        TypeError,
-        'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 1; got "10s"',
-      ],
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s', 'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 1; got "10s"'],
       [
         'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
         '0',
-        RangeError,
         'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 1; got "0"',
       ],
       [
         'OTEL_EXPORTER_OTLP_COMPRESSION',
         'brotli',
-        RangeError,
         'OTEL_EXPORTER_OTLP_COMPRESSION must be one of gzip, none; got "brotli"',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
         'zip',
-        RangeError,
         'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION must be one of gzip, none; got "zip"',
       ],
       [
         'OTEL_EXPORTER_OTLP_PROTOCOL',
         'grpc',
-        RangeError,
         'OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported; use one of http/protobuf, http/json',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
         'http/xml',
-        RangeError,
         'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of http/protobuf, http/json; got "http/xml"',
       ],
       [
         'OTEL_EXPORTER_ZIPKIN_ENDPOINT',
         'ftp://zipkin/spans',
-        RangeError,
         'OTEL_EXPORTER_ZIPKIN_ENDPOINT must be an absolute http:// or https:// URL; got "ftp://zipkin/spans"',
       ],
       [
         'OTEL_EXPORTER_ZIPKIN_TIMEOUT',
         '-5',
-        RangeError,
         'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 1; got "-5"',
       ],
       [
         'OTEL_TRACES_SAMPLER',
         'sometimes',
-        RangeError,
         'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, ratelimited, parentbased_ratelimited; got "sometimes"',
       ],
-      [
-        'OTEL_BSP_SCHEDULE_DELAY',
-        '0',
-        RangeError,
-        'OTEL_BSP_SCHEDULE_DELAY must be an integer >= 1; got "0"',
-      ],
-      [
-        'OTEL_BSP_EXPORT_TIMEOUT',
-        '1.5',
-        TypeError,
-        'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1; got "1.5"',
-      ],
-      [
-        'OTEL_BSP_MAX_QUEUE_SIZE',
-        'big',
-        TypeError,
-        'OTEL_BSP_MAX_QUEUE_SIZE must be an integer >= 1; got "big"',
-      ],
+      ['OTEL_BSP_SCHEDULE_DELAY', '0', 'OTEL_BSP_SCHEDULE_DELAY must be an integer >= 1; got "0"'],
+      ['OTEL_BSP_EXPORT_TIMEOUT', '1.5', 'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1; got "1.5"'],
+      ['OTEL_BSP_MAX_QUEUE_SIZE', 'big', 'OTEL_BSP_MAX_QUEUE_SIZE must be an integer >= 1; got "big"'],
       [
         'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
         '0',
-        RangeError,
         'OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be an integer >= 1; got "0"',
       ],
       [
         'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
         '-1',
-        RangeError,
         'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT must be an integer >= 0; got "-1"',
       ],
-      [
-        'OTEL_ATTRIBUTE_COUNT_LIMIT',
-        'x',
-        TypeError,
-        'OTEL_ATTRIBUTE_COUNT_LIMIT must be an integer >= 0; got "x"',
-      ],
+      ['OTEL_ATTRIBUTE_COUNT_LIMIT', 'x', 'OTEL_ATTRIBUTE_COUNT_LIMIT must be an integer >= 0; got "x"'],
       [
         'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
         '1e3',
-        TypeError,
         'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT must be an integer >= 0; got "1e3"',
       ],
       [
         'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
         '-2',
-        RangeError,
         'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT must be an integer >= 0; got "-2"',
       ],
       [
         'OTEL_SPAN_EVENT_COUNT_LIMIT',
         'many',
-        TypeError,
         'OTEL_SPAN_EVENT_COUNT_LIMIT must be an integer >= 0; got "many"',
       ],
-      [
-        'OTEL_SPAN_LINK_COUNT_LIMIT',
-        '-1',
-        RangeError,
-        'OTEL_SPAN_LINK_COUNT_LIMIT must be an integer >= 0; got "-1"',
-      ],
+      ['OTEL_SPAN_LINK_COUNT_LIMIT', '-1', 'OTEL_SPAN_LINK_COUNT_LIMIT must be an integer >= 0; got "-1"'],
       [
         'OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT',
         '2.5',
-        TypeError,
         'OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT must be an integer >= 0; got "2.5"',
       ],
       [
         'OTEL_LINK_ATTRIBUTE_COUNT_LIMIT',
         '-9',
-        RangeError,
         'OTEL_LINK_ATTRIBUTE_COUNT_LIMIT must be an integer >= 0; got "-9"',
       ],
     ];
-    it.each(cases)('%s=%s', (name, value, type, message) => {
-      expect(() => readEnv({ [name]: value })).toThrow(type);
-      expect(() => readEnv({ [name]: value })).toThrow(message);
+    it.each(cases)('%s=%s', (name, value, message) => {
+      const warnings: string[] = [];
+      const env = readEnv({ [name]: value }, (warning) => warnings.push(warning));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(message);
+      expect(env).toEqual(readEnv({}));
+    });
+
+    it('leaves out an unknown exporter name and keeps the known ones', () => {
+      const warnings: string[] = [];
+      const env = readEnv({ OTEL_TRACES_EXPORTER: 'otlp,jaeger' }, (warning) => warnings.push(warning));
+      expect(env.exporters).toEqual(['otlp']);
+      expect(warnings).toEqual([
+        'tracewire: OTEL_TRACES_EXPORTER: unknown exporter "jaeger"; accepted values: otlp, zipkin, console, none; it is left out.',
+      ]);
+    });
+
+    it('starts (getTracer) with every variable invalid at once, as with none set', () => {
+      const warnings: string[] = [];
+      const env: NodeJS.ProcessEnv = Object.fromEntries(cases.map(([name, value]) => [name, value]));
+      env.OTEL_TRACES_SAMPLER_ARG = '7';
+      env.OTEL_PROPAGATORS = 'xray';
+      env.OTEL_RESOURCE_ATTRIBUTES = 'novalue';
+      const config = resolveConfig({}, env, (warning) => warnings.push(warning));
+      expect(config.disabled).toBe(false);
+      expect(config.propagator).toBe(defaultPropagator);
+      expect(config.exporters).toEqual([{ kind: 'otlp', options: expect.any(Object) }]);
+      expect(warnings.length).toBeGreaterThanOrEqual(cases.length);
     });
   });
 });
@@ -405,9 +373,7 @@ describe('resolveConfig', () => {
   it('accepts a queue smaller than the default batch size alone: batches then default to the queue size', () => {
     expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '100' }).batch).toEqual({ maxQueueSize: 100 });
     expect(resolve({ batch: { maxQueueSize: 64 } }).batch).toEqual({ maxQueueSize: 64 });
-    expect(() =>
-      resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' }),
-    ).toThrow(RangeError);
+    expect(() => resolve({ batch: { maxQueueSize: 100, maxExportBatchSize: 200 } })).toThrow(RangeError);
   });
 
   it('takes the OTLP traces endpoint from code as is, over the environment', () => {
@@ -697,37 +663,55 @@ describe('resolveConfig', () => {
     });
   });
 
-  describe('rejects invalid environment values that need context to check', () => {
-    const cases: [NodeJS.ProcessEnv, ErrorConstructor, string][] = [
+  describe('warns of invalid environment values that need context to check, and uses the defaults', () => {
+    const warned = (env: NodeJS.ProcessEnv) => {
+      const warnings: string[] = [];
+      const config = resolveConfig({}, env, (warning) => warnings.push(warning));
+      return { config, warnings: warnings.join('\n') };
+    };
+    const ALL_ONES = 'ffffffffffffffffffffffffffffffff';
+
+    it.each([
       [
-        { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' },
-        RangeError,
+        'traceidratio',
+        '1.5',
         'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 for traceidratio; got "1.5"',
       ],
       [
-        { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' },
-        RangeError,
+        'parentbased_traceidratio',
+        'half',
         'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 for parentbased_traceidratio; got "half"',
       ],
       [
-        { OTEL_TRACES_SAMPLER: 'ratelimited', OTEL_TRACES_SAMPLER_ARG: '-1' },
-        RangeError,
+        'ratelimited',
+        '-1',
         'OTEL_TRACES_SAMPLER_ARG must be a number of traces per second >= 0 for ratelimited; got "-1"',
       ],
-      [
-        { OTEL_PROPAGATORS: 'tracecontext,ottrace' },
-        RangeError,
-        'OTEL_PROPAGATORS: unknown propagator "ottrace"; accepted values: tracecontext, baggage, b3, b3multi, jaeger, none',
-      ],
-      [
-        { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' },
-        RangeError,
-        'batch.maxExportBatchSize (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) must be <= batch.maxQueueSize (OTEL_BSP_MAX_QUEUE_SIZE); got 200 > 100',
-      ],
-    ];
-    it.each(cases)('%o', (env, type, message) => {
-      expect(() => resolve({}, env)).toThrow(type);
-      expect(() => resolve({}, env)).toThrow(message);
+    ])(
+      'OTEL_TRACES_SAMPLER=%s with OTEL_TRACES_SAMPLER_ARG=%s: the sampler with its default argument',
+      (sampler, arg, message) => {
+        const { config, warnings } = warned({ OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg });
+        expect(warnings).toContain(message);
+        // The default ratio (1.0) or rate (100/s) samples the first root span.
+        expect(config.sampler.shouldSample(ALL_ONES, undefined, 'x', 0)).toBe(true);
+      },
+    );
+
+    it('OTEL_PROPAGATORS: leaves out unknown names and keeps the rest; none known at all is the default', () => {
+      const some = warned({ OTEL_PROPAGATORS: 'tracecontext,ottrace' });
+      expect(some.warnings).toContain('OTEL_PROPAGATORS: unknown propagator "ottrace"');
+      expect(some.config.propagator.fields).toEqual(['traceparent', 'tracestate']);
+      expect(warned({ OTEL_PROPAGATORS: 'xray' }).config.propagator).toBe(defaultPropagator);
+      expect(warned({ OTEL_PROPAGATORS: 'none,xray' }).config.propagator.fields).toEqual([]);
+    });
+
+    it('OTEL_BSP_MAX_EXPORT_BATCH_SIZE above the queue: batches of the whole queue', () => {
+      const { config, warnings } = warned({
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200',
+      });
+      expect(warnings).toContain('got 200 > 100');
+      expect(config.batch).toEqual({ maxQueueSize: 100, maxExportBatchSize: 100 });
     });
   });
 });

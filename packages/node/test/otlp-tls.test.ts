@@ -133,6 +133,7 @@ describe('OTLP over TLS', () => {
 });
 
 describe('TLS configuration errors, at start-up', () => {
+  // From the environment: warned of and ignored (the exporter then uses the system's CAs and no client certificate).
   it.each([
     [
       'a file that cannot be read, naming the variable',
@@ -155,7 +156,13 @@ describe('TLS configuration errors, at start-up', () => {
       /OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE \/ OTEL_EXPORTER_OTLP_CLIENT_KEY: not usable as TLS material/,
     ],
   ])('%s', (_name, env, message) => {
-    expect(() => resolveConfig({}, env)).toThrow(message);
+    const warnings: string[] = [];
+    const config = resolveConfig({}, env, (warning) => warnings.push(warning));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(message);
+    expect(config.exporters).toEqual([
+      { kind: 'otlp', options: expect.not.objectContaining({ tls: expect.anything() }) },
+    ]);
   });
 
   it('names the code option that is wrong', () => {

@@ -121,14 +121,24 @@ describe('detectResource', () => {
     expect(attributes).toMatchObject({ team: 'pay,ments', note: 'a=b c', empty: '' });
   });
 
-  it('throws a TypeError naming OTEL_RESOURCE_ATTRIBUTES for a malformed entry or encoding', () => {
-    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: 'a=1,oops' }, cwd: '/' })).toThrow(
-      'OTEL_RESOURCE_ATTRIBUTES: expected comma-separated key=value pairs, got entry "oops"',
-    );
-    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: '=v' }, cwd: '/' })).toThrow(TypeError);
-    expect(() => detectResource({ env: { OTEL_RESOURCE_ATTRIBUTES: 'a=%E0%A4%A' }, cwd: '/' })).toThrow(
-      'OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding in "%E0%A4%A"',
-    );
+  it('warns of a malformed OTEL_RESOURCE_ATTRIBUTES, naming the entry, and ignores the variable', () => {
+    const cases: [string, string][] = [
+      ['a=1,oops', 'OTEL_RESOURCE_ATTRIBUTES: expected comma-separated key=value pairs, got entry "oops"'],
+      ['=v', 'OTEL_RESOURCE_ATTRIBUTES'],
+      ['a=%E0%A4%A', 'OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding in "%E0%A4%A"'],
+    ];
+    for (const [value, message] of cases) {
+      const warnings: string[] = [];
+      const resource = detectResource({
+        env: { OTEL_RESOURCE_ATTRIBUTES: value },
+        cwd: '/',
+        warn: (warning) => warnings.push(warning),
+      });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(message);
+      expect(resource.attributes['a']).toBeUndefined();
+      expect(resource.attributes['service.name']).toBe('unknown_service:node');
+    }
   });
 });
 
