@@ -47,3 +47,15 @@ export function knownHttpMethods(
   }
   return methods.size > 0 ? methods : KNOWN_HTTP_METHODS;
 }
+
+/**
+ * `http.request.method` value: the method as sent when `known` has it (a custom list is case-sensitive), else its
+ * canonical uppercase when that is known (`patch` → PATCH), else `_OTHER` (bounded cardinality). Server and client
+ * spans alike.
+ */
+export function normalizeMethod(method: string | undefined, known: ReadonlySet<string>): string {
+  if (method === undefined) return '_OTHER';
+  if (known.has(method)) return method;
+  const upper = method.toUpperCase();
+  return known.has(upper) ? upper : '_OTHER';
+}

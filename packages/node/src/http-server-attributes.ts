@@ -2,14 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
 
-/** `http.request.method` value: the method when known, `_OTHER` otherwise (bounded cardinality). */
-export function normalizeMethod(method: string | undefined, known: ReadonlySet<string>): string {
-  if (method === undefined) return '_OTHER';
-  if (known.has(method)) return method;
-  const upper = method.toUpperCase();
-  return known.has(upper) ? upper : '_OTHER';
-}
-
 /** Span name per semconv: `{method} {http.route}`, `{method}` without a route, `HTTP` for `_OTHER`. */
 export function serverSpanName(method: string, route: string | undefined): string {
   const name = method === '_OTHER' ? 'HTTP' : method;

@@ -169,7 +169,11 @@ function describeTarget(
 ): CallTarget {
   const o = options ?? {};
   const protocol = str(o['protocol']) ?? url?.protocol ?? defaultProtocol;
-  const hostname = str(o['hostname']) ?? str(o['host']) ?? (url ? url.hostname : undefined) ?? 'localhost';
+  // As Node resolves `(url, options)`: the options are merged over the URL's fields, then `hostname || host`, so a
+  // URL's hostname beats an options `host` (Node 20/22 connect there; recording `host` judged the destination
+  // rules, and named the server, by a host the call never went to).
+  const hostname =
+    str(o['hostname']) ?? (url ? stripBrackets(url.hostname) : undefined) ?? str(o['host']) ?? 'localhost';
   const defaultPort = num(o['defaultPort']) ?? agentDefaultPort(o['agent']) ?? schemePort(protocol);
   const port = num(o['port']) ?? (url && url.port !== '' ? Number(url.port) : undefined) ?? defaultPort;
   const path = str(o['path']) ?? (url ? `${url.pathname}${url.search}` : '/');
@@ -221,7 +225,9 @@ function tracker(state: OutgoingState): Track {
   return (request, call) => {
     request[kCall] = call;
     request.once('close', onRequestClose);
-    if (call.propagate) request.setHeader = setHeader;
+    // Also where nothing is propagated: to a destination the rules exclude, a header of the active trace written
+    // later (superagent's .set, a forwarded header set by hand) must not send our ids either.
+    request.setHeader = setHeader;
   };
 }
 

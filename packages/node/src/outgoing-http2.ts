@@ -16,9 +16,10 @@ import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
 type SessionRequest = (this: unknown, ...args: unknown[]) => ClientHttp2Stream;
-type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall };
+type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall; [kBodyEnd]?: 'whole' | 'cut' };
 
 const kCall = Symbol('tracewire.http2Call');
+const kBodyEnd = Symbol('tracewire.http2BodyEnd');
 
 /**
  * Traces `node:http2` client streams, and with them gRPC (`@grpc/grpc-js`) and got's `http2: true`. Node has no
@@ -132,6 +133,8 @@ function track(stream: TracedStream, call: ClientCall): void {
   stream[kCall] = call;
   stream.once('response', onResponse);
   if (call.grpc !== undefined) stream.once('trailers', onTrailers);
+  // An 'end' listener leaves the stream's flow as it is: it only says how the response's body ended.
+  else stream.once('end', onEnd);
   // Not 'error': a listener there would swallow an error the app relies on seeing. `close` comes last either way.
   stream.once('close', onClose);
 }
@@ -159,10 +162,31 @@ function onTrailers(this: TracedStream, trailers: Record<string, unknown>): void
   }
 }
 
+// A body read to its end emits 'end' while the stream is still open; one the client cut off (destroy, a CANCEL
+// reset, the session destroyed) emits it only once the stream is destroyed.
+function onEnd(this: TracedStream): void {
+  this[kBodyEnd] = this.destroyed ? 'cut' : 'whole';
+}
+
 /** After the response ended, or when the stream was reset, destroyed or its session went away. */
 function onClose(this: TracedStream): void {
   const call = this[kCall];
   if (call === undefined || call.ended) return;
   // A stream destroyed with an error keeps it here; `errored` is null otherwise.
-  endClientCall(call, (this as { errored?: unknown }).errored ?? undefined);
+  const error = (this as { errored?: unknown }).errored ?? undefined;
+  if (error === undefined && call.grpc === undefined && call.statusCode !== 0 && responseCut(this)) {
+    // As over HTTP/1.1: a response closed before its body completed is an abort, not a success.
+    endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
+    return;
+  }
+  endClientCall(call, error);
+}
+
+/** Whether the response's body was cut off: ended only by the stream's destruction, or reset with an error code. */
+function responseCut(stream: TracedStream): boolean {
+  const end = stream[kBodyEnd];
+  if (end !== undefined) return end === 'cut';
+  // Never read (no 'end' at all): only a reset with an error code (CANCEL from close()) says the body was cut.
+  const rstCode = (stream as { rstCode?: number }).rstCode;
+  return typeof rstCode === 'number' && rstCode !== http2.constants.NGHTTP2_NO_ERROR;
 }

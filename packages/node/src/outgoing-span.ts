@@ -2,6 +2,7 @@ import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracew
 import { newAttributes } from './attribute-record.js';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
+import { normalizeMethod } from './http-methods.js';
 import { finishGrpcSpan, type GrpcCall, grpcSpanName, recordGrpcMethod } from './outgoing-grpc.js';
 import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js';
 import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
@@ -89,21 +90,21 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
     return undefined;
   }
 
-  const method = target.method.toUpperCase();
   const attributes = newAttributes();
   const grpc = target.grpc;
   let name: string;
   if (grpc === undefined) {
-    const known = state.options.knownMethods.has(method);
+    const method = normalizeMethod(target.method, state.options.knownMethods);
+    const known = method !== '_OTHER';
     name = known ? method : 'HTTP';
-    attributes['http.request.method'] = known ? method : '_OTHER';
+    attributes['http.request.method'] = method;
     // Semconv: kept whenever it differs from http.request.method, so also `patch`, which fetch sends as written.
     if (!known || method !== target.method) attributes['http.request.method_original'] = target.method;
   } else {
     name = grpcSpanName(grpc);
     recordGrpcMethod(grpc, attributes);
   }
-  const destination = recordDestination(state.options, target, method, attributes);
+  const destination = recordDestination(state.options, target, target.method.toUpperCase(), attributes);
   if (target.protocolVersion !== undefined) {
     attributes['network.protocol.version'] = target.protocolVersion;
   }

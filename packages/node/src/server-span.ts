@@ -8,7 +8,8 @@ import { getActiveContext, type TraceContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
-import { normalizeMethod, requestAttributes, serverSpanName } from './http-server-attributes.js';
+import { normalizeMethod } from './http-methods.js';
+import { requestAttributes, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { startSpansOnEmit } from './server-emit.js';
 import {

@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Baggage } from '@tracewire/core';
 import * as undici from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { SpanKind, SpanStatusCode } from '../src/span-data.js';
 import {
@@ -187,6 +187,21 @@ describe('fetch methods', () => {
       'http.request.method': 'PATCH',
       'http.request.method_original': 'patch',
     });
+  });
+
+  it('records a custom method listed in lowercase in OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS as sent', async () => {
+    vi.stubEnv('OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS', 'GET,POST,purge');
+    try {
+      const h = setup();
+      await inParent(h, () => fetch(downstream.url, { method: 'purge' }).then((r) => r.text()));
+      await waitForSpans(h.spans, 1);
+      // Before: looked up as PURGE, and reported as _OTHER named HTTP.
+      expect(h.spans[0]?.name).toBe('purge');
+      expect(h.spans[0]?.attributes['http.request.method']).toBe('purge');
+      expect(h.spans[0]?.attributes['http.request.method_original']).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -360,6 +360,34 @@ describe('destination rules', () => {
     expect(h.spans).toHaveLength(1);
   });
 
+  it('sends no trace headers to an excluded host even when the active trace is set on the request afterwards', async () => {
+    const h = setup({ doNotPropagateTo: ['127.0.0.1'] });
+    await inParent(h, async () => {
+      const { traceId, spanId } = h.tracer.startSpan('caller').spanContext();
+      // superagent's .set(), or a forwarded header set by hand after http.request returned.
+      const request = http.request(plain.url);
+      request.setHeader('traceparent', `00-${traceId}-${spanId}-01`);
+      request.setHeader('x-kept', 'yes');
+      await consume(request.end());
+    });
+    await waitForSpans(h.spans, 1);
+    // Before: the caller's span id reached the excluded host.
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(plain.received[0]?.headers['x-kept']).toBe('yes');
+  });
+
+  it('judges and records the host Node connects to for (url, { host }): the URL’s hostname wins', async () => {
+    const h = setup({ doNotPropagateTo: ['127.0.0.1'] });
+    // Node merges the options over the URL's fields and connects to `hostname || host`: 127.0.0.1 here.
+    await inParent(h, () =>
+      consume(http.get(`${plain.url}/merged`, { host: 'api.partner.example' } as http.RequestOptions)),
+    );
+    await waitForSpans(h.spans, 1);
+    expect(plain.received[0]?.headers.traceparent).toBeUndefined();
+    expect(h.spans[0]?.attributes['server.address']).toBe('127.0.0.1');
+    expect(h.spans[0]?.attributes['url.full']).toBe(`${plain.url}/merged`);
+  });
+
   it('sends headers only to propagateTo destinations', async () => {
     const h = setup({ propagateTo: [`127.0.0.1:${secure.port}`] });
     await inParent(h, () => consume(http.get(plain.url)));

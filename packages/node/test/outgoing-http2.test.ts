@@ -44,6 +44,12 @@ async function startH2Server(secure = false): Promise<H2Server> {
       stream.respond({ ':status': 502 }, { endStream: true });
       return;
     }
+    if (path === '/partial') {
+      // Part of a body that never ends: the client cuts it off.
+      stream.respond({ ':status': 200 });
+      stream.write('part');
+      return;
+    }
     const status = /^\/status\/(\d{3})/.exec(path);
     stream.respond({ ':status': status ? Number(status[1]) : 200 });
     stream.end('ok');
@@ -183,6 +189,38 @@ describe('node:http2 client streams', () => {
     expect(spans[1]?.status.code).toBe(SpanStatusCode.ERROR);
     expect(spans[1]?.attributes['error.type']).toBe('ERR_HTTP2_STREAM_ERROR');
     expect(spans[1]?.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('record a response the client cut off mid-body as aborted, and one never read as complete', async () => {
+    const { tracer, spans } = setup();
+    const cut = async (how: (stream: http2.ClientHttp2Stream, session: ClientHttp2Session) => void) => {
+      const session = connect(plain.url);
+      const stream = session.request({ ':path': '/partial' });
+      stream.on('error', () => {});
+      stream.on('data', () => how(stream, session));
+      await new Promise((resolve) => stream.once('close', resolve));
+    };
+    await withSpan(tracer.startSpan('parent'), async () => {
+      await cut((stream) => stream.destroy());
+      await cut((stream) => stream.close(http2.constants.NGHTTP2_CANCEL));
+      await cut((_stream, session) => session.destroy());
+      await send(connect(plain.url), { ':path': '/' });
+      // A whole response nobody reads, its session then closed: it closes without 'end', and is no abort.
+      const idle = connect(plain.url);
+      const unread = idle.request({ ':path': '/' });
+      unread.once('response', () => setTimeout(() => idle.destroy(), 50));
+      await new Promise((resolve) => unread.once('close', resolve));
+    });
+    await waitForSpans(spans, 5);
+
+    // Before: the three cut-off responses ended as successes (UNSET, no error.type), unlike over HTTP/1.1.
+    expect(spans.map((s) => [s.status.code, s.attributes['error.type']])).toEqual([
+      [SpanStatusCode.ERROR, 'ResponseAborted'],
+      [SpanStatusCode.ERROR, 'ResponseAborted'],
+      [SpanStatusCode.ERROR, 'ResponseAborted'],
+      [SpanStatusCode.UNSET, undefined],
+      [SpanStatusCode.UNSET, undefined],
+    ]);
   });
 
   it('describe gRPC-shaped calls as RPCs, whatever the case of their content-type', async () => {
