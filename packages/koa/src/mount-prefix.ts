@@ -4,10 +4,13 @@
 // `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment, and
 // keeps the writes of `router.use()` layers from replacing the route (middleware-layer.ts).
 
+import type { IncomingMessage } from 'node:http';
+import { ServerTracing } from '@tracewire/node';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
 
 /** The part of Koa's context read here. */
 interface MountedContext {
+  req?: IncomingMessage;
   originalUrl?: unknown;
   path?: unknown;
   mountPath?: unknown;
@@ -44,6 +47,10 @@ const matchedRouteProperty: PropertyDescriptor = {
     } catch {
       // A getter of an unusual context threw: the route is kept without its prefix.
     }
+    // Named now, as Express and Fastify spans are once routed: the handlers already see `GET /users/:id` on the
+    // live span. The name is read again when the span ends (a later router may match deeper).
+    const req = this.req;
+    if (req !== undefined) ServerTracing.current(req)?.setRoute(this[kTemplate] ?? route);
   },
 };
 

@@ -111,8 +111,15 @@ describe.each([
       });
     });
     api.get('/active', (ctx) => {
-      const context = getActiveSpan()?.spanContext();
-      ctx.body = { spanId: context?.spanId, traceId: context?.traceId, traceFlags: context?.traceFlags };
+      const active = getActiveSpan();
+      const context = active?.spanContext();
+      const liveName = (active as { name?: string } | undefined)?.name;
+      ctx.body = {
+        spanId: context?.spanId,
+        traceId: context?.traceId,
+        traceFlags: context?.traceFlags,
+        liveName,
+      };
     });
     // Router middleware (`router.use`): the routers write its internal pattern to `_matchedRoute` too.
     const guarded = new Router({ prefix: '/guarded' });
@@ -186,9 +193,11 @@ describe.each([
     expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
   });
 
-  it('makes the span active inside router handlers', async () => {
+  it('makes the span active inside router handlers, already named by the route', async () => {
     const res = await supertest(url).get('/api/active').expect(200);
     expect(res.body.spanId).toBe((await span()).spanContext().spanId);
+    // As on Express and Fastify; before, the live span was named `GET` until it ended.
+    expect(res.body.liveName).toBe('GET /api/active');
   });
 
   it("keeps an unsampled caller's trace active in handlers and passes errors on untouched", async () => {

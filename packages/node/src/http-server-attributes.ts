@@ -46,10 +46,10 @@ export function requestAttributes(
   if (method === '_OTHER' || method !== req.method)
     attributes['http.request.method_original'] = req.method ?? '';
 
-  // Express rewrites req.url inside mounted routers; originalUrl keeps what the client sent.
-  const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-  const q = target.indexOf('?');
-  attributes['url.path'] = q === -1 ? target : target.slice(0, q);
+  const target = requestTarget(req);
+  const start = pathStart(target);
+  const q = target.indexOf('?', start);
+  attributes['url.path'] = pathOf(target, start, q);
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
   // Semconv (url.scheme, server.address, client.address on server spans): what the original client used, when a
@@ -68,6 +68,8 @@ export function requestAttributes(
     forwardedParameter(forwarded, 'host') ??
     firstValue(req.headers['x-forwarded-host']) ??
     firstHeader(req.headers[':authority']) ??
+    // RFC 9112 §3.2.2: with an absolute-form target the server ignores Host and uses the target's authority.
+    (start > 0 ? absoluteAuthority(target, start) : undefined) ??
     req.headers.host;
   if (host) setServerAddress(host, scheme, attributes);
 
@@ -89,6 +91,47 @@ export function requestAttributes(
   if (version) attributes['network.protocol.version'] = version === '2.0' ? '2' : version;
   const userAgent = req.headers['user-agent'];
   if (userAgent) attributes['user_agent.original'] = userAgent;
+}
+
+/** What the client asked for: Express rewrites `req.url` inside mounted routers, `originalUrl` keeps it. */
+export function requestTarget(req: IncomingMessage): string {
+  return (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+}
+
+/**
+ * Where the path starts in a request target: 0 in origin-form (`/users/1?x=1`); after `scheme://authority` in
+ * absolute-form (`http://host/users/1`), which servers MUST accept (RFC 9112 §3.2.2) and the frameworks route.
+ */
+export function pathStart(target: string): number {
+  if (target.charCodeAt(0) === 47 /* / */) return 0;
+  const scheme = target.indexOf('://');
+  if (scheme === -1) return 0;
+  let i = scheme + 3;
+  while (i < target.length) {
+    const c = target.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */) break;
+    i++;
+  }
+  return i;
+}
+
+/** The target's path (semconv `url.path`): no authority, no query; `/` when an absolute-form target has none. */
+export function pathOf(
+  target: string,
+  start = pathStart(target),
+  query = target.indexOf('?', start),
+): string {
+  if (start === 0) return query === -1 ? target : target.slice(0, query);
+  const path = query === -1 ? target.slice(start) : target.slice(start, query);
+  return path.length > 0 ? path : '/';
+}
+
+/** `host[:port]` of an absolute-form target, any userinfo left out. */
+function absoluteAuthority(target: string, start: number): string | undefined {
+  const authority = target.slice(target.indexOf('://') + 3, start);
+  const at = authority.lastIndexOf('@');
+  const host = at === -1 ? authority : authority.slice(at + 1);
+  return host.length > 0 ? host : undefined;
 }
 
 function setServerAddress(host: string, scheme: string, attributes: Attributes): void {

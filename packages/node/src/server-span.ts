@@ -9,7 +9,7 @@ import { errorTypeOf } from './error-type.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod } from './http-methods.js';
-import { requestAttributes, serverSpanName } from './http-server-attributes.js';
+import { pathOf, requestAttributes, requestTarget, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { startSpansOnEmit } from './server-emit.js';
 import {
@@ -484,9 +484,7 @@ export class ServerTracing {
   #ignored(req: IncomingMessage, options: ResolvedServerOptions): boolean {
     const patterns = options.ignorePatterns;
     if (patterns.length > 0) {
-      const target = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
-      const q = target.indexOf('?');
-      const path = q === -1 ? target : target.slice(0, q);
+      const path = pathOf(requestTarget(req));
       for (const pattern of patterns) {
         pattern.lastIndex = 0;
         if (pattern.test(path)) return true;

@@ -236,6 +236,37 @@ describe('environment variables for operators', () => {
   });
 });
 
+describe('absolute-form request targets (RFC 9112 §3.2.2)', () => {
+  /** Sends `GET <target>` on a raw connection (fetch always sends origin-form) and reads the answer to its end. */
+  async function sendRaw(port: number, target: string): Promise<void> {
+    const socket = connect(port, '127.0.0.1');
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: host-header.test\r\nConnection: close\r\n\r\n`);
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+  }
+
+  it('records the path alone as url.path, and the server from the target, not from Host', async () => {
+    const { exporter, port } = await serve({}, ok);
+    await sendRaw(port, 'http://user:pw@example.com:8080/users/1?x=1');
+    const span = await onlySpan(exporter);
+    // Before: url.path was the whole target, scheme, credentials and authority included.
+    expect(span.attributes).toMatchObject({
+      'url.path': '/users/1',
+      'url.query': 'x=1',
+      'server.address': 'example.com',
+      'server.port': 8080,
+    });
+  });
+
+  it('matches ignore patterns against the path', async () => {
+    const { exporter, port } = await serve({ ignore: ['/health'] }, ok);
+    await sendRaw(port, 'http://example.com/health');
+    await sendRaw(port, 'http://example.com');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(exporter.getFinishedSpans().map((s) => s.attributes['url.path'])).toEqual(['/']);
+  });
+});
+
 describe('server span lifecycle', () => {
   it('starts a SERVER span named by the method alone until a route is set', async () => {
     const { exporter, url } = await serve({}, ok);
