@@ -3,7 +3,7 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { extendAppContextOnce } from './app-context.js';
 import { watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
-import { innermostMountPath, mountedTemplate, watchMountedRoutes } from './mount-prefix.js';
+import { innermostMountPath, mountedTemplate, nameSpanOnMatch, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
@@ -78,7 +78,10 @@ export function tracing(options?: ServerTracingOptions): Middleware {
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
-    if (trace.span.isRecording()) extendAppContextOnce(ctx, extendAppContext);
+    if (trace.span.isRecording()) {
+      extendAppContextOnce(ctx, extendAppContext);
+      nameSpanOnMatch(ctx, trace);
+    }
     trace.readRouteFrom(ctx, routeOf);
     return runInContext(trace.context, nextRecordingErrors, next);
   };

@@ -4,13 +4,11 @@
 // `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment, and
 // keeps the writes of `router.use()` layers from replacing the route (middleware-layer.ts).
 
-import type { IncomingMessage } from 'node:http';
-import { ServerTracing } from '@tracewire/node';
+import type { RequestTrace } from '@tracewire/node';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
 
 /** The part of Koa's context read here. */
 interface MountedContext {
-  req?: IncomingMessage;
   originalUrl?: unknown;
   path?: unknown;
   mountPath?: unknown;
@@ -21,12 +19,14 @@ const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
 const kTemplate = Symbol('tracewire.koa.template');
 const kMountPath = Symbol('tracewire.koa.mountPath');
 const kMountTemplate = Symbol('tracewire.koa.mountTemplate');
+const kTrace = Symbol('tracewire.koa.trace');
 
 type Watched = MountedContext & {
   [kMatchedRoute]?: unknown;
   [kTemplate]?: string | undefined;
   [kMountPath]?: unknown;
   [kMountTemplate]?: string;
+  [kTrace]?: RequestTrace;
 };
 
 const matchedRouteProperty: PropertyDescriptor = {
@@ -49,10 +49,17 @@ const matchedRouteProperty: PropertyDescriptor = {
     }
     // Named now, as Express and Fastify spans are once routed: the handlers already see `GET /users/:id` on the
     // live span. The name is read again when the span ends (a later router may match deeper).
-    const req = this.req;
-    if (req !== undefined) ServerTracing.current(req)?.setRoute(this[kTemplate] ?? route);
+    this[kTrace]?.setRoute(this[kTemplate] ?? route);
   },
 };
+
+/**
+ * Lets the `_matchedRoute` accessor name `trace`'s span as the routers match. Kept on the context, one inline-cached
+ * load there, where finding the trace through the request cost a megamorphic lookup per match.
+ */
+export function nameSpanOnMatch(ctx: object, trace: RequestTrace): void {
+  (ctx as Watched)[kTrace] = trace;
+}
 
 // koa-mount assigns `ctx.mountPath` just before it cuts its prefix off `ctx.path`: what outer mounts cut already is
 // the path the client sent minus `ctx.path` at that moment. Kept for a request the mounted middleware answers

@@ -52,11 +52,13 @@ export function requestAttributes(
   attributes['url.path'] = pathOf(target, start, q);
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
+  // Read once: on Node's IncomingMessage `headers` is a getter, a call each time it is not inlined.
+  const headers = req.headers;
   // Semconv (url.scheme, server.address, client.address on server spans): what the original client used, when a
   // proxy says so, Forwarded (RFC 7239) first, then X-Forwarded-*.
-  const forwarded = firstHeader(req.headers.forwarded);
+  const forwarded = firstHeader(headers.forwarded);
   const forwardedProto = (
-    forwardedParameter(forwarded, 'proto') ?? firstValue(req.headers['x-forwarded-proto'])
+    forwardedParameter(forwarded, 'proto') ?? firstValue(headers['x-forwarded-proto'])
   )?.toLowerCase();
   const encrypted = (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
   const scheme =
@@ -66,15 +68,15 @@ export function requestAttributes(
   // HTTP/2 carries the authority in :authority; HTTP/1.1 in Host (RFC 9110 §7.2).
   const host =
     forwardedParameter(forwarded, 'host') ??
-    firstValue(req.headers['x-forwarded-host']) ??
-    firstHeader(req.headers[':authority']) ??
+    firstValue(headers['x-forwarded-host']) ??
+    firstHeader(headers[':authority']) ??
     // RFC 9112 §3.2.2: with an absolute-form target the server ignores Host and uses the target's authority.
     (start > 0 ? absoluteAuthority(target, start) : undefined) ??
-    req.headers.host;
+    headers.host;
   if (host) setServerAddress(host, scheme, attributes);
 
   // client.address: the client behind proxies when they say so (semconv), else the peer.
-  const client = forwardedClient(forwarded) ?? firstValue(req.headers['x-forwarded-for']);
+  const client = forwardedClient(forwarded) ?? firstValue(headers['x-forwarded-for']);
   const socket = req.socket;
   const peer = socket?.remoteAddress;
   if (client) attributes['client.address'] = client;
@@ -89,7 +91,7 @@ export function requestAttributes(
   const version = req.httpVersion;
   // Node reports HTTP/2 as "2.0"; the protocol has no minor version, and the semantic conventions write it "2".
   if (version) attributes['network.protocol.version'] = version === '2.0' ? '2' : version;
-  const userAgent = req.headers['user-agent'];
+  const userAgent = headers['user-agent'];
   if (userAgent) attributes['user_agent.original'] = userAgent;
 }
 
