@@ -1,7 +1,12 @@
 /** Where a warning about an invalid environment variable goes. */
 export type EnvWarn = (message: string) => void;
 
+const warned = new Set<string>();
+
+/** `console.warn`, once per message: the variables are read again by each `configure()` and each adapter. */
 export const warnOfEnv: EnvWarn = (message) => {
+  if (warned.has(message)) return;
+  if (warned.size < 100) warned.add(message);
   console.warn(message);
 };
 

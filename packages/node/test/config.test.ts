@@ -1,7 +1,8 @@
 import { defaultPropagator, type Propagator } from '@tracewire/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveConfig, type TracewireOptions } from '../src/config.js';
 import { readEnv } from '../src/env.js';
+import { warnOfEnv } from '../src/env-warning.js';
 import { alwaysOn } from '../src/sampler.js';
 import type { SpanExporter } from '../src/span-data.js';
 import { SpanCollector } from './span-collector.js';
@@ -276,6 +277,20 @@ describe('readEnv', () => {
       expect(config.exporters).toEqual([{ kind: 'otlp', options: expect.any(Object) }]);
       expect(warnings.length).toBeGreaterThanOrEqual(cases.length);
     });
+  });
+});
+
+describe('warnOfEnv', () => {
+  it('says each thing once: the variables are read again by every configure() and adapter', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      warnOfEnv('tracewire: once');
+      warnOfEnv('tracewire: once');
+      warnOfEnv('tracewire: another');
+      expect(warn.mock.calls).toEqual([['tracewire: once'], ['tracewire: another']]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
