@@ -179,6 +179,19 @@ describe('registerOpenTelemetryApi, outside any request', () => {
     expect(received[0]?.baggage).toBe('tenant=acme');
   });
 
+  it('keeps a B3 debug flag extracted through the API when it injects through the API again', () => {
+    const extracted = api.propagation.extract(api.ROOT_CONTEXT, {
+      'x-b3-traceid': CALLER,
+      'x-b3-spanid': '00f067aa0ba902b7',
+      'x-b3-flags': '1',
+    });
+    const carrier: Record<string, string> = {};
+    api.propagation.inject(extracted, carrier);
+    // Before: the debug flag was lost converting the API's span context back (x-b3-sampled: 1 instead).
+    expect(carrier['x-b3-flags']).toBe('1');
+    expect(carrier['x-b3-spanid']).toBe('00f067aa0ba902b7');
+  });
+
   it('starts a new trace for `root: true` and for a span started with no active context', () => {
     library.startActiveSpan('outer', (outer) => {
       library.startSpan('detached', { root: true }).end();

@@ -9,12 +9,26 @@ import type { Attributes } from './span-data.js';
 export const AttributeRecord = function AttributeRecord() {} as unknown as new () => Attributes;
 AttributeRecord.prototype = Object.create(null);
 
+// The last record `newAttributes()` made that no span has taken yet. Instrumentation makes one, fills it and starts
+// its span at once, so one slot is enough; a span's own record (also an AttributeRecord) is never in it, and is
+// copied when another span is started with it.
+let unclaimed: Attributes | undefined;
+
 /**
  * An empty record for instrumentation to fill and pass to `startSpan`: the span adopts it rather than copying
  * it. The caller must not touch it afterwards.
  */
 export function newAttributes(): Attributes {
-  return new AttributeRecord();
+  const record = new AttributeRecord();
+  unclaimed = record;
+  return record;
+}
+
+/** Whether `record` is the one `newAttributes()` made last, not yet taken; a span taking it calls this once. */
+export function claimAttributes(record: Attributes): boolean {
+  if (record !== unclaimed) return false;
+  unclaimed = undefined;
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { SpanContext } from '@tracewire/core';
-import { AttributeRecord } from './attribute-record.js';
+import { AttributeRecord, claimAttributes } from './attribute-record.js';
 import { now } from './clock.js';
 import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
@@ -78,7 +78,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     const startTime = init.startTime;
     this.startTime = typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : now();
     const attributes = init.attributes;
-    if (attributes instanceof AttributeRecord && this.#adopt(attributes)) {
+    if (attributes !== undefined && claimAttributes(attributes) && this.#adopt(attributes)) {
       this.attributes = attributes;
     } else {
       this.attributes = new AttributeRecord();
@@ -234,7 +234,7 @@ export class RecordingSpan implements Span, ReadableSpan {
 
   end(endTime?: number): void {
     if (this.ended) return;
-    let time = typeof endTime === 'number' ? endTime : now();
+    let time = typeof endTime === 'number' && Number.isFinite(endTime) ? endTime : now();
     // A caller's explicit end time, or a start time from another clock, must not make the duration negative.
     if (!(time >= this.startTime)) time = this.startTime;
     this.endTime = time;

@@ -33,6 +33,38 @@ describe('RecordingSpan', () => {
     expect(second?.droppedAttributesCount).toBe(1);
   });
 
+  it('copies the attributes of a span it is started with; only a fresh newAttributes record is taken over', () => {
+    const { tracer, collector } = setup();
+    const original = tracer.startSpan('original', { parent: null, attributes: { 'http.route': '/orders' } });
+    original.end();
+    const ended = collector.spans[0]!;
+    // A processor starting an alert span from an exported one, as a user's onEnd might.
+    const alert = tracer.startSpan('alert', { parent: null, attributes: ended.attributes });
+    alert.setAttribute('alert.severity', 'high');
+    alert.end();
+    // Before: both spans shared one record, and the ended, exported span changed.
+    expect({ ...ended.attributes }).toEqual({ 'http.route': '/orders' });
+    expect({ ...collector.spans[1]!.attributes }).toEqual({
+      'http.route': '/orders',
+      'alert.severity': 'high',
+    });
+    const fresh = newAttributes();
+    fresh.a = 1;
+    const taker = tracer.startSpan('taker', { parent: null, attributes: fresh }) as RecordingSpan;
+    expect(taker.attributes).toBe(fresh);
+    const second = tracer.startSpan('second', { parent: null, attributes: fresh }) as RecordingSpan;
+    expect(second.attributes).not.toBe(fresh);
+  });
+
+  it('ends at the current time when given an end time that is not a finite number', () => {
+    const { tracer, collector } = setup();
+    const span = tracer.startSpan('op', { parent: null, startTime: Date.now() - 5 });
+    span.end(Number.POSITIVE_INFINITY);
+    const ended = collector.spans[0]!;
+    expect(Number.isFinite(ended.endTime)).toBe(true);
+    expect(ended.endTime).toBeGreaterThanOrEqual(ended.startTime);
+  });
+
   it('records attributes, events, links, status, name and kind', () => {
     const { tracer, collector } = setup();
     const link = {

@@ -68,6 +68,8 @@ export function toSpanContext(context: OtelSpanContext): SpanContext {
     traceFlags: context.traceFlags,
     isRemote: context.isRemote === true,
     traceState,
+    // A B3/Jaeger debug request, kept on the contexts tracewire's propagators extract, survives the API's round trip.
+    debug: (context as { debug?: unknown }).debug === true ? true : undefined,
   };
 }
 
