@@ -246,8 +246,11 @@ const CASES: Case[] = [
         .query({ to: downstreamUrl })
         .set('traceparent', `00-${TRACE_ID}-${PARENT_ID}-01`)
         .expect(200);
-      expect(String(res.body.traceparent)).toContain(TRACE_ID);
-      expect(serverSpans()).toEqual([]);
+      // The caller's own context, unchanged: no span of this service stands between it and the next one.
+      expect(String(res.body.traceparent)).toBe(`00-${TRACE_ID}-${PARENT_ID}-01`);
+      await new Promise((r) => setTimeout(r, 20));
+      // Before: the outgoing call's CLIENT span was recorded under the caller's sampled context.
+      expect(exporter.getFinishedSpans()).toEqual([]);
     },
   },
   {

@@ -49,9 +49,9 @@ export function parseTraceparent(header: string): MutableSpanContext | undefined
   const f0 = hexValue(value.charCodeAt(53));
   const f1 = hexValue(value.charCodeAt(54));
   if (f0 < 0 || f1 < 0) return undefined;
-  let traceFlags = (f0 << 4) | f1;
-  // §3.2.4: of a higher version only the sampled bit is understood.
-  if (version !== 0) traceFlags &= TraceFlags.SAMPLED;
+  // §3.2.2.5: bits other than sampled and (Level 2) random are reserved and MUST be zero where we send or record
+  // them; of a higher version only the sampled bit is understood (§3.2.4).
+  const traceFlags = ((f0 << 4) | f1) & (version === 0 ? KNOWN_FLAGS : TraceFlags.SAMPLED);
   const traceId = value.slice(3, 35);
   const spanId = value.slice(36, 52);
   rememberValidIds(traceId, spanId);

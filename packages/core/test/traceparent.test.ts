@@ -24,6 +24,14 @@ describe('w3cTraceContext extract (W3C Trace Context §3.2 traceparent)', () => 
     expect(extract({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-03` })?.traceFlags).toBe(3);
   });
 
+  it('drops reserved flag bits (§3.2.2.5): they never reach the span, its logs or what it exports', () => {
+    expect(extract({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-09` })?.traceFlags).toBe(TraceFlags.SAMPLED);
+    expect(extract({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-04` })?.traceFlags).toBe(TraceFlags.NONE);
+    expect(extract({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-ff` })?.traceFlags).toBe(
+      TraceFlags.SAMPLED | TraceFlags.RANDOM,
+    );
+  });
+
   it('returns nothing when the header is absent', () => {
     expect(w3cTraceContext.extract({})).toEqual({});
   });

@@ -10,6 +10,11 @@ export interface TraceContext {
   /** Set by the exporters so their own HTTP calls are never traced or given headers. */
   readonly suppressed: boolean;
   /**
+   * A request the server options ignore: spans started under it record nothing, though its calls still carry the
+   * caller's context on (unlike `suppressed`).
+   */
+  readonly recordsNothing?: boolean;
+  /**
    * The OpenTelemetry API context this was entered from (`registerOpenTelemetryApi`), kept whole so values other
    * code set in it survive the trip through tracewire's storage.
    */
@@ -90,6 +95,7 @@ export function withSpan<T>(span: Span | undefined, fn: () => T): T {
       span,
       baggage: current?.baggage,
       suppressed: current?.suppressed ?? false,
+      recordsNothing: current?.recordsNothing,
       otelBase: current?.otelContext ?? current?.otelBase,
       callerTraceId: current?.callerTraceId,
     },

@@ -60,6 +60,7 @@ class RequestContext implements TraceContext {
     readonly baggage: Baggage | undefined,
     trace: RequestTrace | undefined,
     readonly callerTraceId: string | undefined,
+    readonly recordsNothing: boolean,
   ) {
     this.trace = trace;
   }
@@ -91,10 +92,17 @@ export class RequestTrace {
     tracing: ServerTracing | undefined,
     route?: string,
     callerTraceId?: string,
+    recordsNothing = false,
   ) {
     this.#route = route || undefined;
     this.span = span;
-    this.#context = new RequestContext(span, baggage, span.isRecording() ? this : undefined, callerTraceId);
+    this.#context = new RequestContext(
+      span,
+      baggage,
+      span.isRecording() ? this : undefined,
+      callerTraceId,
+      recordsNothing,
+    );
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
@@ -432,7 +440,17 @@ export class ServerTracing {
       }
       const span = new NonRecordingSpan(passOn ?? unsampledRoot());
       const callerTraceId = policy === 'link' ? remote?.traceId : undefined;
-      return new RequestTrace(span, extracted.baggage, req, method, undefined, undefined, callerTraceId);
+      // Nothing started under it records either (the app's spans, its outgoing calls), whatever the caller sampled.
+      return new RequestTrace(
+        span,
+        extracted.baggage,
+        req,
+        method,
+        undefined,
+        undefined,
+        callerTraceId,
+        true,
+      );
     }
 
     const attributes = newAttributes();
