@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApiHandler } from './api/api-handler.js';
 import { type ResolvedViewerOptions, resolveViewerOptions, type ViewerOptions } from './options.js';
 import { createReceiverHandler, ZIPKIN_PATH } from './receivers/receiver-handler.js';
+import { requestGuard } from './request-guard.js';
 import { TraceStore } from './store/trace-store.js';
 
 export interface Viewer {
@@ -40,8 +41,10 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
     enforce();
     timer = setInterval(enforce, resolved.retentionIntervalMs).unref();
 
+    const guard = requestGuard(resolved.host);
     const receive = createReceiverHandler({
       maxBodyBytes: resolved.maxBodyBytes,
+      guard,
       store: (decoded) => store.insert(decoded.spans),
     });
     const otlpPort = await listen(servers, receive, resolved.host, resolved.otlpPort);
@@ -53,7 +56,12 @@ export async function startViewer(options: ViewerOptions = {}): Promise<Viewer> 
     const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
     const base = (port: number): string => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
     const receivers = { otlp: base(otlpPort), zipkin: base(zipkinPort) + ZIPKIN_PATH };
-    const uiPort = await listen(servers, createApiHandler(store, receivers), resolved.host, resolved.uiPort);
+    const uiPort = await listen(
+      servers,
+      createApiHandler(store, receivers, guard),
+      resolved.host,
+      resolved.uiPort,
+    );
     return {
       urls: { ui: base(uiPort), ...receivers },
       store,

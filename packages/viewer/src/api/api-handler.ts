@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { COMMON_HEADERS, type RequestGuard, refuseMisdirected } from '../request-guard.js';
 import type { TraceStore } from '../store/trace-store.js';
 import { serveAsset } from '../web-assets.js';
 import { BadQuery, timeRange, traceQueryFrom } from './query-params.js';
@@ -11,8 +12,13 @@ import { BadQuery, timeRange, traceQueryFrom } from './query-params.js';
 export function createApiHandler(
   store: TraceStore,
   receivers: { otlp: string; zipkin: string },
+  guard: RequestGuard,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (!guard.hostAllowed(req)) {
+      refuseMisdirected(res);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://viewer');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: 'the viewer API is read-only; use GET' });
@@ -25,7 +31,8 @@ export function createApiHandler(
     try {
       route(store, receivers, url, res);
     } catch (error) {
-      if (error instanceof BadQuery || error instanceof RangeError) json(res, 400, { error: error.message });
+      if (error instanceof BadQuery || error instanceof RangeError || error instanceof URIError)
+        json(res, 400, { error: error.message });
       else json(res, 500, { error: (error as Error).message });
     }
   };
@@ -63,6 +70,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res
     .writeHead(status, {
+      ...COMMON_HEADERS,
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
       'cache-control': 'no-store',

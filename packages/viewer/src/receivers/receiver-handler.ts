@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { COMMON_HEADERS, fromBrowserPage, type RequestGuard, refuseMisdirected } from '../request-guard.js';
 import type { DecodedSpans } from '../span-record.js';
 import { decodeOtlpJson } from './otlp-json-decode.js';
 import { decodeOtlpProto } from './otlp-proto-decode.js';
@@ -12,6 +13,8 @@ export const ZIPKIN_PATH = '/api/v2/spans';
 
 export interface ReceiverOptions {
   maxBodyBytes: number;
+  /** Which `Host` names are answered (request-guard.ts). */
+  guard: RequestGuard;
   /** Stores what a request carried; throws only when storage itself fails. */
   store: (decoded: DecodedSpans) => void;
 }
@@ -24,8 +27,16 @@ export function createReceiverHandler(
   options: ReceiverOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (!options.guard.hostAllowed(req)) {
+      req.resume();
+      refuseMisdirected(res);
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === OTLP_PATH) void receiveOtlp(req, res, options);
+    if (fromBrowserPage(req)) {
+      // Exporters never send Origin; a web page's POST, which needs no preflight for Zipkin, always does.
+      refuse(req, res, 403, 'text/plain', 'the receivers take spans from exporters, not from web pages');
+    } else if (path === OTLP_PATH) void receiveOtlp(req, res, options);
     else if (path === ZIPKIN_PATH) void receiveZipkin(req, res, options);
     else reply(res, 404, 'application/json', JSON.stringify({ message: `no receiver at ${path}` }));
   };
@@ -111,7 +122,13 @@ function grpcCode(status: number): number {
 }
 
 function reply(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body);
+  res
+    .writeHead(status, {
+      ...COMMON_HEADERS,
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(body),
+    })
+    .end(body);
 }
 
 /**

@@ -166,8 +166,13 @@ export class TraceStore {
       .all(traceId.toLowerCase()) as SpanRow[];
     if (rows.length === 0) return undefined;
     const spans = rows.map(toRecord);
-    const startUs = Math.min(...spans.map((s) => s.startUs));
-    const endUs = Math.max(...spans.map((s) => s.startUs + s.durationUs));
+    // A loop, not Math.min(...spread): a trace of ~125k spans or more overflowed the stack with the arguments.
+    let startUs = Number.POSITIVE_INFINITY;
+    let endUs = Number.NEGATIVE_INFINITY;
+    for (const s of spans) {
+      if (s.startUs < startUs) startUs = s.startUs;
+      if (s.startUs + s.durationUs > endUs) endUs = s.startUs + s.durationUs;
+    }
     return { traceId: traceId.toLowerCase(), startUs, durationUs: endUs - startUs, spans };
   }
 
