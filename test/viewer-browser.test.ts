@@ -120,4 +120,36 @@ describe('the viewer page in Chromium, after demo traffic', () => {
     await expect(page.locator('svg.map .edge-label.error').count()).resolves.toBeGreaterThan(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'viewer-service-map.png'), fullPage: true });
   }, 60_000);
+
+  it('shows spans whose parents form a cycle, as roots, instead of leaving them out', async () => {
+    const cycleTrace = randomBytes(16).toString('hex');
+    const span = (spanId: string, parentSpanId: string, startUs: number) => ({
+      traceId: cycleTrace,
+      spanId,
+      parentSpanId,
+      name: `op ${spanId.slice(-1)}`,
+      kind: 'internal' as const,
+      service: 'cycle',
+      startUs,
+      durationUs: 1000,
+      statusCode: 0 as const,
+      attributes: {},
+      resource: { 'service.name': 'cycle' },
+      scope: { name: 'test' },
+      events: [],
+      links: [],
+    });
+    const base = Date.now() * 1000;
+    // One span its own parent; two that name each other.
+    viewer.store.insert([
+      span('000000000000000a', '000000000000000a', base),
+      span('000000000000000b', '000000000000000c', base + 10),
+      span('000000000000000c', '000000000000000b', base + 20),
+    ]);
+    const page = await browser!.newPage();
+    await page.goto(`${viewer.urls.ui}/#/trace/${cycleTrace}`);
+    await page.locator('.span-row').first().waitFor();
+    // Before: no walk from a root reached them, and the waterfall was empty.
+    expect(await page.locator('.span-row').count()).toBe(3);
+  }, 60_000);
 });

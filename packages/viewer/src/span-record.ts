@@ -64,3 +64,13 @@ export interface DecodedSpans {
   rejected: number;
   rejectReason?: string | undefined;
 }
+
+/**
+ * `map[key] = value` for a key that came off the wire: `__proto__` becomes an ordinary entry instead of setting the
+ * map's prototype (which dropped it, or, holding a kvlist, let a resource fake `service.name` through the chain).
+ */
+export function setEntry<V>(map: Record<string, V>, key: string, value: V): void {
+  if (key === '__proto__') {
+    Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  } else map[key] = value;
+}

@@ -374,24 +374,32 @@ function traceRow(trace, longest) {
 // ---------------------------------------------------------------------------------------------------------------
 // Trace waterfall
 
-/** Depth-first rows: children under their parent by start time; spans whose parent never arrived are roots. */
+/**
+ * Depth-first rows: children under their parent by start time; spans whose parent never arrived are roots. Spans
+ * that name each other (or themselves) as parent, which no walk from a root reaches, are shown as roots too.
+ */
 function buildRows(spans) {
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const children = new Map();
   const roots = [];
   for (const span of spans) {
-    if (span.parentSpanId && byId.has(span.parentSpanId)) {
+    if (span.parentSpanId && span.parentSpanId !== span.spanId && byId.has(span.parentSpanId)) {
       if (!children.has(span.parentSpanId)) children.set(span.parentSpanId, []);
       children.get(span.parentSpanId).push(span);
     } else roots.push(span);
   }
   const rows = [];
+  const seen = new Set();
   const visit = (span, depth) => {
+    if (seen.has(span)) return;
+    seen.add(span);
     const kids = (children.get(span.spanId) ?? []).sort((a, b) => a.startUs - b.startUs);
     rows.push({ span, depth, childCount: kids.length, orphan: depth === 0 && Boolean(span.parentSpanId) });
     for (const kid of kids) visit(kid, depth + 1);
   };
-  for (const root of roots.sort((a, b) => a.startUs - b.startUs)) visit(root, 0);
+  const byStart = (a, b) => a.startUs - b.startUs;
+  for (const root of roots.sort(byStart)) visit(root, 0);
+  for (const span of [...spans].sort(byStart)) if (!seen.has(span)) visit(span, 0);
   return rows;
 }
 

@@ -1,4 +1,4 @@
-import type { AttributeMap, AttributeValue } from '../span-record.js';
+import { type AttributeMap, type AttributeValue, setEntry } from '../span-record.js';
 import { bytesToHex } from './hex-ids.js';
 import {
   emptySpan,
@@ -97,7 +97,11 @@ function keyValues(value: unknown, path: string): AttributeMap {
   const out: AttributeMap = {};
   for (const [i, item] of array(value, path).entries()) {
     const kv = object(item, `${path}[${i}]`);
-    out[optionalString(kv['key'], `${path}[${i}].key`)] = anyValue(kv['value'], `${path}[${i}].value`);
+    setEntry(
+      out,
+      optionalString(kv['key'], `${path}[${i}].key`),
+      anyValue(kv['value'], `${path}[${i}].value`),
+    );
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { AttributeMap, AttributeValue } from '../span-record.js';
+import { type AttributeMap, type AttributeValue, setEntry } from '../span-record.js';
 import { bytesToHex } from './hex-ids.js';
 import {
   emptySpan,
@@ -178,7 +178,7 @@ function readKeyValue(reader: ProtoReader, into: AttributeMap): void {
     else if (field === 2 && wire === LEN) value = readAnyValue(reader.message());
     else reader.skip(wire);
   }
-  into[key] = value;
+  setEntry(into, key, value);
 }
 
 // common.proto AnyValue oneof: string 1, bool 2, int64 3, double 4, ArrayValue 5, KeyValueList 6, bytes 7.

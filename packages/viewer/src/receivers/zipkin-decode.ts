@@ -1,4 +1,10 @@
-import type { AttributeMap, DecodedSpans, SpanKindName, SpanRecord } from '../span-record.js';
+import {
+  type AttributeMap,
+  type DecodedSpans,
+  type SpanKindName,
+  type SpanRecord,
+  setEntry,
+} from '../span-record.js';
 import { isValidHexId } from './hex-ids.js';
 
 /** The body is not a valid Zipkin v2 span list; like Zipkin's own collector, the whole request is refused (400). */
@@ -105,7 +111,7 @@ function stringMap(value: unknown, what: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== 'string') throw new ZipkinFormatError(`${what}.${key} must be a string`);
-    out[key] = item;
+    setEntry(out, key, item);
   }
   return out;
 }
@@ -132,20 +138,24 @@ function annotations(value: unknown, index: number): SpanRecord['events'] {
   });
 }
 
-/** OTel spec zipkin.md §Events: an event with attributes is written as `"<name>": <attributes as JSON>`. */
+/**
+ * OTel spec zipkin.md §Events: an event is written as `"<name>": <attributes as JSON>`. The SDKs space it as they
+ * like (Java `"name":{…}`, JS `"name": {…}`), and Python writes a whole object, `{"name": {…}}`.
+ */
 function eventFromAnnotation(value: string): { name: string; attributes: AttributeMap } {
-  if (value.startsWith('"')) {
-    const split = value.indexOf('": {');
-    if (split > 0) {
-      try {
-        const name = JSON.parse(value.slice(0, split + 1)) as unknown;
-        const attributes = JSON.parse(value.slice(split + 3)) as unknown;
-        if (typeof name === 'string' && typeof attributes === 'object' && attributes !== null) {
-          return { name, attributes: attributes as AttributeMap };
+  const first = value.charCodeAt(0);
+  if (first === 34 /* " */ || first === 123 /* { */) {
+    try {
+      const parsed = JSON.parse(first === 34 ? `{${value}}` : value) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+        const keys = Object.keys(parsed);
+        const attributes = keys.length === 1 ? (parsed as Json)[keys[0]!] : undefined;
+        if (typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes)) {
+          return { name: keys[0]!, attributes: attributes as AttributeMap };
         }
-      } catch {
-        // Not that shape after all: keep the annotation text as the event name.
       }
+    } catch {
+      // Not that shape after all: keep the annotation text as the event name.
     }
   }
   return { name: value, attributes: {} };

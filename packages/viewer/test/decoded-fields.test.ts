@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { decodeOtlpJson } from '../src/receivers/otlp-json-decode.js';
+import { otlpToRecords } from '../src/receivers/otlp-to-records.js';
+import { decodeZipkinJson } from '../src/receivers/zipkin-decode.js';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN = '00f067aa0ba902b7';
+
+describe('keys that come off the wire', () => {
+  it('keeps a __proto__ key as an ordinary entry: it neither vanishes nor lends the map a service.name', () => {
+    const request = {
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [
+              { key: 'service.name', value: { stringValue: 'real' } },
+              {
+                key: '__proto__',
+                value: {
+                  kvlistValue: { values: [{ key: 'service.name', value: { stringValue: 'spoofed' } }] },
+                },
+              },
+            ],
+          },
+          scopeSpans: [
+            {
+              scope: { name: 's' },
+              spans: [
+                {
+                  traceId: TRACE,
+                  spanId: SPAN,
+                  name: 'op',
+                  kind: 2,
+                  startTimeUnixNano: '1000000000',
+                  endTimeUnixNano: '2000000000',
+                  attributes: [{ key: '__proto__', value: { stringValue: 'p' } }],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const [span] = otlpToRecords(decodeOtlpJson(JSON.stringify(request))).spans;
+    expect(span?.service).toBe('real');
+    expect(Object.hasOwn(span!.attributes, '__proto__')).toBe(true);
+    expect(span!.attributes['__proto__']).toBe('p');
+    expect(Object.getPrototypeOf(span!.resource)).toBe(Object.prototype);
+  });
+
+  it('keeps a __proto__ Zipkin tag', () => {
+    const [span] = decodeZipkinJson(
+      JSON.stringify([
+        {
+          traceId: TRACE,
+          id: SPAN,
+          name: 'op',
+          timestamp: 1,
+          duration: 1,
+          tags: JSON.parse('{"__proto__":"t"}'),
+        },
+      ]),
+    ).spans;
+    expect(Object.hasOwn(span!.attributes, '__proto__')).toBe(true);
+  });
+});
+
+describe('Zipkin events as the OpenTelemetry SDKs write them (zipkin.md, Events)', () => {
+  it.each([
+    ['JavaScript', '"exception": {"exception.type":"Boom","exception.message":"m"}'],
+    ['Java', '"exception":{"exception.type":"Boom","exception.message":"m"}'],
+    ['Python', '{"exception": {"exception.type": "Boom", "exception.message": "m"}}'],
+  ])('reads the name and attributes of an event written by %s', (_sdk, value) => {
+    const [span] = decodeZipkinJson(
+      JSON.stringify([
+        {
+          traceId: TRACE,
+          id: SPAN,
+          name: 'op',
+          timestamp: 1,
+          duration: 1,
+          annotations: [{ timestamp: 1, value }],
+        },
+      ]),
+    ).spans;
+    // Before: Java's and Python's kept the whole JSON text as the event's name.
+    expect(span?.events[0]).toMatchObject({
+      name: 'exception',
+      attributes: { 'exception.type': 'Boom', 'exception.message': 'm' },
+    });
+  });
+
+  it('keeps a plain annotation as the event name', () => {
+    const [span] = decodeZipkinJson(
+      JSON.stringify([
+        {
+          traceId: TRACE,
+          id: SPAN,
+          name: 'op',
+          timestamp: 1,
+          duration: 1,
+          annotations: [{ timestamp: 1, value: 'ws' }],
+        },
+      ]),
+    ).spans;
+    expect(span?.events[0]).toMatchObject({ name: 'ws', attributes: {} });
+  });
+});
