@@ -106,3 +106,25 @@ describe('Zipkin events as the OpenTelemetry SDKs write them (zipkin.md, Events)
     expect(span?.events[0]).toMatchObject({ name: 'ws', attributes: {} });
   });
 });
+
+describe('Zipkin spans without timestamp or duration (allowed by zipkin2-api.yaml)', () => {
+  const decode = (span: object) =>
+    decodeZipkinJson(JSON.stringify([{ traceId: TRACE, id: SPAN, name: 'op', ...span }]), 5e15).spans[0]!;
+
+  it('start at their first annotation, lasting until the last, as Zipkin derives them', () => {
+    const span = decode({
+      annotations: [
+        { timestamp: 3e15 + 500, value: 'b' },
+        { timestamp: 3e15, value: 'a' },
+      ],
+    });
+    expect(span.startUs).toBe(3e15);
+    expect(span.durationUs).toBe(500);
+  });
+
+  it('start when they were received when they have no annotation either, not in 1970', () => {
+    // Before: startUs 0, which made the whole trace start in 1970 and fall outside every time filter.
+    expect(decode({}).startUs).toBe(5e15);
+    expect(decode({ timestamp: 2e15, duration: 7 })).toMatchObject({ startUs: 2e15, durationUs: 7 });
+  });
+});

@@ -26,7 +26,8 @@ const KINDS: Record<string, SpanKindName> = {
  * reverse (trace/sdk_exporters/zipkin.md): the `error` tag (or `otel.status_code`) is the status, annotations are
  * events, localEndpoint.serviceName is `service.name`, remoteEndpoint becomes `peer.service`/`network.peer.*`.
  */
-export function decodeZipkinJson(text: string): DecodedSpans {
+/** `receivedUs`: when the request arrived (microseconds since the epoch), the start of a span that has no time. */
+export function decodeZipkinJson(text: string, receivedUs = Date.now() * 1000): DecodedSpans {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -34,10 +35,10 @@ export function decodeZipkinJson(text: string): DecodedSpans {
     throw new ZipkinFormatError(`malformed JSON: ${(error as Error).message}`);
   }
   if (!Array.isArray(parsed)) throw new ZipkinFormatError('body must be a JSON array of spans');
-  return { spans: parsed.map(toRecord), rejected: 0 };
+  return { spans: parsed.map((value, index) => toRecord(value, index, receivedUs)), rejected: 0 };
 }
 
-function toRecord(value: unknown, index: number): SpanRecord {
+function toRecord(value: unknown, index: number, receivedUs: number): SpanRecord {
   if (typeof value !== 'object' || value === null)
     throw new ZipkinFormatError(`span ${index} is not an object`);
   const span = value as Json;
@@ -69,6 +70,7 @@ function toRecord(value: unknown, index: number): SpanRecord {
       ? local['serviceName']
       : 'unknown_service';
   const kind = typeof span['kind'] === 'string' ? KINDS[span['kind']] : undefined;
+  const events = annotations(span['annotations'], index);
   return {
     traceId,
     spanId,
@@ -76,14 +78,13 @@ function toRecord(value: unknown, index: number): SpanRecord {
     service,
     name: typeof span['name'] === 'string' ? span['name'] : '',
     kind: kind ?? 'internal',
-    startUs: micros(span['timestamp'], `span ${index} timestamp`),
-    durationUs: micros(span['duration'], `span ${index} duration`),
+    ...spanTimes(span, index, events, receivedUs),
     statusCode: isError ? 2 : tags['otel.status_code'] === 'OK' ? 1 : 0,
     statusMessage: isError ? statusMessage : undefined,
     attributes,
     resource: { 'service.name': service },
     scope: { name: '' },
-    events: annotations(span['annotations'], index),
+    events,
     links: [],
   };
 }
@@ -93,6 +94,30 @@ function hexField(value: unknown, what: string, lengths: number[]): string {
     throw new ZipkinFormatError(`${what} must be ${lengths.join(' or ')} hex characters, not all zero`);
   }
   return value.toLowerCase();
+}
+
+/**
+ * zipkin2-api.yaml lets `timestamp` and `duration` be absent (a late or incomplete report). Such a span starts at its
+ * first annotation, as Zipkin derives it, else when it was received: at 0 it made its trace start in 1970, last in
+ * every list and outside every time filter.
+ */
+function spanTimes(
+  span: Json,
+  index: number,
+  events: SpanRecord['events'],
+  receivedUs: number,
+): { startUs: number; durationUs: number } {
+  const durationUs = micros(span['duration'], `span ${index} duration`);
+  if (span['timestamp'] !== undefined)
+    return { startUs: micros(span['timestamp'], `span ${index} timestamp`), durationUs };
+  if (events.length === 0) return { startUs: receivedUs, durationUs };
+  let first = events[0]!.timeUs;
+  let last = first;
+  for (const event of events) {
+    if (event.timeUs < first) first = event.timeUs;
+    if (event.timeUs > last) last = event.timeUs;
+  }
+  return { startUs: first, durationUs: durationUs || last - first };
 }
 
 function micros(value: unknown, what: string): number {
