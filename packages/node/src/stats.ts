@@ -1,7 +1,11 @@
-/** Counters a user can read through `tracer.stats()`. Plain numbers: incrementing one costs nothing. */
+/** Counters a user can read through `tracer.stats`. Plain numbers: incrementing one costs nothing. */
 export class TracerStats {
   spansStarted = 0;
   spansEnded = 0;
+  /**
+   * Spans the batch processors delivered, summed over exporters: with two exporters a span counts twice, and the
+   * drop counters count per exporter too. A `SimpleSpanProcessor` of your own counts nothing here.
+   */
   spansExported = 0;
   /** Spans dropped because the export queue was full. */
   droppedQueueFull = 0;
