@@ -44,7 +44,7 @@ describe('keys that come off the wire', () => {
     const [span] = otlpToRecords(decodeOtlpJson(JSON.stringify(request))).spans;
     expect(span?.service).toBe('real');
     expect(Object.hasOwn(span!.attributes, '__proto__')).toBe(true);
-    expect(span!.attributes['__proto__']).toBe('p');
+    expect(Object.getOwnPropertyDescriptor(span!.attributes, '__proto__')?.value).toBe('p');
     expect(Object.getPrototypeOf(span!.resource)).toBe(Object.prototype);
   });
 
