@@ -128,3 +128,48 @@ describe('Zipkin spans without timestamp or duration (allowed by zipkin2-api.yam
     expect(decode({ timestamp: 2e15, duration: 7 })).toMatchObject({ startUs: 2e15, durationUs: 7 });
   });
 });
+
+describe('B3 shared spans (one span id for both sides of an RPC)', () => {
+  it("puts the server's own child spans under the shared server span, not under the caller's client span", () => {
+    const rpc = 'aaaaaaaaaaaaaaaa';
+    const { spans } = decodeZipkinJson(
+      JSON.stringify([
+        {
+          traceId: TRACE,
+          id: rpc,
+          parentId: SPAN,
+          name: 'get /api/cart',
+          kind: 'CLIENT',
+          timestamp: 1,
+          duration: 9,
+          localEndpoint: { serviceName: 'web' },
+        },
+        {
+          traceId: TRACE,
+          id: rpc,
+          parentId: SPAN,
+          name: 'get /api/cart',
+          kind: 'SERVER',
+          shared: true,
+          timestamp: 2,
+          duration: 7,
+          localEndpoint: { serviceName: 'cart' },
+        },
+        {
+          traceId: TRACE,
+          id: 'bbbbbbbbbbbbbbbb',
+          parentId: rpc,
+          name: 'select cart',
+          kind: 'CLIENT',
+          timestamp: 3,
+          duration: 2,
+          localEndpoint: { serviceName: 'cart' },
+        },
+      ]),
+    );
+    const [client, server, query] = spans;
+    expect(server?.parentSpanId).toBe(client?.spanId);
+    // Before: under the web service's client span, so the map counted a second web → cart call.
+    expect(query?.parentSpanId).toBe(server?.spanId);
+  });
+});

@@ -35,7 +35,31 @@ export function decodeZipkinJson(text: string, receivedUs = Date.now() * 1000): 
     throw new ZipkinFormatError(`malformed JSON: ${(error as Error).message}`);
   }
   if (!Array.isArray(parsed)) throw new ZipkinFormatError('body must be a JSON array of spans');
-  return { spans: parsed.map((value, index) => toRecord(value, index, receivedUs)), rejected: 0 };
+  const spans = parsed.map((value, index) => toRecord(value, index, receivedUs));
+  reparentUnderSharedServers(parsed as Json[], spans);
+  return { spans, rejected: 0 };
+}
+
+/**
+ * A B3 `shared` server span is stored under its id's complement (toRecord); the spans its service made under it
+ * (Brave and zipkin-js give them the shared id as parentId) follow it there, rather than hang under the caller's
+ * client span with the same id. Done within one report: a child reported apart from its shared server stays under
+ * the client.
+ */
+function reparentUnderSharedServers(raw: readonly Json[], spans: SpanRecord[]): void {
+  let shared: Map<string, SpanRecord> | undefined;
+  for (const [i, span] of spans.entries()) {
+    if (raw[i]?.['shared'] !== true || span.parentSpanId === undefined) continue;
+    shared ??= new Map();
+    // Keyed by trace, the id both sides share (the server's parentSpanId now) and the server's service.
+    shared.set(`${span.traceId}/${span.parentSpanId}/${span.service}`, span);
+  }
+  if (shared === undefined) return;
+  for (const [i, span] of spans.entries()) {
+    if (raw[i]?.['shared'] === true || span.parentSpanId === undefined) continue;
+    const server = shared.get(`${span.traceId}/${span.parentSpanId}/${span.service}`);
+    if (server !== undefined) span.parentSpanId = server.spanId;
+  }
 }
 
 function toRecord(value: unknown, index: number, receivedUs: number): SpanRecord {
