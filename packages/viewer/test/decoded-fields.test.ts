@@ -6,6 +6,12 @@ import { decodeZipkinJson } from '../src/receivers/zipkin-decode.js';
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
 
+/** One Zipkin span (a minimal valid one, `fields` over it) as the receiver decodes it. */
+function decodeOne(fields: object, receivedUs?: number) {
+  const span = { traceId: TRACE, id: SPAN, name: 'op', timestamp: 1, duration: 1, ...fields };
+  return decodeZipkinJson(JSON.stringify([span]), receivedUs).spans[0]!;
+}
+
 describe('keys that come off the wire', () => {
   it('keeps a __proto__ key as an ordinary entry: it neither vanishes nor lends the map a service.name', () => {
     const request = {
@@ -49,19 +55,8 @@ describe('keys that come off the wire', () => {
   });
 
   it('keeps a __proto__ Zipkin tag', () => {
-    const [span] = decodeZipkinJson(
-      JSON.stringify([
-        {
-          traceId: TRACE,
-          id: SPAN,
-          name: 'op',
-          timestamp: 1,
-          duration: 1,
-          tags: JSON.parse('{"__proto__":"t"}'),
-        },
-      ]),
-    ).spans;
-    expect(Object.hasOwn(span!.attributes, '__proto__')).toBe(true);
+    const span = decodeOne({ tags: JSON.parse('{"__proto__":"t"}') });
+    expect(Object.hasOwn(span.attributes, '__proto__')).toBe(true);
   });
 });
 
@@ -71,18 +66,7 @@ describe('Zipkin events as the OpenTelemetry SDKs write them (zipkin.md, Events)
     ['Java', '"exception":{"exception.type":"Boom","exception.message":"m"}'],
     ['Python', '{"exception": {"exception.type": "Boom", "exception.message": "m"}}'],
   ])('reads the name and attributes of an event written by %s', (_sdk, value) => {
-    const [span] = decodeZipkinJson(
-      JSON.stringify([
-        {
-          traceId: TRACE,
-          id: SPAN,
-          name: 'op',
-          timestamp: 1,
-          duration: 1,
-          annotations: [{ timestamp: 1, value }],
-        },
-      ]),
-    ).spans;
+    const span = decodeOne({ annotations: [{ timestamp: 1, value }] });
     // Before: Java's and Python's kept the whole JSON text as the event's name.
     expect(span?.events[0]).toMatchObject({
       name: 'exception',
@@ -91,25 +75,14 @@ describe('Zipkin events as the OpenTelemetry SDKs write them (zipkin.md, Events)
   });
 
   it('keeps a plain annotation as the event name', () => {
-    const [span] = decodeZipkinJson(
-      JSON.stringify([
-        {
-          traceId: TRACE,
-          id: SPAN,
-          name: 'op',
-          timestamp: 1,
-          duration: 1,
-          annotations: [{ timestamp: 1, value: 'ws' }],
-        },
-      ]),
-    ).spans;
+    const span = decodeOne({ annotations: [{ timestamp: 1, value: 'ws' }] });
     expect(span?.events[0]).toMatchObject({ name: 'ws', attributes: {} });
   });
 });
 
 describe('Zipkin spans without timestamp or duration (allowed by zipkin2-api.yaml)', () => {
-  const decode = (span: object) =>
-    decodeZipkinJson(JSON.stringify([{ traceId: TRACE, id: SPAN, name: 'op', ...span }]), 5e15).spans[0]!;
+  // JSON leaves undefined fields out: no timestamp, no duration, unless the case gives them.
+  const decode = (span: object) => decodeOne({ timestamp: undefined, duration: undefined, ...span }, 5e15);
 
   it('start at their first annotation, lasting until the last, as Zipkin derives them', () => {
     const span = decode({
