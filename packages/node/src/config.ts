@@ -365,13 +365,18 @@ function resolveExporters(
   else if (Array.isArray(code)) entries = code;
   else entries = [code as SpanExporter];
 
+  // Checked whether or not their exporter is chosen: OTEL_TRACES_EXPORTER may choose it later, and an invalid option
+  // in code must fail at start-up whatever the environment says.
+  const otlp = options.otlp === undefined ? undefined : resolveOtlp(options.otlp, fromEnv.otlp);
+  const zipkin = options.zipkin === undefined ? undefined : resolveZipkin(options.zipkin, fromEnv.zipkin);
   const specs: ExporterSpec[] = [];
   for (const entry of entries) {
     if (typeof entry === 'string') {
       const name = checkOneOf(entry, 'exporters', ['otlp', 'zipkin', 'console', 'none'] as const);
-      if (name === 'otlp') specs.push({ kind: 'otlp', options: resolveOtlp(options.otlp, fromEnv.otlp) });
+      if (name === 'otlp')
+        specs.push({ kind: 'otlp', options: otlp ?? resolveOtlp(undefined, fromEnv.otlp) });
       else if (name === 'zipkin')
-        specs.push({ kind: 'zipkin', options: resolveZipkin(options.zipkin, fromEnv.zipkin) });
+        specs.push({ kind: 'zipkin', options: zipkin ?? resolveZipkin(undefined, fromEnv.zipkin) });
       else if (name === 'console') specs.push({ kind: 'console' });
     } else if (entry !== null && typeof entry === 'object' && typeof entry.export === 'function') {
       specs.push({ kind: 'custom', exporter: entry });

@@ -676,6 +676,17 @@ describe('resolveConfig', () => {
       expect(() => resolve(options)).toThrow(type);
       expect(() => resolve(options)).toThrow(message);
     });
+
+    it('checks the otlp and zipkin options even when another exporter is chosen', () => {
+      // Else OTEL_TRACES_EXPORTER choosing that exporter later would make the same code fail at start-up.
+      for (const exporters of ['console', 'none'] as const) {
+        expect(() => resolve({ exporters, otlp: { timeoutMillis: 0 } })).toThrow('otlp.timeoutMillis');
+        expect(() => resolve({ exporters, zipkin: { endpoint: 'not a url' } })).toThrow('zipkin.endpoint');
+      }
+      expect(() => resolve({ otlp: { timeoutMillis: 0 } }, { OTEL_TRACES_EXPORTER: 'none' })).toThrow(
+        RangeError,
+      );
+    });
   });
 
   describe('warns of invalid environment values that need context to check, and uses the defaults', () => {
