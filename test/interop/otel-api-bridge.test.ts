@@ -128,6 +128,35 @@ describe('registerOpenTelemetryApi, inside a traced Express request', () => {
   });
 });
 
+describe('registerOpenTelemetryApi, in a request the server options ignore', () => {
+  it('records nothing the API starts there, nested spans included, and still passes the caller on', async () => {
+    const ignoring = express();
+    ignoring.use(tracing({ ignore: ['/health'] }));
+    ignoring.get('/health', (_req, res) => {
+      library.startActiveSpan('outer', (outer) => {
+        // Started in the API context `outer` runs in: before, it lost the request's "records nothing".
+        library.startActiveSpan('inner', (inner) => inner.end());
+        outer.end();
+      });
+      const carrier: Record<string, string> = {};
+      api.propagation.inject(api.context.active(), carrier);
+      res.json(carrier);
+    });
+    const ignoringServer = http.createServer(ignoring);
+    const url = await listen(ignoringServer);
+    try {
+      const res = await fetch(`${url}/health`, {
+        headers: { traceparent: `00-${CALLER}-00f067aa0ba902b7-01` },
+      });
+      expect((await res.json()).traceparent).toBe(`00-${CALLER}-00f067aa0ba902b7-01`);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([]);
+    } finally {
+      ignoringServer.close();
+    }
+  });
+});
+
 describe('registerOpenTelemetryApi, outside any request', () => {
   it('keeps values set in an API context through context.with and await', async () => {
     const key = api.createContextKey('tenant');

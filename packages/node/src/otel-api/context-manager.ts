@@ -5,6 +5,7 @@ import {
   baggageToOtel,
   countBridgeError,
   isSuppressed,
+  RECORDS_NOTHING_KEY,
   SUPPRESS_TRACING_KEY,
 } from './convert.js';
 import { bindEmitter, isEventEmitter } from './emitter-binding.js';
@@ -55,6 +56,7 @@ export class BridgedContextManager implements OtelContextManager {
       shown = api.propagation.setBaggage(shown, baggageToOtel(api, store.baggage));
     }
     if (store.suppressed) shown = shown.setValue(SUPPRESS_TRACING_KEY, true);
+    if (store.recordsNothing === true) shown = shown.setValue(RECORDS_NOTHING_KEY, true);
     return shown;
   }
 
@@ -70,6 +72,7 @@ export class BridgedContextManager implements OtelContextManager {
         span: unbridged(this.#api.trace.getSpan(context)),
         baggage: baggageFromOtel(this.#api.propagation.getBaggage(context)),
         suppressed: isSuppressed(context),
+        recordsNothing: context.getValue(RECORDS_NOTHING_KEY) === true,
         otelContext: context,
       };
     } catch {

@@ -25,6 +25,13 @@ export function isSuppressed(context: OtelContext): boolean {
 }
 
 /**
+ * tracewire's own key: the context of a request its server options ignore, under which nothing records (context.ts
+ * `recordsNothing`). Kept in the API's contexts made from it, so spans the API starts there, and theirs, record
+ * nothing either.
+ */
+export const RECORDS_NOTHING_KEY = Symbol.for('tracewire recordsNothing');
+
+/**
  * OpenTelemetry's `TimeInput` as epoch milliseconds: `[seconds, nanoseconds]`, a `Date`, or a number, which is
  * epoch milliseconds unless it is below half of `performance.timeOrigin` (then it is a `performance.now()`
  * reading), as `@opentelemetry/core` reads it. Anything else is left to the span (now).
