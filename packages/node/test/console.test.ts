@@ -37,6 +37,40 @@ function trace() {
   return { root, query, charge };
 }
 
+describe('renderWaterfall with spans no instrumentation should make', () => {
+  const id = (n: number) => n.toString(16).padStart(16, '0');
+
+  it('draws spans whose parents loop (each other, themselves) as roots, each once', () => {
+    const spans = [
+      makeSpan({ spanId: id(1), parentSpanId: id(2), name: 'a', startTime: T0 }),
+      makeSpan({ spanId: id(2), parentSpanId: id(1), name: 'b', startTime: T0 + 1 }),
+      makeSpan({ spanId: id(3), parentSpanId: id(3), name: 'self', startTime: T0 + 2 }),
+    ];
+    const lines = renderWaterfall(spans).trim().split('\n');
+    // Before: the header counted 3 spans and no line followed.
+    expect(lines).toHaveLength(4);
+    // A span naming itself is a root like any other; the loop nobody reaches follows, by start time.
+    expect(lines.slice(1).map((line) => line.split(/\s+/)[1])).toEqual(['self', 'a', 'b']);
+  });
+
+  it('survives a chain 20,000 spans deep and duplicate span ids, and draws nothing for no spans', () => {
+    const deep = Array.from({ length: 20_000 }, (_, i) =>
+      makeSpan({ spanId: id(i + 1), parentSpanId: i === 0 ? undefined : id(i), startTime: T0 + i }),
+    );
+    // Before: RangeError (maximum call stack size exceeded), and forceFlush rejected with it.
+    expect(renderWaterfall(deep).trim().split('\n')).toHaveLength(20_001);
+    const twins = [makeSpan({ spanId: id(7) }), makeSpan({ spanId: id(7), parentSpanId: id(7) })];
+    expect(renderWaterfall(twins).trim().split('\n')).toHaveLength(3);
+    expect(renderWaterfall([])).toBe('');
+  });
+
+  it('keeps a name with a line break on one line', () => {
+    const text = renderWaterfall([makeSpan({ name: 'SELECT *\nFROM orders' })]);
+    expect(text.trim().split('\n')).toHaveLength(2);
+    expect(text).toContain('SELECT * FROM orders');
+  });
+});
+
 describe('renderWaterfall', () => {
   it('prints a header, then one line per span: service, indented name, scaled bar, duration, status', () => {
     const { root, query, charge } = trace();

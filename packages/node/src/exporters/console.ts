@@ -58,7 +58,13 @@ export class ConsoleExporter implements SpanExporter {
   }
 
   forceFlush(): Promise<void> {
-    for (const traceId of [...this.traces.keys()]) this.print(traceId);
+    for (const traceId of [...this.traces.keys()]) {
+      try {
+        this.print(traceId);
+      } catch {
+        // A trace that cannot be drawn is dropped; the others still print, and the flush never rejects.
+      }
+    }
     return Promise.resolve();
   }
 
@@ -79,15 +85,22 @@ function isLocalRoot(span: ReadableSpan): boolean {
   return span.parentIsRemote === undefined && (span.kind === 1 || span.kind === 4);
 }
 
-/** Renders one trace's spans, parents before children, siblings by start time. */
+/**
+ * Renders one trace's spans, parents before children, siblings by start time. Spans no walk from a root reaches
+ * (parents that name each other or themselves) are drawn as roots after the rest; each span is drawn once.
+ */
 export function renderWaterfall(spans: readonly ReadableSpan[]): string {
+  if (spans.length === 0) return '';
   const ids = new Set(spans.map((span) => span.spanContext().spanId));
   const children = new Map<string | undefined, ReadableSpan[]>();
   let start = Number.POSITIVE_INFINITY;
   let end = Number.NEGATIVE_INFINITY;
   for (const span of spans) {
+    const own = span.spanContext().spanId;
     const parent =
-      span.parentSpanId !== undefined && ids.has(span.parentSpanId) ? span.parentSpanId : undefined;
+      span.parentSpanId !== undefined && span.parentSpanId !== own && ids.has(span.parentSpanId)
+        ? span.parentSpanId
+        : undefined;
     const siblings = children.get(parent) ?? [];
     siblings.push(span);
     children.set(parent, siblings);
@@ -101,11 +114,23 @@ export function renderWaterfall(spans: readonly ReadableSpan[]): string {
     `trace ${traceId} · ${spans.length} span${spans.length === 1 ? '' : 's'} · ${formatMs(end - start)}`,
   ];
 
-  const visit = (span: ReadableSpan, depth: number): void => {
-    lines.push(renderLine(span, depth, start, total));
-    for (const child of children.get(span.spanContext().spanId) ?? []) visit(child, depth + 1);
+  // A stack rather than recursion: a trace thousands of spans deep must not overflow the call stack.
+  const drawn = new Set<ReadableSpan>();
+  const draw = (root: ReadableSpan): void => {
+    const stack: [ReadableSpan, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const [span, depth] = stack.pop()!;
+      if (drawn.has(span)) continue;
+      drawn.add(span);
+      lines.push(renderLine(span, depth, start, total));
+      const kids = children.get(span.spanContext().spanId) ?? [];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, depth + 1]);
+    }
   };
-  for (const root of children.get(undefined) ?? []) visit(root, 0);
+  for (const root of children.get(undefined) ?? []) draw(root);
+  if (drawn.size < spans.length) {
+    for (const span of [...spans].sort((a, b) => a.startTime - b.startTime)) if (!drawn.has(span)) draw(span);
+  }
   return `${lines.join('\n')}\n\n`;
 }
 
@@ -139,5 +164,7 @@ function formatMs(ms: number): string {
 }
 
 function fit(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+  // One line per span: a line break in a name or message would start a row of its own.
+  const flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat.padEnd(width);
 }
