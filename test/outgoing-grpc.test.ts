@@ -42,11 +42,18 @@ const unary = {
 const echoService = {
   Say: unary,
   Stream: { ...unary, path: '/demo.v1.Echo/Stream', responseStream: true },
+  Hang: { ...unary, path: '/demo.v1.Echo/Hang' },
 };
 const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
 type Echo = grpc.Client & {
   Say(request: Buffer, callback: (error: grpc.ServiceError | null, reply?: Buffer) => void): void;
   Stream(request: Buffer): grpc.ClientReadableStream<Buffer>;
+  Hang(
+    request: Buffer,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null) => void,
+  ): grpc.ClientUnaryCall;
 };
 
 const metadata: (string | undefined)[] = [];
@@ -58,6 +65,8 @@ grpcServer.addService(echoService, {
     if (text === 'missing') callback({ code: grpc.status.NOT_FOUND, details: 'no such item: ünïcode' });
     else callback(null, Buffer.from(`echo:${text}`));
   },
+  // Never answers: the client gives up (its deadline) or cancels.
+  Hang() {},
   Stream(call: grpc.ServerWritableStream<Buffer, Buffer>) {
     metadata.push(call.metadata.get('traceparent')[0] as string | undefined);
     call.write(Buffer.from('first'));
@@ -182,6 +191,36 @@ describe('gRPC calls (@grpc/grpc-js)', () => {
       notFound?.spanContext().spanId,
       exhausted?.spanContext().spanId,
     ]);
+  });
+
+  it('that the client cancels or lets run out are CANCELLED and DEADLINE_EXCEEDED, as the app sees them', async () => {
+    const echo = client();
+    const seen: (number | undefined)[] = [];
+    await tracer.startActiveSpan('parent', async (parent) => {
+      await new Promise<void>((resolve) =>
+        echo.Hang(Buffer.from('x'), new grpc.Metadata(), { deadline: Date.now() + 100 }, (error) => {
+          seen.push(error?.code);
+          resolve();
+        }),
+      );
+      await new Promise<void>((resolve) => {
+        const call = echo.Hang(Buffer.from('x'), new grpc.Metadata(), {}, (error) => {
+          seen.push(error?.code);
+          resolve();
+        });
+        setTimeout(() => call.cancel(), 50);
+      });
+      parent.end();
+    });
+    echo.close();
+    expect(seen).toEqual([grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
+    const spans = await clientSpans(2);
+    // Before: no rpc.grpc.status_code, and error.type 'aborted' for both.
+    expect(spans.map((s) => [s.attributes['rpc.grpc.status_code'], s.attributes['error.type']])).toEqual([
+      [4, 'DEADLINE_EXCEEDED'],
+      [1, 'CANCELLED'],
+    ]);
+    expect(spans.every((s) => s.status.code === SpanStatusCode.ERROR)).toBe(true);
   });
 
   it('made with no active span are left alone', async () => {

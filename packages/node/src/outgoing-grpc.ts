@@ -14,6 +14,8 @@ export interface GrpcCall {
   status: number;
   /** `grpc-message`, percent-decoded. */
   message: string | undefined;
+  /** When the call's `grpc-timeout` runs out (epoch ms), if it sent one. */
+  readonly deadlineAt: number | undefined;
 }
 
 // Index = the status code, as the gRPC spec numbers them.
@@ -41,7 +43,7 @@ const STATUS_NAMES = [
  * The call's service and method when the request is gRPC: `content-type` `application/grpc` (or `+proto`,
  * `+json`, ...) and a `:path` of `/package.Service/Method`. Undefined for any other HTTP/2 request.
  */
-export function grpcCallOf(contentType: unknown, path: string): GrpcCall | undefined {
+export function grpcCallOf(contentType: unknown, path: string, timeout?: unknown): GrpcCall | undefined {
   if (typeof contentType !== 'string' || !contentType.toLowerCase().startsWith('application/grpc')) {
     return undefined;
   }
@@ -51,7 +53,39 @@ export function grpcCallOf(contentType: unknown, path: string): GrpcCall | undef
   const slash = path.indexOf('/', 1);
   if (path.charCodeAt(0) !== 47 || slash <= 1 || slash === path.length - 1) return undefined;
   if (path.indexOf('/', slash + 1) !== -1) return undefined;
-  return { service: path.slice(1, slash), method: path.slice(slash + 1), status: -1, message: undefined };
+  return {
+    service: path.slice(1, slash),
+    method: path.slice(slash + 1),
+    status: -1,
+    message: undefined,
+    deadlineAt: deadlineOf(timeout),
+  };
+}
+
+// gRPC over HTTP/2: `grpc-timeout` is up to 8 digits and a unit.
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+function deadlineOf(timeout: unknown): number | undefined {
+  if (typeof timeout !== 'string') return undefined;
+  const match = /^(\d{1,8})([HMSmun])$/.exec(timeout);
+  return match === null ? undefined : Date.now() + Number(match[1]) * TIMEOUT_UNIT_MS[match[2]!]!;
+}
+
+/**
+ * The status of a call whose stream was reset before any `grpc-status` came (gRPC over HTTP/2, "Errors"): the
+ * client cancelling (`call.cancel()`, or its deadline passing: grpc-js then resets with CANCEL too) or the server's
+ * transport refusing. Without it the span said `aborted` where the app saw CANCELLED or DEADLINE_EXCEEDED.
+ */
+export function statusFromReset(call: GrpcCall, rstCode: number, nowMs = Date.now()): void {
+  if (call.status >= 0 || rstCode === 0) return;
+  if (rstCode === 8 /* CANCEL */) {
+    // Timers fire at or after their time; a millisecond's slack for the timeout's rounding.
+    call.status = call.deadlineAt !== undefined && nowMs >= call.deadlineAt - 1 ? 4 : 1;
+  } else if (rstCode === 7 /* REFUSED_STREAM */) call.status = 14;
+  else if (rstCode === 11 /* ENHANCE_YOUR_CALM */) call.status = 8;
+  else if (rstCode === 12 /* INADEQUATE_SECURITY */) call.status = 7;
+  else call.status = 13;
+  call.message = `stream reset with HTTP/2 error code ${rstCode}`;
 }
 
 export function grpcSpanName(call: GrpcCall): string {

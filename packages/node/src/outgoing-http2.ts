@@ -2,7 +2,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:htt
 import { Duplex } from 'node:stream';
 import { defaultGetter } from '@tracewire/core';
 import { lowercasePairs } from './outgoing-forwarded.js';
-import { grpcCallOf, readGrpcStatus } from './outgoing-grpc.js';
+import { grpcCallOf, readGrpcStatus, statusFromReset } from './outgoing-grpc.js';
 import { carriedTrace, type HeaderRecord, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
@@ -90,7 +90,11 @@ function prepareStream(
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
-  const grpc = grpcCallOf(defaultGetter.get(named, 'content-type'), path);
+  const grpc = grpcCallOf(
+    defaultGetter.get(named, 'content-type'),
+    path,
+    defaultGetter.get(named, 'grpc-timeout'),
+  );
   if (grpc !== undefined) target.grpc = grpc;
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
@@ -174,6 +178,8 @@ function onClose(this: TracedStream): void {
   if (call === undefined || call.ended) return;
   // A stream destroyed with an error keeps it here; `errored` is null otherwise.
   const error = (this as { errored?: unknown }).errored ?? undefined;
+  const rstCode = (this as { rstCode?: number }).rstCode;
+  if (call.grpc !== undefined && typeof rstCode === 'number') statusFromReset(call.grpc, rstCode);
   if (error === undefined && call.grpc === undefined && call.statusCode !== 0 && responseCut(this)) {
     // As over HTTP/1.1: a response closed before its body completed is an abort, not a success.
     endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
