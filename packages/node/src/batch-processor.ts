@@ -1,5 +1,6 @@
 import { TraceFlags } from '@tracewire/core';
 import { suppressTracing } from './context.js';
+import { withDeadline } from './deadline.js';
 import { rateLimitedWarn } from './exporters/failure-warning.js';
 import { encodesOnEnd, SpanArrayBatch, type SpanBatch } from './span-batch.js';
 import type { ExportResult, ReadableSpan, SpanExporter } from './span-data.js';
@@ -131,10 +132,7 @@ export class BatchSpanProcessor implements SpanProcessor {
     if (exporter.forceFlush === undefined) return;
     // An exporter whose forceFlush waits on an export that never settles must not hang the app's flush (nor the
     // process, which Tracer#forceFlush keeps alive until it returns).
-    await withinMillis(
-      settled(() => exporter.forceFlush?.()),
-      this.exportTimeoutMillis,
-    );
+    await withDeadline(() => exporter.forceFlush?.(), this.exportTimeoutMillis);
   }
 
   shutdown(): Promise<void> {
@@ -145,22 +143,14 @@ export class BatchSpanProcessor implements SpanProcessor {
   /** Delivers what is queued and shuts the exporter down, both within one `shutdownTimeoutMillis`. */
   private async runShutdown(): Promise<void> {
     this.clearTimer();
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      deadlineTimer = setTimeout(resolve, this.shutdownTimeoutMillis);
-      deadlineTimer.unref();
-    });
-    try {
-      await Promise.race([this.drain(), deadline]);
-      this.stats.droppedShutdown += this.queued;
-      this.queued = 0;
-      this.full = [];
-      this.open = undefined;
-      // The same deadline: an exporter whose shutdown never settles must not hold the app's shutdown past it.
-      await Promise.race([settled(() => this.exporter.shutdown()), deadline]);
-    } finally {
-      clearTimeout(deadlineTimer);
-    }
+    const endsAt = Date.now() + this.shutdownTimeoutMillis;
+    await withDeadline(() => this.drain(), this.shutdownTimeoutMillis);
+    this.stats.droppedShutdown += this.queued;
+    this.queued = 0;
+    this.full = [];
+    this.open = undefined;
+    // What is left of the same deadline: an exporter whose shutdown never settles must not hold the app's past it.
+    await withDeadline(() => this.exporter.shutdown(), Math.max(0, endsAt - Date.now()));
   }
 
   /** Exports every span queued before the call, within the concurrency limit, and waits until those have left. */
@@ -247,29 +237,6 @@ export class BatchSpanProcessor implements SpanProcessor {
       this.stats.exportFailures++;
       this.stats.droppedExportFailed += batch.length;
     }
-  }
-}
-
-/** `work()`, its failure ignored: a failing exporter must not turn the app's flush or shutdown into a rejection. */
-async function settled(work: () => Promise<void> | void): Promise<void> {
-  try {
-    await work();
-  } catch {
-    // forceFlush and shutdown report nothing; failed spans are already counted.
-  }
-}
-
-/** Waits for `work` for at most `millis`. */
-async function withinMillis(work: Promise<void>, millis: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, millis);
-    timer.unref();
-  });
-  try {
-    await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,3 +1,4 @@
+import { withDeadline } from './deadline.js';
 import type { Tracer } from './tracer.js';
 
 export interface ShutdownHookOptions {
@@ -28,17 +29,17 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     flushedAt = ended;
     // The deadline holds the process (the exporter's connections do not): at most `timeoutMillis`, even when the
     // collector accepts the connection and never answers.
-    void withDeadline(tracer.flushUnheld(), timeoutMillis, true);
+    void withDeadline(() => tracer.flushUnheld(), timeoutMillis, true);
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (process.listenerCount(signal) > 1) {
-      void withDeadline(tracer.flushUnheld(), timeoutMillis, false);
+      void withDeadline(() => tracer.flushUnheld(), timeoutMillis);
       return;
     }
     // shutdown() removes our listeners at once (via uninstall), so a second Ctrl-C during the flush already gets
     // Node's default action. The deadline timer is ref'd: it must fire even if nothing else keeps the loop alive.
-    void withDeadline(tracer.shutdown(), timeoutMillis, true).then(() => {
+    void withDeadline(() => tracer.shutdown(), timeoutMillis, true).then(() => {
       uninstall();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
@@ -56,13 +57,4 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   // `once` listener just before calling it, and a listener after it would count it gone and kill the process.
   for (const signal of SIGNALS) process.prependListener(signal, onSignal);
   return uninstall;
-}
-
-function withDeadline(work: Promise<void>, timeoutMillis: number, keepAlive: boolean): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMillis);
-    if (!keepAlive) timer.unref();
-  });
-  return Promise.race([work.catch(() => undefined), deadline]).finally(() => clearTimeout(timer));
 }
