@@ -12,7 +12,7 @@ import {
   SAMPLER_NAMES,
   type SamplerName,
 } from './env.js';
-import { type EnvWarn, orIgnored, warnIgnored, warnOfEnv } from './env-warning.js';
+import { type EnvWarn, warnIgnored, warnOfEnv } from './env-warning.js';
 import { checkTls, type ExporterTlsOptions } from './exporters/tls-options.js';
 import {
   checkBoolean,
@@ -266,39 +266,37 @@ function resolveSampler(
     case 'parentbased_always_off':
       return parentBased({ root: alwaysOff });
     case 'traceidratio':
-      return traceIdRatio(orIgnored(warn, () => ratioArg(arg, name)) ?? 1);
+      return traceIdRatio(ratioArg(arg, name, warn));
     case 'parentbased_traceidratio':
-      return parentBased({ root: traceIdRatio(orIgnored(warn, () => ratioArg(arg, name)) ?? 1) });
+      return parentBased({ root: traceIdRatio(ratioArg(arg, name, warn)) });
     case 'ratelimited':
-      return rateLimited(orIgnored(warn, () => rateArg(arg, name)) ?? DEFAULT_RATE_LIMIT_PER_SECOND);
+      return rateLimited(rateArg(arg, name, warn));
     case 'parentbased_ratelimited':
-      return parentBased({
-        root: rateLimited(orIgnored(warn, () => rateArg(arg, name)) ?? DEFAULT_RATE_LIMIT_PER_SECOND),
-      });
+      return parentBased({ root: rateLimited(rateArg(arg, name, warn)) });
   }
 }
 
-/** OpenTelemetry: traceidratio's argument is a probability in [0, 1], default 1.0. */
-function ratioArg(arg: string | undefined, sampler: string): number {
+/** OpenTelemetry: traceidratio's argument is a probability in [0, 1], default 1.0; anything else is warned of. */
+function ratioArg(arg: string | undefined, sampler: string, warn: EnvWarn): number {
   if (arg === undefined) return 1;
   const ratio = Number(arg);
-  if (!(ratio >= 0 && ratio <= 1)) {
-    throw new RangeError(
-      `OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 for ${sampler}; got ${describe(arg)}`,
-    );
-  }
-  return ratio;
+  if (ratio >= 0 && ratio <= 1) return ratio;
+  warnIgnored(
+    warn,
+    `OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 for ${sampler}; got ${describe(arg)}`,
+  );
+  return 1;
 }
 
-function rateArg(arg: string | undefined, sampler: string): number {
+function rateArg(arg: string | undefined, sampler: string, warn: EnvWarn): number {
   if (arg === undefined) return DEFAULT_RATE_LIMIT_PER_SECOND;
   const rate = Number(arg);
-  if (!(Number.isFinite(rate) && rate >= 0)) {
-    throw new RangeError(
-      `OTEL_TRACES_SAMPLER_ARG must be a number of traces per second >= 0 for ${sampler}; got ${describe(arg)}`,
-    );
-  }
-  return rate;
+  if (Number.isFinite(rate) && rate >= 0) return rate;
+  warnIgnored(
+    warn,
+    `OTEL_TRACES_SAMPLER_ARG must be a number of traces per second >= 0 for ${sampler}; got ${describe(arg)}`,
+  );
+  return DEFAULT_RATE_LIMIT_PER_SECOND;
 }
 
 const SPAN_LIMIT_KEYS = [
@@ -365,18 +363,16 @@ function resolveExporters(
   else if (Array.isArray(code)) entries = code;
   else entries = [code as SpanExporter];
 
-  // Checked whether or not their exporter is chosen: OTEL_TRACES_EXPORTER may choose it later, and an invalid option
+  // Resolved whether or not their exporter is chosen: OTEL_TRACES_EXPORTER may choose it later, and an invalid option
   // in code must fail at start-up whatever the environment says.
-  const otlp = options.otlp === undefined ? undefined : resolveOtlp(options.otlp, fromEnv.otlp);
-  const zipkin = options.zipkin === undefined ? undefined : resolveZipkin(options.zipkin, fromEnv.zipkin);
+  const otlp = resolveOtlp(options.otlp, fromEnv.otlp);
+  const zipkin = resolveZipkin(options.zipkin, fromEnv.zipkin);
   const specs: ExporterSpec[] = [];
   for (const entry of entries) {
     if (typeof entry === 'string') {
       const name = checkOneOf(entry, 'exporters', ['otlp', 'zipkin', 'console', 'none'] as const);
-      if (name === 'otlp')
-        specs.push({ kind: 'otlp', options: otlp ?? resolveOtlp(undefined, fromEnv.otlp) });
-      else if (name === 'zipkin')
-        specs.push({ kind: 'zipkin', options: zipkin ?? resolveZipkin(undefined, fromEnv.zipkin) });
+      if (name === 'otlp') specs.push({ kind: 'otlp', options: otlp });
+      else if (name === 'zipkin') specs.push({ kind: 'zipkin', options: zipkin });
       else if (name === 'console') specs.push({ kind: 'console' });
     } else if (entry !== null && typeof entry === 'object' && typeof entry.export === 'function') {
       specs.push({ kind: 'custom', exporter: entry });

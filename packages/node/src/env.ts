@@ -62,24 +62,18 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
-  const int = (name: string, min: number): number | undefined =>
-    orIgnored(warn, () => parseInteger(get(name), name, min));
-  const oneOf = <T extends string>(name: string, accepted: readonly T[]): T | undefined => {
+  /** `parse(value)` of a variable that is set; one that is invalid is warned of and counts as unset. */
+  const parsed = <T>(name: string, parse: (value: string) => T): T | undefined => {
     const value = get(name);
-    return value === undefined
-      ? undefined
-      : orIgnored(warn, () => checkOneOf(value.toLowerCase(), name, accepted));
+    return value === undefined ? undefined : orIgnored(warn, () => parse(value));
   };
-  const url = (name: string, toTraces: (url: string) => string = (u) => u): string | undefined => {
-    const value = get(name);
-    return value === undefined ? undefined : orIgnored(warn, () => toTraces(checkHttpUrl(value, name)));
-  };
-  const headerList = (name: string): Record<string, string> | undefined => {
-    const value = get(name);
-    return value === undefined
-      ? undefined
-      : orIgnored(warn, () => checkHeaders(parseKeyValueList(value, name), name));
-  };
+  const int = (name: string, min: number) => parsed(name, (v) => parseInteger(v, name, min));
+  const oneOf = <T extends string>(name: string, accepted: readonly T[]) =>
+    parsed(name, (v) => checkOneOf(v.toLowerCase(), name, accepted));
+  const url = (name: string, toTraces: (url: string) => string = (u) => u) =>
+    parsed(name, (v) => toTraces(checkHttpUrl(v, name)));
+  const headerList = (name: string) => parsed(name, (v) => checkHeaders(parseKeyValueList(v, name), name));
+  const protocol = (name: string) => parsed(name, (v) => parseProtocol(v, name));
 
   const otlpUrl =
     url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? url('OTEL_EXPORTER_OTLP_ENDPOINT', appendTracesPath);
@@ -119,9 +113,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
   const attributeCount = int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_COUNT_LIMIT', 0);
 
   return {
-    disabled: orIgnored(warn, () => parseBoolean(get('OTEL_SDK_DISABLED'), 'OTEL_SDK_DISABLED')),
-    exporters: orIgnored(warn, () =>
-      parseExporterNames(get('OTEL_TRACES_EXPORTER'), 'OTEL_TRACES_EXPORTER', (unknown) =>
+    disabled: parsed('OTEL_SDK_DISABLED', (v) => parseBoolean(v, 'OTEL_SDK_DISABLED')),
+    exporters: parsed('OTEL_TRACES_EXPORTER', (v) =>
+      parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
         warnIgnored(
           warn,
           `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
@@ -136,13 +130,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
       compression:
         oneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', COMPRESSIONS) ??
         oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS),
-      protocol:
-        orIgnored(warn, () =>
-          parseProtocol(get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'),
-        ) ??
-        orIgnored(warn, () =>
-          parseProtocol(get('OTEL_EXPORTER_OTLP_PROTOCOL'), 'OTEL_EXPORTER_OTLP_PROTOCOL'),
-        ),
+      protocol: protocol('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? protocol('OTEL_EXPORTER_OTLP_PROTOCOL'),
       tls,
     },
     zipkin: {
