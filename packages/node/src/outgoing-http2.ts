@@ -180,7 +180,7 @@ function onClose(this: TracedStream): void {
   const error = (this as { errored?: unknown }).errored ?? undefined;
   const rstCode = (this as { rstCode?: number }).rstCode;
   if (call.grpc !== undefined && typeof rstCode === 'number') statusFromReset(call.grpc, rstCode);
-  if (error === undefined && call.grpc === undefined && call.statusCode !== 0 && responseCut(this)) {
+  if (error === undefined && call.grpc === undefined && call.statusCode !== 0 && responseCut(this, rstCode)) {
     // As over HTTP/1.1: a response closed before its body completed is an abort, not a success.
     endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
     return;
@@ -189,10 +189,9 @@ function onClose(this: TracedStream): void {
 }
 
 /** Whether the response's body was cut off: ended only by the stream's destruction, or reset with an error code. */
-function responseCut(stream: TracedStream): boolean {
+function responseCut(stream: TracedStream, rstCode: number | undefined): boolean {
   const end = stream[kBodyEnd];
   if (end !== undefined) return end === 'cut';
   // Never read (no 'end' at all): only a reset with an error code (CANCEL from close()) says the body was cut.
-  const rstCode = (stream as { rstCode?: number }).rstCode;
   return typeof rstCode === 'number' && rstCode !== http2.constants.NGHTTP2_NO_ERROR;
 }

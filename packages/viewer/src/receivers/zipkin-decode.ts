@@ -25,8 +25,8 @@ const KINDS: Record<string, SpanKindName> = {
  * Zipkin v2 JSON (zipkin2-api.yaml `ListOfSpans`) → span records, following the OTel spec's Zipkin mapping in
  * reverse (trace/sdk_exporters/zipkin.md): the `error` tag (or `otel.status_code`) is the status, annotations are
  * events, localEndpoint.serviceName is `service.name`, remoteEndpoint becomes `peer.service`/`network.peer.*`.
+ * `receivedUs`: when the request arrived (microseconds since the epoch), the start of a span that has no time.
  */
-/** `receivedUs`: when the request arrived (microseconds since the epoch), the start of a span that has no time. */
 export function decodeZipkinJson(text: string, receivedUs = Date.now() * 1000): DecodedSpans {
   let parsed: unknown;
   try {
