@@ -121,7 +121,7 @@ describe('the viewer page in Chromium, after demo traffic', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'viewer-service-map.png'), fullPage: true });
   }, 60_000);
 
-  it('shows spans whose parents form a cycle, as roots, instead of leaving them out', async () => {
+  it('shows spans whose parents form a cycle, as roots, and a chain deeper than the call stack', async () => {
     const cycleTrace = randomBytes(16).toString('hex');
     const span = (spanId: string, parentSpanId: string, startUs: number) => ({
       traceId: cycleTrace,
@@ -151,5 +151,22 @@ describe('the viewer page in Chromium, after demo traffic', () => {
     await page.locator('.span-row').first().waitFor();
     // Before: no walk from a root reached them, and the waterfall was empty.
     expect(await page.locator('.span-row').count()).toBe(3);
-  }, 60_000);
+
+    // A chain deeper than the page's call stack allows a recursive walk.
+    const deepTrace = randomBytes(16).toString('hex');
+    const depth = 15_000;
+    viewer.store.insert(
+      Array.from({ length: depth }, (_, i) => ({
+        ...span((i + 1).toString(16).padStart(16, '0'), i.toString(16).padStart(16, '0'), base + i),
+        traceId: deepTrace,
+      })),
+    );
+    const deepPage = await browser!.newPage();
+    const errors: string[] = [];
+    deepPage.on('pageerror', (error) => errors.push(error.message));
+    await deepPage.goto(`${viewer.urls.ui}/#/trace/${deepTrace}`);
+    await deepPage.locator('.span-row').first().waitFor({ timeout: 30_000 });
+    expect(await deepPage.locator('.span-row').count()).toBe(depth);
+    expect(errors).toEqual([]);
+  }, 90_000);
 });

@@ -390,16 +390,22 @@ function buildRows(spans) {
   }
   const rows = [];
   const seen = new Set();
-  const visit = (span, depth) => {
-    if (seen.has(span)) return;
-    seen.add(span);
-    const kids = (children.get(span.spanId) ?? []).sort((a, b) => a.startUs - b.startUs);
-    rows.push({ span, depth, childCount: kids.length, orphan: depth === 0 && Boolean(span.parentSpanId) });
-    for (const kid of kids) visit(kid, depth + 1);
+  // A stack rather than recursion, as in the node package's console waterfall: a chain thousands of spans deep
+  // must not overflow the page's call stack.
+  const visit = (root) => {
+    const stack = [[root, 0]];
+    while (stack.length > 0) {
+      const [span, depth] = stack.pop();
+      if (seen.has(span)) continue;
+      seen.add(span);
+      const kids = (children.get(span.spanId) ?? []).sort((a, b) => a.startUs - b.startUs);
+      rows.push({ span, depth, childCount: kids.length, orphan: depth === 0 && Boolean(span.parentSpanId) });
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], depth + 1]);
+    }
   };
   const byStart = (a, b) => a.startUs - b.startUs;
-  for (const root of roots.sort(byStart)) visit(root, 0);
-  for (const span of [...spans].sort(byStart)) if (!seen.has(span)) visit(span, 0);
+  for (const root of roots.sort(byStart)) visit(root);
+  for (const span of [...spans].sort(byStart)) if (!seen.has(span)) visit(span);
   return rows;
 }
 
