@@ -10,6 +10,8 @@ import {
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
+  type PeerSocket,
+  recordPeer,
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
@@ -120,6 +122,17 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
+  // The one event that shows the request's connection, as its headers are written to it.
+  const onSendHeaders = (message: unknown): void => {
+    try {
+      const { request, socket } = message as { request?: UndiciRequest; socket?: PeerSocket };
+      const call = request?.[kCall];
+      if (call !== undefined) recordPeer(call, socket);
+    } catch {
+      stats.instrumentationErrors++;
+    }
+  };
+
   const { onResponse, onError: onFailure } = callChannelHandlers(state, kCall);
 
   // A Response dropped with its body unread is cancelled by undici once it is garbage collected, maybe minutes
@@ -155,6 +168,7 @@ export function subscribeUndici(state: OutgoingState): () => void {
 
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],
+    ['undici:client:sendHeaders', onSendHeaders],
     ['undici:request:headers', enterRequestContext],
     ['undici:request:headers', onResponse],
     ['undici:request:trailers', enterRequestContext],

@@ -9,6 +9,8 @@ import {
   type ClientCall,
   endClientCall,
   type OutgoingState,
+  type PeerSocket,
+  recordPeer,
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
@@ -149,6 +151,7 @@ function onResponse(this: TracedStream, headers: Record<string, unknown>): void 
   try {
     const status = headers[':status'];
     if (typeof status === 'number') recordResponseStatus(call, status);
+    recordPeer(call, this.session?.socket as PeerSocket | undefined);
     // A "Trailers-Only" answer (a gRPC error before any message) carries grpc-status in its headers.
     if (call.grpc !== undefined) readGrpcStatus(call.grpc, headers);
   } catch {

@@ -171,6 +171,25 @@ export function injectClientCall<C>(
   }
 }
 
+/** What of a connection's socket tells the peer; a Unix domain socket has neither. */
+export interface PeerSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+/**
+ * Semconv `network.peer.*`: the address the call's connection really reached (the resolved IP; a proxy's, when
+ * there is one), read once the socket is connected. Node caches the peer's name on the socket, so a kept-alive
+ * connection asks the kernel once. A socket that knows no address (a Unix domain socket) keeps what the target said.
+ */
+export function recordPeer(call: ClientCall, socket: PeerSocket | null | undefined): void {
+  const address = socket?.remoteAddress;
+  if (typeof address !== 'string' || address.length === 0) return;
+  call.span.setAttribute('network.peer.address', address);
+  const port = socket?.remotePort;
+  if (typeof port === 'number') call.span.setAttribute('network.peer.port', port);
+}
+
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {
   call.statusCode = statusCode;
   call.respondedAt = now();
@@ -245,7 +264,7 @@ type ChannelHandler = (message: unknown) => void;
 
 /**
  * The diagnostics-channel handlers both layers need once a request carries its call under `key`: record the
- * response status, and end the call on an error. Undici's and Node's messages both name them `request`,
+ * response status (and, for `node:http`, the peer), and end the call on an error. Undici's and Node's messages both name them `request`,
  * `response` (with `statusCode`) and `error`. A failure inside is counted, never thrown into the publisher.
  */
 export function callChannelHandlers(
@@ -258,10 +277,15 @@ export function callChannelHandlers(
   return {
     onResponse(message) {
       try {
-        const { request, response } = message as { request?: unknown; response?: { statusCode?: unknown } };
+        const { request, response } = message as {
+          request?: unknown;
+          response?: { statusCode?: unknown; socket?: PeerSocket | null };
+        };
         const call = callOf(request);
         if (call !== undefined && typeof response?.statusCode === 'number') {
           recordResponseStatus(call, response.statusCode);
+          // Node's IncomingMessage keeps its socket; undici's response, which has none, reports it at sendHeaders.
+          recordPeer(call, response.socket);
         }
       } catch {
         stats.instrumentationErrors++;

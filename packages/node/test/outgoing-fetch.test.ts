@@ -87,6 +87,8 @@ describe.each(clients)('%s', (_name, send) => {
       'server.address': '127.0.0.1',
       'server.port': downstream.port,
       'http.response.status_code': 200,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': downstream.port,
     });
     expect(client.status.code).toBe(SpanStatusCode.UNSET);
   });

@@ -182,7 +182,7 @@ describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
     expect(received.map((r) => r.traceparent !== undefined)).toEqual([false, false, true]);
   });
 
-  it('leaves the network peer out when the request names the target as its host (NODE_USE_ENV_PROXY)', async () => {
+  it('takes the network peer from the connection when the request names the target as its host (NODE_USE_ENV_PROXY)', async () => {
     // Node under NODE_USE_ENV_PROXY keeps the target as the request's host and connects its agent to the proxy.
     const { span } = await traced(
       mode,
@@ -200,13 +200,20 @@ describe.each(httpModes)('a request forwarded by a proxy (%s)', (mode) => {
       'server.address': 'example.test',
       'server.port': 80,
     });
-    expect(span?.attributes['network.peer.address']).toBeUndefined();
+    expect(span?.attributes).toMatchObject({
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': proxyPort,
+    });
     expect(received[0]?.target).toBe('http://example.test/f');
   });
 
   it('records a path that is neither origin-form nor an http(s) URL on the host it was sent to', async () => {
     const { span } = await forward(mode, 'ftp://example.test/e');
-    expect(span?.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': proxyPort });
-    expect(span?.attributes['network.peer.address']).toBeUndefined();
+    expect(span?.attributes).toMatchObject({
+      'server.address': '127.0.0.1',
+      'server.port': proxyPort,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': proxyPort,
+    });
   });
 });

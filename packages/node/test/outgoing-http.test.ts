@@ -435,6 +435,24 @@ describe('destination rules', () => {
 });
 
 describe('client span', () => {
+  it('records the address the connection reached as network.peer.*, on a new and on a kept-alive socket', async () => {
+    const h = setup();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const _ of [1, 2]) await inParent(h, () => consume(http.get(`${plain.url}/peer`, { agent })));
+      await waitForSpans(h.spans, 2);
+    } finally {
+      agent.destroy();
+    }
+    for (const span of h.spans) {
+      expect(span.attributes).toMatchObject({
+        'server.address': '127.0.0.1',
+        'network.peer.address': '127.0.0.1',
+        'network.peer.port': plain.port,
+      });
+    }
+  });
+
   it('records status ERROR with error.type for 4xx/5xx answers', async () => {
     const h = setup();
     await inParent(h, () => consume(http.get(`${plain.url}/status/503`)));

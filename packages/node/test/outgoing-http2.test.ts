@@ -151,9 +151,12 @@ describe('node:http2 client streams', () => {
       'server.port': plain.port,
       'network.protocol.version': '2',
       'http.response.status_code': 200,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': plain.port,
     });
     expect(second?.name).toBe('POST');
     expect(second?.attributes['url.full']).toBe(`${secure.url}/items/2`);
+    expect(second?.attributes['network.peer.port']).toBe(secure.port);
 
     const sent = parseTraceparent(plain.received[0]?.traceparent);
     expect(sent.traceId).toBe(parent.spanContext().traceId);
