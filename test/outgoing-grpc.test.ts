@@ -155,6 +155,8 @@ describe('gRPC calls (@grpc/grpc-js)', () => {
       'rpc.method': 'Say',
       'server.address': '127.0.0.1',
       'server.port': Number(grpcAddress.split(':')[1]),
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': Number(grpcAddress.split(':')[1]),
       'network.protocol.version': '2',
       'rpc.grpc.status_code': 0,
     });
