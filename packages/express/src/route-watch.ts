@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ServerTracing } from '@tracewire/node';
 import { mountsWithParameters } from './mount-parameters.js';
+import { registeredMountTemplate } from './mount-template.js';
 
 type RouteLike = { path?: unknown };
 export type Params = Record<string, unknown>;
@@ -71,13 +72,16 @@ function routeTemplate(req: ExpressRequest, route: RouteLike): string {
   if (template.endsWith(EXPRESS_WS_SUFFIX) && req.headers.upgrade !== undefined) {
     template = template.slice(0, -EXPRESS_WS_SUFFIX.length) || '/';
   }
-  const base = mountTemplate(req.baseUrl ?? '', req[kParamsSeen]);
+  const baseUrl = req.baseUrl ?? '';
+  if (baseUrl.length === 0 || baseUrl === '/') return template;
+  const base = registeredMountTemplate(req.app, baseUrl, route) ?? mountTemplate(baseUrl, req[kParamsSeen]);
   if (base === '' || base === '/') return template;
   return template === '/' ? base : base + template;
 }
 
 /**
- * A param whose value spans path segments: Express 5's named wildcards (`*rest`, an array of segments) and Express
+ * The fallback where the app's routers cannot be read (mount-template.ts): `baseUrl` with each segment holding a
+ * param's value put back as the param. A param whose value spans path segments: Express 5's named wildcards (`*rest`, an array of segments) and Express
  * 4's `*` or a regular expression's group (a string with slashes). Shown as one `*name` or `:name`.
  */
 type Run = { segments: string[]; label: string };
@@ -187,7 +191,7 @@ export function mountRouteOf(req: IncomingMessage): string | undefined {
   if (r[kRoute] != null) return undefined;
   const baseUrl = r.baseUrl;
   if (typeof baseUrl !== 'string' || baseUrl.length <= 1) return undefined;
-  return mountTemplate(baseUrl, r[kParamsSeen]);
+  return registeredMountTemplate(r.app, baseUrl) ?? mountTemplate(baseUrl, r[kParamsSeen]);
 }
 
 /** For a request `watchRoute` already watches in full: the params of the mounts matched before it, oldest first. */

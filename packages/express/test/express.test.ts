@@ -220,9 +220,9 @@ describe.each([
     files.get('/', (_req, res) => {
       res.send('file');
     });
-    // Express 5 (path-to-regexp 8) names its wildcards; Express 4's `*` is the unnamed parameter 0.
+    // Express 5 (path-to-regexp 8) names its wildcards; Express 4's `*` has none, and is shown as written.
     app.use(version === 5 ? '/files/*rest' : '/files/*', files);
-    const expected = version === 5 ? 'GET /files/*rest' : 'GET /files/:0';
+    const expected = version === 5 ? 'GET /files/*rest' : 'GET /files/*';
     await serving(app, async (u) => {
       for (const path of ['/files/a/b/c.txt', '/files/readme']) {
         await supertest(u).get(path).expect(200);
@@ -231,6 +231,59 @@ describe.each([
         expect(s.attributes['http.route']).toBe(expected.slice(4));
         exporter.reset();
       }
+    });
+  });
+
+  it('names a mount by the path the app registered, whatever the case or parameter values of the URL', async () => {
+    const app = express();
+    app.use(tracing());
+    const leaf = express.Router();
+    leaf.get('/leaf', (_req, res) => {
+      res.send('leaf');
+    });
+    const users = express.Router();
+    users.get('/:id', (_req, res) => {
+      res.send('user');
+    });
+    app.use('/users', users);
+    app.use('/api/v:version', leaf);
+    app.use('/f/:name.:ext', leaf);
+    app.use(/\/rx(\d+)/, leaf);
+    app.use('/static', (_req, res) => {
+      res.send('asset');
+    });
+    const cases: [string, string][] = [
+      ['/USERS/5', 'GET /users/:id'],
+      ['/uSeRs/6', 'GET /users/:id'],
+      ['/api/v1/leaf', 'GET /api/v:version/leaf'],
+      ['/api/v2/leaf', 'GET /api/v:version/leaf'],
+      ['/f/report.pdf/leaf', 'GET /f/:name.:ext/leaf'],
+      ['/rx7/leaf', 'GET /\\/rx(\\d+)//leaf'],
+      ['/STATIC/app.js', 'GET /static'],
+    ];
+    await serving(app, async (u) => {
+      for (const [path, expected] of cases) {
+        await supertest(u).get(path).expect(200);
+        expect(`${path} ${(await span()).name}`).toBe(`${path} ${expected}`);
+        exporter.reset();
+      }
+    });
+  });
+
+  it('names a mount by its own pattern when an earlier catch-all route matched parameters', async () => {
+    const app = express();
+    app.use(tracing());
+    app.all(version === 5 ? '/api/*splat' : '/api/*', (_req, _res, next) => {
+      next();
+    });
+    const users = express.Router();
+    users.get('/', (_req, res) => {
+      res.send('users');
+    });
+    app.use('/api/users', users);
+    await serving(app, async (u) => {
+      await supertest(u).get('/api/users').expect(200);
+      expect((await span()).name).toBe('GET /api/users');
     });
   });
 
