@@ -6,12 +6,15 @@ const extended = new WeakSet<object>();
 /** Nearly every request of a process comes through one app: its prototype skips the WeakSet. */
 let lastPrototype: object | null = null;
 
-/** Calls `extend` with the context prototype of `ctx`'s app, once per app. */
-export function extendAppContextOnce(ctx: object, extend: (prototype: object) => void): void {
+/** Calls `extend` with the context prototype of `ctx`'s app (and `ctx`), once per app. */
+export function extendAppContextOnce<C extends object>(
+  ctx: C,
+  extend: (prototype: object, ctx: C) => void,
+): void {
   const prototype = Object.getPrototypeOf(ctx) as object | null;
   if (prototype === lastPrototype || prototype === null) return;
   lastPrototype = prototype;
   if (extended.has(prototype)) return;
   extended.add(prototype);
-  extend(prototype);
+  extend(prototype, ctx);
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
 import { extendAppContextOnce } from './app-context.js';
-import { watchBodyErrors } from './body-errors.js';
+import { recordEmittedErrors, watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
 import { innermostMountPath, mountedTemplate, nameSpanOnMatch, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
@@ -57,9 +57,10 @@ function nextRecordingErrors(next: () => Promise<unknown>): Promise<unknown> {
   return typeof rest?.then === 'function' ? rest.then(undefined, recordAndRethrow) : rest;
 }
 
-function extendAppContext(prototype: object): void {
+function extendAppContext(prototype: object, ctx: TracedContext): void {
   watchMountedRoutes(prototype);
   watchBodyErrors(prototype);
+  recordEmittedErrors((ctx as { app?: unknown }).app);
 }
 
 /**

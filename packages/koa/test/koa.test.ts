@@ -296,3 +296,61 @@ describe.each([
     expect(s.attributes['http.route']).toBe(name.slice(4));
   });
 });
+
+describe.each([
+  ['Koa 3', Koa3],
+  ['Koa 2', Koa2 as unknown as typeof Koa3],
+] as const)('%s app error events', (_name, Koa) => {
+  let server: Server;
+  let url: string;
+  const activeInListener: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.on('error', () => {
+      activeInListener.push(getActiveSpan()?.spanContext().spanId);
+    });
+    app.use(tracing());
+    // Koa's documented pattern for a handler that answers errors itself: emit them on the app, for logging.
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        if (ctx.path !== '/handled/emitted') throw error;
+        ctx.status = 500;
+        ctx.body = 'handled';
+        ctx.app.emit('error', error, ctx);
+      }
+    });
+    const router = new Router();
+    router.get('/handled/emitted', () => {
+      throw new ValidationError('caught below tracing');
+    });
+    router.get('/thrown', () => {
+      throw new ValidationError('left to Koa');
+    });
+    app.use(router.routes());
+    ({ server, url } = await listen(app));
+  });
+  afterAll(() => close(server));
+  beforeEach(() => {
+    activeInListener.length = 0;
+  });
+
+  it('records an error a middleware after tracing answers and emits on the app', async () => {
+    await supertest(url).get('/handled/emitted').expect(500);
+    const s = await span();
+    expect(s.name).toBe('GET /handled/emitted');
+    expect(s.status.code).toBe(SpanStatusCode.ERROR);
+    expect(s.attributes['error.type']).toBe('ValidationError');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+  });
+
+  it("runs the app's error listeners with the request's span active, once for an error Koa answers", async () => {
+    await supertest(url).get('/thrown').expect(500);
+    const s = await span();
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+    expect(activeInListener).toEqual([s.spanContext().spanId]);
+  });
+});
