@@ -154,6 +154,21 @@ describe('ConsoleExporter', () => {
     expect(output).toHaveLength(2);
   });
 
+  it('prints a trace whose root stays open in parts, instead of holding every span until it ends', async () => {
+    const output: string[] = [];
+    const exporter = new ConsoleExporter({ write: (text) => output.push(text) });
+    // A worker loop's root span, open for the process's life, and the spans of its iterations.
+    for (let i = 0; i < 25_000; i++) {
+      await exporter.export([makeSpan({ parentSpanId: 'aaaaaaaaaaaaaaaa', parentIsRemote: false })]);
+    }
+    const printed = (): number =>
+      output.reduce((sum, text) => sum + Number(/ · (\d+) spans? · /.exec(text)?.[1] ?? 0), 0);
+    expect(output.length).toBeGreaterThanOrEqual(2);
+    expect(printed()).toBeGreaterThanOrEqual(15_000);
+    await exporter.forceFlush();
+    expect(printed()).toBe(25_000);
+  });
+
   it('a failing writer becomes a FAILED result, not a throw', async () => {
     const exporter = new ConsoleExporter({
       write: () => {

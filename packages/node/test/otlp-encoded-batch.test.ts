@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchSpanProcessor } from '../src/batch-processor.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
@@ -6,7 +8,7 @@ import type { Attributes, ReadableSpan, Resource } from '../src/span-data.js';
 import { TracerStats } from '../src/stats.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
-import { type Receiver, startReceiver } from './fixtures/receiver.js';
+import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
 import { makeSpan } from './fixtures/spans.js';
 
 const types = loadOtlpTypes();
@@ -29,6 +31,15 @@ async function exportThroughProcessor(
   for (const span of spans) processor.onEnd(span);
   return { collector, stats, processor };
 }
+
+/** Memory held in ArrayBuffers once everything unreachable is collected. */
+function retainedBufferBytes(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().arrayBuffers;
+}
+
+const MB = 1024 * 1024;
 
 function spanNames(body: Uint8Array): string[] {
   const decoded = decodeToObject(types.request, body) as {
@@ -123,5 +134,36 @@ describe('OTLP protobuf spans encoded as they end', () => {
       resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
     };
     expect(body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name).toBe('json span');
+  });
+
+  it('keeps no buffer that a batch of unusually large spans grew, once it is delivered', async () => {
+    const collector = await startReceiver();
+    const processor = new BatchSpanProcessor(new OtlpHttpExporter({ url: collector.url }), {}, new TracerStats());
+    const statement = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 512; i++) processor.onEnd(makeSpan({ attributes: { 'db.statement': statement } }));
+    await processor.forceFlush();
+    expect(collector.requests).toHaveLength(1);
+    expect(collector.requests[0]!.body.length).toBeGreaterThan(32 * MB);
+    // The receiver (its connection, the body it kept) lets go of what it received: only the exporter's memory is left.
+    collector.requests.length = 0;
+    await collector.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The encoding and request buffers grew past 32 MB each; kept for reuse, they stayed for the process's life.
+    expect(retainedBufferBytes()).toBeLessThan(12 * MB);
+    await processor.shutdown();
+  });
+
+  it('gives each instrumentation scope of a batch a buffer the size of its spans, not of a whole batch', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1/traces`;
+    const exporter = new OtlpHttpExporter({ url, retry: { maxAttempts: 1 } });
+    const stats = new TracerStats();
+    const processor = new BatchSpanProcessor(exporter, { exportTimeoutMillis: 200 }, stats);
+    const before = retainedBufferBytes();
+    // A full queue (2048 spans, four batches) of spans from 256 tracers, as an app naming tracers from data makes.
+    for (let i = 0; i < 2048; i++) processor.onEnd(makeSpan({ scope: { name: `tracer-${i % 256}` } }));
+    expect(stats.snapshot().droppedQueueFull).toBe(0);
+    // Each scope of each batch took a 256 KB buffer before: 256 MB here.
+    expect(retainedBufferBytes() - before).toBeLessThan(16 * MB);
+    await processor.shutdown();
   });
 });

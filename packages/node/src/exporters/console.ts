@@ -13,6 +13,8 @@ const MESSAGE_WIDTH = 26;
 const LINE_WIDTH = 120;
 /** Traces whose root never ends (or ended before we saw its children) must not pile up. */
 const MAX_BUFFERED_TRACES = 1000;
+/** Nor the spans of one such trace: a worker loop's or a stream's root can stay open for the process's life. */
+const MAX_BUFFERED_SPANS = 10_000;
 
 /**
  * Prints each finished trace as an indented waterfall, at most 120 columns wide (90 without an error message):
@@ -30,6 +32,7 @@ const MAX_BUFFERED_TRACES = 1000;
 export class ConsoleExporter implements SpanExporter {
   private readonly write: (text: string) => void;
   private readonly traces = new Map<string, ReadableSpan[]>();
+  private bufferedSpans = 0;
 
   constructor(options: ConsoleExporterOptions = {}) {
     this.write = options.write ?? ((text) => process.stdout.write(text));
@@ -45,9 +48,11 @@ export class ConsoleExporter implements SpanExporter {
           this.traces.set(traceId, buffered);
         }
         buffered.push(span);
+        this.bufferedSpans++;
         if (isLocalRoot(span)) this.print(traceId);
       }
-      while (this.traces.size > MAX_BUFFERED_TRACES) {
+      // The oldest trace is printed as far as it got; its later spans start a new part.
+      while (this.traces.size > MAX_BUFFERED_TRACES || this.bufferedSpans > MAX_BUFFERED_SPANS) {
         const oldest = this.traces.keys().next().value as string;
         this.print(oldest);
       }
@@ -75,7 +80,9 @@ export class ConsoleExporter implements SpanExporter {
   private print(traceId: string): void {
     const spans = this.traces.get(traceId);
     this.traces.delete(traceId);
-    if (spans !== undefined && spans.length > 0) this.write(renderWaterfall(spans));
+    if (spans === undefined) return;
+    this.bufferedSpans -= spans.length;
+    if (spans.length > 0) this.write(renderWaterfall(spans));
   }
 }
 

@@ -19,10 +19,19 @@ export interface OtlpHttpExporterOptions extends HttpSenderOptions {
 
 const PROTOCOLS = ['http/json', 'http/protobuf'] as const;
 const COMPRESSIONS = ['gzip', 'none'] as const;
-/** A 512-span batch of server spans is about 180 KB. */
-const INITIAL_BUFFER = 256 * 1024;
+/**
+ * A new buffer's size. A batch takes one per resource and scope it holds (spans are encoded into their scope's as
+ * they end), and a batch may hold hundreds of scopes (one per `getTracer(name)`): each starts small and doubles as
+ * its spans need. A 512-span batch of server spans, about 180 KB, grows one to 256 KB once, then reuses it.
+ */
+const INITIAL_BUFFER = 4 * 1024;
 /** A request body and a batch's spans in flight, and the next batch filling up. */
 const MAX_IDLE_WRITERS = 4;
+/**
+ * A buffer that grew past this for an unusually large batch (spans with big attributes) is let go rather than kept
+ * for the process's life: idle buffers pin at most MAX_IDLE_WRITERS times this.
+ */
+const MAX_IDLE_WRITER_BYTES = 2 * 1024 * 1024;
 
 /**
  * Sends spans to an OTLP/HTTP receiver (a collector, or the tracewire viewer). With protobuf (the default) the batch
@@ -98,7 +107,9 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
   }
 
   private giveBack(writer: ProtoWriter): void {
-    if (this.idleWriters.length < MAX_IDLE_WRITERS) this.idleWriters.push(writer);
+    if (this.idleWriters.length < MAX_IDLE_WRITERS && writer.capacity <= MAX_IDLE_WRITER_BYTES) {
+      this.idleWriters.push(writer);
+    }
   }
 
   forceFlush(): Promise<void> {

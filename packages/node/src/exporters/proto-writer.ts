@@ -14,6 +14,11 @@ export class ProtoWriter {
     this.view = new DataView(this.buffer.buffer);
   }
 
+  /** Bytes the buffer holds before it grows again. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
   /** Starts over, keeping the buffer (and the size it grew to) for the next message. */
   reset(): void {
     this.length = 0;
