@@ -138,7 +138,11 @@ describe('OTLP protobuf spans encoded as they end', () => {
 
   it('keeps no buffer that a batch of unusually large spans grew, once it is delivered', async () => {
     const collector = await startReceiver();
-    const processor = new BatchSpanProcessor(new OtlpHttpExporter({ url: collector.url }), {}, new TracerStats());
+    const processor = new BatchSpanProcessor(
+      new OtlpHttpExporter({ url: collector.url }),
+      {},
+      new TracerStats(),
+    );
     const statement = 'x'.repeat(64 * 1024);
     for (let i = 0; i < 512; i++) processor.onEnd(makeSpan({ attributes: { 'db.statement': statement } }));
     await processor.forceFlush();
