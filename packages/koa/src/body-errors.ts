@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { runInContext, ServerTracing } from '@tracewire/node';
+import { isClientGoneError, runInContext, ServerTracing } from '@tracewire/node';
 
 // A `ctx.body` stream that fails never rejects the middleware chain: Koa hands its error to `ctx.onerror` (Koa 2
 // from the stream's 'error' listener, Koa 3 from `pipeline`), which answers 500 or, once headers are out, cuts
@@ -14,17 +14,6 @@ interface ErrorContext {
   onerror?: unknown;
 }
 
-/**
- * Errors that mean the client went away: Koa reports them through `ctx.onerror` too (the socket's ECONNRESET,
- * `pipeline`'s premature close), and the span already ends as `aborted` for them.
- */
-const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
-
-function isClientGone(error: unknown): boolean {
-  const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && CLIENT_GONE.has(code);
-}
-
 /** What Koa pipes to the response: Node streams, and in Koa 3 web streams, Blobs and Responses. */
 function isStreamBody(body: unknown): boolean {
   if (body === null || typeof body !== 'object') return false;
@@ -36,7 +25,7 @@ function recordBodyError(ctx: ErrorContext, error: unknown): void {
   try {
     if (error === null || typeof error !== 'object' || ctx.req === undefined) return;
     // Errors thrown through the middleware are recorded on their way out; only the body's are new here.
-    if (!isStreamBody(ctx.body) || isClientGone(error)) return;
+    if (!isStreamBody(ctx.body) || isClientGoneError(error)) return;
     ServerTracing.current(ctx.req)?.recordError(error);
   } catch {
     // An unusual context or error object: the app's own error handling below still runs.
@@ -83,7 +72,7 @@ export function recordEmittedErrors(app: unknown): void {
 function recordEmittedError(error: unknown, ctx: unknown): void {
   try {
     const req = (ctx as ErrorContext | null | undefined)?.req;
-    if (req === undefined || isClientGone(error)) return;
+    if (req === undefined || isClientGoneError(error)) return;
     ServerTracing.current(req)?.recordError(error);
   } catch {
     // An unusual context: the app's other listeners still run.

@@ -11,3 +11,14 @@ export function errorTypeOf(error: object): string | undefined {
   if (typeof ctor === 'string' && ctor.length > 0 && ctor !== 'Object') return ctor;
   return typeof name === 'string' && name.length > 0 ? name : undefined;
 }
+
+/**
+ * Errors that mean the client went away (the socket's ECONNRESET, a write after it closed, `pipeline`'s premature
+ * close): a response cut off by them is the client's abort, which the span reports as `aborted`, not the app's error.
+ */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+export function isClientGoneError(error: unknown): boolean {
+  const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CLIENT_GONE.has(code);
+}

@@ -19,6 +19,7 @@ export {
   withSpan,
 } from './context.js';
 export type { Compression, ExporterName, OtlpProtocol, SamplerName } from './env.js';
+export { isClientGoneError } from './error-type.js';
 export { ConsoleExporter, type ConsoleExporterOptions, renderWaterfall } from './exporters/console.js';
 export type { RetryPolicy } from './exporters/http-send.js';
 export { InMemoryExporter } from './exporters/in-memory.js';

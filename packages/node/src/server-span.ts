@@ -5,7 +5,7 @@ import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/cor
 import { newAttributes } from './attribute-record.js';
 import { addBaggageAttributes } from './baggage-attributes.js';
 import { getActiveContext, type TraceContext } from './context.js';
-import { errorTypeOf } from './error-type.js';
+import { errorTypeOf, isClientGoneError } from './error-type.js';
 import { getTracer } from './global.js';
 import { captureRequestHeaders, captureResponseHeaders } from './header-capture.js';
 import { normalizeMethod } from './http-methods.js';
@@ -168,6 +168,22 @@ export class RequestTrace {
     this.#timedOut = true;
   }
 
+  /**
+   * Why a response ended unfinished, when the server's side knows: the body piped into it failed, or the app
+   * destroyed it with an error (`res.destroy(err)`, a hijacked Fastify reply, Koa with `respond = false`). Node keeps
+   * that error as the response's `errored`; a client that went away leaves none, or one that says so.
+   */
+  #recordResponseFailure(res: ServerResponse): void {
+    if (this.#pipedBody !== undefined) this.#recordBodyFailure();
+    if (this.#errorType !== undefined) return;
+    try {
+      const error = (res as { errored?: unknown }).errored;
+      if (error != null && !isClientGoneError(error)) this.recordError(error);
+    } catch {
+      this.#tracing?.countError();
+    }
+  }
+
   // A body that failed has its error as `errored` (a Node Readable's, Node >= 18) by the time the app or framework
   // destroys the response for it; reading it once the response closed unfinished needs no listener on the body.
   // When the client went away instead, the body is still intact here: a `pipeline` or framework only destroys it
@@ -188,7 +204,7 @@ export class RequestTrace {
    */
   end(res: ServerResponse, completed: boolean, status = res.statusCode): void {
     if (this.#ended) return;
-    if (!completed && this.#pipedBody !== undefined) this.#recordBodyFailure();
+    if (!completed) this.#recordResponseFailure(res);
     this.#ended = true;
     this.#context.trace = undefined;
     const tracing = this.#tracing;

@@ -588,6 +588,28 @@ describe('server span lifecycle', () => {
     expect(span.attributes['error.type']).toBe('timeout');
   });
 
+  it('records the error a server destroyed its response with mid-body, rather than a client abort', async () => {
+    class UpstreamError extends Error {
+      override name = 'UpstreamError';
+    }
+    const { exporter, url } = await serve({}, (req, res) => {
+      res.write('partial');
+      setTimeout(() => {
+        if (req.url === '/with-error') res.destroy(new UpstreamError('upstream went away'));
+        else res.destroy();
+      }, 5);
+    });
+    await get(`${url}/with-error`).catch(() => undefined);
+    const failed = await onlySpan(exporter);
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+    expect(failed.attributes['error.type']).toBe('UpstreamError');
+    expect(failed.events.map((e) => e.attributes?.['exception.message'])).toEqual(['upstream went away']);
+    exporter.reset();
+    // Destroyed without an error: nothing says why, as when the client goes away.
+    await get(`${url}/without`).catch(() => undefined);
+    expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
+  });
+
   it('still ends a request whose client went away as aborted when the server has a timeout', async () => {
     const { exporter, url, server } = await serve({}, (req) => req.socket.destroy());
     server.setTimeout(5000);
