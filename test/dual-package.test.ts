@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // act as one: the adapter records to the tracer the app configured, in the context the app reads.
 
 describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)', () => {
-  it('records to the app’s tracer, with the server span (and ServerTracing.active()) active in the handler and parent of the outgoing call', () => {
+  it('records to the app’s tracer, with the server span (and ServerTracing.active()) active in the handler and parent of the outgoing call, which carries the tracestate and baggage one copy extracted and the other injects', () => {
     for (const file of [
       'packages/node/dist/index.cjs',
       'packages/node/dist/index.js',
@@ -25,6 +25,8 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
       activeInHandler?: string;
       activeTraceInHandler?: string;
       downstreamHeader?: string;
+      downstreamTraceState?: string;
+      downstreamBaggage?: string;
     };
 
     const server = report.spans.find((s) => s.name === 'GET /users/:id');
@@ -33,6 +35,9 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     expect(client).toBeDefined();
     expect(report.activeInHandler).toBe(server?.spanId);
     expect(report.activeTraceInHandler).toBe(server?.spanId);
+    expect(server?.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(report.downstreamHeader).toBe(`00-${server?.traceId}-${client?.spanId}-01`);
+    expect(report.downstreamTraceState).toBe('vendor=abc');
+    expect(report.downstreamBaggage).toBe('user=alice');
   });
 });

@@ -123,7 +123,19 @@ function serializeMember(key: string, entry: BaggageEntry): string {
  * over the limits is trimmed, never thrown on: members past 180 are dropped, and a member that would take the
  * header past 8192 bytes is left out.
  */
+/** Marks baggage made by any copy of this package: see `Baggage[Symbol.hasInstance]`. */
+const BRAND = Symbol.for('tracewire.core.Baggage');
+
 export class Baggage {
+  /**
+   * The ES module and CommonJS builds of this package can both be loaded in one process (an ES module app whose
+   * CommonJS dependency requires an adapter): `instanceof` then accepts baggage either copy made, so one copy's
+   * propagators inject what the other's extracted. Only public members are used across copies.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && BRAND in value;
+  }
+
   readonly #entries: ReadonlyMap<string, BaggageEntry>;
 
   private constructor(entries: ReadonlyMap<string, BaggageEntry>) {
@@ -245,3 +257,5 @@ export class Baggage {
 }
 
 let EMPTY: Baggage | undefined;
+
+Object.defineProperty(Baggage.prototype, BRAND, { value: true });

@@ -75,7 +75,19 @@ function truncate(members: Members): Members {
  * Immutable vendor list of the W3C `tracestate` header (Trace Context §3.3). Every mutation returns a new
  * instance; modified and new keys move to the front (§3.5 "Mutating the tracestate Field").
  */
+/** Marks trace state made by any copy of this package: see `TraceState[Symbol.hasInstance]`. */
+const BRAND = Symbol.for('tracewire.core.TraceState');
+
 export class TraceState {
+  /**
+   * The ES module and CommonJS builds of this package can both be loaded in one process (an ES module app whose
+   * CommonJS dependency requires an adapter): `instanceof` then accepts trace state either copy made, so one copy's
+   * propagators inject what the other's extracted. Only public members are used across copies.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && BRAND in value;
+  }
+
   readonly #members: Members;
   #serialized: string | undefined;
 
@@ -173,3 +185,5 @@ export class TraceState {
     return this.serialize();
   }
 }
+
+Object.defineProperty(TraceState.prototype, BRAND, { value: true });
