@@ -35,7 +35,7 @@ export class ConsoleExporter implements SpanExporter {
   private bufferedSpans = 0;
 
   constructor(options: ConsoleExporterOptions = {}) {
-    this.write = options.write ?? ((text) => process.stdout.write(text));
+    this.write = options.write ?? writeToStdout;
   }
 
   export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
@@ -84,6 +84,20 @@ export class ConsoleExporter implements SpanExporter {
     this.bufferedSpans -= spans.length;
     if (spans.length > 0) this.write(renderWaterfall(spans));
   }
+}
+
+function ignore(): void {}
+
+/**
+ * As `console.log` writes: stdout closed at the other end (`node app.js | head`) fails the write with EPIPE, which
+ * an 'error' event would turn into a crash of the app when nothing listens for it. Traces are then lost, the app
+ * keeps running. The write's callback runs before the event, so a listener added there is in time.
+ */
+function writeToStdout(text: string): void {
+  const stdout = process.stdout;
+  stdout.write(text, (error) => {
+    if (error != null && stdout.listenerCount('error') === 0) stdout.once('error', ignore);
+  });
 }
 
 function isLocalRoot(span: ReadableSpan): boolean {
