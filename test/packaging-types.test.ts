@@ -19,7 +19,16 @@ import { tracing as koaTracing } from '@tracewire/koa';
 import expressDefault from '@tracewire/express';
 import fastifyDefault from '@tracewire/fastify';
 import koaDefault from '@tracewire/koa';
-import { configure, getActiveSpan, getTracer } from '@tracewire/node';
+import {
+  Baggage,
+  configure,
+  getActiveBaggage,
+  getActiveSpan,
+  getTracer,
+  type Propagator,
+  type SpanContext,
+  TraceState,
+} from '@tracewire/node';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
@@ -31,6 +40,12 @@ Fastify().register(fastifyTracing, { ignore: ['/health'] });
 express().use(expressDefault());
 new Koa().use(koaDefault({ ignore: ['/health'] }));
 Fastify().register(fastifyDefault);
+// The core types @tracewire/node's API uses are named through it, with no dependency on @tracewire/core.
+const propagator: Propagator = w3cTraceContext;
+const context: SpanContext | undefined = getActiveSpan()?.spanContext();
+const baggage: Baggage = getActiveBaggage() ?? Baggage.empty();
+const state: TraceState | undefined = context?.traceState ?? TraceState.empty();
+console.log(propagator.fields, baggage.size, state?.serialize());
 getTracer().startActiveSpan('work', (span) => {
   span.setAttribute('app.ok', getActiveSpan() === span);
   span.end();

@@ -23,7 +23,9 @@ export function hasCallgrind() {
  * write /tmp/perf-<pid>.map, naming JIT-compiled functions for `selfCostByFunction`.
  */
 export async function startUnderCallgrind(file, { args, env, execPath, outDir, perfMap }) {
-  const nodeFlags = ['--single-threaded', ...(perfMap ? ['--perf-basic-prof'] : [])];
+  // --perf-basic-prof also turns V8's log on, which would leave an isolate-*.log in the working directory.
+  const perfFlags = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(outDir, 'v8.log')}`];
+  const nodeFlags = ['--single-threaded', ...(perfMap ? perfFlags : [])];
   const server = await startChild(file, {
     args,
     env,

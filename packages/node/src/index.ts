@@ -1,3 +1,17 @@
+// The @tracewire/core types and classes this package's own API takes and returns (a span's context, the active
+// baggage, the propagators option), so an app needs no direct dependency on core to name them: under pnpm's strict
+// layout it could not import it, and declaration emit could not name them (TS2742).
+export {
+  Baggage,
+  type BaggageEntry,
+  type CarrierGetter,
+  type CarrierSetter,
+  type PropagationContext,
+  type Propagator,
+  type SpanContext,
+  TraceFlags,
+  TraceState,
+} from '@tracewire/core';
 export { BatchSpanProcessor, type BatchSpanProcessorOptions } from './batch-processor.js';
 export type {
   BatchOptions,
