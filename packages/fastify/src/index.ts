@@ -51,6 +51,25 @@ function onTimeout(request: FastifyRequest, _reply: FastifyReply, done: HookHand
   runInContext(trace.context, done);
 }
 
+/**
+ * fastify-plugin lets this plugin's hooks reach the instance it is registered on and that instance's children, not
+ * its parents. Registered inside an encapsulated plugin (one not wrapped with fastify-plugin, say under
+ * `@fastify/autoload`), the routes outside it still get spans, which start server-wide, but unnamed and without
+ * their errors. Fastify's root instance is a plain object; each encapsulated child is made from its parent with
+ * `Object.create`.
+ */
+function warnIfEncapsulated(fastify: FastifyInstance): void {
+  if (Object.getPrototypeOf(fastify) === Object.prototype) return;
+  const prefix =
+    typeof fastify.prefix === 'string' && fastify.prefix.length > 0 ? ` (prefix ${fastify.prefix})` : '';
+  process.emitWarning(
+    `@tracewire/fastify is registered inside an encapsulated plugin${prefix}: requests to routes outside it are ` +
+      'traced without their route names and errors. Register it on the root instance, or wrap the plugins around ' +
+      'it with fastify-plugin.',
+    { type: 'TracewireWarning', code: 'TRACEWIRE_FASTIFY_ENCAPSULATED' },
+  );
+}
+
 function plugin(
   fastify: FastifyInstance,
   options: ServerTracingOptions,
@@ -63,6 +82,7 @@ function plugin(
     done(error as Error);
     return;
   }
+  warnIfEncapsulated(fastify);
   // Spans start as the server emits each request, ahead of onRequest hooks added before this plugin (NestJS's
   // middleware, @fastify/cors, rate limiters, auth), which may answer or call out. Requests Fastify gets another
   // way (`inject`, a WebSocket handshake) start here, with the route already known.

@@ -310,6 +310,34 @@ describe.each([
     expect(activeInOnTimeout).toEqual([s.spanContext().spanId]);
   });
 
+  it('warns when registered inside an encapsulated plugin, whose parents its hooks cannot reach', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const root = fastify({ logger: false });
+      await root.register(tracing, { tracer });
+      await root.ready();
+      await root.close();
+      const nested = fastify({ logger: false });
+      setApp(nested);
+      await nested.register(
+        async (api) => {
+          await api.register(tracing, { tracer });
+        },
+        { prefix: '/api' },
+      );
+      await nested.ready();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => (w as { code?: string }).code)).toEqual(['TRACEWIRE_FASTIFY_ENCAPSULATED']);
+    expect(warnings[0]?.message).toContain('(prefix /api)');
+  });
+
   it('rejects invalid options at registration, naming the option', async () => {
     const instance = fastify({ logger: false });
     setApp(instance);
