@@ -117,8 +117,24 @@ describe('renderWaterfall', () => {
     expect(lines[2]).toContain('150000.00 ms  ✗ y');
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
   });
+  it('measures wide characters (CJK, emoji) in terminal columns and never cuts one in half', () => {
+    const service = { attributes: { 'service.name': '订单服务' } };
+    const spans = [
+      makeSpan({ spanId: 'aaaaaaaaaaaaaaaa', name: 'GET /用户/:id', endTime: T0 + 10, resource: service }),
+      makeSpan({ name: '字'.repeat(20), startTime: T0, endTime: T0 + 10 }),
+      makeSpan({ name: `a${'😀'.repeat(20)}`, startTime: T0, endTime: T0 + 10 }),
+      makeSpan({ name: 'GET /users/:id', startTime: T0, endTime: T0 + 10 }),
+    ];
+    const rows = renderWaterfall(spans.map((span) => ({ ...span, startTime: T0 })))
+      .split('\n')
+      .slice(1);
+    // 订单服务, 用户 and 字 take two columns each, 😀 two: the bar starts where the ASCII row's does.
+    expect(rows[3]!.indexOf(' |')).toBe(45);
+    expect(rows[0]!.startsWith(`订单服务${' '.repeat(4)} GET /用户/:id${' '.repeat(32 - 13)} |`)).toBe(true);
+    expect(rows[1]!.slice(13).startsWith(`${'字'.repeat(15)}…  |`)).toBe(true);
+    expect(rows[2]!.slice(13).startsWith(`a${'😀'.repeat(15)}… |`)).toBe(true);
+  });
 });
-
 describe('ConsoleExporter', () => {
   it('prints a trace when its local root ends, not before', async () => {
     const output: string[] = [];
