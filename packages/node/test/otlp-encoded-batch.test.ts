@@ -151,9 +151,14 @@ describe('OTLP protobuf spans encoded as they end', () => {
     // The receiver (its connection, the body it kept) lets go of what it received: only the exporter's memory is left.
     collector.requests.length = 0;
     await collector.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    // The encoding and request buffers grew past 32 MB each; kept for reuse, they stayed for the process's life.
-    expect(retainedBufferBytes()).toBeLessThan(12 * MB);
+    // Sockets let go of what they wrote and read a little later, the more so on a busy machine; the exporter's
+    // buffers, kept for reuse, stayed for the process's life (over 64 MB here), however long one waited.
+    let retained = retainedBufferBytes();
+    for (let i = 0; i < 40 && retained >= 12 * MB; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      retained = retainedBufferBytes();
+    }
+    expect(retained).toBeLessThan(12 * MB);
     await processor.shutdown();
   });
 
