@@ -166,6 +166,13 @@ export function subscribeUndici(state: OutgoingState): () => void {
     if (context !== undefined && context !== getActiveContext()) enterContext(context);
   };
 
+  // An abort or cancel is published synchronously inside the caller's own `abort()` or `body.cancel()`: entering
+  // there would move whoever aborted (another request, perhaps) into this request's trace for the rest of its code.
+  // Only a failure undici reports from the connection, where a retry is scheduled, enters the request's context.
+  const enterRequestContextOnFailure = (message: unknown): void => {
+    if (!isAbort((message as { error?: unknown }).error)) enterRequestContext(message);
+  };
+
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],
     ['undici:client:sendHeaders', onSendHeaders],
@@ -173,13 +180,23 @@ export function subscribeUndici(state: OutgoingState): () => void {
     ['undici:request:headers', onResponse],
     ['undici:request:trailers', enterRequestContext],
     ['undici:request:trailers', onTrailers],
-    ['undici:request:error', enterRequestContext],
+    ['undici:request:error', enterRequestContextOnFailure],
     ['undici:request:error', onError],
   ];
   for (const [name, handler] of subscriptions) diagnosticsChannel.subscribe(name, handler);
   return () => {
     for (const [name, handler] of subscriptions) diagnosticsChannel.unsubscribe(name, handler);
   };
+}
+
+/**
+ * What undici reports when its caller gave up: fetch's `AbortError` (an abort, a body cancelled), undici's own
+ * `RequestAbortedError`, or the abort's own reason when that is no Error (`controller.abort('user cancelled')`, and
+ * undici's clean-up of a Response collected unread).
+ */
+function isAbort(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  return error.name === 'AbortError' || (error as { code?: unknown }).code === 'UND_ERR_ABORTED';
 }
 
 /**

@@ -1,11 +1,11 @@
-import http from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Baggage } from '@tracewire/core';
 import * as undici from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runInContext, suppressTracing, withSpan } from '../src/context.js';
+import { getActiveSpan, runInContext, suppressTracing, withSpan } from '../src/context.js';
 import { SpanKind, SpanStatusCode } from '../src/span-data.js';
 import {
   type Downstream,
@@ -320,6 +320,35 @@ describe('fetch failures', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(h.spans.length).toBeLessThanOrEqual(1);
     for (const span of h.spans) expect(span.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('leaves the context of whoever aborts or cancels a call made in another trace as it was', async () => {
+    const h = setup();
+    // Answers its headers at once and holds the body back: a call to it can be aborted before and after them.
+    const slow = createServer((_req, res) => {
+      res.write('first part');
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+    try {
+      const controller = new AbortController();
+      const aborted = inParent(h, () => fetch(url, { signal: controller.signal })).catch(() => undefined);
+      const response = await inParent(h, () => fetch(url));
+      await new Promise((r) => setTimeout(r, 20));
+      // Another request's code gives up both calls, as a cancel endpoint or a shared job runner does.
+      const other = h.tracer.startSpan('other request');
+      const activeAfter = await withSpan(other, async () => {
+        controller.abort();
+        const afterAbort = getActiveSpan();
+        await response.body?.cancel();
+        return [afterAbort, getActiveSpan()];
+      });
+      await aborted;
+      expect(activeAfter).toEqual([other, other]);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   });
 
   it('propagates sampled=0 and records nothing for an unsampled trace', async () => {
