@@ -76,7 +76,9 @@ export function requestAttributes(
   if (host) setServerAddress(host, scheme, attributes);
 
   // client.address: the client behind proxies when they say so (semconv), else the peer.
-  const client = forwardedClient(forwarded) ?? firstValue(headers['x-forwarded-for']);
+  const forwardedFor = firstValue(headers['x-forwarded-for']);
+  const client =
+    forwardedClient(forwarded) ?? (forwardedFor === undefined ? undefined : nodeAddress(forwardedFor));
   const socket = req.socket;
   const peer = socket?.remoteAddress;
   if (client) attributes['client.address'] = client;
@@ -202,16 +204,24 @@ function endsPair(c: number): boolean {
   return c === 61 || c === 59 || c === 44;
 }
 
-/** The first `for=` of `Forwarded` as an address, brackets and port dropped; `unknown` and `_obfuscated` are none. */
+/** The first `for=` of `Forwarded` as an address. */
 function forwardedClient(header: string | undefined): string | undefined {
   const node = forwardedParameter(header, 'for');
-  if (node === undefined || node.charCodeAt(0) === 95 /* _ */ || node.toLowerCase() === 'unknown') {
-    return undefined;
-  }
+  return node === undefined ? undefined : nodeAddress(node);
+}
+
+/**
+ * A proxy's name for a client (RFC 7239 §6, and what proxies append to `X-Forwarded-For`) as the address alone,
+ * as `client.address` holds it: brackets and port dropped (`[2001:db8::7]:4431`, `198.51.100.7:5555`, which some
+ * proxies write), a bare IPv6 address kept whole; `unknown` and `_obfuscated` names are none.
+ */
+function nodeAddress(node: string): string | undefined {
+  if (node.length === 0 || node.charCodeAt(0) === 95 /* _ */ || node.toLowerCase() === 'unknown') return undefined;
   if (node.charCodeAt(0) === 91 /* [ */) {
     const close = node.indexOf(']');
     return close > 1 ? node.slice(1, close) : undefined;
   }
   const colon = node.indexOf(':');
-  return colon === -1 ? node : node.slice(0, colon);
+  // One colon is a port after an IPv4 address or a name; more are an IPv6 address's own.
+  return colon === -1 || node.indexOf(':', colon + 1) !== -1 ? node : node.slice(0, colon);
 }

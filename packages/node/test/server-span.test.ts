@@ -354,6 +354,17 @@ describe('server span lifecycle', () => {
     });
   });
 
+  it.each([
+    ['198.51.100.7:5555', '198.51.100.7'],
+    ['[2001:db8::7]:4431, 10.0.0.1', '2001:db8::7'],
+    ['2001:db8::7', '2001:db8::7'],
+    ['unknown, 10.0.0.1', '127.0.0.1'],
+  ])('reports X-Forwarded-For %s as client.address %s, without port or brackets', async (header, address) => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/p`, { headers: { 'x-forwarded-for': header } });
+    expect((await onlySpan(exporter)).attributes['client.address']).toBe(address);
+  });
+
   it('reports the original client, scheme and host from a Forwarded header first (RFC 7239)', async () => {
     const { exporter, url } = await serve({}, ok);
     await get(`${url}/p`, {
