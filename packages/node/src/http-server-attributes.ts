@@ -216,7 +216,8 @@ function forwardedClient(header: string | undefined): string | undefined {
  * proxies write), a bare IPv6 address kept whole; `unknown` and `_obfuscated` names are none.
  */
 function nodeAddress(node: string): string | undefined {
-  if (node.length === 0 || node.charCodeAt(0) === 95 /* _ */ || node.toLowerCase() === 'unknown') return undefined;
+  if (node.length === 0 || node.charCodeAt(0) === 95 /* _ */ || node.toLowerCase() === 'unknown')
+    return undefined;
   if (node.charCodeAt(0) === 91 /* [ */) {
     const close = node.indexOf(']');
     return close > 1 ? node.slice(1, close) : undefined;
