@@ -49,6 +49,8 @@ export function watchBodyErrors(prototype: object & ErrorContext): void {
     enumerable: false,
     writable: true,
     value: function onerror(this: ErrorContext, ...args: unknown[]): unknown {
+      // Koa calls it with null on every response's finish: nothing to record, nothing of the app's to run.
+      if (args[0] == null) return original.apply(this, args);
       recordBodyError(this, args[0]);
       const trace = this.req === undefined ? undefined : ServerTracing.current(this.req);
       if (trace === undefined) return original.apply(this, args);
