@@ -1,10 +1,15 @@
 /**
  * The type of a thrown value, as `exception.type` on the exception event and `error.type` on the span both report
- * it, so the two always agree. An error's own `name` says most (`TypeError`, `AbortError`, a `ValidationError`
- * set on a plain Error); when it only says `Error`, a subclass that did not set its own name is still known by its
- * constructor (`class MappedError extends Error {}`). Undefined when neither says anything.
+ * it, so the two always agree, read as OpenTelemetry's SDK reads it (sdk-trace `Span.recordException`), so that
+ * queries written for its data keep matching: an error's string `code` first (a Node system error's `ECONNREFUSED`,
+ * Fastify's `FST_ERR_VALIDATION`), then its own `name` (`TypeError`, `AbortError`, a `ValidationError` set on a
+ * plain Error); when that only says `Error`, a subclass that did not set its own name is still known by its
+ * constructor (`class MappedError extends Error {}`). Undefined when none says anything.
  */
 export function errorTypeOf(error: object): string | undefined {
+  // A string code only: DOMException's numeric legacy codes (20 for AbortError) say less than its name.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.length > 0) return code;
   const name = (error as { name?: unknown }).name;
   if (typeof name === 'string' && name.length > 0 && name !== 'Error') return name;
   const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;

@@ -475,6 +475,8 @@ describe('client span', () => {
     expect(h.spans).toHaveLength(1);
     expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
     expect(h.spans[0]?.attributes['error.type']).toBe('ECONNREFUSED');
+    const exception = h.spans[0]?.events.find((e) => e.name === 'exception');
+    expect(exception?.attributes?.['exception.type']).toBe('ECONNREFUSED');
   });
 
   it('ends the span exactly once when the caller aborts', async () => {

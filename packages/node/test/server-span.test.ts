@@ -513,6 +513,11 @@ describe('server span lifecycle', () => {
       'ValidationError',
     ],
     ['a DOMException', () => new DOMException('stopped', 'AbortError'), 'AbortError'],
+    [
+      'an error with a code, as OpenTelemetry reads it',
+      () => Object.assign(new Error('body/id must be integer'), { code: 'FST_ERR_VALIDATION' }),
+      'FST_ERR_VALIDATION',
+    ],
   ])('gives %s the same type on the exception event and as error.type', async (_case, make, type) => {
     const { exporter, url } = await serve({}, (_req, res, trace) => {
       trace?.recordError(make());
