@@ -21,18 +21,54 @@ export const REDACTED = 'REDACTED';
 
 // HTTP semantic conventions (url.full, url.query): values of these keys SHOULD be redacted by default.
 const SEMCONV_KEYS = ['awsaccesskeyid', 'signature', 'sig', 'x-goog-signature'];
-// Substrings that mark a key as carrying a credential (`access_token`, `api-key`, `client_secret`, ...).
-const SENSITIVE_PARTS = [
-  'token',
-  'key',
-  'secret',
-  'password',
-  'passwd',
-  'signature',
+// The words of a key (split at `_`, `-`, `.` and camelCase: `access_token`, `apiKey`, `X-Amz-Security-Token`) that
+// mark it as carrying a credential. Words, not substrings: `keyword`, `author`, `monkey`, `sessions` are ordinary
+// keys whose values users search on.
+const SENSITIVE_WORDS = new Set([
   'auth',
-  'session',
+  'authorization',
+  'credential',
+  'credentials',
   'jwt',
-];
+  'passphrase',
+  'passwd',
+  'password',
+  'pwd',
+  'session',
+  'sessionid',
+  'sid',
+  'sig',
+  'signature',
+]);
+// Words that are sensitive whole or as the end of a word written without separators (`apikey`, `accesstoken`,
+// `clientsecret`).
+const SENSITIVE_ENDINGS = ['token', 'key', 'secret', 'password', 'passwd', 'signature'];
+
+/** Whether a word of a key (lowercase) names a credential. */
+function isSensitiveWord(word: string): boolean {
+  if (SENSITIVE_WORDS.has(word)) return true;
+  for (const ending of SENSITIVE_ENDINGS) if (word.endsWith(ending)) return true;
+  return false;
+}
+
+/** Whether any word of `key` names a credential: words end at a character that is no letter or digit, and where a lowercase letter or digit meets an uppercase one. */
+function hasSensitiveWord(key: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= key.length; i++) {
+    const c = i < key.length ? key.charCodeAt(i) : 0;
+    const letterOrDigit = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+    const camelBoundary = i > start && c >= 65 && c <= 90 && isLowerOrDigit(key.charCodeAt(i - 1));
+    if (!letterOrDigit || camelBoundary) {
+      if (i > start && isSensitiveWord(key.slice(start, i).toLowerCase())) return true;
+      start = letterOrDigit ? i : i + 1;
+    }
+  }
+  return false;
+}
+
+function isLowerOrDigit(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
 
 /** A redaction policy compiled once per app; `redactUrl`/`redactQueryString` below are its one-off forms. */
 export interface UrlRedactor {
@@ -63,7 +99,7 @@ export function createUrlRedactor(options: UrlRedactionOptions = {}): UrlRedacto
   const isSensitive = (key: string): boolean => {
     const lower = key.toLowerCase();
     if (exact.has(lower)) return true;
-    for (const part of SENSITIVE_PARTS) if (lower.includes(part)) return true;
+    if (hasSensitiveWord(key)) return true;
     for (const pattern of patterns) {
       pattern.lastIndex = 0;
       if (pattern.test(key)) return true;

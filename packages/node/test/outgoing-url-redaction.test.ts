@@ -32,9 +32,24 @@ describe('redactUrl', () => {
     'auth',
     'sessionId',
     'jwt',
+    'authToken',
+    'X-Amz-Security-Token',
+    'accesstoken',
+    'apikey',
+    'refresh-token',
+    'passwordHash',
+    'x-api-key',
+    'authorization',
   ])('redacts %s by pattern', (key) => {
     expect(redactUrl(`https://h/p?${key}=v&page=2`)).toBe(`https://h/p?${key}=REDACTED&page=2`);
   });
+
+  it.each(['keyword', 'author', 'sessions', 'tokens_used', 'keys_count', 'authority_id'])(
+    'keeps %s, whose words name no credential, as sent',
+    (key) => {
+      expect(redactUrl(`https://h/p?${key}=shoes`)).toBe(`https://h/p?${key}=shoes`);
+    },
+  );
 
   it('matches percent-encoded keys after decoding and keeps the fragment', () => {
     expect(redactUrl('https://h/p?access%5Ftoken=v#frag')).toBe('https://h/p?access%5Ftoken=REDACTED#frag');
