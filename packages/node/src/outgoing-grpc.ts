@@ -3,9 +3,10 @@ import { type Attributes, SpanStatusCode } from './span-data.js';
 
 /**
  * gRPC runs over HTTP/2 (`@grpc/grpc-js` opens its calls with `ClientHttp2Session#request`), so its calls reach
- * the HTTP/2 layer. They are recorded as the RPC semantic conventions describe them, in the form tracing backends'
- * RPC views read today (as OpenTelemetry's gRPC instrumentation writes it): named `package.Service/Method`, with
- * `rpc.system`, `rpc.service`, `rpc.method` and `rpc.grpc.status_code`, the status read from `grpc-status`.
+ * the HTTP/2 layer. They are recorded as the RPC semantic conventions describe them: named `package.Service/Method`
+ * (OpenTelemetry's gRPC instrumentation writes `grpc.package.Service/Method`), with the attributes tracing
+ * backends' RPC views read today, as that instrumentation writes them: `rpc.system`, `rpc.service`, `rpc.method`
+ * and `rpc.grpc.status_code`, the status read from `grpc-status`.
  */
 export interface GrpcCall {
   readonly service: string;
