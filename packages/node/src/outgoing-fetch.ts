@@ -125,9 +125,15 @@ export function subscribeUndici(state: OutgoingState): () => void {
   // The one event that shows the request's connection, as its headers are written to it.
   const onSendHeaders = (message: unknown): void => {
     try {
-      const { request, socket } = message as { request?: UndiciRequest; socket?: PeerSocket };
+      const { request, socket } = message as {
+        request?: UndiciRequest;
+        socket?: PeerSocket & { alpnProtocol?: unknown };
+      };
       const call = request?.[kCall];
-      if (call !== undefined) recordPeer(call, socket);
+      if (call === undefined) return;
+      recordPeer(call, socket);
+      // undici speaks HTTP/1.1 unless it negotiated h2 (allowH2) on a TLS connection.
+      call.span.setAttribute('network.protocol.version', socket?.alpnProtocol === 'h2' ? '2' : '1.1');
     } catch {
       stats.instrumentationErrors++;
     }

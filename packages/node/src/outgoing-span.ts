@@ -279,13 +279,16 @@ export function callChannelHandlers(
       try {
         const { request, response } = message as {
           request?: unknown;
-          response?: { statusCode?: unknown; socket?: PeerSocket | null };
+          response?: { statusCode?: unknown; socket?: PeerSocket | null; httpVersion?: unknown };
         };
         const call = callOf(request);
         if (call !== undefined && typeof response?.statusCode === 'number') {
           recordResponseStatus(call, response.statusCode);
-          // Node's IncomingMessage keeps its socket; undici's response, which has none, reports it at sendHeaders.
+          // Node's IncomingMessage keeps its socket and version; undici's response, which has neither, reports
+          // them at sendHeaders.
           recordPeer(call, response.socket);
+          const version = response.httpVersion;
+          if (typeof version === 'string') call.span.setAttribute('network.protocol.version', version);
         }
       } catch {
         stats.instrumentationErrors++;

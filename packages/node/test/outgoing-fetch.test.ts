@@ -89,6 +89,7 @@ describe.each(clients)('%s', (_name, send) => {
       'http.response.status_code': 200,
       'network.peer.address': '127.0.0.1',
       'network.peer.port': downstream.port,
+      'network.protocol.version': '1.1',
     });
     expect(client.status.code).toBe(SpanStatusCode.UNSET);
   });

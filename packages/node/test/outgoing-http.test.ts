@@ -435,7 +435,7 @@ describe('destination rules', () => {
 });
 
 describe('client span', () => {
-  it('records the address the connection reached as network.peer.*, on a new and on a kept-alive socket', async () => {
+  it('records the address the connection reached as network.peer.*, and the HTTP version, on a new and on a kept-alive socket', async () => {
     const h = setup();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -449,6 +449,7 @@ describe('client span', () => {
         'server.address': '127.0.0.1',
         'network.peer.address': '127.0.0.1',
         'network.peer.port': plain.port,
+        'network.protocol.version': '1.1',
       });
     }
   });
