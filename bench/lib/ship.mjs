@@ -1,6 +1,6 @@
 // The `ship` variant's exporter: what delivering spans costs with no tracer at all. Spans are OTLP protobuf bytes
 // built once at start-up, shaped like tracewire's (the same attributes; `network.peer.*` added 2026-11-26 12:10 UTC,
-// as tracewire's server spans carry them, and to the client span 2026-11-27, as its client spans then did); a request only counts the spans it would have ended, and every 512 of
+// as tracewire's server spans carry them, and to the client span 2026-11-27 with `network.protocol.version`, as its client spans then did); a request only counts the spans it would have ended, and every 512 of
 // them go to the sink in one keep-alive POST, as a batching exporter would send them. Encoded here by hand (OTLP
 // trace.proto field numbers) so the variant depends on no tracer.
 import http from 'node:http';
@@ -79,6 +79,7 @@ const CLIENT_SPAN = span(CLIENT, 'GET', {
   'http.response.status_code': 200,
   'network.peer.address': '127.0.0.1',
   'network.peer.port': 40124,
+  'network.protocol.version': '1.1',
 });
 
 /** ExportTraceServiceRequest { resource_spans = 1 { resource = 1, scope_spans = 2 { scope = 1, spans = 2 } } }. */
