@@ -1,4 +1,5 @@
 import type { ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
+import { fitColumns } from './terminal-columns.js';
 
 export interface ConsoleExporterOptions {
   /** Where each rendered trace goes. Default `process.stdout.write`. */
@@ -156,11 +157,11 @@ export function renderWaterfall(spans: readonly ReadableSpan[]): string {
 }
 
 function renderLine(span: ReadableSpan, depth: number, traceStart: number, total: number): string {
-  const service = fit(
+  const service = fitColumns(
     String(span.resource.attributes['service.name'] ?? 'unknown_service:node'),
     SERVICE_WIDTH,
   );
-  const name = fit(`${' '.repeat(Math.min(depth * 2, MAX_DEPTH_INDENT))}${span.name}`, NAME_WIDTH);
+  const name = fitColumns(`${' '.repeat(Math.min(depth * 2, MAX_DEPTH_INDENT))}${span.name}`, NAME_WIDTH);
   const from = Math.min(BAR_WIDTH - 1, Math.floor(((span.startTime - traceStart) / total) * BAR_WIDTH));
   const to = Math.max(from + 1, Math.ceil(((span.endTime - traceStart) / total) * BAR_WIDTH));
   const bar =
@@ -177,74 +178,11 @@ function renderLine(span: ReadableSpan, depth: number, traceStart: number, total
 
 function statusMarker(span: ReadableSpan, messageWidth: number): string {
   if (span.status.code === 2) {
-    return `  ✗ ${fit(span.status.message || 'ERROR', messageWidth).trimEnd()}`;
+    return `  ✗ ${fitColumns(span.status.message || 'ERROR', messageWidth).trimEnd()}`;
   }
   return span.status.code === 1 ? '  ✓' : '';
 }
 
 function formatMs(ms: number): string {
   return `${ms.toFixed(2)} ms`;
-}
-
-/** `text` in exactly `width` terminal columns: cut with an ellipsis, or padded with spaces. */
-function fit(text: string, width: number): string {
-  // One line per span: a line break in a name or message would start a row of its own.
-  const flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
-  // Most names are ASCII, one column per character.
-  if (!/[^\x20-\x7e]/.test(flat)) {
-    return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat.padEnd(width);
-  }
-  let used = 0;
-  for (const char of flat) used += columns(char.codePointAt(0)!);
-  if (used <= width) return flat + ' '.repeat(width - used);
-  // Whole characters only (an emoji is two UTF-16 units, a wide character two columns), then the ellipsis.
-  let kept = '';
-  used = 0;
-  for (const char of flat) {
-    const wide = columns(char.codePointAt(0)!);
-    if (used + wide > width - 1) break;
-    kept += char;
-    used += wide;
-  }
-  return `${kept}…${' '.repeat(width - 1 - used)}`;
-}
-
-/** Code points a terminal draws in no column of their own: combining marks, zero-width spaces and joiners, variation selectors. */
-const ZERO_WIDTH: readonly (readonly [number, number])[] = [
-  [0x0300, 0x036f],
-  [0x1ab0, 0x1aff],
-  [0x1dc0, 0x1dff],
-  [0x200b, 0x200f],
-  [0x20d0, 0x20ff],
-  [0xfe00, 0xfe0f],
-  [0xfe20, 0xfe2f],
-  [0xe0100, 0xe01ef],
-];
-/** East Asian wide and fullwidth characters (Unicode's East_Asian_Width W and F) and emoji: two columns. */
-const WIDE: readonly (readonly [number, number])[] = [
-  [0x1100, 0x115f],
-  [0x2e80, 0x303e],
-  [0x3041, 0x33ff],
-  [0x3400, 0x4dbf],
-  [0x4e00, 0x9fff],
-  [0xa000, 0xa4cf],
-  [0xac00, 0xd7a3],
-  [0xf900, 0xfaff],
-  [0xfe30, 0xfe4f],
-  [0xff00, 0xff60],
-  [0xffe0, 0xffe6],
-  [0x1f300, 0x1f64f],
-  [0x1f680, 0x1f6ff],
-  [0x1f900, 0x1f9ff],
-  [0x20000, 0x3fffd],
-];
-
-function columns(codePoint: number): number {
-  if (inRanges(ZERO_WIDTH, codePoint)) return 0;
-  return inRanges(WIDE, codePoint) ? 2 : 1;
-}
-
-function inRanges(ranges: readonly (readonly [number, number])[], codePoint: number): boolean {
-  for (const [from, to] of ranges) if (codePoint >= from && codePoint <= to) return true;
-  return false;
 }
