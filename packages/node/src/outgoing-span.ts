@@ -264,8 +264,9 @@ type ChannelHandler = (message: unknown) => void;
 
 /**
  * The diagnostics-channel handlers both layers need once a request carries its call under `key`: record the
- * response status (and, for `node:http`, the peer), and end the call on an error. Undici's and Node's messages both name them `request`,
- * `response` (with `statusCode`) and `error`. A failure inside is counted, never thrown into the publisher.
+ * response status (and, for `node:http`, the peer and HTTP version), and end the call on an error. Undici's and
+ * Node's messages both name them `request`, `response` (with `statusCode`) and `error`. A failure inside is
+ * counted, never thrown into the publisher.
  */
 export function callChannelHandlers(
   state: OutgoingState,
