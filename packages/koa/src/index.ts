@@ -5,6 +5,7 @@ import { recordEmittedErrors, watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
 import { innermostMountPath, mountedTemplate, nameSpanOnMatch, watchMountedRoutes } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
+import { fillResponseContext, respondInRequestContext } from './respond-context.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -74,10 +75,13 @@ export function tracing(options?: ServerTracingOptions): Middleware {
   return function tracewireKoa(ctx, next) {
     if (!orderChecked) {
       orderChecked = true;
-      checkRegistrationOrder((ctx as { app?: unknown }).app, tracewireKoa);
+      const app = (ctx as { app?: unknown }).app;
+      checkRegistrationOrder(app, tracewireKoa);
+      respondInRequestContext(app);
     }
     const trace = server.start(ctx.req, ctx.res);
     if (trace === undefined) return next();
+    fillResponseContext(trace.context);
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
     if (trace.span.isRecording()) {
       extendAppContextOnce(ctx, extendAppContext);

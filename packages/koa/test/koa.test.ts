@@ -354,3 +354,46 @@ describe.each([
     expect(activeInListener).toEqual([s.spanContext().spanId]);
   });
 });
+
+describe.each([
+  ['Koa 3', Koa3],
+  ['Koa 2', Koa2 as unknown as typeof Koa3],
+] as const)('%s response sent after the middleware chain', (_name, Koa) => {
+  it("keeps the request's span active while Koa sends a lazily produced body and emits finish", async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.use(tracing());
+    const seen: { route: string; body?: string; finish?: string }[] = [];
+    app.use(async (ctx) => {
+      const entry: (typeof seen)[number] = { route: ctx.path };
+      seen.push(entry);
+      ctx.res.on('finish', () => {
+        entry.finish = getActiveSpan()?.spanContext().spanId;
+      });
+      ctx.body = Readable.from(
+        (async function* () {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          entry.body = getActiveSpan()?.spanContext().spanId;
+          yield 'page';
+        })(),
+      );
+    });
+    const { server, url } = await listen(app);
+    try {
+      // The first request through the middleware sets the app up for the next ones.
+      await supertest(url).get('/first').expect(200);
+      await span();
+      exporter.reset();
+      await supertest(url).get('/second').expect(200);
+      const s = await span();
+      const second = seen.find((entry) => entry.route === '/second');
+      expect(second).toEqual({
+        route: '/second',
+        body: s.spanContext().spanId,
+        finish: s.spanContext().spanId,
+      });
+    } finally {
+      await close(server);
+    }
+  });
+});
