@@ -6,23 +6,28 @@
 export function parseKeyValueList(value: string | undefined, source: string): Record<string, string> {
   const result: Record<string, string> = {};
   if (value === undefined || value.trim() === '') return result;
-  for (const entry of value.split(',')) {
+  const entries = value.split(',');
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     if (entry.trim() === '') continue;
     const eq = entry.indexOf('=');
     const key = eq === -1 ? '' : entry.slice(0, eq).trim();
+    // The entry is never quoted: OTEL_EXPORTER_OTLP_HEADERS holds credentials (`Authorization: Bearer …`, written
+    // with a colon by mistake, is such an entry), and warnings end up in logs.
     if (key === '') {
-      throw new TypeError(`${source}: expected comma-separated key=value pairs, got entry "${entry.trim()}"`);
+      throw new TypeError(`${source}: expected comma-separated key=value pairs; entry ${i + 1} has no key=`);
     }
-    result[percentDecode(key, source)] = percentDecode(entry.slice(eq + 1).trim(), source);
+    const where = `entry ${i + 1}`;
+    result[percentDecode(key, source, where)] = percentDecode(entry.slice(eq + 1).trim(), source, where);
   }
   return result;
 }
 
-function percentDecode(text: string, source: string): string {
+function percentDecode(text: string, source: string, where: string): string {
   if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new TypeError(`${source}: invalid percent-encoding in "${text}" (expected %XX escapes)`);
+    throw new TypeError(`${source}: invalid percent-encoding in ${where} (expected %XX escapes)`);
   }
 }

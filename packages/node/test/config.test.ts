@@ -147,14 +147,15 @@ describe('readEnv', () => {
         'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an absolute http:// or https:// URL; got "not a url"',
       ],
       [
+        // Written with a colon by mistake: the message must not quote the credential.
         'OTEL_EXPORTER_OTLP_HEADERS',
-        'novalue',
-        'OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs, got entry "novalue"',
+        'x=1,Authorization: Bearer sk_live_SECRET',
+        'OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs; entry 2 has no key=',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
         'a=%zz',
-        'OTEL_EXPORTER_OTLP_TRACES_HEADERS: invalid percent-encoding in "%zz"',
+        'OTEL_EXPORTER_OTLP_TRACES_HEADERS: invalid percent-encoding in entry 1 (expected %XX escapes)',
       ],
       [
         'OTEL_EXPORTER_OTLP_HEADERS',

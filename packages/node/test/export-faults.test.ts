@@ -103,6 +103,26 @@ describe('export faults against real local HTTP servers', () => {
     expect(collector.requests).toHaveLength(1);
   });
 
+  it('never puts credentials in what it reports: userinfo and query of the URL, or a refusal echoing them', async () => {
+    const warn = vi.fn();
+    const url = `http://tenant:glc_SECRET@127.0.0.1:${await closedPort()}/v1/traces?api_key=SECRET`;
+    const down = new OtlpHttpExporter({ url, retry: { maxAttempts: 1 }, warn });
+    await down.export([makeSpan()]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toContain(`http://127.0.0.1:${new URL(url).port}/v1/traces (`);
+    expect(warn.mock.calls[0]![0]).not.toMatch(/SECRET|tenant|api_key/);
+    const collector = await receiver((req, _i, res) =>
+      res.writeHead(401).end(`unauthorized: got ${String(req.headers.authorization)}`),
+    );
+    const refused = new OtlpHttpExporter({
+      url: collector.url,
+      headers: { authorization: 'Bearer sk_live_SECRET' },
+      warn: () => {},
+    });
+    const result = await refused.export([makeSpan()]);
+    expect(result.error?.message).toBe('HTTP 401');
+  });
+
   it('503 and network resets are retried with backoff until the collector accepts', async () => {
     const collector = await receiver((_req, i, res) => {
       if (i === 0) res.writeHead(503).end();

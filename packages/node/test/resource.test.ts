@@ -123,9 +123,9 @@ describe('detectResource', () => {
 
   it('warns of a malformed OTEL_RESOURCE_ATTRIBUTES, naming the entry, and ignores the variable', () => {
     const cases: [string, string][] = [
-      ['a=1,oops', 'OTEL_RESOURCE_ATTRIBUTES: expected comma-separated key=value pairs, got entry "oops"'],
+      ['a=1,oops', 'OTEL_RESOURCE_ATTRIBUTES: expected comma-separated key=value pairs; entry 2 has no key='],
       ['=v', 'OTEL_RESOURCE_ATTRIBUTES'],
-      ['a=%E0%A4%A', 'OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding in "%E0%A4%A"'],
+      ['a=%E0%A4%A', 'OTEL_RESOURCE_ATTRIBUTES: invalid percent-encoding in entry 1 (expected %XX escapes)'],
     ];
     for (const [value, message] of cases) {
       const warnings: string[] = [];

@@ -92,7 +92,15 @@ function toFailure(result: Attempt): Extract<SendOutcome, { ok: false }> {
   if (result.kind === 'error') {
     return { ok: false, error: result.error, connectionRefused: result.error.code === 'ECONNREFUSED' };
   }
-  const detail = new TextDecoder().decode(result.body.subarray(0, 200)).trim();
+  // The collector's reason helps (`invalid tenant`, `quota exceeded`), except where it may echo credentials back:
+  // refusals of them say nothing more than their status. Control characters are dropped on the way to the logs.
+  const refused = result.status === 401 || result.status === 403 || result.status === 407;
+  const detail = refused
+    ? ''
+    : new TextDecoder()
+        .decode(result.body.subarray(0, 200))
+        .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+        .trim();
   return {
     ok: false,
     status: result.status,

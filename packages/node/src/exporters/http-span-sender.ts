@@ -47,7 +47,12 @@ export class HttpSpanSender {
     this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
     this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
-    this.warning = new FailureWarning(exporterName, this.url.href, options.warn);
+    // Without userinfo or query: credentials put there (`https://tenant:token@…`, `?api_key=…`) stay out of logs.
+    this.warning = new FailureWarning(
+      exporterName,
+      `${this.url.protocol}//${this.url.host}${this.url.pathname}`,
+      options.warn,
+    );
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
     const pool = { keepAlive: true, maxSockets: 4 };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
