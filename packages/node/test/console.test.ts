@@ -117,6 +117,18 @@ describe('renderWaterfall', () => {
     expect(lines[2]).toContain('150000.00 ms  ✗ y');
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
   });
+  it('shows control characters and bidirectional overrides from names and messages as �, never as terminal commands', () => {
+    const root = makeSpan({
+      name: 'GET \u001b[1A\u001b[2K\u000bFAKE ROW',
+      status: { code: 2, message: '\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007 \u202eevil' },
+      resource: { attributes: { 'service.name': 'svc\u009b2J' } },
+    });
+    const text = renderWaterfall([root]);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(text).toContain('GET �[1A�[2K�FAKE ROW');
+    expect(text.trimEnd().split('\n')).toHaveLength(2);
+  });
+
   it('measures wide characters (CJK, emoji) in terminal columns and never cuts one in half', () => {
     const service = { attributes: { 'service.name': '订单服务' } };
     const spans = [

@@ -1,10 +1,16 @@
 // How wide text is in a terminal, for the console exporter's fixed columns: East Asian wide characters and emoji
 // take two columns, combining marks none, and a character is never cut in half.
 
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'g');
+
 /** `text` in exactly `width` terminal columns: cut with an ellipsis, or padded with spaces. */
 export function fitColumns(text: string, width: number): string {
-  // One line per span: a line break in a name or message would start a row of its own.
-  const flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
+  // One line per span: a line break in a name or message would start a row of its own. Other control characters
+  // (ESC starting a terminal sequence, BEL, DEL, C1) and bidirectional overrides come from names and messages that may
+  // hold what a client sent: shown as `�`, they can neither move the cursor, erase rows nor reorder the line.
+  let flat = /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
+  if (UNPRINTABLE.test(flat)) flat = flat.replace(UNPRINTABLE_ALL, '\ufffd');
   // Most names are ASCII, one column per character.
   if (!/[^\x20-\x7e]/.test(flat)) {
     return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat.padEnd(width);
