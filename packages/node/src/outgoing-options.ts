@@ -98,16 +98,44 @@ function compilePattern(name: string, pattern: unknown): Matcher {
   const first = pattern.charCodeAt(0);
   if (first === 47 /* / */ || first === 92 /* \ */) return (d) => d.socketPath === pattern;
   if (pattern.includes('://')) {
-    const prefix = pattern.toLowerCase();
-    return (d) => d.url.toLowerCase().startsWith(prefix);
+    const prefix = withoutRootDotInUrl(pattern.toLowerCase());
+    // A prefix that ends in the authority (`http://inventory.internal`, `https://api:8443`) names that host and port
+    // only: the URL must go on with its path, query or fragment there (or its port, after a host), not with more
+    // host name (`http://inventory.internal.attacker.example`) or port digits.
+    const endsInAuthority = prefix.indexOf('/', prefix.indexOf('://') + 3) === -1;
+    const hasPort = /:\d*$/.test(prefix.slice(prefix.indexOf('://') + 3));
+    return (d) => {
+      const url = withoutRootDotInUrl(d.url.toLowerCase());
+      if (!url.startsWith(prefix)) return false;
+      if (!endsInAuthority || url.length === prefix.length) return true;
+      const next = url.charCodeAt(prefix.length);
+      return (
+        next === 47 /* / */ || next === 63 /* ? */ || next === 35 /* # */ || (next === 58 /* : */ && !hasPort)
+      );
+    };
   }
   const { host, port } = splitHostPort(name, pattern.toLowerCase());
-  if (host.startsWith('*.')) {
-    const suffix = host.slice(1);
-    return (d) => d.hostname.endsWith(suffix) && (port === undefined || d.port === port);
+  const bare = withoutRootDot(host);
+  if (bare.startsWith('*.')) {
+    const suffix = bare.slice(1);
+    return (d) => withoutRootDot(d.hostname).endsWith(suffix) && (port === undefined || d.port === port);
   }
-  return (d) => d.hostname === host && (port === undefined || d.port === port);
+  return (d) => withoutRootDot(d.hostname) === bare && (port === undefined || d.port === port);
 }
+
+/**
+ * `api.example.com.` (fully qualified, the trailing dot skipping DNS search domains, as Kubernetes setups write it)
+ * reaches the same host as `api.example.com`, and must be judged as it.
+ */
+function withoutRootDot(host: string): string {
+  return host.length > 1 && host.charCodeAt(host.length - 1) === 46 /* . */ ? host.slice(0, -1) : host;
+}
+
+function withoutRootDotInUrl(url: string): string {
+  return url.replace(ROOT_DOT_IN_URL, '$1');
+}
+
+const ROOT_DOT_IN_URL = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:[\]]+)\.(?=[:/?#]|$)/;
 
 function splitHostPort(name: string, text: string): { host: string; port: number | undefined } {
   // `[::1]:8080` / `[::1]`; a bare IPv6 address has several colons and no port.

@@ -119,6 +119,29 @@ describe('destination rules', () => {
     expect(shouldPropagate(at('https://h.example/p?x=1'))).toBe(false);
   });
 
+  it('judges a fully qualified host name (a trailing dot) as the host it reaches', () => {
+    const { shouldPropagate } = resolveOutgoingOptions({
+      doNotPropagateTo: ['api.partner.example', '*.thirdparty.example', 'https://h.example'],
+    });
+    expect(shouldPropagate(at('https://api.partner.example./v1'))).toBe(false);
+    expect(shouldPropagate(at('https://x.thirdparty.example./'))).toBe(false);
+    expect(shouldPropagate(at('https://h.example./p'))).toBe(false);
+    expect(shouldPropagate(at('https://other.example./p'))).toBe(true);
+  });
+
+  it('reads a URL prefix that ends in the host as that host (and port), not as the start of a longer name', () => {
+    const { shouldPropagate } = resolveOutgoingOptions({
+      propagateTo: ['http://inventory.internal', 'http://api:80'],
+    });
+    expect(shouldPropagate(at('http://inventory.internal/items'))).toBe(true);
+    expect(shouldPropagate(at('http://inventory.internal:8080/items'))).toBe(true);
+    expect(shouldPropagate(at('http://inventory.internal?q=1'))).toBe(true);
+    expect(shouldPropagate(at('http://inventory.internal.attacker.example/'))).toBe(false);
+    expect(shouldPropagate(at('http://inventory.internalx.example/'))).toBe(false);
+    expect(shouldPropagate(at('http://api:80/x'))).toBe(true);
+    expect(shouldPropagate(at('http://api:8000/x'))).toBe(false);
+  });
+
   it('lets doNotPropagateTo win over propagateTo', () => {
     const { shouldPropagate } = resolveOutgoingOptions({
       propagateTo: ['*.svc.local'],
