@@ -114,6 +114,22 @@ describe('jaeger baggage (uberctx-{key})', () => {
     expect(extract({ 'UberCtx-a': '1' }).baggage?.get('a')?.value).toBe('1');
   });
 
+  it('keeps the first 180 of many uberctx-* headers, as W3C baggage keeps its first 180 members', () => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) headers[`uberctx-k${i}`] = `v${i}`;
+    const baggage = extract(headers).baggage;
+    expect(baggage?.size).toBe(180);
+    expect(baggage?.get('k179')?.value).toBe('v179');
+    expect(baggage?.get('k180')).toBeUndefined();
+  });
+
+  it('reads a uberctx-__proto__ header as the entry it names', () => {
+    const headers = JSON.parse('{"uberctx-__proto__":"x","uberctx-a":"1"}') as Record<string, string>;
+    const baggage = extract(headers).baggage;
+    expect(baggage?.get('__proto__')?.value).toBe('x');
+    expect(baggage?.get('a')?.value).toBe('1');
+  });
+
   it('drops a baggage header with a malformed escape', () => {
     expect(extract({ 'uberctx-a': '%zz', 'uberctx-b': 'ok' }).baggage?.get('a')).toBeUndefined();
   });
