@@ -25,24 +25,29 @@ const SEMCONV_KEYS = ['awsaccesskeyid', 'signature', 'sig', 'x-goog-signature'];
 // mark it as carrying a credential. Words, not substrings: `keyword`, `author`, `monkey`, `sessions` are ordinary
 // keys whose values users search on.
 const SENSITIVE_WORDS = new Set([
+  'assertion',
   'auth',
   'authorization',
   'credential',
   'credentials',
+  'hmac',
   'jwt',
+  'otp',
   'passphrase',
   'passwd',
   'password',
   'pwd',
+  'samlrequest',
+  'samlresponse',
   'session',
-  'sessionid',
   'sid',
   'sig',
   'signature',
+  'ticket',
 ]);
 // Words that are sensitive whole or as the end of a word written without separators (`apikey`, `accesstoken`,
-// `clientsecret`).
-const SENSITIVE_ENDINGS = ['token', 'key', 'secret', 'password', 'passwd', 'signature'];
+// `clientsecret`, and the session ids servers put in URLs: `jsessionid`, `PHPSESSID`).
+const SENSITIVE_ENDINGS = ['token', 'key', 'secret', 'password', 'passwd', 'signature', 'sessionid', 'sessid'];
 
 /** Whether a word of a key (lowercase) names a credential. */
 function isSensitiveWord(word: string): boolean {

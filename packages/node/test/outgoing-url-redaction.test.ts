@@ -40,6 +40,11 @@ describe('redactUrl', () => {
     'passwordHash',
     'x-api-key',
     'authorization',
+    'JSESSIONID',
+    'PHPSESSID',
+    'ticket',
+    'SAMLResponse',
+    'client_assertion',
   ])('redacts %s by pattern', (key) => {
     expect(redactUrl(`https://h/p?${key}=v&page=2`)).toBe(`https://h/p?${key}=REDACTED&page=2`);
   });
