@@ -47,7 +47,16 @@ const SENSITIVE_WORDS = new Set([
 ]);
 // Words that are sensitive whole or as the end of a word written without separators (`apikey`, `accesstoken`,
 // `clientsecret`, and the session ids servers put in URLs: `jsessionid`, `PHPSESSID`).
-const SENSITIVE_ENDINGS = ['token', 'key', 'secret', 'password', 'passwd', 'signature', 'sessionid', 'sessid'];
+const SENSITIVE_ENDINGS = [
+  'token',
+  'key',
+  'secret',
+  'password',
+  'passwd',
+  'signature',
+  'sessionid',
+  'sessid',
+];
 
 /** Whether a word of a key (lowercase) names a credential. */
 function isSensitiveWord(word: string): boolean {
