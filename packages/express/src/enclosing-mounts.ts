@@ -7,10 +7,12 @@
 import { type Params, safeDecode } from './route-watch.js';
 import {
   appStack,
+  appsFromOutermost,
   isTracingLayer,
   layerHasParameters,
   MAX_MOUNT_DEPTH,
   type MountLayer,
+  mountsApp,
 } from './router-stack.js';
 
 type MatchingLayer = MountLayer & {
@@ -20,8 +22,6 @@ type MatchingLayer = MountLayer & {
   /** Express 4 (path-to-regexp 0.1); its `match` stores the result on the layer, so the regexp is used directly. */
   regexp?: unknown;
 };
-
-type AppLike = { parent?: unknown; mountpath?: unknown };
 
 type Located = {
   /** The request's app and the length of its top-level stack when the chains were found. */
@@ -59,17 +59,7 @@ function locate(app: object, middleware: object): Located {
   const size = appStack(app)?.length ?? 0;
   const cached = located.get(middleware);
   if (cached !== undefined && cached.app === app && cached.size === size) return cached;
-  // The apps from the outermost down to the request's: a mounted app is hidden in Express's `mounted_app`
-  // closure, so its stack is taken from this list when the walk passes one.
-  const apps: object[] = [app];
-  for (
-    let parent = (app as AppLike).parent;
-    apps.length < MAX_MOUNT_DEPTH;
-    parent = (parent as AppLike).parent
-  ) {
-    if (typeof parent !== 'function' && (typeof parent !== 'object' || parent === null)) break;
-    apps.unshift(parent);
-  }
+  const apps = appsFromOutermost(app);
   const chains: MatchingLayer[][] = [];
   const outermost = appStack(apps[0]!);
   if (outermost !== undefined) walk(outermost, apps, 0, [], middleware, chains, new Set());
@@ -110,15 +100,6 @@ function walk(
     }
   }
   seen.delete(stack);
-}
-
-/** router 2 keeps the mount path, so a layer of another sub-app is told apart; Express 4 keeps only its regexp. */
-function mountsApp(layer: MatchingLayer, app: object): boolean {
-  const mountpath = (app as AppLike).mountpath;
-  const raw = layer.rawPath;
-  if (raw === undefined) return true;
-  if (Array.isArray(raw) && Array.isArray(mountpath)) return raw.length === mountpath.flat(Infinity).length;
-  return raw === mountpath;
 }
 
 /** Each layer consumes its part of `baseUrl` in turn, as the routers did; undefined unless all of it is used. */

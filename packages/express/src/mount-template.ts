@@ -4,7 +4,7 @@
 // mount layers that consume `baseUrl` are found again in the app's routers, and their patterns joined, as
 // OpenTelemetry's Express instrumentation names them.
 
-import { appStack, MAX_MOUNT_DEPTH, type MountLayer } from './router-stack.js';
+import { appStack, appsFromOutermost, MAX_MOUNT_DEPTH, type MountLayer, mountsApp } from './router-stack.js';
 
 type Layer = MountLayer & {
   name?: unknown;
@@ -15,8 +15,6 @@ type Layer = MountLayer & {
   /** Express 4 (path-to-regexp 0.1): its `match` stores the result on the layer, so the regexp is used directly. */
   regexp?: unknown;
 };
-
-type AppLike = { parent?: unknown; mountpath?: unknown };
 
 /** A mount layer's share of `baseUrl`: how much of it the layer consumed, and the pattern that did. */
 type Matched = { length: number; template: string; parameters: boolean };
@@ -41,9 +39,10 @@ export function registeredMountTemplate(app: unknown, baseUrl: string, route?: o
       const known = chain === undefined ? undefined : matchChain(chain, baseUrl);
       if (known !== undefined) return known;
     }
+    if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
     const apps = appsFromOutermost(app);
-    const stack = apps === undefined ? undefined : appStack(apps[0]);
-    if (apps === undefined || stack === undefined) return undefined;
+    const stack = appStack(apps[0]);
+    if (stack === undefined) return undefined;
     const search: Search = { apps, route, found: [], path: [] };
     walk(search, stack, 0, baseUrl, 0);
     let best: Found | undefined;
@@ -65,20 +64,6 @@ type Search = {
   /** The mount layers on the way down, with what each matched. */
   path: { layer: Layer; matched: Matched }[];
 };
-
-/** The apps from the outermost down to the request's: a mounted app's stack is hidden in Express's closure. */
-function appsFromOutermost(app: unknown): object[] | undefined {
-  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
-  const apps: object[] = [app];
-  for (
-    let parent = (app as AppLike).parent;
-    apps.length < MAX_MOUNT_DEPTH && (typeof parent === 'function' || (typeof parent === 'object' && parent));
-    parent = (parent as AppLike).parent
-  ) {
-    apps.unshift(parent as object);
-  }
-  return apps;
-}
 
 function walk(search: Search, stack: unknown[], appIndex: number, rest: string, depth: number): void {
   const route = search.route;
@@ -139,15 +124,6 @@ function innerStack(
   if (!mountsApp(layer, app)) return undefined;
   const stack = appStack(app);
   return stack === undefined ? undefined : { stack, appIndex: appIndex + 1 };
-}
-
-/** router 2 keeps the mount path, so a layer of another sub-app is told apart; Express 4 keeps only its regexp. */
-function mountsApp(layer: Layer, app: object): boolean {
-  const mountpath = (app as AppLike).mountpath;
-  const raw = layer.rawPath;
-  if (raw === undefined) return true;
-  if (Array.isArray(raw) && Array.isArray(mountpath)) return raw.length === mountpath.flat(Infinity).length;
-  return raw === mountpath;
 }
 
 /** Each layer consumes its part of `baseUrl` in turn; the joined patterns, or undefined unless all of it is used. */

@@ -52,3 +52,31 @@ export function layerHasParameters(layer: MountLayer): boolean {
   if (Array.isArray(path)) return path.some((p) => typeof p !== 'string' || PARAMETER.test(p));
   return true;
 }
+
+type AppLike = { parent?: unknown; mountpath?: unknown };
+
+/**
+ * The apps from the outermost down to `app` (the request's): a mounted app is hidden in Express's `mounted_app`
+ * closure, so a walk over the routers takes its stack from this list when it passes one.
+ */
+export function appsFromOutermost(app: object): object[] {
+  const apps: object[] = [app];
+  for (
+    let parent = (app as AppLike).parent;
+    apps.length < MAX_MOUNT_DEPTH;
+    parent = (parent as AppLike).parent
+  ) {
+    if (typeof parent !== 'function' && (typeof parent !== 'object' || parent === null)) break;
+    apps.unshift(parent);
+  }
+  return apps;
+}
+
+/** router 2 keeps the mount path, so a layer of another sub-app is told apart; Express 4 keeps only its regexp. */
+export function mountsApp(layer: MountLayer, app: object): boolean {
+  const mountpath = (app as AppLike).mountpath;
+  const raw = layer.rawPath;
+  if (raw === undefined) return true;
+  if (Array.isArray(raw) && Array.isArray(mountpath)) return raw.length === mountpath.flat(Infinity).length;
+  return raw === mountpath;
+}
