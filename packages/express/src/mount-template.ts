@@ -19,8 +19,12 @@ type Layer = MountLayer & {
 /** A mount layer's share of `baseUrl`: how much of it the layer consumed, and the pattern that did. */
 type Matched = { length: number; template: string; parameters: boolean };
 
-/** Mount layers a route was last reached through, outermost first: most requests take the same way again. */
-const chains = new WeakMap<object, Layer[]>();
+/**
+ * Mount layers a route was last reached through, outermost first: most requests take the same way again. Null for
+ * a route no way was found to: its app's routers cannot be read (a wrapper hides a stack), and searching them again
+ * on every request would find no more.
+ */
+const chains = new WeakMap<object, Layer[] | null>();
 /** Express 4 layers' patterns, read back from their regexps (null: a regexp this cannot read). */
 const express4Templates = new WeakMap<object, string | null>();
 /** Complete ways through the mounts looked at for a request no route answered, before taking the best. */
@@ -36,6 +40,7 @@ export function registeredMountTemplate(app: unknown, baseUrl: string, route?: o
   try {
     if (route !== undefined) {
       const chain = chains.get(route);
+      if (chain === null) return undefined;
       const known = chain === undefined ? undefined : matchChain(chain, baseUrl);
       if (known !== undefined) return known;
     }
@@ -48,9 +53,8 @@ export function registeredMountTemplate(app: unknown, baseUrl: string, route?: o
     let best: Found | undefined;
     for (const found of search.found)
       if (best === undefined || found.parameters < best.parameters) best = found;
-    if (best === undefined) return undefined;
-    if (route !== undefined) chains.set(route, best.layers);
-    return best.template;
+    if (route !== undefined) chains.set(route, best === undefined ? null : best.layers);
+    return best?.template;
   } catch {
     return undefined;
   }
