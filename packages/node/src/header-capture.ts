@@ -10,8 +10,21 @@ export interface HeaderCapture {
   readonly attribute: string;
 }
 
-// Credentials: recording them would leak sessions into every trace backend.
-const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+// Credentials: recording them would leak sessions and keys into every trace backend. Beside HTTP's own, the API-key
+// and token headers services commonly take (`x-api-key`, AWS's session token, CSRF tokens).
+const SENSITIVE = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'x-auth-token',
+  'x-access-token',
+  'x-amz-security-token',
+  'x-csrf-token',
+  'x-xsrf-token',
+]);
 
 export function compileHeaderList(
   option: string,

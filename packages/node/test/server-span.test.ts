@@ -175,7 +175,7 @@ describe('environment variables for operators', () => {
       { ignore: ['/a'] },
       {
         TRACEWIRE_IGNORE_PATHS: '/health, /ready',
-        TRACEWIRE_CAPTURE_REQUEST_HEADERS: 'X-Request-Id,authorization',
+        TRACEWIRE_CAPTURE_REQUEST_HEADERS: 'X-Request-Id,authorization,X-Api-Key,x-amz-security-token',
         TRACEWIRE_CAPTURE_RESPONSE_HEADERS: 'x-cache,set-cookie',
       },
     );
@@ -229,10 +229,15 @@ describe('environment variables for operators', () => {
 
   it('capture sensitive headers only with captureHeaders.allowSensitive', () => {
     const resolved = resolveServerOptions(
-      { captureHeaders: { request: ['authorization', 'cookie'], allowSensitive: true } },
+      { captureHeaders: { request: ['authorization', 'cookie', 'x-api-key'], allowSensitive: true } },
       {},
     );
-    expect(resolved.requestHeaders.map((h) => h.header)).toEqual(['authorization', 'cookie']);
+    expect(resolved.requestHeaders.map((h) => h.header)).toEqual(['authorization', 'cookie', 'x-api-key']);
+    const keys = resolveServerOptions(
+      { captureHeaders: { request: ['x-tenant', 'x-api-key', 'X-CSRF-Token'] } },
+      {},
+    );
+    expect(keys.requestHeaders.map((h) => h.header)).toEqual(['x-tenant']);
   });
 });
 
