@@ -49,7 +49,7 @@ export function requestAttributes(
   const target = requestTarget(req);
   const start = pathStart(target);
   const q = target.indexOf('?', start);
-  attributes['url.path'] = pathOf(target, start, q);
+  attributes['url.path'] = redactor.path(pathOf(target, start, q));
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
   // Read once: on Node's IncomingMessage `headers` is a getter, a call each time it is not inlined.

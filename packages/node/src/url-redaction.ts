@@ -91,6 +91,11 @@ export interface UrlRedactor {
   url(url: URL | string): string;
   /** A raw query string (without the leading `?`) with sensitive values replaced. */
   query(query: string): string;
+  /**
+   * A path with the values of sensitive path parameters replaced: `/cart;jsessionid=…`, the session id Java servlet
+   * containers write into URLs for clients without cookies.
+   */
+  path(path: string): string;
 }
 
 export function createUrlRedactor(options: UrlRedactionOptions = {}): UrlRedactor {
@@ -122,16 +127,32 @@ export function createUrlRedactor(options: UrlRedactionOptions = {}): UrlRedacto
   };
 
   const query = (raw: string): string => (mode === 'none' ? raw : redactPairs(raw, mode, isSensitive));
+  const path = (raw: string): string =>
+    mode === 'none' || raw.indexOf(';') === -1 ? raw : redactPathParameters(raw, mode, isSensitive);
 
   return {
     mode,
     query,
+    path,
     url(input: URL | string): string {
       const text = typeof input === 'string' ? input : input.href;
-      return redactUrlText(text, query);
+      return redactUrlText(text, query, path);
     },
   };
 }
+
+/** `;key=value` parameters of path segments (RFC 3986 §3.3), their values redacted as query values are. */
+function redactPathParameters(
+  raw: string,
+  mode: QueryRedaction,
+  isSensitive: (key: string) => boolean,
+): string {
+  return raw.replace(PATH_PARAMETER, (whole: string, key: string) =>
+    mode === 'all' || isSensitive(decodeKey(key)) ? `;${key}=${REDACTED}` : whole,
+  );
+}
+
+const PATH_PARAMETER = /;([^;=/?#]+)=([^;/?#]*)/g;
 
 /** One-off form of `createUrlRedactor(options).url(url)`; compile a redactor for repeated use. */
 export function redactUrl(url: URL | string, options?: UrlRedactionOptions): string {
@@ -143,7 +164,7 @@ export function redactQueryString(query: string, options?: UrlRedactionOptions):
   return createUrlRedactor(options).query(query);
 }
 
-function redactUrlText(text: string, query: (raw: string) => string): string {
+function redactUrlText(text: string, query: (raw: string) => string, path: (raw: string) => string): string {
   // Userinfo sits between "//" and the first "@" before the path; url.full MUST NOT carry credentials.
   const schemeEnd = text.indexOf('//');
   if (schemeEnd !== -1) {
@@ -158,6 +179,12 @@ function redactUrlText(text: string, query: (raw: string) => string): string {
     }
     const at = text.lastIndexOf('@', authorityEnd - 1);
     if (at >= authorityStart) text = text.slice(0, authorityStart) + text.slice(at + 1);
+  }
+  if (text.indexOf(';') !== -1) {
+    const question = text.indexOf('?');
+    const hash = text.indexOf('#');
+    const pathEnd = question !== -1 ? question : hash !== -1 ? hash : text.length;
+    text = path(text.slice(0, pathEnd)) + text.slice(pathEnd);
   }
   const q = text.indexOf('?');
   if (q === -1) return text;

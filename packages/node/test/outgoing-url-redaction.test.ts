@@ -56,6 +56,17 @@ describe('redactUrl', () => {
     },
   );
 
+  it('redacts sensitive path parameters (the session id servlet containers write into URLs), keeping others', () => {
+    expect(redactUrl('https://h/cart;jsessionid=ABC123/items;v=2?x=1#f')).toBe(
+      'https://h/cart;jsessionid=REDACTED/items;v=2?x=1#f',
+    );
+    expect(redactUrl('https://h/a;b/c')).toBe('https://h/a;b/c');
+    expect(createUrlRedactor().path('/users/1;JSESSIONID=S;lang=en')).toBe(
+      '/users/1;JSESSIONID=REDACTED;lang=en',
+    );
+    expect(createUrlRedactor({ redactQuery: 'none' }).path('/x;jsessionid=S')).toBe('/x;jsessionid=S');
+  });
+
   it('matches percent-encoded keys after decoding and keeps the fragment', () => {
     expect(redactUrl('https://h/p?access%5Ftoken=v#frag')).toBe('https://h/p?access%5Ftoken=REDACTED#frag');
   });

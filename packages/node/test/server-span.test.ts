@@ -281,6 +281,12 @@ describe('server span lifecycle', () => {
     expect(span.name).toBe('GET');
   });
 
+  it('redacts a session id in a path parameter from url.path', async () => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/users/1;jsessionid=SESSIONSECRET`);
+    expect((await onlySpan(exporter)).attributes['url.path']).toBe('/users/1;jsessionid=REDACTED');
+  });
+
   it('redacts credential-like url.query values by default, every value with redactQuery all', async () => {
     const byDefault = await serve({}, ok);
     await get(`${byDefault.url}/search?q=shoes&access_token=abc&session_id=9`);
