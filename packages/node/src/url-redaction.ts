@@ -22,8 +22,8 @@ export const REDACTED = 'REDACTED';
 // HTTP semantic conventions (url.full, url.query): values of these keys SHOULD be redacted by default.
 const SEMCONV_KEYS = ['awsaccesskeyid', 'signature', 'sig', 'x-goog-signature'];
 // The words of a key (split at `_`, `-`, `.` and camelCase: `access_token`, `apiKey`, `X-Amz-Security-Token`) that
-// mark it as carrying a credential. Words, not substrings: `keyword`, `author`, `monkey`, `sessions` are ordinary
-// keys whose values users search on.
+// mark it as carrying a credential. Words, not substrings: `keyword`, `author`, `sessions` are ordinary keys whose
+// values users search on (a word ending in `key` still counts, so `monkey` does).
 const SENSITIVE_WORDS = new Set([
   'assertion',
   'auth',

@@ -136,6 +136,7 @@ describe('renderWaterfall', () => {
       makeSpan({ name: '字'.repeat(20), startTime: T0, endTime: T0 + 10 }),
       makeSpan({ name: `a${'😀'.repeat(20)}`, startTime: T0, endTime: T0 + 10 }),
       makeSpan({ name: 'GET /users/:id', startTime: T0, endTime: T0 + 10 }),
+      makeSpan({ name: `✅${'❌⚡🫠'.repeat(10)}`, startTime: T0, endTime: T0 + 10 }),
     ];
     const rows = renderWaterfall(spans.map((span) => ({ ...span, startTime: T0 })))
       .split('\n')
@@ -145,6 +146,8 @@ describe('renderWaterfall', () => {
     expect(rows[0]!.startsWith(`订单服务${' '.repeat(4)} GET /用户/:id${' '.repeat(32 - 13)} |`)).toBe(true);
     expect(rows[1]!.slice(13).startsWith(`${'字'.repeat(15)}…  |`)).toBe(true);
     expect(rows[2]!.slice(13).startsWith(`a${'😀'.repeat(15)}… |`)).toBe(true);
+    // Emoji among the older symbols (✅ ❌ ⚡) and the newest (🫠) are two columns as well.
+    expect(rows[4]!.slice(13).startsWith(`✅${'❌⚡🫠'.repeat(4)}❌⚡…  |`)).toBe(true);
   });
 });
 describe('ConsoleExporter', () => {
