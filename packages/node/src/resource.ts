@@ -1,9 +1,32 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { arch, hostname, platform } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
 import { parseKeyValueList } from './key-value-list.js';
 import type { Attributes, Resource } from './span-data.js';
+
+// Semantic conventions' names (host.arch, os.type) for Node's `os.arch()` and `os.platform()`, as OpenTelemetry's
+// host and os detectors write them; a value with no name there is kept as Node says it. The process command line
+// (`process.command_args`) is left out: arguments can carry secrets.
+const HOST_ARCH: Readonly<Record<string, string>> = {
+  arm: 'arm32',
+  arm64: 'arm64',
+  ia32: 'x86',
+  ppc: 'ppc32',
+  ppc64: 'ppc64',
+  s390x: 's390x',
+  x64: 'amd64',
+};
+const OS_TYPE: Readonly<Record<string, string>> = {
+  aix: 'aix',
+  darwin: 'darwin',
+  freebsd: 'freebsd',
+  linux: 'linux',
+  netbsd: 'netbsd',
+  openbsd: 'openbsd',
+  sunos: 'solaris',
+  win32: 'windows',
+};
 
 /** Kept equal to package.json's version by a test. */
 export const SDK_VERSION = '0.1.0';
@@ -39,9 +62,14 @@ export function detectResource(options: ResourceOptions = {}): Resource {
     'telemetry.sdk.language': 'nodejs',
     'telemetry.sdk.version': SDK_VERSION,
     'host.name': hostname(),
+    'host.arch': HOST_ARCH[arch()] ?? arch(),
+    'os.type': OS_TYPE[platform()] ?? platform(),
     'process.pid': process.pid,
+    'process.executable.name': basename(process.execPath),
+    'process.executable.path': process.execPath,
     'process.runtime.name': 'nodejs',
     'process.runtime.version': process.versions.node,
+    'process.runtime.description': 'Node.js',
     ...fromEnv,
     ...options.resourceAttributes,
   };

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { arch, hostname, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseKeyValueList } from '../src/key-value-list.js';
@@ -27,7 +27,14 @@ describe('detectResource', () => {
       'process.pid': process.pid,
       'process.runtime.name': 'nodejs',
       'process.runtime.version': process.versions.node,
+      'process.runtime.description': 'Node.js',
+      'process.executable.path': process.execPath,
     });
+    // The names the semantic conventions (and OpenTelemetry's detectors) give Node's os.arch() and os.platform().
+    const expectedArch = { x64: 'amd64', arm64: 'arm64', ia32: 'x86' }[arch() as string] ?? arch();
+    expect(attributes['host.arch']).toBe(expectedArch);
+    expect(attributes['os.type']).toBe(platform() === 'win32' ? 'windows' : platform());
+    expect(attributes['process.executable.name']).toMatch(/^node/);
   });
 
   it('keeps the SDK version equal to the package version', () => {
