@@ -4,24 +4,15 @@
 // named by the raw path. The patterns of those mount layers are still in the app: found once per middleware, and
 // matched again against `req.baseUrl` per request, only for this placement.
 
-import { type Params, safeDecode } from './route-watch.js';
+import { hasParams, type MatchingLayer, matchMountChain, type Params } from './mount-match.js';
 import {
   appStack,
   appsFromOutermost,
   isTracingLayer,
   layerHasParameters,
   MAX_MOUNT_DEPTH,
-  type MountLayer,
   mountsApp,
 } from './router-stack.js';
-
-type MatchingLayer = MountLayer & {
-  /** router 2 (Express 5): a match that leaves the layer untouched. */
-  match?: unknown;
-  matchers?: unknown;
-  /** Express 4 (path-to-regexp 0.1); its `match` stores the result on the layer, so the regexp is used directly. */
-  regexp?: unknown;
-};
 
 type Located = {
   /** The request's app and the length of its top-level stack when the chains were found. */
@@ -102,41 +93,9 @@ function walk(
   seen.delete(stack);
 }
 
-/** Each layer consumes its part of `baseUrl` in turn, as the routers did; undefined unless all of it is used. */
+/** The params of the layers that consume all of `baseUrl` in turn, those that named any; undefined unless they do. */
 function matchChain(chain: MatchingLayer[], baseUrl: string): Params[] | undefined {
-  const all: Params[] = [];
-  let rest = baseUrl;
-  for (const layer of chain) {
-    const matched = matchLayer(layer, rest);
-    if (matched === undefined) return undefined;
-    if (Object.keys(matched.params).length > 0) all.push(matched.params);
-    rest = rest.slice(matched.path.length);
-    if (rest.length > 0 && rest.charCodeAt(0) !== 47 /* / */) return undefined;
-  }
-  return rest.length === 0 || rest === '/' ? all : undefined;
-}
-
-function matchLayer(layer: MatchingLayer, path: string): { params: Params; path: string } | undefined {
-  if (typeof layer.matchers !== 'undefined' && typeof layer.match === 'function') {
-    const found = (layer.match as (path: string) => { params?: unknown; path?: unknown } | false).call(
-      layer,
-      path,
-    );
-    if (!found || typeof found.path !== 'string') return undefined;
-    return { params: (found.params ?? {}) as Params, path: found.path };
-  }
-  const regexp = layer.regexp;
-  if (!(regexp instanceof RegExp)) return undefined;
-  if ((regexp as RegExp & { fast_slash?: boolean }).fast_slash === true) return { params: {}, path: '' };
-  const found = regexp.exec(path);
-  if (found === null) return undefined;
-  const params: Params = {};
-  const keys = Array.isArray(layer.keys) ? (layer.keys as { name?: unknown }[]) : [];
-  for (let i = 0; i < keys.length; i++) {
-    const value = found[i + 1];
-    const name = keys[i]?.name;
-    if (value !== undefined && (typeof name === 'string' || typeof name === 'number'))
-      params[name] = safeDecode(value);
-  }
-  return { params, path: found[0] };
+  return matchMountChain(chain, baseUrl)
+    ?.filter(hasParams)
+    .map((match) => match.params);
 }

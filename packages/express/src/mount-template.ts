@@ -4,17 +4,14 @@
 // mount layers that consume `baseUrl` are found again in the app's routers, and their patterns joined, as
 // OpenTelemetry's Express instrumentation names them.
 
-import { appStack, appsFromOutermost, MAX_MOUNT_DEPTH, type MountLayer, mountsApp } from './router-stack.js';
-
-type Layer = MountLayer & {
-  name?: unknown;
-  /** router 2 (Express 5): `{ path, params, pattern }`, `pattern` (2.3+) being the alternative that matched. */
-  match?: unknown;
-  matchers?: unknown;
-  slash?: unknown;
-  /** Express 4 (path-to-regexp 0.1): its `match` stores the result on the layer, so the regexp is used directly. */
-  regexp?: unknown;
-};
+import {
+  hasParams,
+  type MatchingLayer as Layer,
+  type MountMatch,
+  matchMountChain,
+  matchMountLayer,
+} from './mount-match.js';
+import { appStack, appsFromOutermost, MAX_MOUNT_DEPTH, mountsApp } from './router-stack.js';
 
 /** A mount layer's share of `baseUrl`: how much of it the layer consumed, and the pattern that did. */
 type Matched = { length: number; template: string; parameters: boolean };
@@ -130,56 +127,40 @@ function innerStack(
   return stack === undefined ? undefined : { stack, appIndex: appIndex + 1 };
 }
 
-/** Each layer consumes its part of `baseUrl` in turn; the joined patterns, or undefined unless all of it is used. */
+/** The joined patterns of the layers that consume all of `baseUrl` in turn; undefined unless they do. */
 function matchChain(chain: Layer[], baseUrl: string): string | undefined {
+  const matches = matchMountChain(chain, baseUrl);
+  if (matches === undefined) return undefined;
   let template = '';
-  let rest = baseUrl;
-  for (const layer of chain) {
-    const matched = matchLayer(layer, rest);
-    if (matched === undefined) return undefined;
-    template += matched.template;
-    rest = rest.slice(matched.length);
-    if (rest.length > 0 && rest.charCodeAt(0) !== 47 /* / */) return undefined;
+  for (let i = 0; i < matches.length; i++) {
+    const part = mountPart(chain[i]!, matches[i]!);
+    if (part === undefined) return undefined;
+    template += part.template;
   }
-  return rest.length === 0 || rest === '/' ? template : undefined;
+  return template;
 }
 
 function matchLayer(layer: Layer, path: string): Matched | undefined {
-  if (layer.matchers !== undefined && typeof layer.match === 'function') {
-    const found = (layer.match as (path: string) => { path?: unknown; pattern?: unknown } | false).call(
-      layer,
-      path,
-    );
-    if (!found || typeof found.path !== 'string') return undefined;
-    // router before 2.3 does not say which alternative matched: only a single pattern is known then.
-    const pattern = 'pattern' in found ? found.pattern : layer.rawPath;
-    const template = patternTemplate(pattern);
-    if (template === undefined) return undefined;
-    return {
-      length: found.path.length,
-      template,
-      parameters: hasKeys((found as { params?: object }).params),
-    };
-  }
-  const regexp = layer.regexp;
-  if (!(regexp instanceof RegExp)) return undefined;
-  if ((regexp as RegExp & { fast_slash?: boolean }).fast_slash === true) {
-    return { length: 0, template: '', parameters: false };
-  }
-  const found = regexp.exec(path);
-  if (found === null) return undefined;
-  const template = express4Template(layer, regexp);
-  if (template === undefined) return undefined;
-  return {
-    length: found[0].length,
-    template,
-    parameters: Array.isArray(layer.keys) && layer.keys.length > 0,
-  };
+  const match = matchMountLayer(layer, path);
+  if (match === undefined) return undefined;
+  const part = mountPart(layer, match);
+  return part === undefined ? undefined : { length: match.path.length, ...part };
 }
 
-function hasKeys(params: object | undefined): boolean {
-  for (const _ in params) return true;
-  return false;
+/** The pattern a layer matched with, as a template part, and whether it has parameters. */
+function mountPart(layer: Layer, match: MountMatch): { template: string; parameters: boolean } | undefined {
+  // router 2 says which pattern matched; Express 4 keeps only its regexp, and its parameter names as `keys`.
+  if (layer.matchers !== undefined && typeof layer.match === 'function') {
+    const template = patternTemplate(match.pattern);
+    return template === undefined ? undefined : { template, parameters: hasParams(match) };
+  }
+  const regexp = layer.regexp as RegExp;
+  if ((regexp as RegExp & { fast_slash?: boolean }).fast_slash === true) {
+    return { template: '', parameters: false };
+  }
+  const template = express4Template(layer, regexp);
+  const parameters = Array.isArray(layer.keys) && layer.keys.length > 0;
+  return template === undefined ? undefined : { template, parameters };
 }
 
 /** router 2's pattern as a template part: a path without its trailing slash (`/` is none), a RegExp as written. */

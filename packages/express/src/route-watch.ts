@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { ServerTracing } from '@tracewire/node';
+import { type Params, safeDecode } from './mount-match.js';
 import { mountsWithParameters } from './mount-parameters.js';
 import { registeredMountTemplate } from './mount-template.js';
 
 type RouteLike = { path?: unknown };
-export type Params = Record<string, unknown>;
 
 const kRoute = Symbol('tracewire.express.route');
 const kParams = Symbol('tracewire.express.params');
@@ -129,15 +129,6 @@ function runAt(runs: Run[], segments: string[], start: number): Run | undefined 
     if (i === length) return run;
   }
   return undefined;
-}
-
-/** `text` percent-decoded, or as it is when its percent-encoding is not valid. */
-export function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /**
