@@ -102,8 +102,9 @@ function compilePattern(name: string, pattern: unknown): Matcher {
     // A prefix that ends in the authority (`http://inventory.internal`, `https://api:8443`) names that host and port
     // only: the URL must go on with its path, query or fragment there (or its port, after a host), not with more
     // host name (`http://inventory.internal.attacker.example`) or port digits.
-    const endsInAuthority = prefix.indexOf('/', prefix.indexOf('://') + 3) === -1;
-    const hasPort = /:\d*$/.test(prefix.slice(prefix.indexOf('://') + 3));
+    const authority = prefix.slice(prefix.indexOf('://') + 3);
+    const endsInAuthority = !authority.includes('/');
+    const hasPort = /:\d*$/.test(authority);
     return (d) => {
       const url = withoutRootDotInUrl(d.url.toLowerCase());
       if (!url.startsWith(prefix)) return false;

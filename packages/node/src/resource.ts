@@ -5,28 +5,11 @@ import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
 import { parseKeyValueList } from './key-value-list.js';
 import type { Attributes, Resource } from './span-data.js';
 
-// Semantic conventions' names (host.arch, os.type) for Node's `os.arch()` and `os.platform()`, as OpenTelemetry's
-// host and os detectors write them; a value with no name there is kept as Node says it. The process command line
+// Where the semantic conventions name Node's `os.arch()` and `os.platform()` differently (host.arch, os.type), as
+// OpenTelemetry's host and os detectors write them; every other value is the same in both. The process command line
 // (`process.command_args`) is left out: arguments can carry secrets.
-const HOST_ARCH: Readonly<Record<string, string>> = {
-  arm: 'arm32',
-  arm64: 'arm64',
-  ia32: 'x86',
-  ppc: 'ppc32',
-  ppc64: 'ppc64',
-  s390x: 's390x',
-  x64: 'amd64',
-};
-const OS_TYPE: Readonly<Record<string, string>> = {
-  aix: 'aix',
-  darwin: 'darwin',
-  freebsd: 'freebsd',
-  linux: 'linux',
-  netbsd: 'netbsd',
-  openbsd: 'openbsd',
-  sunos: 'solaris',
-  win32: 'windows',
-};
+const HOST_ARCH: Readonly<Record<string, string>> = { arm: 'arm32', ia32: 'x86', ppc: 'ppc32', x64: 'amd64' };
+const OS_TYPE: Readonly<Record<string, string>> = { sunos: 'solaris', win32: 'windows' };
 
 /** Kept equal to package.json's version by a test. */
 export const SDK_VERSION = '0.1.0';
