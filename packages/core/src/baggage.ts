@@ -118,14 +118,14 @@ function serializeMember(key: string, entry: BaggageEntry): string {
   return entry.metadata ? `${member};${entry.metadata}` : member;
 }
 
+/** Marks baggage made by any copy of this package: see `Baggage[Symbol.hasInstance]`. */
+const BRAND = Symbol.for('tracewire.core.Baggage');
+
 /**
  * Immutable W3C Baggage. Keys are unique (a later duplicate in a header replaces the earlier value). Input
  * over the limits is trimmed, never thrown on: members past 180 are dropped, and a member that would take the
  * header past 8192 bytes is left out.
  */
-/** Marks baggage made by any copy of this package: see `Baggage[Symbol.hasInstance]`. */
-const BRAND = Symbol.for('tracewire.core.Baggage');
-
 export class Baggage {
   /**
    * The ES module and CommonJS builds of this package can both be loaded in one process (an ES module app whose

@@ -91,7 +91,7 @@ function isBaggageHeader(name: string): boolean {
 
 /**
  * Collects one `uberctx-*` header's entry. The entries are gathered first and made into baggage once: building it
- * one `set` at a time copied it per header, quadratic in what any client can send (180 headers cost 0.9 ms).
+ * one `set` at a time copied it per header, quadratic in what any client can send (180 headers cost 0.9–1.7 ms).
  */
 function addBaggageHeader(
   entries: Record<string, string> | undefined,

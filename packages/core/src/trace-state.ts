@@ -71,13 +71,13 @@ function truncate(members: Members): Members {
   return kept;
 }
 
+/** Marks trace state made by any copy of this package: see `TraceState[Symbol.hasInstance]`. */
+const BRAND = Symbol.for('tracewire.core.TraceState');
+
 /**
  * Immutable vendor list of the W3C `tracestate` header (Trace Context §3.3). Every mutation returns a new
  * instance; modified and new keys move to the front (§3.5 "Mutating the tracestate Field").
  */
-/** Marks trace state made by any copy of this package: see `TraceState[Symbol.hasInstance]`. */
-const BRAND = Symbol.for('tracewire.core.TraceState');
-
 export class TraceState {
   /**
    * The ES module and CommonJS builds of this package can both be loaded in one process (an ES module app whose
