@@ -5,7 +5,8 @@ import type { Attributes } from '../span-data.js';
  * `Exception` (sdk-trace `Span.recordException`), so code that traced through the SDK records the same event: a
  * string is the message; an object's `code` (a Node system error's `ECONNRESET`, an HTTP status) is its type
  * before its `name`. Undefined when there is neither a type nor a message: the SDK records no event then.
- * tracewire's own `recordException` reads the type the same way (error-type.ts), and adds a subclass's name.
+ * tracewire's own `recordException` reads the type the same way but takes string codes only, and adds a subclass's
+ * name (error-type.ts).
  */
 export function exceptionAttributes(exception: unknown): Attributes | undefined {
   if (typeof exception === 'string') {
