@@ -42,7 +42,7 @@ export interface ServerTracingOptions {
   spanName?: (req: IncomingMessage) => string | undefined;
   /** Which response statuses mark the span as an error. Default: `status >= 500` (server side semconv). */
   isError?: (status: number) => boolean;
-  /** Send the W3C Trace Context Level 2 `traceresponse` header. Default false. */
+  /** Send the W3C Trace Context Level 2 `traceresponse` header (not while tracing is disabled). Default false. */
   traceResponse?: boolean;
   /** Default: the global tracer (`getTracer()`), looked up per request so a later `configure()` applies. */
   tracer?: Tracer;

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { type Baggage, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
+import { type Baggage, isSpanContextValid, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
 import { newAttributes } from './attribute-record.js';
 import { addBaggageAttributes } from './baggage-attributes.js';
 import { getActiveContext, type TraceContext } from './context.js';
@@ -506,11 +506,14 @@ export class ServerTracing {
     }
     if (options.traceResponse && !res.headersSent) {
       const sc = span.spanContext();
-      // W3C Trace Context Level 2 §traceresponse: version-traceid-childid(=this span)-flags.
-      res.setHeader(
-        'traceresponse',
-        `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`,
-      );
+      // W3C Trace Context Level 2 §traceresponse: version-traceid-childid(=this span)-flags. A tracer that is off
+      // made no operation of its own: its span passes on the caller's id, or the all-zero one the grammar forbids.
+      if (isSpanContextValid(sc) && sc.spanId !== remote?.spanId) {
+        res.setHeader(
+          'traceresponse',
+          `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`,
+        );
+      }
     }
     return trace;
   }

@@ -477,6 +477,22 @@ describe('server span lifecycle', () => {
     expect(res.headers.get('traceresponse')).toBe(`00-${TRACE_ID}-${span.spanContext().spanId}-01`);
   });
 
+  it('sends no traceresponse when the tracer is disabled: no span of its own to name', async () => {
+    const { url } = await serve({ traceResponse: true }, ok, new Tracer({ disabled: true }));
+    const joined = await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    expect(joined.headers.get('traceresponse')).toBeNull();
+    expect((await get(url)).headers.get('traceresponse')).toBeNull();
+  });
+
+  it('names its own unrecorded span in traceresponse when the sampler declines', async () => {
+    const { url } = await serve({ traceResponse: true }, ok, new Tracer({ sampler: alwaysOff }));
+    const res = await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` } });
+    const [version, traceId, childId, flags] = (res.headers.get('traceresponse') ?? '').split('-');
+    expect([version, traceId, flags]).toEqual(['00', TRACE_ID, '00']);
+    expect(childId).toMatch(/^[0-9a-f]{16}$/);
+    expect(childId).not.toBe(PARENT_ID);
+  });
+
   it('links to contexts of other formats that name a different trace', async () => {
     const { exporter, url } = await serve({}, ok);
     const other = 'a'.repeat(32);
