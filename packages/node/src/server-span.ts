@@ -295,22 +295,25 @@ function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): Req
 // the app ever ended it.
 //
 // Node 20 also reports a response as finished when it was ended on a connection that had already gone (a body
-// parser answering 400 to an aborted upload, before this 'close'); the request stream, destroyed with an error
-// when the connection went before its body was in, tells that case apart.
+// parser answering 400 to an aborted upload, before this 'close'); the request stream, destroyed with Node's
+// ECONNRESET 'aborted' when the connection went before its body was in, tells that case apart. An app that stops
+// reading an upload itself (leaving `for await`, a `pipeline` that failed) destroys the request with an error of
+// its own, and its answer (a 413) still reaches the client.
 //
 // A request made in memory has no connection to go away: Fastify's `inject()` (light-my-request) and the serverless
 // adapters that feed Lambda events to the app (serverless-http, @codegenie/serverless-express, @fastify/aws-lambda)
 // give it a stand-in socket that never drains, so `writableFinished` stays false. Ending it is completing it there.
 function onClose(this: ServerResponse): void {
   const drained = this.writableFinished || !(this.socket instanceof Socket);
-  traceOfResponse(this)?.end(
-    this,
-    drained && this.writableEnded && (this.req as IncomingMessage | undefined)?.errored == null,
-  );
+  traceOfResponse(this)?.end(this, drained && this.writableEnded && !uploadCutOff(this.req));
 }
 
 function onInMemoryFinish(this: ServerResponse): void {
-  traceOfResponse(this)?.end(this, (this.req as IncomingMessage | undefined)?.errored == null);
+  traceOfResponse(this)?.end(this, !uploadCutOff(this.req));
+}
+
+function uploadCutOff(req: IncomingMessage | undefined): boolean {
+  return isClientGoneError(req?.errored);
 }
 
 // Readable#pipe and Stream#pipe emit 'pipe' on the destination with the source, before the first chunk moves.

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { b3 } from '@tracewire/core';
@@ -679,6 +680,46 @@ describe('server span lifecycle', () => {
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['error.type']).toBe('aborted');
   });
+
+  it.each([
+    [
+      'leaving a for-await loop',
+      async (req: IncomingMessage) => {
+        for await (const _chunk of req) return;
+      },
+    ],
+    [
+      'a pipeline that failed',
+      (req: IncomingMessage) =>
+        pipeline(req, new Writable({ write: (_c, _e, done) => done(new RangeError('too large')) })).catch(
+          () => {},
+        ),
+    ],
+  ])(
+    'ends as completed a 413 the app answers after it stopped reading the upload by %s',
+    async (_case, stop) => {
+      const { exporter, url } = await serve({}, async (req, res) => {
+        await stop(req);
+        res.statusCode = 413;
+        res.end('too large');
+      });
+      const { port } = new URL(url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk) => {
+        answer += chunk.toString('latin1');
+      });
+      socket.on('error', () => {});
+      socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n');
+      socket.write(Buffer.alloc(64 * 1024, 32));
+      const span = await onlySpan(exporter);
+      socket.destroy();
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(span.attributes['http.response.status_code']).toBe(413);
+      expect(span.attributes['error.type']).toBeUndefined();
+      expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    },
+  );
 
   it.each([
     ['destroys the response', true, SpanStatusCode.ERROR, 'RangeError', 1],
