@@ -151,6 +151,10 @@ export class RequestTrace {
   /** Adds the `exception` event; the error itself is left for the app to handle or re-throw. */
   recordError(error: unknown): void {
     if (this.#ended || error === this.#error || !this.span.isRecording()) return;
+    // A framework answering the first error after the app had already started its response (Fastify sending its
+    // 500) fails with ERR_HTTP_HEADERS_SENT: a consequence, which must not replace the error that failed the request.
+    if (this.#error !== undefined && (error as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT')
+      return;
     this.#error = error;
     this.span.recordException(error);
     try {
