@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Propagator, propagatorsFromNames } from '@tracewire/core';
-import { compileHeaderList, type HeaderCapture } from './header-capture.js';
+import { type EnvWarn, warnIgnored, warnOfEnv } from './env-warning.js';
+import { compileHeaderList, type HeaderCapture, MAX_CAPTURED_HEADERS } from './header-capture.js';
 import { knownHttpMethods } from './http-methods.js';
+import { isHttpToken } from './http-token.js';
 import { commaList } from './option-checks.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
@@ -33,8 +35,9 @@ export interface ServerTracingOptions {
   responseHook?: (span: Span, req: IncomingMessage, res: ServerResponse) => void;
   /**
    * Header names to record as `http.request.header.<name>` / `http.response.header.<name>`. Nothing by default.
-   * `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are dropped from these lists unless
-   * `allowSensitive` is true. `TRACEWIRE_CAPTURE_REQUEST_HEADERS` / `..._RESPONSE_HEADERS` add to them.
+   * Credential headers (`authorization`, `cookie`, `set-cookie`, `proxy-authorization`, `x-api-key`, `api-key`,
+   * `x-auth-token`, `x-access-token`, `x-amz-security-token`, `x-csrf-token`, `x-xsrf-token`) are dropped from these
+   * lists unless `allowSensitive` is true. `TRACEWIRE_CAPTURE_REQUEST_HEADERS` / `..._RESPONSE_HEADERS` add to them.
    * At most 32 names per list (RangeError): each one is an attribute on every span.
    */
   captureHeaders?: { request?: readonly string[]; response?: readonly string[]; allowSensitive?: boolean };
@@ -103,6 +106,7 @@ const defaultIsError = (status: number): boolean => status >= 500;
 export function resolveServerOptions(
   options: ServerTracingOptions | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  warn: EnvWarn = warnOfEnv,
 ): ResolvedServerOptions {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null) {
@@ -113,7 +117,9 @@ export function resolveServerOptions(
       throw new TypeError(`unknown tracing option '${key}'; accepted: ${[...KNOWN_KEYS].join(', ')}`);
     }
   }
-  const ignorePatterns: RegExp[] = commaList(env.TRACEWIRE_IGNORE_PATHS).map(globToRegExp);
+  const ignorePatterns: RegExp[] = validEntries(env, 'TRACEWIRE_IGNORE_PATHS', isPath, 'paths', warn).map(
+    globToRegExp,
+  );
   let ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
   if (typeof o.ignore === 'function') ignorePredicate = o.ignore;
   else if (Array.isArray(o.ignore)) {
@@ -151,23 +157,27 @@ export function resolveServerOptions(
     }
   }
   const allowSensitive = capture.allowSensitive === true;
+  const captured = (key: 'request' | 'response', variable: string, prefix: string): HeaderCapture[] => {
+    const fromCode = compileHeaderList(`captureHeaders.${key}`, capture[key] ?? [], prefix, allowSensitive);
+    const fromEnv = validEntries(env, variable, isHttpToken, 'header names', warn);
+    const all = compileHeaderList(variable, fromEnv, prefix, allowSensitive, fromCode);
+    if (all.length > MAX_CAPTURED_HEADERS) {
+      warnIgnored(
+        warn,
+        `captureHeaders.${key} and ${variable} list more than ${MAX_CAPTURED_HEADERS} headers`,
+        `only the first ${MAX_CAPTURED_HEADERS} are recorded`,
+      );
+      return all.slice(0, MAX_CAPTURED_HEADERS);
+    }
+    return all;
+  };
   return {
     ignorePatterns,
     ignorePredicate,
     requestHook: o.requestHook,
     responseHook: o.responseHook,
-    requestHeaders: compileHeaderList(
-      'captureHeaders.request',
-      [...(capture.request ?? []), ...commaList(env.TRACEWIRE_CAPTURE_REQUEST_HEADERS)],
-      'http.request.header.',
-      allowSensitive,
-    ),
-    responseHeaders: compileHeaderList(
-      'captureHeaders.response',
-      [...(capture.response ?? []), ...commaList(env.TRACEWIRE_CAPTURE_RESPONSE_HEADERS)],
-      'http.response.header.',
-      allowSensitive,
-    ),
+    requestHeaders: captured('request', 'TRACEWIRE_CAPTURE_REQUEST_HEADERS', 'http.request.header.'),
+    responseHeaders: captured('response', 'TRACEWIRE_CAPTURE_RESPONSE_HEADERS', 'http.response.header.'),
     spanName: o.spanName,
     isError: o.isError ?? defaultIsError,
     traceResponse: o.traceResponse === true,
@@ -177,6 +187,30 @@ export function resolveServerOptions(
     redactor: createUrlRedactor({ redactQuery: o.redactQuery, sensitiveQueryKeys: o.sensitiveQueryKeys }),
     knownMethods: knownHttpMethods(env),
   };
+}
+
+/**
+ * A `TRACEWIRE_*` comma list, each entry `valid` kept: an invalid entry is warned of and left out, as an invalid
+ * `OTEL_*` value is (OpenTelemetry SDK environment spec), so an operator's typo never stops the service.
+ */
+function validEntries(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  valid: (entry: string) => boolean,
+  what: string,
+  warn: EnvWarn,
+): string[] {
+  const entries = commaList(env[variable]);
+  const kept = entries.filter(valid);
+  if (kept.length < entries.length) {
+    const bad = entries.filter((entry) => !valid(entry)).map((entry) => `'${entry}'`);
+    warnIgnored(warn, `${variable} must list ${what}; got ${bad.join(', ')}`, 'those entries are left out');
+  }
+  return kept;
+}
+
+function isPath(entry: string): boolean {
+  return entry.charCodeAt(0) === 47; /* / */
 }
 
 function resolveIncomingContext(value: unknown, envValue: string | undefined): IncomingContextPolicy {

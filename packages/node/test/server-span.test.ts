@@ -185,6 +185,24 @@ describe('environment variables for operators', () => {
     expect(resolved.responseHeaders.map((h) => h.attribute)).toEqual(['http.response.header.x-cache']);
   });
 
+  it('leave out an invalid entry with a warning instead of stopping the service', () => {
+    const warnings: string[] = [];
+    const resolved = resolveServerOptions(
+      {},
+      {
+        TRACEWIRE_IGNORE_PATHS: 'health,/ready',
+        TRACEWIRE_CAPTURE_REQUEST_HEADERS: 'x-request-id,bad(name)',
+      },
+      (message) => warnings.push(message),
+    );
+    expect(resolved.ignorePatterns.map(String)).toEqual(['/^\\/ready$/']);
+    expect(resolved.requestHeaders.map((h) => h.header)).toEqual(['x-request-id']);
+    expect(warnings).toEqual([
+      "tracewire: TRACEWIRE_IGNORE_PATHS must list paths; got 'health'; those entries are left out.",
+      "tracewire: TRACEWIRE_CAPTURE_REQUEST_HEADERS must list header names; got 'bad(name)'; those entries are left out.",
+    ]);
+  });
+
   it('are read from process.env when the middleware is created', async () => {
     vi.stubEnv('TRACEWIRE_IGNORE_PATHS', '/skip/**');
     vi.stubEnv('TRACEWIRE_CAPTURE_REQUEST_HEADERS', 'x-tenant');
