@@ -45,3 +45,38 @@ describe.each(['express', 'koa', 'fastify'] as const)('@tracewire/%s default exp
     expect([esm.trim(), cjs.trim()]).toEqual(['function true', 'function true']);
   });
 });
+
+// A TypeScript app compiled with library checks on (`skipLibCheck: false`) reads every module the published
+// declarations import: each must be installed with the package, as a dependency or peer, with its types.
+describe.each(packages)('@tracewire/%s declarations', (name) => {
+  it('import only modules the package depends on, types included', () => {
+    const manifest = JSON.parse(readFileSync(`packages/${name}/package.json`, 'utf8')) as {
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
+    const installed = { ...manifest.dependencies, ...manifest.peerDependencies };
+    const declarations = ['index.d.ts', 'index.d.cts'].map((file) =>
+      readFileSync(`packages/${name}/dist/${file}`, 'utf8'),
+    );
+    const imported = new Set<string>();
+    for (const text of declarations) {
+      for (const [, specifier] of text.matchAll(/^(?:import|export)\b[^'"]*\bfrom '([^'.][^']*)'/gm)) {
+        if (specifier === undefined || specifier.startsWith('node:')) continue;
+        const parts = specifier.split('/');
+        imported.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
+    }
+    const missing = [...imported].filter((module) => {
+      if (installed[module] === undefined) return true;
+      const own = JSON.parse(
+        readFileSync(`packages/${name}/node_modules/${module}/package.json`, 'utf8'),
+      ) as {
+        types?: string;
+        typings?: string;
+      };
+      const typed = own.types !== undefined || own.typings !== undefined;
+      return !typed && installed[`@types/${module}`] === undefined;
+    });
+    expect(missing).toEqual([]);
+  });
+});
