@@ -77,9 +77,8 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
       return { ok: true, status: result.status, body: result.body };
     }
-    const failure = toFailure(result);
+    const { failure, retryable } = assess(result);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
-    const retryable = result.kind === 'error' || RETRYABLE_STATUS.has(result.status);
     if (!retryable || attempt >= retry.maxAttempts) return failure;
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
     const wait = retryAfterMs ?? backoff(attempt, retry);
@@ -88,25 +87,38 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
   }
 }
 
-function toFailure(result: Attempt): Extract<SendOutcome, { ok: false }> {
+type Failure = Extract<SendOutcome, { ok: false }>;
+
+/** What a failed attempt tells the user, and whether another attempt could go differently. */
+function assess(result: Attempt): { failure: Failure; retryable: boolean } {
   if (result.kind === 'error') {
-    return { ok: false, error: result.error, connectionRefused: result.error.code === 'ECONNREFUSED' };
+    return {
+      failure: { ok: false, error: result.error, connectionRefused: result.error.code === 'ECONNREFUSED' },
+      retryable: true,
+    };
   }
-  // The collector's reason helps (`invalid tenant`, `quota exceeded`), except where it may echo credentials back:
-  // refusals of them say nothing more than their status. Control characters are dropped on the way to the logs.
-  const refused = result.status === 401 || result.status === 403 || result.status === 407;
-  const detail = refused
-    ? ''
-    : new TextDecoder()
-        .decode(result.body.subarray(0, 200))
-        .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-        .trim();
   return {
-    ok: false,
-    status: result.status,
-    error: new Error(`HTTP ${result.status}${detail ? `: ${detail}` : ''}`),
-    connectionRefused: false,
+    failure: {
+      ok: false,
+      status: result.status,
+      error: new Error(`HTTP ${result.status}${responseDetail(result)}`),
+      connectionRefused: false,
+    },
+    retryable: RETRYABLE_STATUS.has(result.status),
   };
+}
+
+function responseDetail(result: Extract<Attempt, { kind: 'response' }>): string {
+  // The collector's reason helps (`invalid tenant`, `quota exceeded`), except where it may echo credentials back:
+  // refusals of them say nothing more than their status.
+  if (result.status === 401 || result.status === 403 || result.status === 407) return '';
+  const detail = printable(new TextDecoder().decode(result.body.subarray(0, 200)));
+  return detail ? `: ${detail}` : '';
+}
+
+/** Text from the network as one log line: each run of control characters, line breaks too, a space. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
 
 function timedOut(timeoutMillis: number): SendOutcome {
