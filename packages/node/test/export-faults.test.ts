@@ -1,3 +1,6 @@
+import type http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchSpanProcessor } from '../src/batch-processor.js';
 import { backoff, DEFAULT_RETRY_POLICY, parseRetryAfter } from '../src/exporters/http-send.js';
@@ -263,6 +266,43 @@ describe('export faults against real local HTTP servers', () => {
     expect(new Set(received)).toEqual(new Set(spans.map((s) => s.spanContext().spanId)));
     expect(processor.stats.spansExported).toBe(1500);
     expect(processor.stats.droppedShutdown).toBe(0);
+  });
+});
+
+/** A server of the given kind on 127.0.0.1:0 that counts the connections made to it: one per export attempt. */
+async function listening(
+  server: http.Server | http2.Http2Server,
+): Promise<{ port: number; connections: () => number }> {
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+describe('an endpoint that is not an OTLP/HTTP collector, as users misconfigure it', () => {
+  it('an HTTP/2 prior-knowledge server (a gRPC port): says it did not answer HTTP/1.1, tries once', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.end();
+    });
+    const h2 = await listening(server);
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${h2.port}/v1/traces`,
+      retry: FAST_RETRY,
+      warn,
+    });
+    const result = await exporter.export([makeSpan()]);
+    const reason = 'the server did not answer in HTTP/1.1: a gRPC port? OTLP/HTTP is usually 4318, gRPC 4317';
+    expect(result.code).toBe(1);
+    expect(result.error?.message).toBe(reason);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toContain(
+      `http://127.0.0.1:${h2.port}/v1/traces (${reason}); spans are dropped`,
+    );
+    expect(h2.connections()).toBe(1);
   });
 });
 

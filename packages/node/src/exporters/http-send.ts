@@ -92,9 +92,17 @@ type Failure = Extract<SendOutcome, { ok: false }>;
 /** What a failed attempt tells the user, and whether another attempt could go differently. */
 function assess(result: Attempt): { failure: Failure; retryable: boolean } {
   if (result.kind === 'error') {
+    const wrongProtocol = wrongProtocolReason(result.error);
+    const reason = wrongProtocol ?? result.error.message;
     return {
-      failure: { ok: false, error: result.error, connectionRefused: result.error.code === 'ECONNREFUSED' },
-      retryable: true,
+      failure: {
+        ok: false,
+        // The original, with its code, stays reachable as `cause` for debugging.
+        error: reason === result.error.message ? result.error : new Error(reason, { cause: result.error }),
+        connectionRefused: result.error.code === 'ECONNREFUSED',
+      },
+      // The endpoint speaks another protocol: no later attempt will find it speaking ours.
+      retryable: wrongProtocol === undefined,
     };
   }
   return {
@@ -106,6 +114,20 @@ function assess(result: Attempt): { failure: Failure; retryable: boolean } {
     },
     retryable: RETRYABLE_STATUS.has(result.status),
   };
+}
+
+/**
+ * Network errors that mean the URL names a server of another protocol, in words that say what to change. Each is
+ * permanent, unlike a reset or a timeout.
+ */
+function wrongProtocolReason(error: Error & { code?: string }): string | undefined {
+  // Node's HTTP/1 parser met an answer that does not start `HTTP/1.x`. An HTTP/2 prior-knowledge server (a
+  // collector's gRPC port) sends a SETTINGS frame first: HPE_INVALID_CONSTANT on Node 20, as is any answer not
+  // starting `HTTP/`; one starting `HTTP/` with an unknown version gives HPE_INVALID_VERSION.
+  if (error.code === 'HPE_INVALID_CONSTANT' || error.code === 'HPE_INVALID_VERSION') {
+    return 'the server did not answer in HTTP/1.1: a gRPC port? OTLP/HTTP is usually 4318, gRPC 4317';
+  }
+  return undefined;
 }
 
 function responseDetail(result: Extract<Attempt, { kind: 'response' }>): string {
