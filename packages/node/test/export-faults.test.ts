@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -303,6 +303,26 @@ describe('an endpoint that is not an OTLP/HTTP collector, as users misconfigure 
       `http://127.0.0.1:${h2.port}/v1/traces (${reason}); spans are dropped`,
     );
     expect(h2.connections()).toBe(1);
+  });
+
+  it('https:// to a plain-http port: one short line saying to use http://, tries once', async () => {
+    const plain = await listening(http.createServer((_req, res) => res.end()));
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({
+      url: `https://127.0.0.1:${plain.port}/v1/traces`,
+      retry: FAST_RETRY,
+      warn,
+    });
+    const result = await exporter.export([makeSpan()]);
+    expect(result.error?.message).toBe('the server does not speak TLS there: use http://?');
+    expect(warn).toHaveBeenCalledTimes(1);
+    const warning = warn.mock.calls[0]![0] as string;
+    expect(warning).toContain(
+      `https://127.0.0.1:${plain.port}/v1/traces (the server does not speak TLS there`,
+    );
+    // OpenSSL's own text comes with a source path and a line break.
+    expect(warning).not.toMatch(/[\u0000-\u001f\u007f-\u009f]|openssl|deps\//);
+    expect(plain.connections()).toBe(1);
   });
 });
 

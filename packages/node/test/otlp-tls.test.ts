@@ -105,6 +105,19 @@ describe('OTLP over TLS', () => {
     await anonymous.shutdown();
   });
 
+  it("reports a collector's TLS refusal in OpenSSL's words, on one line", async () => {
+    const c = await collector(true);
+    const anonymous = exporterFromEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: c.base,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: certPath,
+    });
+    const result = await anonymous.export([makeSpan()]);
+    // Node 20: "…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…\n".
+    expect(result.error?.message).toMatch(/alert certificate required/);
+    expect(result.error?.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    await anonymous.shutdown();
+  });
+
   it('takes PEM text from code options, field by field over the files', async () => {
     const c = await collector(true);
     const spec = resolveConfig(

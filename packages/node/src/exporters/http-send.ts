@@ -93,11 +93,11 @@ type Failure = Extract<SendOutcome, { ok: false }>;
 function assess(result: Attempt): { failure: Failure; retryable: boolean } {
   if (result.kind === 'error') {
     const wrongProtocol = wrongProtocolReason(result.error);
-    const reason = wrongProtocol ?? result.error.message;
+    const reason = wrongProtocol ?? printable(result.error.message);
     return {
       failure: {
         ok: false,
-        // The original, with its code, stays reachable as `cause` for debugging.
+        // The original, with its code and OpenSSL's full text, stays reachable as `cause` for debugging.
         error: reason === result.error.message ? result.error : new Error(reason, { cause: result.error }),
         connectionRefused: result.error.code === 'ECONNREFUSED',
       },
@@ -127,6 +127,16 @@ function wrongProtocolReason(error: Error & { code?: string }): string | undefin
   if (error.code === 'HPE_INVALID_CONSTANT' || error.code === 'HPE_INVALID_VERSION') {
     return 'the server did not answer in HTTP/1.1: a gRPC port? OTLP/HTTP is usually 4318, gRPC 4317';
   }
+  // A TLS handshake answered in plain HTTP. Node 20 reports it as `write EPROTO` followed by OpenSSL's text (its
+  // source path and a newline included); an OpenSSL error Node decorates itself carries ERR_SSL_WRONG_VERSION_NUMBER.
+  // Other EPROTO reasons (a refused client certificate, no common TLS version) come from a TLS server, and keep
+  // their own text.
+  if (
+    error.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    (error.code === 'EPROTO' && error.message.includes('wrong version number'))
+  ) {
+    return 'the server does not speak TLS there: use http://?';
+  }
   return undefined;
 }
 
@@ -138,7 +148,7 @@ function responseDetail(result: Extract<Attempt, { kind: 'response' }>): string 
   return detail ? `: ${detail}` : '';
 }
 
-/** Text from the network as one log line: each run of control characters, line breaks too, a space. */
+/** Text from the network or from OpenSSL as one log line: each run of control characters, line breaks too, a space. */
 function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
