@@ -324,6 +324,33 @@ describe('an endpoint that is not an OTLP/HTTP collector, as users misconfigure 
     expect(warning).not.toMatch(/[\u0000-\u001f\u007f-\u009f]|openssl|deps\//);
     expect(plain.connections()).toBe(1);
   });
+
+  it('a redirect: names its target without userinfo, query or body, and is not retried', async () => {
+    const collector = await receiver((_req, _i, res) =>
+      res
+        .writeHead(308, { location: 'https://tenant:SECRET@collector.example/v1/traces?token=SECRET' })
+        .end('<a href="https://collector.example/v1/traces?token=SECRET">Permanent Redirect</a>'),
+    );
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({ url: collector.url, retry: FAST_RETRY, warn });
+    const result = await exporter.export([makeSpan()]);
+    expect(result.error?.message).toBe(
+      'HTTP 308 redirect to https://collector.example/v1/traces, not followed',
+    );
+    expect(warn.mock.calls[0]![0]).not.toMatch(/SECRET|tenant|token/);
+    expect(collector.requests).toHaveLength(1);
+  });
+
+  it('a redirect to a relative Location: names it resolved against the exporter URL', async () => {
+    const collector = await receiver((_req, _i, res) =>
+      res.writeHead(301, { location: '/otlp/v1/traces' }).end(),
+    );
+    const exporter = new OtlpHttpExporter({ url: collector.url, retry: FAST_RETRY, warn: () => {} });
+    const result = await exporter.export([makeSpan()]);
+    const { origin } = new URL(collector.url);
+    expect(result.error?.message).toBe(`HTTP 301 redirect to ${origin}/otlp/v1/traces, not followed`);
+    expect(collector.requests).toHaveLength(1);
+  });
 });
 
 describe('retry timing', () => {

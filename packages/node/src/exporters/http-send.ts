@@ -47,7 +47,13 @@ export type SendOutcome =
     };
 
 type Attempt =
-  | { kind: 'response'; status: number; retryAfter: string | undefined; body: Uint8Array }
+  | {
+      kind: 'response';
+      status: number;
+      retryAfter: string | undefined;
+      location: string | undefined;
+      body: Uint8Array;
+    }
   | { kind: 'error'; error: Error & { code?: string } };
 
 // OTLP/HTTP spec §Failures: only these statuses are retryable; every other 4xx/5xx is final.
@@ -77,7 +83,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
       return { ok: true, status: result.status, body: result.body };
     }
-    const { failure, retryable } = assess(result);
+    const { failure, retryable } = assess(result, options.url);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
     if (!retryable || attempt >= retry.maxAttempts) return failure;
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
@@ -90,7 +96,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
 type Failure = Extract<SendOutcome, { ok: false }>;
 
 /** What a failed attempt tells the user, and whether another attempt could go differently. */
-function assess(result: Attempt): { failure: Failure; retryable: boolean } {
+function assess(result: Attempt, url: URL): { failure: Failure; retryable: boolean } {
   if (result.kind === 'error') {
     const wrongProtocol = wrongProtocolReason(result.error);
     const reason = wrongProtocol ?? printable(result.error.message);
@@ -109,7 +115,7 @@ function assess(result: Attempt): { failure: Failure; retryable: boolean } {
     failure: {
       ok: false,
       status: result.status,
-      error: new Error(`HTTP ${result.status}${responseDetail(result)}`),
+      error: new Error(`HTTP ${result.status}${responseDetail(result, url)}`),
       connectionRefused: false,
     },
     retryable: RETRYABLE_STATUS.has(result.status),
@@ -140,7 +146,13 @@ function wrongProtocolReason(error: Error & { code?: string }): string | undefin
   return undefined;
 }
 
-function responseDetail(result: Extract<Attempt, { kind: 'response' }>): string {
+function responseDetail(result: Extract<Attempt, { kind: 'response' }>, url: URL): string {
+  // A redirect is not followed; where it points tells the user what to configure (often https://). Only the
+  // target, and without its userinfo or query: the body, which may repeat the whole Location, is left out too.
+  const { location } = result;
+  if (result.status >= 300 && result.status < 400 && location !== undefined && URL.canParse(location, url)) {
+    return ` redirect to ${urlForLogs(new URL(location, url))}, not followed`;
+  }
   // The collector's reason helps (`invalid tenant`, `quota exceeded`), except where it may echo credentials back:
   // refusals of them say nothing more than their status.
   if (result.status === 401 || result.status === 403 || result.status === 407) return '';
@@ -151,6 +163,11 @@ function responseDetail(result: Extract<Attempt, { kind: 'response' }>): string 
 /** Text from the network or from OpenSSL as one log line: each run of control characters, line breaks too, a space. */
 function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+}
+
+/** The URL for logs: without userinfo or query, where credentials go (`https://tenant:token@…`, `?api_key=…`). */
+export function urlForLogs(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 function timedOut(timeoutMillis: number): SendOutcome {
@@ -218,6 +235,7 @@ function postOnce(
               kind: 'response',
               status: response.statusCode ?? 0,
               retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              location: response.headers.location,
               body: Buffer.concat(chunks),
             });
           });

@@ -5,7 +5,7 @@ import { SDK_VERSION } from '../resource.js';
 import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import { FailureWarning } from './failure-warning.js';
-import { httpSend, type RetryPolicy } from './http-send.js';
+import { httpSend, type RetryPolicy, urlForLogs } from './http-send.js';
 import { checkTls, type ExporterTlsOptions } from './tls-options.js';
 
 /** What every HTTP exporter takes besides its format. */
@@ -47,12 +47,7 @@ export class HttpSpanSender {
     this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
     this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
-    // Without userinfo or query: credentials put there (`https://tenant:token@…`, `?api_key=…`) stay out of logs.
-    this.warning = new FailureWarning(
-      exporterName,
-      `${this.url.protocol}//${this.url.host}${this.url.pathname}`,
-      options.warn,
-    );
+    this.warning = new FailureWarning(exporterName, urlForLogs(this.url), options.warn);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
     const pool = { keepAlive: true, maxSockets: 4 };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
