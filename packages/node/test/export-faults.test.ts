@@ -300,7 +300,7 @@ describe('an endpoint that is not an OTLP/HTTP collector, as users misconfigure 
     expect(result.error?.message).toBe(reason);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0]![0]).toContain(
-      `http://127.0.0.1:${h2.port}/v1/traces (${reason}); spans are dropped`,
+      `http://127.0.0.1:${h2.port}/v1/traces (${reason}). It keeps trying`,
     );
     expect(h2.connections()).toBe(1);
   });

@@ -1,7 +1,7 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { encodeOtlpProto, encodeOtlpProtoInSlices } from '../src/exporters/otlp-proto.js';
-import { parsePartialSuccess } from '../src/exporters/otlp-response.js';
+import { readOtlpAnswer } from '../src/exporters/otlp-response.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
 import { defaultResource, makeSpan, ROOT_SPAN_ID, TRACE_ID } from './fixtures/spans.js';
@@ -231,27 +231,55 @@ describe('encodeOtlpProto', () => {
   });
 });
 
-describe('parsePartialSuccess', () => {
+describe('readOtlpAnswer', () => {
   it('reads rejected spans and the message from a protobuf ExportTraceServiceResponse', () => {
     const body = types.response
       .encode(types.response.fromObject({ partialSuccess: { rejectedSpans: 7, errorMessage: 'too old' } }))
       .finish();
-    expect(parsePartialSuccess(body, 'http/protobuf')).toEqual({ rejectedSpans: 7, errorMessage: 'too old' });
+    expect(readOtlpAnswer(body, 'http/protobuf')).toEqual({
+      kind: 'partial',
+      partial: { rejectedSpans: 7, errorMessage: 'too old' },
+    });
   });
 
   it('reads the JSON form, int64 as a string', () => {
     const body = new TextEncoder().encode(
       '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"bad span"}}',
     );
-    expect(parsePartialSuccess(body, 'http/json')).toEqual({ rejectedSpans: 3, errorMessage: 'bad span' });
+    expect(readOtlpAnswer(body, 'http/json')).toEqual({
+      kind: 'partial',
+      partial: { rejectedSpans: 3, errorMessage: 'bad span' },
+    });
   });
 
-  it('treats an empty body, an empty partialSuccess and garbage as full success', () => {
-    expect(parsePartialSuccess(new Uint8Array(0), 'http/protobuf')).toBeUndefined();
-    expect(
-      parsePartialSuccess(new TextEncoder().encode('{"partialSuccess":{}}'), 'http/json'),
-    ).toBeUndefined();
-    expect(parsePartialSuccess(new TextEncoder().encode('not json'), 'http/json')).toBeUndefined();
-    expect(parsePartialSuccess(new Uint8Array([0x0a, 0x05, 0x08]), 'http/protobuf')).toBeUndefined();
+  it('reads a warning with no span rejected as a partial success', () => {
+    const body = new TextEncoder().encode('{"partialSuccess":{"errorMessage":"attribute truncated"}}');
+    expect(readOtlpAnswer(body, 'http/json')).toEqual({
+      kind: 'partial',
+      partial: { rejectedSpans: 0, errorMessage: 'attribute truncated' },
+    });
+  });
+
+  it('treats an empty body, an empty response and an empty partialSuccess as full success', () => {
+    expect(readOtlpAnswer(new Uint8Array(0), 'http/protobuf')).toEqual({ kind: 'ok' });
+    expect(readOtlpAnswer(new TextEncoder().encode('{}'), 'http/json')).toEqual({ kind: 'ok' });
+    expect(readOtlpAnswer(new TextEncoder().encode('{"partialSuccess":{}}'), 'http/json')).toEqual({
+      kind: 'ok',
+    });
+  });
+
+  it('reads the answer in the encoding its content type names', () => {
+    const json = new TextEncoder().encode('{}');
+    expect(readOtlpAnswer(json, 'http/protobuf', 'application/json; charset=utf-8')).toEqual({ kind: 'ok' });
+    expect(readOtlpAnswer(json, 'http/protobuf')).toEqual({ kind: 'unreadable' });
+  });
+
+  it('tells a body that is not an OTLP response apart from success', () => {
+    const html = new TextEncoder().encode('<!DOCTYPE html><html><body>Sign in</body></html>');
+    expect(readOtlpAnswer(html, 'http/json')).toEqual({ kind: 'unreadable' });
+    expect(readOtlpAnswer(html, 'http/protobuf')).toEqual({ kind: 'unreadable' });
+    expect(readOtlpAnswer(new Uint8Array([0x0a, 0x05, 0x08]), 'http/protobuf')).toEqual({
+      kind: 'unreadable',
+    });
   });
 });

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { suppressTracing } from '../context.js';
+import { printable } from './log-text.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -36,7 +37,7 @@ export interface HttpSendOptions {
 }
 
 export type SendOutcome =
-  | { ok: true; status: number; body: Uint8Array }
+  | { ok: true; status: number; body: Uint8Array; contentType: string | undefined }
   | {
       ok: false;
       error: Error;
@@ -53,6 +54,7 @@ type Attempt =
       retryAfter: string | undefined;
       location: string | undefined;
       body: Uint8Array;
+      contentType: string | undefined;
     }
   | { kind: 'error'; error: Error & { code?: string } };
 
@@ -81,7 +83,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     if (remaining <= 0) return timedOut(options.timeoutMillis);
     const result = await postOnce(options.url, payload, headers, remaining, options.agent);
     if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
-      return { ok: true, status: result.status, body: result.body };
+      return { ok: true, status: result.status, body: result.body, contentType: result.contentType };
     }
     const { failure, retryable } = assess(result, options.url);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
@@ -160,11 +162,6 @@ function responseDetail(result: Extract<Attempt, { kind: 'response' }>, url: URL
   return detail ? `: ${detail}` : '';
 }
 
-/** Text from the network or from OpenSSL as one log line: each run of control characters, line breaks too, a space. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-}
-
 /** The URL for logs: without userinfo or query, where credentials go (`https://tenant:token@…`, `?api_key=…`). */
 export function urlForLogs(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
@@ -237,6 +234,7 @@ function postOnce(
               retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
               location: response.headers.location,
               body: Buffer.concat(chunks),
+              contentType: response.headers['content-type'],
             });
           });
           response.on('error', (error) => finish({ kind: 'error', error }));

@@ -4,7 +4,12 @@ import { checkHeaders } from '../option-checks.js';
 import { SDK_VERSION } from '../resource.js';
 import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
-import { FailureWarning } from './failure-warning.js';
+import {
+  FailureWarning,
+  type RateLimitedWarn,
+  rateLimitedWarn,
+  type WarnFunction,
+} from './failure-warning.js';
 import { httpSend, type RetryPolicy, urlForLogs } from './http-send.js';
 import { checkTls, type ExporterTlsOptions } from './tls-options.js';
 
@@ -17,8 +22,11 @@ export interface HttpSenderOptions {
   timeoutMillis?: number | undefined;
   /** Backoff between retries; default 5 attempts, 1 s growing ×1.5 up to 5 s. */
   retry?: Partial<RetryPolicy> | undefined;
-  /** Where the one "cannot reach the collector" warning goes. Default `console.warn`. */
-  warn?: ((message: string) => void) | undefined;
+  /**
+   * Where warnings go: an outage as it starts, every 5 minutes while it lasts and when it ends; what the collector
+   * said when it rejected spans. Default `console.warn`.
+   */
+  warn?: WarnFunction | undefined;
   /** For an https:// URL: a CA to trust, and a client certificate and key for mutual TLS. */
   tls?: ExporterTlsOptions | undefined;
 }
@@ -26,7 +34,9 @@ export interface HttpSenderOptions {
 const TLS_NAMES = { ca: 'tls.ca', cert: 'tls.cert', key: 'tls.key' };
 
 /** A delivered body's response; the exporter reads what its protocol puts there (OTLP's partialSuccess). */
-export type Delivery = { ok: true; responseBody: Uint8Array } | { ok: false; result: ExportResult };
+export type Delivery =
+  | { ok: true; responseBody: Uint8Array; contentType: string | undefined }
+  | { ok: false; result: ExportResult };
 
 /**
  * The part OTLP and Zipkin exporters share: one keep-alive connection pool, the retrying POST, the once-only
@@ -38,6 +48,10 @@ export class HttpSpanSender {
   private readonly timeoutMillis: number;
   private readonly retry: Partial<RetryPolicy> | undefined;
   private readonly warning: FailureWarning;
+  /** For what the collector says about spans it took (partial success): at most a line per 5 minutes. */
+  readonly notice: RateLimitedWarn;
+  /** The endpoint as logs show it. */
+  readonly shownUrl: string;
   private readonly agent: http.Agent;
   private readonly pending = new Set<Promise<unknown>>();
   private isShutdown = false;
@@ -47,7 +61,9 @@ export class HttpSpanSender {
     this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
     this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
-    this.warning = new FailureWarning(exporterName, urlForLogs(this.url), options.warn);
+    this.shownUrl = urlForLogs(this.url);
+    this.warning = new FailureWarning(exporterName, this.shownUrl, options.warn);
+    this.notice = rateLimitedWarn(options.warn);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
     const pool = { keepAlive: true, maxSockets: 4 };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
@@ -79,15 +95,15 @@ export class HttpSpanSender {
       agent: this.agent,
       // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
       onFailedAttempt: (error, connectionRefused) => {
-        if (connectionRefused) this.warning.failed(error, true);
+        if (connectionRefused) this.warning.failed(error, true, false);
       },
     });
     if (!outcome.ok) {
-      this.warning.failed(outcome.error, outcome.connectionRefused);
+      this.warning.failed(outcome.error, outcome.connectionRefused, true);
       return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };
     }
     this.warning.succeeded();
-    return { ok: true, responseBody: outcome.body };
+    return { ok: true, responseBody: outcome.body, contentType: outcome.contentType };
   }
 
   async flush(): Promise<void> {

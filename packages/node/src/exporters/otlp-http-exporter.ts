@@ -2,10 +2,11 @@ import type { EncodingSpanExporter, SpanBatch } from '../span-batch.js';
 import type { ExportResult, ReadableSpan } from '../span-data.js';
 import { oneOf } from './exporter-options.js';
 import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
+import { printable } from './log-text.js';
 import { toOtlpJson } from './otlp-json.js';
 import { encodeOtlpProtoInSlices } from './otlp-proto.js';
 import { OtlpProtoBatch } from './otlp-proto-batch.js';
-import { parsePartialSuccess } from './otlp-response.js';
+import { readOtlpAnswer } from './otlp-response.js';
 import { ProtoWriter } from './proto-writer.js';
 
 export interface OtlpHttpExporterOptions extends HttpSenderOptions {
@@ -102,8 +103,27 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
     // Only a delivered body is certainly no longer being written to a socket; after a failure the buffer is let go.
     if (delivery.ok && writer !== undefined) this.giveBack(writer);
     if (!delivery.ok) return delivery.result;
-    const partial = parsePartialSuccess(delivery.responseBody, this.protocol);
-    return partial ? { code: 0, rejectedSpans: Math.min(partial.rejectedSpans, spanCount) } : { code: 0 };
+    const answer = readOtlpAnswer(delivery.responseBody, this.protocol, delivery.contentType);
+    if (answer.kind === 'ok') return { code: 0 };
+    const at = this.sender.shownUrl;
+    if (answer.kind === 'unreadable') {
+      // Counted as exported (the receiver said 2xx), but worth a look: a login page or another proxy's answer.
+      this.sender.notice(
+        `tracewire: ${at} answered an export with ${delivery.contentType ?? 'a body'} that is not an OTLP ` +
+          "response: is it the collector's OTLP/HTTP endpoint? Spans sent there may not reach it.",
+      );
+      return { code: 0 };
+    }
+    // OTLP §Partial Success: error_message is how a receiver explains rejected spans, or warns with none rejected.
+    const rejected = Math.min(answer.partial.rejectedSpans, spanCount);
+    const said = answer.partial.errorMessage === '' ? '' : `: ${printable(answer.partial.errorMessage, 300)}`;
+    this.sender.notice(
+      rejected > 0
+        ? `tracewire: the collector at ${at} rejected ${rejected} of ${spanCount} spans${said}. They are ` +
+            'counted in tracer.stats.droppedRejected; reported at most once every 5 minutes.'
+        : `tracewire: the collector at ${at} took every span, with a warning${said}.`,
+    );
+    return { code: 0, rejectedSpans: rejected };
   }
 
   private giveBack(writer: ProtoWriter): void {

@@ -4,30 +4,45 @@ export interface PartialSuccess {
   errorMessage: string;
 }
 
+/** What an OTLP receiver's 2xx answer says: all taken, some spans rejected or a warning, or not OTLP at all. */
+export type OtlpAnswer =
+  | { kind: 'ok' }
+  | { kind: 'partial'; partial: PartialSuccess }
+  | { kind: 'unreadable' };
+
 /**
- * Reads `partial_success` from an `ExportTraceServiceResponse` body. An empty body, an unparseable one, or a partial
- * success with 0 rejected spans and no message means full success (undefined).
+ * Reads `partial_success` from an `ExportTraceServiceResponse` body. An empty body, or a partial success with 0
+ * rejected spans and no message, is full success; a body that does not parse (a proxy's login page answered with
+ * 200) is `unreadable`: the spans may never have reached a collector.
  */
-export function parsePartialSuccess(
+export function readOtlpAnswer(
   body: Uint8Array,
   protocol: 'http/json' | 'http/protobuf',
-): PartialSuccess | undefined {
-  if (body.length === 0) return undefined;
-  const result = protocol === 'http/json' ? fromJson(body) : fromProtobuf(body);
-  if (result === undefined || (result.rejectedSpans === 0 && result.errorMessage === '')) return undefined;
-  return result;
+  contentType?: string,
+): OtlpAnswer {
+  if (body.length === 0) return OK;
+  // The spec has the receiver answer in the request's encoding; one that answers in the other says so.
+  const json = contentType?.includes('json') ?? protocol === 'http/json';
+  const result = json ? fromJson(body) : fromProtobuf(body);
+  if (result === undefined) return { kind: 'unreadable' };
+  if (result === null || (result.rejectedSpans === 0 && result.errorMessage === '')) return OK;
+  return { kind: 'partial', partial: result };
 }
 
-function fromJson(body: Uint8Array): PartialSuccess | undefined {
+const OK: OtlpAnswer = { kind: 'ok' };
+
+/** undefined: not JSON; null: no partial success in it. */
+function fromJson(body: Uint8Array): PartialSuccess | null | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(body));
   } catch {
     return undefined;
   }
-  const partial = (parsed as { partialSuccess?: { rejectedSpans?: unknown; errorMessage?: unknown } } | null)
-    ?.partialSuccess;
-  if (typeof partial !== 'object' || partial === null) return undefined;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const partial = (parsed as { partialSuccess?: { rejectedSpans?: unknown; errorMessage?: unknown } })
+    .partialSuccess;
+  if (typeof partial !== 'object' || partial === null) return null;
   // proto3 JSON writes int64 as a string, but accepts a number too.
   const rejected = Number(partial.rejectedSpans ?? 0);
   return {
@@ -38,11 +53,12 @@ function fromJson(body: Uint8Array): PartialSuccess | undefined {
 
 // trace_service.proto: ExportTraceServiceResponse.partial_success = 1;
 // ExportTracePartialSuccess.rejected_spans = 1 (int64), error_message = 2 (string).
-function fromProtobuf(body: Uint8Array): PartialSuccess | undefined {
+/** undefined: not protobuf; null: no partial success in it. */
+function fromProtobuf(body: Uint8Array): PartialSuccess | null | undefined {
   try {
     const outer = readFields(body);
     const partial = outer.get(1);
-    if (!(partial instanceof Uint8Array)) return undefined;
+    if (!(partial instanceof Uint8Array)) return null;
     const inner = readFields(partial);
     const rejected = inner.get(1);
     const message = inner.get(2);

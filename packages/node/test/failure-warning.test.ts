@@ -1,0 +1,177 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FailureWarning, rateLimitedWarn } from '../src/exporters/failure-warning.js';
+import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
+import { type Receiver, startReceiver } from './fixtures/receiver.js';
+import { makeSpan } from './fixtures/spans.js';
+
+const URL_SHOWN = 'http://collector:4318/v1/traces';
+const MINUTE = 60_000;
+const refused = new Error('connect ECONNREFUSED');
+const unavailable = new Error('HTTP 503');
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A FailureWarning whose lines land in the returned array, on a clock the test moves. */
+function outage(warn?: (message: string) => boolean | undefined) {
+  vi.useFakeTimers({ now: Date.UTC(2026, 10, 27, 4, 0, 0) });
+  const lines: string[] = [];
+  const warning = new FailureWarning(
+    'OTLP exporter',
+    URL_SHOWN,
+    warn ??
+      ((message) => {
+        lines.push(message);
+        return true;
+      }),
+  );
+  return { lines, warning };
+}
+
+describe('FailureWarning', () => {
+  it('reports an outage as it starts, reminds every 5 minutes while exports fail, and reports its end', () => {
+    const { lines, warning } = outage();
+    warning.failed(refused, true, true);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /cannot send spans to http:\/\/collector:4318\/v1\/traces \(nothing is listening/,
+    );
+    for (let minute = 1; minute <= 12; minute++) {
+      vi.advanceTimersByTime(MINUTE);
+      warning.failed(refused, true, true);
+    }
+    // Reminders at minutes 5 and 10, each counting the failed exports so far.
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/still cannot send spans .*: 6 exports failed since 2026-11-27T04:00:00\.000Z/),
+      expect.stringMatching(/still cannot send spans .*: 11 exports failed since 2026-11-27T04:00:00\.000Z/),
+    ]);
+    warning.succeeded();
+    expect(lines[3]).toMatch(/is sending spans to .* again \(13 exports failed since 2026-11-27T04:00:00/);
+    warning.succeeded();
+    expect(lines).toHaveLength(4);
+  });
+
+  it('reports a new outage at once, however soon after the last one ended', () => {
+    const { lines, warning } = outage();
+    warning.failed(unavailable, false, true);
+    vi.advanceTimersByTime(MINUTE);
+    warning.succeeded();
+    vi.advanceTimersByTime(MINUTE);
+    warning.failed(refused, true, true);
+    expect(lines.map((line) => line.match(/cannot send|sending spans .* again/)?.[0])).toEqual([
+      'cannot send',
+      'sending spans to http://collector:4318/v1/traces again',
+      'cannot send',
+    ]);
+  });
+
+  it('says no spans were lost when a retry got through after a refused first attempt', () => {
+    const { lines, warning } = outage();
+    warning.failed(refused, true, false);
+    warning.succeeded();
+    expect(lines[1]).toMatch(/again \(a retry got through; no spans were lost\)/);
+  });
+
+  it('tries a line the shared limiter held back again on the next failure', () => {
+    let open = false;
+    const lines: string[] = [];
+    const { warning } = outage((message) => {
+      if (!open) return false;
+      lines.push(message);
+      return true;
+    });
+    warning.failed(refused, true, true);
+    warning.failed(refused, true, true);
+    open = true;
+    warning.failed(refused, true, true);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/cannot send spans/);
+  });
+
+  it('stays silent on success when nothing was reported', () => {
+    const { lines, warning } = outage(() => false);
+    warning.failed(refused, true, true);
+    warning.succeeded();
+    expect(lines).toHaveLength(0);
+  });
+
+  it('keeps a collector error message on one line', () => {
+    const { lines, warning } = outage();
+    warning.failed(new Error('HTTP 502: bad\r\ngateway\u001b[2J'), false, true);
+    expect(lines[0]).toContain('(HTTP 502: bad gateway [2J)');
+  });
+});
+
+describe('rateLimitedWarn', () => {
+  it('lets one line through per interval, answers whether it did, and passes an inner limit through', () => {
+    vi.useFakeTimers({ now: 0 });
+    const printed: string[] = [];
+    const shared = rateLimitedWarn((message) => void printed.push(message));
+    const own = rateLimitedWarn(shared);
+    expect(shared('queue full')).toBe(true);
+    // The processor's own limiter has said nothing yet, but the shared one holds the line back: not counted.
+    expect(own('collector down')).toBe(false);
+    vi.advanceTimersByTime(5 * MINUTE);
+    expect(own('collector down')).toBe(true);
+    own.unlimited('collector back');
+    expect(printed).toEqual(['queue full', 'collector down', 'collector back']);
+  });
+});
+
+describe('what the collector says in a 200 answer', () => {
+  let collector: Receiver | undefined;
+  afterEach(async () => {
+    await collector?.close();
+    collector = undefined;
+  });
+
+  async function exportTo(
+    contentType: string,
+    body: string,
+  ): Promise<{ warned: string[]; rejected: number | undefined }> {
+    collector = await startReceiver((_req, _i, res) =>
+      res.writeHead(200, { 'content-type': contentType }).end(body),
+    );
+    const warned: string[] = [];
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      protocol: 'http/json',
+      warn: (message) => void warned.push(message),
+    });
+    const spans = [makeSpan(), makeSpan(), makeSpan(), makeSpan(), makeSpan()];
+    const result = await exporter.export(spans);
+    await exporter.export(spans);
+    await exporter.shutdown();
+    expect(result.code).toBe(0);
+    return { warned, rejected: result.rejectedSpans };
+  }
+
+  it('reports rejected spans with the collector’s reason, once per 5 minutes', async () => {
+    const { warned, rejected } = await exportTo(
+      'application/json',
+      '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span name too long"}}',
+    );
+    expect(rejected).toBe(3);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/rejected 3 of 5 spans: span name too long\. They are counted/);
+  });
+
+  it('reports a warning the collector sends with every span taken', async () => {
+    const { warned, rejected } = await exportTo(
+      'application/json',
+      '{"partialSuccess":{"errorMessage":"attribute values truncated"}}',
+    );
+    expect(rejected).toBe(0);
+    expect(warned).toEqual([
+      expect.stringMatching(/took every span, with a warning: attribute values truncated/),
+    ]);
+  });
+
+  it('reports a 200 answer that is not OTLP, such as a login page', async () => {
+    const { warned } = await exportTo('text/html', '<!DOCTYPE html><html><body>Sign in</body></html>');
+    expect(warned).toEqual([
+      expect.stringMatching(/answered an export with text\/html that is not an OTLP response/),
+    ]);
+  });
+});
