@@ -3,8 +3,8 @@ import { printable } from './log-text.js';
 /** Minimum gap between two lines from one limiter, and between two reminders of one outage. */
 const MIN_INTERVAL_MS = 5 * 60_000;
 
-/** Where a warning goes. A rate-limited one answers `false` when it held the line back. */
-export type WarnFunction = (message: string) => boolean | undefined | void;
+/** Where a warning goes. A rate-limited one answers `false` when it held the line back; other answers are ignored. */
+export type WarnFunction = (message: string) => unknown;
 
 /** `rateLimitedWarn`'s function: a line per interval, and `unlimited` for the one that closes a line it let out. */
 export interface RateLimitedWarn {
