@@ -125,14 +125,16 @@ export class BatchSpanProcessor implements SpanProcessor {
     if (this.queued > 0 && this.timer === undefined) this.armTimer();
   }
 
-  /** Exports what is queued, then lets the exporter finish what it holds, within `exportTimeoutMillis`. */
+  /** Exports what is queued, then lets the exporter finish what it holds, both within one `exportTimeoutMillis`. */
   async forceFlush(): Promise<void> {
-    await this.drain();
+    const endsAt = Date.now() + this.exportTimeoutMillis;
+    // An export that hangs must not hang the app's flush (nor the process, which Tracer#forceFlush keeps alive
+    // until it returns), and the exporter's forceFlush only gets what is left: it would otherwise wait for the same
+    // hung export a second time.
+    await withDeadline(() => this.drain(), this.exportTimeoutMillis);
     const exporter = this.exporter;
     if (exporter.forceFlush === undefined) return;
-    // An exporter whose forceFlush waits on an export that never settles must not hang the app's flush (nor the
-    // process, which Tracer#forceFlush keeps alive until it returns).
-    await withDeadline(() => exporter.forceFlush?.(), this.exportTimeoutMillis);
+    await withDeadline(() => exporter.forceFlush?.(), Math.max(0, endsAt - Date.now()));
   }
 
   shutdown(): Promise<void> {

@@ -39,6 +39,7 @@ function track(processor: BatchSpanProcessor): BatchSpanProcessor {
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   vi.restoreAllMocks();
   await Promise.all(processors.splice(0).map((p) => p.shutdown()));
 });
@@ -272,6 +273,31 @@ describe('BatchSpanProcessor', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(flushed).toHaveBeenCalledTimes(1);
     expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
+  it('forceFlush shares one exportTimeoutMillis between a hung export and the exporter’s own forceFlush', async () => {
+    vi.useFakeTimers();
+    // An export that never settles, and an exporter forceFlush that waits for it, as HttpSpanSender#flush does.
+    const exporter = new ControlledExporter();
+    const flushed = vi.fn(() => new Promise<void>(() => {}));
+    (exporter as SpanExporter).forceFlush = flushed;
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: 60_000,
+        exportTimeoutMillis: 1000,
+        shutdownTimeoutMillis: 50,
+      }),
+    );
+    processor.onEnd(makeSpan());
+    let returned = false;
+    void processor.forceFlush().then(() => {
+      returned = true;
+    });
+    await vi.advanceTimersByTimeAsync(1010);
+    // Before: the drain waited the full timeout for the export, then the exporter's forceFlush got another one.
+    expect(returned).toBe(true);
+    expect(exporter.calls).toHaveLength(1);
+    expect(flushed).toHaveBeenCalledTimes(1);
   });
 
   it('never keeps the process alive: its timers are unref’d', () => {
