@@ -19,7 +19,14 @@ export interface BatchSpanProcessorOptions {
   maxExportBatchSize?: number | undefined;
   /** Longest a span waits for a batch to fill. Default 1000 ms. */
   scheduledDelayMillis?: number | undefined;
-  /** An export still running after this long is abandoned and its spans counted as failed. Default 30000 ms. */
+  /**
+   * How long one export may run. The processor cannot cancel an export, so the exporter must end its own by then:
+   * the OTLP and Zipkin exporters `configure()` builds have their `timeoutMillis` capped at this, and abort their
+   * request when it passes. An export still running 1 s after it (an exporter that ignores it) is abandoned, its
+   * spans counted as failed, and the next one starts; give an exporter you build yourself a timeout no longer than
+   * this, or the collector may see more than `maxConcurrentExports` requests at once. Also the deadline of
+   * `forceFlush()`. Default 30000 ms.
+   */
   exportTimeoutMillis?: number | undefined;
   /** Export calls in flight at once. Default 1. */
   maxConcurrentExports?: number | undefined;
@@ -28,6 +35,15 @@ export interface BatchSpanProcessorOptions {
   /** Where the "queue full, spans dropped" warning goes (at most once every 5 minutes). Default `console.warn`. */
   warn?: ((message: string) => void) | undefined;
 }
+
+export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30_000;
+/**
+ * How much longer than `exportTimeoutMillis` an export is waited for. An exporter timing itself out at the same
+ * deadline starts its timer a moment after ours (encoding, gzip): waiting that moment lets it settle, request
+ * aborted, before the next export starts, and lets its own result be counted. Only an exporter that ignores the
+ * deadline is abandoned, and with it running the collector may see one more request than `maxConcurrentExports`.
+ */
+const ABANDON_GRACE_MILLIS = 1000;
 
 const FAILED_TIMEOUT: ExportResult = { code: 1, error: new Error('export timed out') };
 
@@ -77,7 +93,10 @@ export class BatchSpanProcessor implements SpanProcessor {
       );
     }
     this.scheduledDelayMillis = positiveNumber('scheduledDelayMillis', options.scheduledDelayMillis ?? 1000);
-    this.exportTimeoutMillis = positiveNumber('exportTimeoutMillis', options.exportTimeoutMillis ?? 30_000);
+    this.exportTimeoutMillis = positiveNumber(
+      'exportTimeoutMillis',
+      options.exportTimeoutMillis ?? DEFAULT_EXPORT_TIMEOUT_MILLIS,
+    );
     this.maxConcurrentExports = positiveInteger('maxConcurrentExports', options.maxConcurrentExports ?? 1);
     this.shutdownTimeoutMillis = positiveNumber(
       'shutdownTimeoutMillis',
@@ -220,7 +239,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   private async exportBatch(batch: SpanBatch): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<ExportResult>((resolve) => {
-      timeout = setTimeout(() => resolve(FAILED_TIMEOUT), this.exportTimeoutMillis);
+      timeout = setTimeout(() => resolve(FAILED_TIMEOUT), this.exportTimeoutMillis + ABANDON_GRACE_MILLIS);
       timeout.unref();
     });
     let result: ExportResult;

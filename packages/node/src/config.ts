@@ -42,7 +42,10 @@ export interface OtlpOptions {
   tracesEndpoint?: string;
   /** Merged over `OTEL_EXPORTER_OTLP_HEADERS`. */
   headers?: Record<string, string>;
-  /** Default 10000 (`OTEL_EXPORTER_OTLP_TIMEOUT`). */
+  /**
+   * Budget for one export, retries included. Default 10000 (`OTEL_EXPORTER_OTLP_TIMEOUT`); at most
+   * `batch.exportTimeoutMillis`.
+   */
   timeoutMillis?: number;
   /** Default `none` (`OTEL_EXPORTER_OTLP_COMPRESSION`). */
   compression?: Compression;
@@ -60,7 +63,10 @@ export interface ZipkinOptions {
   /** Default `http://localhost:9411/api/v2/spans` (`OTEL_EXPORTER_ZIPKIN_ENDPOINT`). */
   endpoint?: string;
   headers?: Record<string, string>;
-  /** Default 10000 (`OTEL_EXPORTER_ZIPKIN_TIMEOUT`). */
+  /**
+   * Budget for one export, retries included. Default 10000 (`OTEL_EXPORTER_ZIPKIN_TIMEOUT`); at most
+   * `batch.exportTimeoutMillis`.
+   */
   timeoutMillis?: number;
   /** For an https:// endpoint: a CA to trust, and a client certificate and key for mutual TLS, as PEM text. */
   tls?: ExporterTlsOptions;
@@ -73,7 +79,11 @@ export interface BatchOptions {
   maxExportBatchSize?: number;
   /** Default 1000 (`OTEL_BSP_SCHEDULE_DELAY`). */
   scheduledDelayMillis?: number;
-  /** Default 30000 (`OTEL_BSP_EXPORT_TIMEOUT`). */
+  /**
+   * How long one export may run, and the deadline of `forceFlush()`. Default 30000 (`OTEL_BSP_EXPORT_TIMEOUT`). It
+   * caps `otlp.timeoutMillis` and `zipkin.timeoutMillis`, so an export that outlives it is cancelled, its request
+   * aborted, before the next one starts: the collector never sees more than `maxConcurrentExports` at once.
+   */
   exportTimeoutMillis?: number;
   /** Default 1. */
   maxConcurrentExports?: number;

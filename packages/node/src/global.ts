@@ -1,4 +1,4 @@
-import { BatchSpanProcessor } from './batch-processor.js';
+import { BatchSpanProcessor, DEFAULT_EXPORT_TIMEOUT_MILLIS } from './batch-processor.js';
 import { type ExporterSpec, type ResolvedConfig, resolveConfig, type TracewireOptions } from './config.js';
 import { ConsoleExporter } from './exporters/console.js';
 import { rateLimitedWarn } from './exporters/failure-warning.js';
@@ -47,8 +47,14 @@ function createTracer(config: ResolvedConfig): Tracer {
   const stats = new TracerStats();
   // One warning line for the whole tracer, whichever part notices first that spans are being lost.
   const warn = rateLimitedWarn();
+  const exportTimeoutMillis = config.batch.exportTimeoutMillis ?? DEFAULT_EXPORT_TIMEOUT_MILLIS;
   const processors: SpanProcessor[] = config.exporters.map(
-    (spec) => new BatchSpanProcessor(createExporter(spec, warn), { ...config.batch, warn }, stats),
+    (spec) =>
+      new BatchSpanProcessor(
+        createExporter(spec, warn, exportTimeoutMillis),
+        { ...config.batch, warn },
+        stats,
+      ),
   );
   processors.push(...config.processors);
   const cleanups: (() => void)[] = [];
@@ -72,12 +78,28 @@ function createTracer(config: ResolvedConfig): Tracer {
   return tracer;
 }
 
-function createExporter(spec: ExporterSpec, warn: (message: string) => void): SpanExporter {
+/** The HTTP exporters' own default `timeoutMillis` (`HttpSpanSender`). */
+const DEFAULT_HTTP_EXPORTER_TIMEOUT_MILLIS = 10_000;
+
+function createExporter(
+  spec: ExporterSpec,
+  warn: (message: string) => void,
+  exportTimeoutMillis: number,
+): SpanExporter {
   switch (spec.kind) {
     case 'otlp':
-      return new OtlpHttpExporter({ ...spec.options, warn });
-    case 'zipkin':
-      return new ZipkinExporter({ ...spec.options, warn });
+    case 'zipkin': {
+      // OpenTelemetry SDK spec: Export is never called concurrently for one exporter, and exportTimeoutMillis is how
+      // long an export may run before it is cancelled. Only the exporter can cancel its request: with a longer
+      // timeout of its own, a POST the processor gave up on kept running beside the next ones.
+      const timeoutMillis = Math.min(
+        spec.options.timeoutMillis ?? DEFAULT_HTTP_EXPORTER_TIMEOUT_MILLIS,
+        exportTimeoutMillis,
+      );
+      return spec.kind === 'otlp'
+        ? new OtlpHttpExporter({ ...spec.options, timeoutMillis, warn })
+        : new ZipkinExporter({ ...spec.options, timeoutMillis, warn });
+    }
     case 'console':
       return new ConsoleExporter();
     case 'custom':

@@ -109,19 +109,47 @@ describe('BatchSpanProcessor', () => {
     expect(processor.stats.spansExported).toBe(30);
   });
 
-  it('abandons an export that outlives exportTimeoutMillis and counts its spans as failed', async () => {
+  it('abandons an export that never settles, counts its spans as failed and sends the next batch', async () => {
+    vi.useFakeTimers();
     const exporter = new ControlledExporter();
     const processor = track(
       new BatchSpanProcessor(exporter, {
         exportTimeoutMillis: 30,
         maxExportBatchSize: 2,
         scheduledDelayMillis: 60_000,
+        shutdownTimeoutMillis: 50,
       }),
     );
-    processor.onEnd(makeSpan());
-    processor.onEnd(makeSpan());
-    await vi.waitFor(() => expect(processor.stats.exportFailures).toBe(1));
+    for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+    expect(exporter.calls).toHaveLength(1);
+    // exportTimeoutMillis, and the second the processor gives an exporter to end its own export.
+    await vi.advanceTimersByTimeAsync(30 + 1000);
+    expect(processor.stats.exportFailures).toBe(1);
     expect(processor.stats.droppedExportFailed).toBe(2);
+    expect(exporter.calls).toHaveLength(2);
+  });
+
+  it('waits for an exporter that times out its own export at exportTimeoutMillis: no next export beside it', async () => {
+    vi.useFakeTimers();
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        exportTimeoutMillis: 100,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 60_000,
+        shutdownTimeoutMillis: 50,
+      }),
+    );
+    for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+    // An HTTP exporter's timer starts a moment after the processor's (encoding, gzip) and fires a moment later.
+    await vi.advanceTimersByTimeAsync(105);
+    // Before: the processor gave up at 100 ms and started the second batch while the first request still ran.
+    expect(exporter.calls).toHaveLength(1);
+    exporter.calls[0]!.resolve({ code: 1, error: new Error('export timed out after 100 ms') });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(exporter.calls).toHaveLength(2);
+    expect(exporter.maxInFlight).toBe(1);
+    expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 2 });
   });
 
   it('counts an exporter that throws or rejects, and never throws into onEnd or forceFlush', async () => {

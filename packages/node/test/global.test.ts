@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { TraceFlags } from '@tracewire/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { forgetProcessSharedState } from './fixtures/fresh-process-state.js';
+import { startReceiver } from './fixtures/receiver.js';
 import { SpanCollector } from './span-collector.js';
 
 type GlobalModule = typeof import('../src/global.js');
@@ -201,5 +202,44 @@ describe('configure and getTracer', () => {
       await withSpan(tracer.startSpan('handler', { parent: incoming }), get);
       expect(received[0]).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
     });
+  });
+
+  describe('exporters built from configuration', () => {
+    it.each(['otlp', 'zipkin'] as const)(
+      '%s: an export ends at batch.exportTimeoutMillis, so a collector that never answers has one request open at a time',
+      async (name) => {
+        let open = 0;
+        let maxOpen = 0;
+        const collector = await startReceiver((_request, _index, res) => {
+          open++;
+          maxOpen = Math.max(maxOpen, open);
+          res.on('close', () => open--);
+          // Never answers.
+        });
+        vi.spyOn(console, 'warn').mockImplementation(() => {});
+        const tracer = global.configure({
+          exporters: name,
+          otlp: { tracesEndpoint: collector.url, protocol: 'http/json' },
+          zipkin: { endpoint: collector.url },
+          // The exporters' own timeout stays at its default, 10 s.
+          batch: { exportTimeoutMillis: 300, scheduledDelayMillis: 20 },
+          shutdownOnSignals: false,
+          instrumentOutgoing: false,
+        });
+        try {
+          const started = Date.now();
+          while (collector.requests.length < 3 && Date.now() - started < 10_000) {
+            tracer.startSpan('work', { parent: null }).end();
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          // Before: each request kept running for 10 s after the processor had given up on it at 300 ms.
+          expect(collector.requests.length).toBeGreaterThanOrEqual(3);
+          expect(maxOpen).toBe(1);
+        } finally {
+          await tracer.shutdown();
+          await collector.close();
+        }
+      },
+    );
   });
 });
