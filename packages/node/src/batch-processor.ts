@@ -45,12 +45,20 @@ export const DEFAULT_EXPORT_TIMEOUT_MILLIS = 30_000;
  */
 const ABANDON_GRACE_MILLIS = 1000;
 
+/**
+ * The longest `Retry-After` honoured: 60 s, past any throttle a collector or vendor gateway asks for in practice. A
+ * longer one (a misconfigured proxy, an HTTP-date skewed by a wrong clock) would otherwise silence tracing for as
+ * long while the queue drops everything; after 60 s one batch goes out and the receiver can ask again.
+ */
+const MAX_RETRY_AFTER_MILLIS = 60_000;
+
 const FAILED_TIMEOUT: ExportResult = { code: 1, error: new Error('export timed out') };
 
 /**
  * Takes ended spans off the request's path: `onEnd` only adds to a bounded queue of batches (encoding the span first
  * when the exporter's format allows it); batches leave on an unref'd timer or as soon as one fills. A full queue
- * drops the new span (counted); a failing exporter is counted, never thrown.
+ * drops the new span (counted); a failing exporter is counted, never thrown. An export the receiver refused with
+ * `Retry-After` holds the next ones until that interval has passed (at most 60 s); spans wait in the queue meanwhile.
  */
 export class BatchSpanProcessor implements SpanProcessor {
   private readonly maxQueueSize: number;
@@ -70,6 +78,8 @@ export class BatchSpanProcessor implements SpanProcessor {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Epoch ms before which no export starts: the receiver answered an export with `Retry-After`. */
+  private resumeAt = 0;
   private shutdownPromise: Promise<void> | undefined;
   /** Running totals of spans queued and taken for export, so a flush knows when what it was asked for has left. */
   private enqueued = 0;
@@ -150,7 +160,7 @@ export class BatchSpanProcessor implements SpanProcessor {
     // An export that hangs must not hang the app's flush (nor the process, which Tracer#forceFlush keeps alive
     // until it returns), and the exporter's forceFlush only gets what is left: it would otherwise wait for the same
     // hung export a second time.
-    await withDeadline(() => this.drain(), this.exportTimeoutMillis);
+    await withDeadline(() => this.drain(endsAt), this.exportTimeoutMillis);
     const exporter = this.exporter;
     if (exporter.forceFlush === undefined) return;
     await withDeadline(() => exporter.forceFlush?.(), Math.max(0, endsAt - Date.now()));
@@ -165,7 +175,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   private async runShutdown(): Promise<void> {
     this.clearTimer();
     const endsAt = Date.now() + this.shutdownTimeoutMillis;
-    await withDeadline(() => this.drain(), this.shutdownTimeoutMillis);
+    await withDeadline(() => this.drain(endsAt), this.shutdownTimeoutMillis);
     this.stats.droppedShutdown += this.queued;
     this.queued = 0;
     this.full = [];
@@ -174,19 +184,33 @@ export class BatchSpanProcessor implements SpanProcessor {
     await withDeadline(() => this.exporter.shutdown(), Math.max(0, endsAt - Date.now()));
   }
 
-  /** Exports every span queued before the call, within the concurrency limit, and waits until those have left. */
-  private async drain(): Promise<void> {
+  /**
+   * Exports every span queued before the call, within the concurrency limit, and waits until those have left. A
+   * `Retry-After` pause is waited out only when it ends before `endsAt`, the caller's deadline.
+   */
+  private async drain(endsAt: number): Promise<void> {
     // Spans that keep arriving during a flush are the timer's business: a flush under load must still end.
     const target = this.enqueued;
     while (this.dequeued < target && this.queued > 0) {
-      if (this.inFlight.size < this.maxConcurrentExports) this.startExport();
-      else await Promise.race(this.inFlight);
+      if (this.inFlight.size >= this.maxConcurrentExports) {
+        await Promise.race(this.inFlight);
+      } else if (Date.now() < this.resumeAt) {
+        if (this.resumeAt >= endsAt) break;
+        await new Promise((resolve) => setTimeout(resolve, this.resumeAt - Date.now()).unref());
+      } else {
+        this.startExport();
+      }
     }
     await Promise.all(this.inFlight);
   }
 
+  /** Whether another export may start now: a free slot, and no `Retry-After` pause running. */
+  private mayStart(): boolean {
+    return this.inFlight.size < this.maxConcurrentExports && Date.now() >= this.resumeAt;
+  }
+
   private exportFullBatches(): void {
-    while (this.full.length > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
+    while (this.full.length > 0 && this.mayStart()) this.startExport();
   }
 
   private warnQueueFull(): void {
@@ -202,13 +226,15 @@ export class BatchSpanProcessor implements SpanProcessor {
   }
 
   private armTimer(): void {
+    // During a Retry-After pause the queue waits for its end (a full queue drops new spans, counted as ever).
+    const delay = Math.max(this.scheduledDelayMillis, this.resumeAt - Date.now());
     // Created under suppressTracing so the timer does not hold on to the request context that ended this span.
     this.timer = suppressTracing(() =>
       setTimeout(() => {
         this.timer = undefined;
-        while (this.queued > 0 && this.inFlight.size < this.maxConcurrentExports) this.startExport();
+        while (this.queued > 0 && this.mayStart()) this.startExport();
         if (this.queued > 0) this.armTimer();
-      }, this.scheduledDelayMillis),
+      }, delay),
     );
     this.timer.unref();
   }
@@ -257,6 +283,13 @@ export class BatchSpanProcessor implements SpanProcessor {
     } else {
       this.stats.exportFailures++;
       this.stats.droppedExportFailed += batch.length;
+      // OTLP/HTTP spec: the client SHOULD honour the waiting interval a throttling 429/503 names in Retry-After.
+      // The exporter returns it when it is longer than its own timeout; the next batch must wait for it too.
+      const retryAfterMs = result?.retryAfterMs;
+      if (typeof retryAfterMs === 'number' && retryAfterMs > 0) {
+        const resumeAt = Date.now() + Math.min(retryAfterMs, MAX_RETRY_AFTER_MILLIS);
+        this.resumeAt = Math.max(this.resumeAt, resumeAt);
+      }
     }
   }
 }

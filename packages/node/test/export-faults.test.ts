@@ -164,6 +164,69 @@ describe('export faults against real local HTTP servers', () => {
     expect(collector.requests).toHaveLength(1);
   });
 
+  it('429 with Retry-After past the export timeout: no batch is sent until the interval has passed', async () => {
+    const collector = await receiver((_req, _i, res) =>
+      res.writeHead(429, { 'retry-after': '30' }).end('slow down'),
+    );
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      protocol: 'http/json',
+      timeoutMillis: 2000,
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const processor = processorFor(exporter, {
+      maxQueueSize: 50,
+      maxExportBatchSize: 5,
+      exportTimeoutMillis: 2000,
+      shutdownTimeoutMillis: 300,
+      warn: () => {},
+    });
+    let maxQueue = 0;
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 5; i++) processor.onEnd(makeSpan());
+      maxQueue = Math.max(maxQueue, processor.queueLength);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Before: a request every scheduled delay (20 ms), each refused the same way.
+    expect(collector.requests).toHaveLength(1);
+    expect(maxQueue).toBeLessThanOrEqual(50);
+    expect(processor.stats).toMatchObject({
+      exportFailures: 1,
+      droppedExportFailed: 5,
+      droppedQueueFull: 145,
+    });
+    // Neither waits out the remaining 29 s: both end by their deadlines (2 s, 0.3 s), without another request.
+    await processor.forceFlush();
+    await processor.shutdown();
+    expect(collector.requests).toHaveLength(1);
+    expect(processor.stats.droppedShutdown).toBe(50);
+  });
+
+  it('429 with Retry-After: 1, past the export timeout: the next batch leaves a second later and is delivered', async () => {
+    const collector = await receiver((_req, i, res) => {
+      if (i === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.writeHead(200).end('{}');
+    });
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      protocol: 'http/json',
+      timeoutMillis: 500,
+      retry: FAST_RETRY,
+      warn: () => {},
+    });
+    const processor = processorFor(exporter, { maxExportBatchSize: 5 });
+    const started = Date.now();
+    while (processor.stats.spansExported === 0 && Date.now() - started < 10_000) {
+      processor.onEnd(makeSpan());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(processor.stats.spansExported).toBeGreaterThan(0);
+    expect(collector.requests.length).toBeGreaterThanOrEqual(2);
+    // Before: the second request followed the refused one within one scheduled delay (20 ms).
+    expect(collector.requests[1]!.at - collector.requests[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
   it('collector never answers: onEnd stays synchronous, the queue stays bounded and drops are counted', async () => {
     const collector = await receiver(() => {
       // Never respond.
