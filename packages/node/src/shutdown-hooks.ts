@@ -12,7 +12,8 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how or when the app exits.
  *
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
- * listener for the signal it owns the exit and we only flush; when we are the only listener we shut the tracer down
+ * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
+ * listener we shut the tracer down
  * (within the deadline), remove our listeners and send the signal again, so the process ends exactly as it would
  * have without us (killed by that signal). Returns the uninstall function; the tracer calls it on shutdown.
  */
@@ -34,6 +35,12 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
 
   const onSignal = (signal: NodeJS.Signals): void => {
     if (process.listenerCount(signal) > 1) {
+      // Someone else owns the exit, and may decide it by counting listeners: signal-exit (under execa,
+      // write-file-atomic, ink...) sends the signal again only when its own are the only ones, so with ours left in
+      // place each would wait for the other and the process would never end. Node's emit already copied the
+      // listener list, so the others still run for this signal; from now on they see what they would without us,
+      // and a second signal goes to them alone. `beforeExit` still flushes what ends while the app drains.
+      removeSignalListeners();
       void withDeadline(() => tracer.flushUnheld(), timeoutMillis);
       return;
     }
@@ -45,11 +52,15 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     });
   };
 
+  function removeSignalListeners(): void {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  }
+
   function uninstall(): void {
     if (!installed) return;
     installed = false;
     process.off('beforeExit', onBeforeExit);
-    for (const signal of SIGNALS) process.off(signal, onSignal);
+    removeSignalListeners();
   }
 
   process.on('beforeExit', onBeforeExit);

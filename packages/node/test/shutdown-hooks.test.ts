@@ -2,18 +2,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Receiver, startReceiver } from './fixtures/receiver.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
+const neighboursFixture = fileURLToPath(new URL('./fixtures/signal-neighbours-app.mjs', import.meta.url));
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const children: ChildProcess[] = [];
+const receivers: Receiver[] = [];
 
 beforeAll(() => {
   if (!existsSync(dist)) throw new Error(`${dist} is missing: run \`pnpm build\` before these tests`);
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const child of children.splice(0))
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const receiver of receivers.splice(0)) await receiver.close();
 });
 
 interface Run {
@@ -23,8 +27,11 @@ interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function run(mode: string): Run {
-  const child = spawn(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(mode: string, file = fixture, env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [file, mode], {
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -105,4 +112,49 @@ describe('shutdown hooks in a real process', () => {
     const { code, signal } = await app.exited;
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
   });
+});
+
+/** A collector on 127.0.0.1 that answers every export (or, with `answer: false`, none). */
+async function receiver(answer = true): Promise<Receiver> {
+  const started = await startReceiver(answer ? undefined : () => {});
+  receivers.push(started);
+  return started;
+}
+
+function spanNames(collector: Receiver): string[] {
+  const names: string[] = [];
+  for (const request of collector.requests)
+    for (const resource of JSON.parse(request.body.toString('utf8')).resourceSpans)
+      for (const scope of resource.scopeSpans) for (const span of scope.spans) names.push(span.name);
+  return names;
+}
+
+/** Sends `signal` once the app is ready; how the process ended, or `still running` 5 s later. */
+async function signalled(app: Run, signal: NodeJS.Signals) {
+  await app.ready;
+  const sentAt = Date.now();
+  app.child.kill(signal);
+  const stillRunning = new Promise<{ code: string; signal: null }>((resolve) => {
+    setTimeout(() => resolve({ code: 'still running', signal: null }), 5000).unref();
+  });
+  const { code, signal: by } = await Promise.race([app.exited, stillRunning]);
+  return { code, signal: by, took: Date.now() - sentAt };
+}
+
+describe('shutdown hooks beside code that counts signal listeners', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'a process with signal-exit loaded still ends on %s, as it would without tracewire',
+    async (signal) => {
+      const collector = await receiver();
+      const app = run('signal-exit', neighboursFixture, { COLLECTOR: collector.url });
+      const { code, signal: by, took } = await signalled(app, signal);
+      // Before: each waited for the other to end the process, which never ended.
+      expect({ code, signal: by }, app.output()).toEqual({ code: null, signal });
+      expect(took).toBeLessThan(2000);
+      expect(app.output().match(/signal-exit cleanup/g)).toEqual(['signal-exit cleanup']);
+      // signal-exit sends the signal again within the same emit, so the process dies before any flush is out:
+      // what it does without tracewire too.
+      expect(spanNames(collector)).toEqual([]);
+    },
+  );
 });
