@@ -9,18 +9,19 @@ export interface ShutdownHookOptions {
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
- * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how or when the app exits.
+ * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how the app exits.
  *
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
  * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
- * listener we shut the tracer down
- * (within the deadline), remove our listeners and send the signal again, so the process ends exactly as it would
- * have without us (killed by that signal). Returns the uninstall function; the tracer calls it on shutdown.
+ * listener we shut the tracer down (within the deadline), remove our listeners and send the signal again, so the
+ * process ends exactly as it would have without us (killed by that signal). Returns the uninstall function; the
+ * tracer calls it on shutdown.
  */
 export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOptions): () => void {
   const { timeoutMillis } = options;
   let flushedAt = -1;
-  let installed = true;
+  // True from a signal we answer alone until its flush ends: our listener stays in place meanwhile.
+  let exiting = false;
 
   const onBeforeExit = (): void => {
     // beforeExit fires again once the flush's own sockets close; flushing only when spans ended since the last
@@ -34,6 +35,12 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (exiting) {
+      // A second signal during our flush (a second Ctrl-C) ends the process at once.
+      removeSignalListeners();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      return;
+    }
     if (process.listenerCount(signal) > 1) {
       // Someone else owns the exit, and may decide it by counting listeners: signal-exit (under execa,
       // write-file-atomic, ink...) sends the signal again only when its own are the only ones, so with ours left in
@@ -44,9 +51,12 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       void withDeadline(() => tracer.flushUnheld(), timeoutMillis);
       return;
     }
-    // shutdown() removes our listeners at once (via uninstall), so a second Ctrl-C during the flush already gets
-    // Node's default action. The deadline timer is ref'd: it must fire even if nothing else keeps the loop alive.
+    // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
+    // listenerCount and exits the process once it counts none left, from the same emit. The deadline timer is ref'd:
+    // it must fire even if nothing else keeps the loop alive.
+    exiting = true;
     void withDeadline(() => tracer.shutdown(), timeoutMillis, true).then(() => {
+      exiting = false;
       uninstall();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
@@ -57,10 +67,8 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   }
 
   function uninstall(): void {
-    if (!installed) return;
-    installed = false;
     process.off('beforeExit', onBeforeExit);
-    removeSignalListeners();
+    if (!exiting) removeSignalListeners();
   }
 
   process.on('beforeExit', onBeforeExit);

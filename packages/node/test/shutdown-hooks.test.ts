@@ -157,4 +157,35 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
       expect(spanNames(collector)).toEqual([]);
     },
   );
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'under tsx, flushes on %s before the process ends',
+    async (signal) => {
+      const collector = await receiver();
+      const app = run('tsx', neighboursFixture, { COLLECTOR: collector.url });
+      const { code, signal: by, took } = await signalled(app, signal);
+      // Before: shutdown() took our listener off at once, and tsx, counting none left, exited within the same
+      // emit (code 128 + n), with nothing flushed. Now the signal sent again after the flush ends it: Node closed
+      // its signal handle as our listener went, by tsx's count, so the default action applies (as in real tsx,
+      // whose own process then exits 128 + n).
+      expect({ code, signal: by }, app.output()).toEqual({ code: null, signal });
+      expect(took).toBeLessThan(2000);
+      expect(spanNames(collector)).toEqual(['work-tsx']);
+    },
+  );
+
+  it('under tsx, a second Ctrl-C during a flush that hangs ends the process at once', async () => {
+    const collector = await receiver(false);
+    const app = run('tsx', neighboursFixture, { COLLECTOR: collector.url, TIMEOUT: '10000' });
+    await app.ready;
+    app.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect({ code: app.child.exitCode, signal: app.child.signalCode }).toEqual({ code: null, signal: null });
+    expect(collector.requests).toHaveLength(1); // the flush is out, and never answered
+    const secondAt = Date.now();
+    app.child.kill('SIGINT');
+    const { code, signal } = await app.exited;
+    expect({ code, signal }, app.output()).toEqual({ code: null, signal: 'SIGINT' });
+    expect(Date.now() - secondAt).toBeLessThan(1000);
+  });
 });
