@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { withDeadline } from './deadline.js';
 import type { Tracer } from './tracer.js';
 
@@ -14,8 +15,9 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
  * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
  * listener we shut the tracer down (within the deadline), remove our listeners and send the signal again, so the
- * process ends exactly as it would have without us (killed by that signal). Returns the uninstall function; the
- * tracer calls it on shutdown.
+ * process ends exactly as it would have without us (killed by that signal). Signals reach only the main thread,
+ * so a worker thread gets the `beforeExit` hook alone. Returns the uninstall function; the tracer calls it on
+ * shutdown.
  */
 export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOptions): () => void {
   const { timeoutMillis } = options;
@@ -72,6 +74,8 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   }
 
   process.on('beforeExit', onBeforeExit);
+  // Node delivers signals to the main thread only; a listener in a worker thread would never run.
+  if (!isMainThread) return uninstall;
   // Prepended, so ours runs first and still sees an app listener added with `once()` before us: Node removes a
   // `once` listener just before calling it, and a listener after it would count it gone and kill the process.
   for (const signal of SIGNALS) process.prependListener(signal, onSignal);

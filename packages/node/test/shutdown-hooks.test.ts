@@ -189,3 +189,17 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
     expect(Date.now() - secondAt).toBeLessThan(1000);
   });
 });
+
+describe('shutdown hooks in a worker thread', () => {
+  it('listen for no signal there (none is delivered to a thread) and still flush at beforeExit', async () => {
+    const collector = await receiver();
+    const startedAt = Date.now();
+    const app = run('thread', neighboursFixture, { COLLECTOR: collector.url });
+    const { code, signal } = await app.exited;
+    expect({ code, signal }, app.output()).toEqual({ code: 0, signal: null });
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    expect(app.output()).toContain('thread listeners {"SIGTERM":0,"SIGINT":0,"beforeExit":1}');
+    expect(app.output()).toContain('thread exited 0');
+    expect(spanNames(collector)).toEqual(['thread work']);
+  });
+});
