@@ -97,6 +97,56 @@ describe('SIGTERM during load', () => {
   });
 });
 
+describe('Ctrl-C in a node:cluster app', () => {
+  it("waits in the primary for the workers' flush, then dies by SIGINT with every worker span exported", async () => {
+    const otlp = await collector();
+    // Its own process group, so the test can signal it as a terminal's Ctrl-C does: primary and workers at once.
+    const primary = spawn(process.execPath, [fixture('cluster-app.mjs')], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '60000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    primary.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    primary.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    try {
+      await waitFor(() => output.includes('ready'), 'the workers to end their spans');
+      const exited = once(primary, 'exit');
+      const signalledAt = Date.now();
+      process.kill(-primary.pid!, 'SIGINT');
+      const [code, signal] = await exited;
+      // Before: the primary (tracewire alone there) flushed its empty queue and died at once; Node's cluster code
+      // then called process.exit(0) in each worker as its IPC channel closed, before their flush was out.
+      expect({ code, signal }, output).toEqual({ code: null, signal: 'SIGINT' });
+      expect(Date.now() - signalledAt).toBeLessThan(SHUTDOWN_DEADLINE_MS);
+      expect(otlp.spans.map((s) => s.name).sort()).toEqual([
+        'worker 1 job 0',
+        'worker 1 job 1',
+        'worker 1 job 2',
+        'worker 2 job 0',
+        'worker 2 job 1',
+        'worker 2 job 2',
+      ]);
+    } finally {
+      try {
+        process.kill(-primary.pid!, 'SIGKILL');
+      } catch {
+        // The whole group has ended.
+      }
+    }
+  });
+});
+
 // The exporter's retry waits are unref'd so they never keep an app alive; an awaited flush must still settle.
 describe('an awaited flush with the collector down', () => {
   it.each(['flush', 'shutdown'])('settles (%s) instead of letting the process end under it', async (mode) => {

@@ -1,4 +1,5 @@
 import { isMainThread } from 'node:worker_threads';
+import { workersExited } from './cluster-workers.js';
 import { withDeadline } from './deadline.js';
 import type { Tracer } from './tracer.js';
 
@@ -54,10 +55,16 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       return;
     }
     // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
-    // listenerCount and exits the process once it counts none left, from the same emit. The deadline timer is ref'd:
-    // it must fire even if nothing else keeps the loop alive.
+    // listenerCount and exits the process once it counts none left, from the same emit. A cluster primary also
+    // waits for its workers, whom a Ctrl-C signalled too (cluster-workers.ts). The deadline timer is ref'd: it must
+    // fire even if nothing else keeps the loop alive.
     exiting = true;
-    void withDeadline(() => tracer.shutdown(), timeoutMillis, true).then(() => {
+    const flushed = withDeadline(
+      () => Promise.all([tracer.shutdown(), workersExited()]),
+      timeoutMillis,
+      true,
+    );
+    void flushed.then(() => {
       exiting = false;
       uninstall();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
