@@ -293,8 +293,8 @@ export class Tracer {
   }
 
   /**
-   * @internal The same flush, which lets the process end once nothing else keeps it alive: what the `beforeExit`
-   * hook runs, so a collector that is down delays no exit.
+   * @internal The same flush, which does not itself keep the process alive: the hooks that run it (`beforeExit`,
+   * signals) hold the process with their own deadline instead, at most `shutdownOnSignals.timeoutMillis`.
    */
   async flushUnheld(): Promise<void> {
     await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));

@@ -55,6 +55,8 @@ export class HttpSpanSender {
   private readonly agent: http.Agent;
   private readonly pending = new Set<Promise<unknown>>();
   private isShutdown = false;
+  /** The last export ended with nothing listening at the URL, and none has got through since. */
+  private nothingListens = false;
 
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
@@ -91,7 +93,10 @@ export class HttpSpanSender {
       contentType,
       timeoutMillis: this.timeoutMillis,
       compression,
-      retry: this.retry,
+      // Once an export found nothing listening, the next ones try once each until one gets through: retrying a
+      // collector that is not running only delays every flush, the one at exit most (5 s of Ctrl-C on a
+      // developer's machine with no collector). A restart is still caught, by the next batch.
+      retry: this.nothingListens ? { ...this.retry, maxAttempts: 1 } : this.retry,
       agent: this.agent,
       // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
       onFailedAttempt: (error, connectionRefused) => {
@@ -99,9 +104,11 @@ export class HttpSpanSender {
       },
     });
     if (!outcome.ok) {
+      this.nothingListens = outcome.connectionRefused;
       this.warning.failed(outcome.error, outcome.connectionRefused, true);
       return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };
     }
+    this.nothingListens = false;
     this.warning.succeeded();
     return { ok: true, responseBody: outcome.body, contentType: outcome.contentType };
   }
