@@ -13,8 +13,15 @@ import { TracerStats } from './stats.js';
 import { Tracer } from './tracer.js';
 
 /**
- * Builds a tracer from `options` over the environment and makes it the global one, shutting the previous one down
- * (its queued spans are still flushed). Invalid options or environment values throw before anything changes.
+ * How long a replaced tracer waits for the requests it is tracing to finish before it ends their spans as
+ * `shutdown`: a request in flight during a configuration reload was no failure.
+ */
+const RETIRE_WAIT_MILLIS = 30_000;
+
+/**
+ * Builds a tracer from `options` over the environment and makes it the global one, retiring the previous one:
+ * requests it is tracing finish their spans there (for up to 30 s), then it flushes and shuts down. Invalid options
+ * or environment values throw before anything changes.
  */
 export function configure(options?: TracewireOptions): Tracer {
   const tracer = createTracer(resolveConfig(options));
@@ -22,7 +29,7 @@ export function configure(options?: TracewireOptions): Tracer {
   const previous = processShared.tracer as Tracer | undefined;
   processShared.tracer = tracer;
   processShared.lazyFailure = undefined;
-  if (previous !== undefined && previous !== tracer) void previous.shutdown();
+  if (previous !== undefined && previous !== tracer) void previous.retire(RETIRE_WAIT_MILLIS);
   return tracer;
 }
 

@@ -97,6 +97,9 @@ const MAX_TRACKED_OPEN_SPANS = 8192;
 /** Scopes kept with a sink of their own; past this, spans of further scopes share sinks made on the spot. */
 const MAX_CACHED_SCOPES = 256;
 
+/** How often a retired tracer looks whether its requests in flight have finished. */
+const RETIRE_POLL_MILLIS = 50;
+
 /** Starts spans, decides sampling, and hands ended spans to its processors. */
 export class Tracer {
   readonly propagator: Propagator;
@@ -109,7 +112,7 @@ export class Tracer {
   readonly baggageAttributes: readonly string[];
   readonly #processors: SpanProcessor[];
   readonly #sink: SpanSink;
-  readonly #onShutdown: (() => void) | undefined;
+  #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
   readonly #scopedSinks = new Map<string, SpanSink>();
   #shutdown: Promise<void> | undefined;
@@ -267,6 +270,31 @@ export class Tracer {
     return sink;
   }
 
+  /**
+   * @internal Replaced as the global tracer by `configure()`: its hooks and instrumentation go now (the new tracer
+   * has its own), while requests already in flight finish their spans here and are exported as they are; only
+   * those still open after `waitMillis` end as `shutdown`. A configuration reload is no process exit.
+   */
+  async retire(waitMillis: number): Promise<void> {
+    this.#detach();
+    const until = Date.now() + waitMillis;
+    while (this.#open.size > 0 && Date.now() < until && this.#shutdown === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MILLIS).unref());
+    }
+    return this.shutdown();
+  }
+
+  /** Takes off what this tracer installed in the process (outgoing instrumentation, exit hooks), once. */
+  #detach(): void {
+    const detach = this.#onShutdown;
+    this.#onShutdown = undefined;
+    try {
+      detach?.();
+    } catch {
+      this.stats.instrumentationErrors++;
+    }
+  }
+
   #endOpenSpans(): void {
     for (const span of this.#open.drain()) {
       try {
@@ -307,11 +335,7 @@ export class Tracer {
    */
   shutdown(): Promise<void> {
     if (this.#shutdown === undefined) {
-      try {
-        this.#onShutdown?.();
-      } catch {
-        this.stats.instrumentationErrors++;
-      }
+      this.#detach();
       this.#endOpenSpans();
       this.#shutdown = holdProcessWhile(
         Promise.all(this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats))),

@@ -59,6 +59,27 @@ describe('configure and getTracer', () => {
     expect(second.resource.attributes['service.name']).toBe('second');
   });
 
+  it('lets requests in flight during a reconfiguration finish their spans on the previous tracer', async () => {
+    const { SpanKind, SpanStatusCode } = await import('../src/span-data.js');
+    const firstCollector = new SpanCollector();
+    const first = global.configure({
+      processors: [firstCollector],
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    const inFlight = first.startSpan('GET /slow', { kind: SpanKind.SERVER, parent: null });
+    global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(first.isShutdown).toBe(false);
+    inFlight.setStatus({ code: SpanStatusCode.OK });
+    inFlight.end();
+    await vi.waitFor(() => expect(first.isShutdown).toBe(true));
+    expect(firstCollector.shutdowns).toBe(1);
+    const ended = firstCollector.spans.find((span) => span.name === 'GET /slow');
+    expect(ended?.status.code).toBe(SpanStatusCode.OK);
+    expect(ended?.attributes['error.type']).toBeUndefined();
+  });
+
   it('keeps the previous tracer when the new options are invalid', () => {
     const first = global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
     expect(() => global.configure({ sampler: 'nope' as never })).toThrow(RangeError);
