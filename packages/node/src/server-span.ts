@@ -309,15 +309,15 @@ function traceOfResponse(res: (ServerResponse & Traced) | null | undefined): Req
 // give it a stand-in socket that never drains, so `writableFinished` stays false. Ending it is completing it there.
 function onClose(this: ServerResponse): void {
   const drained = this.writableFinished || !(this.socket instanceof Socket);
-  traceOfResponse(this)?.end(this, drained && this.writableEnded && !uploadCutOff(this.req));
+  traceOfResponse(this)?.end(this, drained && this.writableEnded && !clientLeftMidUpload(this.req));
 }
 
 function onInMemoryFinish(this: ServerResponse): void {
-  traceOfResponse(this)?.end(this, !uploadCutOff(this.req));
+  traceOfResponse(this)?.end(this, !clientLeftMidUpload(this.req));
 }
 
-function uploadCutOff(req: IncomingMessage | undefined): boolean {
-  return isClientGoneError(req?.errored);
+function clientLeftMidUpload(req: IncomingMessage | undefined): boolean {
+  return (req?.errored as { code?: unknown } | null | undefined)?.code === 'ECONNRESET';
 }
 
 // Readable#pipe and Stream#pipe emit 'pipe' on the destination with the source, before the first chunk moves.

@@ -713,6 +713,14 @@ describe('server span lifecycle', () => {
           () => {},
         ),
     ],
+    [
+      'a pipeline whose destination closed early',
+      (req: IncomingMessage) => {
+        const sink = new Writable({ write: (_c, _e, done) => done() });
+        setImmediate(() => sink.destroy());
+        return pipeline(req, sink).catch(() => {});
+      },
+    ],
   ])(
     'ends as completed a 413 the app answers after it stopped reading the upload by %s',
     async (_case, stop) => {
