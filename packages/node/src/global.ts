@@ -1,7 +1,8 @@
 import { BatchSpanProcessor, DEFAULT_EXPORT_TIMEOUT_MILLIS } from './batch-processor.js';
 import { type ExporterSpec, type ResolvedConfig, resolveConfig, type TracewireOptions } from './config.js';
 import { ConsoleExporter } from './exporters/console.js';
-import { rateLimitedWarn } from './exporters/failure-warning.js';
+import { type RateLimitedWarn, rateLimitedWarn } from './exporters/failure-warning.js';
+import { DEFAULT_SEND_TIMEOUT_MILLIS } from './exporters/http-span-sender.js';
 import { OtlpHttpExporter } from './exporters/otlp-http-exporter.js';
 import { ZipkinExporter } from './exporters/zipkin.js';
 import { installOutgoing } from './install-outgoing.js';
@@ -85,12 +86,9 @@ function createTracer(config: ResolvedConfig): Tracer {
   return tracer;
 }
 
-/** The HTTP exporters' own default `timeoutMillis` (`HttpSpanSender`). */
-const DEFAULT_HTTP_EXPORTER_TIMEOUT_MILLIS = 10_000;
-
 function createExporter(
   spec: ExporterSpec,
-  warn: (message: string) => void,
+  warn: RateLimitedWarn,
   exportTimeoutMillis: number,
 ): SpanExporter {
   switch (spec.kind) {
@@ -100,7 +98,7 @@ function createExporter(
       // long an export may run before it is cancelled. Only the exporter can cancel its request: with a longer
       // timeout of its own, a POST the processor gave up on kept running beside the next ones.
       const timeoutMillis = Math.min(
-        spec.options.timeoutMillis ?? DEFAULT_HTTP_EXPORTER_TIMEOUT_MILLIS,
+        spec.options.timeoutMillis ?? DEFAULT_SEND_TIMEOUT_MILLIS,
         exportTimeoutMillis,
       );
       return spec.kind === 'otlp'

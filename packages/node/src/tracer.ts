@@ -321,8 +321,9 @@ export class Tracer {
   }
 
   /**
-   * @internal The same flush, which does not itself keep the process alive: the hooks that run it (`beforeExit`,
-   * signals) hold the process with their own deadline instead, at most `shutdownOnSignals.timeoutMillis`.
+   * @internal The same flush, which does not itself keep the process alive: the `beforeExit` hook that runs it
+   * holds the process with its own deadline instead (at most `shutdownOnSignals.timeoutMillis`), and a signal the
+   * app handles leaves the process to the app.
    */
   async flushUnheld(): Promise<void> {
     await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));

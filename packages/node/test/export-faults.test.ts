@@ -187,6 +187,13 @@ describe('export faults against real local HTTP servers', () => {
     expect(collector.requests[1]!.at - collector.requests[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it('reports the Retry-After of the last attempt it was allowed', async () => {
+    const collector = await receiver((_req, _i, res) => res.writeHead(429, { 'retry-after': '5' }).end());
+    const exporter = new OtlpHttpExporter({ url: collector.url, retry: { maxAttempts: 1 }, warn: () => {} });
+    expect(await exporter.export([makeSpan()])).toMatchObject({ code: 1, retryAfterMs: 5000 });
+    expect(collector.requests).toHaveLength(1);
+  });
+
   it('a Retry-After beyond the export timeout ends the export early and reports the wait', async () => {
     const collector = await receiver((_req, _i, res) => res.writeHead(503, { 'retry-after': '120' }).end());
     const exporter = new OtlpHttpExporter({

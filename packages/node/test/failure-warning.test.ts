@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FailureWarning, rateLimitedWarn } from '../src/exporters/failure-warning.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
-import { type Receiver, startReceiver } from './fixtures/receiver.js';
+import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
 import { makeSpan } from './fixtures/spans.js';
 
 const URL_SHOWN = 'http://collector:4318/v1/traces';
@@ -13,20 +13,22 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** A FailureWarning whose lines land in the returned array, on a clock the test moves. */
-function outage(warn?: (message: string) => boolean | undefined) {
+/**
+ * A FailureWarning behind a 5-minute limiter, as an exporter has, whose lines land in the returned array, on a
+ * clock the test moves. `shared` stands for a tracer's shared limit: `false` when it holds a line back.
+ */
+function outage(shared?: (message: string) => boolean) {
   vi.useFakeTimers({ now: Date.UTC(2026, 10, 27, 4, 0, 0) });
   const lines: string[] = [];
-  const warning = new FailureWarning(
-    'OTLP exporter',
-    URL_SHOWN,
-    warn ??
-      ((message) => {
-        lines.push(message);
-        return true;
-      }),
+  const print = (message: string): boolean => {
+    if (shared !== undefined && !shared(message)) return false;
+    lines.push(message);
+    return true;
+  };
+  const limit = rateLimitedWarn(
+    Object.assign(print, { unlimited: (message: string) => void lines.push(message) }),
   );
-  return { lines, warning };
+  return { lines, warning: new FailureWarning('OTLP exporter', URL_SHOWN, limit) };
 }
 
 describe('FailureWarning', () => {
@@ -52,18 +54,24 @@ describe('FailureWarning', () => {
     expect(lines).toHaveLength(4);
   });
 
-  it('reports a new outage at once, however soon after the last one ended', () => {
+  it('reports a new outage once the limit allows, and a collector that flaps in one line per 5 minutes', () => {
     const { lines, warning } = outage();
     warning.failed(unavailable, false, true);
     vi.advanceTimersByTime(MINUTE);
     warning.succeeded();
-    vi.advanceTimersByTime(MINUTE);
+    for (let second = 0; second < 120; second++) {
+      vi.advanceTimersByTime(1000);
+      if (second % 2 === 0) warning.failed(unavailable, false, true);
+      else warning.succeeded();
+    }
+    vi.advanceTimersByTime(3 * MINUTE);
     warning.failed(refused, true, true);
     expect(lines.map((line) => line.match(/cannot send|sending spans .* again/)?.[0])).toEqual([
       'cannot send',
       'sending spans to http://collector:4318/v1/traces again',
       'cannot send',
     ]);
+    expect(lines[1]).toMatch(/again \(1 export failed since/);
   });
 
   it('says no spans were lost when a retry got through after a refused first attempt', () => {
@@ -75,12 +83,7 @@ describe('FailureWarning', () => {
 
   it('tries a line the shared limiter held back again on the next failure', () => {
     let open = false;
-    const lines: string[] = [];
-    const { warning } = outage((message) => {
-      if (!open) return false;
-      lines.push(message);
-      return true;
-    });
+    const { lines, warning } = outage(() => open);
     warning.failed(refused, true, true);
     warning.failed(refused, true, true);
     open = true;
@@ -116,6 +119,22 @@ describe('rateLimitedWarn', () => {
     expect(own('collector down')).toBe(true);
     own.unlimited('collector back');
     expect(printed).toEqual(['queue full', 'collector down', 'collector back']);
+  });
+});
+
+describe('an exporter built alone', () => {
+  it('limits its warnings itself, and ignores what a plain warn function returns', async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    // process.stderr.write answers false under back-pressure: that is no limiter holding the line back.
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${port}/v1/traces`,
+      retry: { maxAttempts: 2, initialBackoffMillis: 1, maxBackoffMillis: 1 },
+      warn: (message) => lines.push(message) < 0,
+    });
+    for (let i = 0; i < 3; i++) expect((await exporter.export([makeSpan()])).code).toBe(1);
+    await exporter.shutdown();
+    expect(lines).toEqual([expect.stringMatching(/cannot send spans/)]);
   });
 });
 

@@ -3,20 +3,28 @@ import { printable } from './log-text.js';
 /** Minimum gap between two lines from one limiter, and between two reminders of one outage. */
 const MIN_INTERVAL_MS = 5 * 60_000;
 
-/** Where a warning goes. A rate-limited one answers `false` when it held the line back; other answers are ignored. */
+/** Where a warning goes. What it returns is ignored, unless it is a `RateLimitedWarn`. */
 export type WarnFunction = (message: string) => unknown;
 
-/** `rateLimitedWarn`'s function: a line per interval, and `unlimited` for the one that closes a line it let out. */
+/**
+ * `rateLimitedWarn`'s function: a line per interval, answering whether it let this one out, and `unlimited` for
+ * the line that closes one it let out (an outage's end).
+ */
 export interface RateLimitedWarn {
   (message: string): boolean;
   unlimited(message: string): void;
 }
 
+export function isRateLimited(warn: WarnFunction): warn is RateLimitedWarn {
+  return typeof (warn as Partial<RateLimitedWarn>).unlimited === 'function';
+}
+
 /**
  * Tells the user when spans stop leaving the process, instead of once per batch: the first failed attempt of an
- * outage says so at once, a reminder follows at most every 5 minutes while exports keep failing, and the first
- * success after a reported outage says it is over and what it cost. A line the shared limiter held back (another
- * warning went out just before) is tried again on the next failure, so an outage is never left unreported.
+ * outage says so, a reminder follows at most every 5 minutes while exports keep failing, and the first success
+ * after a reported outage says it is over and what it cost. Every line but that last goes through the limiter: one
+ * it held back (another warning went out less than 5 minutes before) is tried again on the next failure, and an
+ * outage that begins and ends within that time is only counted, in tracer.stats.
  */
 export class FailureWarning {
   #since: number | undefined;
@@ -26,7 +34,7 @@ export class FailureWarning {
   constructor(
     private readonly exporterName: string,
     private readonly url: string,
-    private readonly warn: WarnFunction = console.warn,
+    private readonly warn: RateLimitedWarn,
   ) {}
 
   /** An attempt failed; `final` when the export gave up and its spans are dropped. */
@@ -45,7 +53,7 @@ export class FailureWarning {
     } else if (final && now - this.#reportedAt >= MIN_INTERVAL_MS) {
       const said = this.#say(
         `tracewire: ${this.exporterName} still cannot send spans to ${this.url} (${reason}): ` +
-          `${this.#failedExports} exports failed since ${new Date(this.#since).toISOString()}.`,
+          `${exportsFailed(this.#failedExports)} since ${new Date(this.#since).toISOString()}.`,
       );
       if (said) this.#reportedAt = now;
     }
@@ -57,7 +65,7 @@ export class FailureWarning {
       const cost =
         this.#failedExports === 0
           ? 'a retry got through; no spans were lost'
-          : `${this.#failedExports} exports failed since ${new Date(this.#since).toISOString()}`;
+          : `${exportsFailed(this.#failedExports)} since ${new Date(this.#since).toISOString()}`;
       this.#sayUnlimited(`tracewire: ${this.exporterName} is sending spans to ${this.url} again (${cost}).`);
     }
     this.#since = undefined;
@@ -67,7 +75,7 @@ export class FailureWarning {
 
   #say(message: string): boolean {
     try {
-      return this.warn(message) !== false;
+      return this.warn(message);
     } catch {
       // A throwing warn function must not fail the export; the line counts as said.
       return true;
@@ -76,17 +84,21 @@ export class FailureWarning {
 
   #sayUnlimited(message: string): void {
     try {
-      ((this.warn as Partial<RateLimitedWarn>).unlimited ?? this.warn)(message);
+      this.warn.unlimited(message);
     } catch {
       // As above.
     }
   }
 }
 
+function exportsFailed(count: number): string {
+  return `${count} export${count === 1 ? '' : 's'} failed`;
+}
+
 /**
  * One warning line per `intervalMillis`, whatever it is about: a process whose collector is gone or too slow says so
  * once, not once per exporter and again per dropped batch. `configure()` shares one between its exporters and batch
- * processors. A limiter given another limiter passes its answers through.
+ * processors; an exporter built alone makes its own. A limiter given another limiter passes its answers through.
  */
 export function rateLimitedWarn(
   warn: WarnFunction = console.warn,
@@ -96,13 +108,15 @@ export function rateLimitedWarn(
   const limited = (message: string): boolean => {
     const now = Date.now();
     if (now - warnedAt < intervalMillis) return false;
-    if (warn(message) === false) return false;
+    if (isRateLimited(warn)) {
+      if (!warn(message)) return false;
+    } else warn(message);
     warnedAt = now;
     return true;
   };
   limited.unlimited = (message: string): void => {
-    const inner = (warn as Partial<RateLimitedWarn>).unlimited ?? warn;
-    inner(message);
+    if (isRateLimited(warn)) warn.unlimited(message);
+    else warn(message);
   };
   return limited;
 }

@@ -87,8 +87,10 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     }
     const { failure, retryable } = assess(result, options.url);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
-    if (!retryable || attempt >= retry.maxAttempts) return failure;
+    if (!retryable) return failure;
+    // Returned when this send ends here too: the batch processor holds the next batches for it.
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
+    if (attempt >= retry.maxAttempts) return { ...failure, retryAfterMs };
     const wait = retryAfterMs ?? backoff(attempt, retry);
     if (Date.now() + wait >= deadline) return { ...failure, retryAfterMs };
     await sleep(wait);

@@ -6,6 +6,7 @@ import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import {
   FailureWarning,
+  isRateLimited,
   type RateLimitedWarn,
   rateLimitedWarn,
   type WarnFunction,
@@ -38,9 +39,13 @@ export type Delivery =
   | { ok: true; responseBody: Uint8Array; contentType: string | undefined }
   | { ok: false; result: ExportResult };
 
+/** `timeoutMillis` when none is given: `OTEL_EXPORTER_OTLP_TIMEOUT`'s default. */
+export const DEFAULT_SEND_TIMEOUT_MILLIS = 10_000;
+
 /**
- * The part OTLP and Zipkin exporters share: one keep-alive connection pool, the retrying POST, the once-only
- * failure warning, and a shutdown that waits for exports in flight. Exporters differ only in how they encode.
+ * The part OTLP and Zipkin exporters share: one keep-alive connection pool, the retrying POST, the outage warnings
+ * (rate-limited: the tracer's shared limit, or the exporter's own), and a shutdown that waits for exports in flight.
+ * Exporters differ only in how they encode.
  */
 export class HttpSpanSender {
   readonly url: URL;
@@ -48,7 +53,7 @@ export class HttpSpanSender {
   private readonly timeoutMillis: number;
   private readonly retry: Partial<RetryPolicy> | undefined;
   private readonly warning: FailureWarning;
-  /** For what the collector says about spans it took (partial success): at most a line per 5 minutes. */
+  /** For what the collector says about spans it took (partial success), under the same limit as the outages. */
   readonly notice: RateLimitedWarn;
   /** The endpoint as logs show it. */
   readonly shownUrl: string;
@@ -60,12 +65,13 @@ export class HttpSpanSender {
 
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
-    this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? 10_000);
+    this.timeoutMillis = positive('timeoutMillis', options.timeoutMillis ?? DEFAULT_SEND_TIMEOUT_MILLIS);
     this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
     this.shownUrl = urlForLogs(this.url);
-    this.warning = new FailureWarning(exporterName, this.shownUrl, options.warn);
-    this.notice = rateLimitedWarn(options.warn);
+    const warn = options.warn ?? console.warn;
+    this.notice = isRateLimited(warn) ? warn : rateLimitedWarn(warn);
+    this.warning = new FailureWarning(exporterName, this.shownUrl, this.notice);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
     const pool = { keepAlive: true, maxSockets: 4 };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
