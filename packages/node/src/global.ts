@@ -30,7 +30,7 @@ export function configure(options?: TracewireOptions): Tracer {
   const previous = processShared.tracer as Tracer | undefined;
   processShared.tracer = tracer;
   processShared.lazyFailure = undefined;
-  if (previous !== undefined && previous !== tracer) void previous.retire(RETIRE_WAIT_MILLIS);
+  if (previous !== undefined && previous !== tracer) tracer.replaces(previous, RETIRE_WAIT_MILLIS);
   return tracer;
 }
 

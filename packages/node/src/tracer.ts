@@ -115,6 +115,8 @@ export class Tracer {
   #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
   readonly #scopedSinks = new Map<string, SpanSink>();
+  /** Tracers this one replaced that are still finishing their requests (`replaces`). */
+  readonly #retiring = new Set<Tracer>();
   #shutdown: Promise<void> | undefined;
 
   constructor(config: TracerConfig = {}) {
@@ -271,11 +273,18 @@ export class Tracer {
   }
 
   /**
-   * @internal Replaced as the global tracer by `configure()`: its hooks and instrumentation go now (the new tracer
-   * has its own), while requests already in flight finish their spans here and are exported as they are; only
-   * those still open after `waitMillis` end as `shutdown`. A configuration reload is no process exit.
+   * @internal `configure()` replaced `previous` with this tracer. Its hooks and instrumentation go now (this tracer
+   * has its own), while requests already in flight finish their spans there and are exported as they are; those
+   * still open after `waitMillis` end as `shutdown`. A configuration reload is no process exit. Until it has shut
+   * down, this tracer's flushes and shutdown (what the exit hooks run) take it along, so a signal in the meantime
+   * loses none of its spans.
    */
-  async retire(waitMillis: number): Promise<void> {
+  replaces(previous: Tracer, waitMillis: number): void {
+    this.#retiring.add(previous);
+    void previous.#retire(waitMillis).finally(() => this.#retiring.delete(previous));
+  }
+
+  async #retire(waitMillis: number): Promise<void> {
     this.#detach();
     const until = Date.now() + waitMillis;
     while (this.#open.size > 0 && Date.now() < until && this.#shutdown === undefined) {
@@ -326,7 +335,10 @@ export class Tracer {
    * app handles leaves the process to the app.
    */
   async flushUnheld(): Promise<void> {
-    await Promise.all(this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)));
+    await Promise.all([
+      ...this.#processors.map((processor) => settle(() => processor.forceFlush(), this.stats)),
+      ...[...this.#retiring].map((previous) => previous.flushUnheld()),
+    ]);
   }
 
   /**
@@ -339,7 +351,10 @@ export class Tracer {
       this.#detach();
       this.#endOpenSpans();
       this.#shutdown = holdProcessWhile(
-        Promise.all(this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats))),
+        Promise.all([
+          ...this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats)),
+          ...[...this.#retiring].map((previous) => previous.shutdown()),
+        ]),
       ).then(() => undefined);
     }
     return this.#shutdown;

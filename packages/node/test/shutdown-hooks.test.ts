@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Receiver, startReceiver } from './fixtures/receiver.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
@@ -105,6 +105,15 @@ describe('shutdown hooks in a real process', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
 
+  it('on SIGTERM after a reconfiguration: flushes what ended on the replaced tracer too', async () => {
+    const app = run('reconfigured');
+    await app.ready;
+    app.child.kill('SIGTERM');
+    const { code, signal } = await app.exited;
+    expect(app.output()).toContain('flushed work-reconfigured,GET /slow');
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
   it('gives up on a flush that never finishes at the deadline and still exits by the signal', async () => {
     const app = run('hang');
     await app.ready;
@@ -179,9 +188,8 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
     const app = run('tsx', neighboursFixture, { COLLECTOR: collector.url, TIMEOUT: '10000' });
     await app.ready;
     app.child.kill('SIGINT');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await vi.waitFor(() => expect(collector.requests).toHaveLength(1)); // the flush is out, and never answered
     expect({ code: app.child.exitCode, signal: app.child.signalCode }).toEqual({ code: null, signal: null });
-    expect(collector.requests).toHaveLength(1); // the flush is out, and never answered
     const secondAt = Date.now();
     app.child.kill('SIGINT');
     const { code, signal } = await app.exited;
