@@ -27,20 +27,18 @@ const SENSITIVE = new Set([
 ]);
 
 /**
- * The headers `names` lists, lowercased, each once, credentials left out unless `allowSensitive`; after `before`
- * (an earlier list the new names add to). Throws a TypeError naming `option` for an entry that is no header name,
- * and a RangeError past MAX_CAPTURED_HEADERS for a list given alone.
+ * The headers `names` lists, lowercased, each once, credentials left out unless `allowSensitive`. Throws a
+ * TypeError naming `option` for an entry that is no header name, and a RangeError past MAX_CAPTURED_HEADERS.
  */
 export function compileHeaderList(
   option: string,
   names: readonly unknown[],
   prefix: string,
   allowSensitive: boolean,
-  before?: readonly HeaderCapture[],
 ): HeaderCapture[] {
   if (!Array.isArray(names)) throw new TypeError(`${option} must be an array of header names`);
-  const seen = new Set<string>(before?.map((capture) => capture.header));
-  const out: HeaderCapture[] = before === undefined ? [] : [...before];
+  const seen = new Set<string>();
+  const out: HeaderCapture[] = [];
   for (const name of names) {
     if (typeof name !== 'string' || !isHttpToken(name)) {
       throw new TypeError(`${option} entries must be header names; got ${JSON.stringify(name)}`);
@@ -51,7 +49,7 @@ export function compileHeaderList(
     // Semantic conventions: `http.request.header.<key>` with the lowercase name, value an array of strings.
     out.push({ header, attribute: prefix + header });
   }
-  if (before === undefined && out.length > MAX_CAPTURED_HEADERS) {
+  if (out.length > MAX_CAPTURED_HEADERS) {
     throw new RangeError(`${option} may list at most ${MAX_CAPTURED_HEADERS} headers; got ${out.length}`);
   }
   return out;

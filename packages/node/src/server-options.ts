@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Propagator, propagatorsFromNames } from '@tracewire/core';
 import { type EnvWarn, warnIgnored, warnOfEnv } from './env-warning.js';
-import { compileHeaderList, type HeaderCapture, MAX_CAPTURED_HEADERS } from './header-capture.js';
+import { compileHeaderList, type HeaderCapture } from './header-capture.js';
 import { knownHttpMethods } from './http-methods.js';
-import { isHttpToken } from './http-token.js';
 import { commaList } from './option-checks.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
@@ -117,9 +116,7 @@ export function resolveServerOptions(
       throw new TypeError(`unknown tracing option '${key}'; accepted: ${[...KNOWN_KEYS].join(', ')}`);
     }
   }
-  const ignorePatterns: RegExp[] = validEntries(env, 'TRACEWIRE_IGNORE_PATHS', isPath, 'paths', warn).map(
-    globToRegExp,
-  );
+  const ignorePatterns: RegExp[] = envEntries(env, 'TRACEWIRE_IGNORE_PATHS', globToRegExp, warn);
   let ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
   if (typeof o.ignore === 'function') ignorePredicate = o.ignore;
   else if (Array.isArray(o.ignore)) {
@@ -158,18 +155,23 @@ export function resolveServerOptions(
   }
   const allowSensitive = capture.allowSensitive === true;
   const captured = (key: 'request' | 'response', variable: string, prefix: string): HeaderCapture[] => {
-    const fromCode = compileHeaderList(`captureHeaders.${key}`, capture[key] ?? [], prefix, allowSensitive);
-    const fromEnv = validEntries(env, variable, isHttpToken, 'header names', warn);
-    const all = compileHeaderList(variable, fromEnv, prefix, allowSensitive, fromCode);
-    if (all.length > MAX_CAPTURED_HEADERS) {
-      warnIgnored(
-        warn,
-        `captureHeaders.${key} and ${variable} list more than ${MAX_CAPTURED_HEADERS} headers`,
-        `only the first ${MAX_CAPTURED_HEADERS} are recorded`,
-      );
-      return all.slice(0, MAX_CAPTURED_HEADERS);
+    const option = `captureHeaders.${key}`;
+    const fromCode = capture[key] ?? [];
+    const codeOnly = compileHeaderList(option, fromCode, prefix, allowSensitive);
+    const fromEnv = envEntries(
+      env,
+      variable,
+      (name) => compileHeaderList(variable, [name], prefix, true)[0]!.header,
+      warn,
+    );
+    if (fromEnv.length === 0) return codeOnly;
+    try {
+      return compileHeaderList(option, [...fromCode, ...fromEnv], prefix, allowSensitive);
+    } catch (error) {
+      // Past the cap with the variable's names: the code's list, valid alone, is kept.
+      warnIgnored(warn, `${variable}: ${(error as Error).message}`, 'the variable is ignored');
+      return codeOnly;
     }
-    return all;
   };
   return {
     ignorePatterns,
@@ -190,27 +192,30 @@ export function resolveServerOptions(
 }
 
 /**
- * A `TRACEWIRE_*` comma list, each entry `valid` kept: an invalid entry is warned of and left out, as an invalid
- * `OTEL_*` value is (OpenTelemetry SDK environment spec), so an operator's typo never stops the service.
+ * What `compile` makes of each entry of a `TRACEWIRE_*` comma list: an entry it rejects is warned of and left out,
+ * as an invalid `OTEL_*` value is (OpenTelemetry SDK environment spec), so an operator's typo never stops the
+ * service. `compile` is the one that judges the same entries given in code.
  */
-function validEntries(
+function envEntries<T>(
   env: NodeJS.ProcessEnv,
   variable: string,
-  valid: (entry: string) => boolean,
-  what: string,
+  compile: (entry: string) => T,
   warn: EnvWarn,
-): string[] {
-  const entries = commaList(env[variable]);
-  const kept = entries.filter(valid);
-  if (kept.length < entries.length) {
-    const bad = entries.filter((entry) => !valid(entry)).map((entry) => `'${entry}'`);
-    warnIgnored(warn, `${variable} must list ${what}; got ${bad.join(', ')}`, 'those entries are left out');
+): T[] {
+  const kept: T[] = [];
+  for (const entry of commaList(env[variable])) {
+    try {
+      kept.push(compile(entry));
+    } catch (error) {
+      const problem = (error as Error).message;
+      warnIgnored(
+        warn,
+        problem.startsWith(variable) ? problem : `${variable}: ${problem}`,
+        'that entry is left out',
+      );
+    }
   }
   return kept;
-}
-
-function isPath(entry: string): boolean {
-  return entry.charCodeAt(0) === 47; /* / */
 }
 
 function resolveIncomingContext(value: unknown, envValue: string | undefined): IncomingContextPolicy {

@@ -198,8 +198,8 @@ describe('environment variables for operators', () => {
     expect(resolved.ignorePatterns.map(String)).toEqual(['/^\\/ready$/']);
     expect(resolved.requestHeaders.map((h) => h.header)).toEqual(['x-request-id']);
     expect(warnings).toEqual([
-      "tracewire: TRACEWIRE_IGNORE_PATHS must list paths; got 'health'; those entries are left out.",
-      "tracewire: TRACEWIRE_CAPTURE_REQUEST_HEADERS must list header names; got 'bad(name)'; those entries are left out.",
+      "tracewire: TRACEWIRE_IGNORE_PATHS: ignore paths must start with '/'; got 'health'; that entry is left out.",
+      'tracewire: TRACEWIRE_CAPTURE_REQUEST_HEADERS entries must be header names; got "bad(name)"; that entry is left out.',
     ]);
   });
 
