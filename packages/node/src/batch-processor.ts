@@ -192,13 +192,12 @@ export class BatchSpanProcessor implements SpanProcessor {
     // Spans that keep arriving during a flush are the timer's business: a flush under load must still end.
     const target = this.enqueued;
     while (this.dequeued < target && this.queued > 0) {
-      if (this.inFlight.size >= this.maxConcurrentExports) {
-        await Promise.race(this.inFlight);
-      } else if (Date.now() < this.resumeAt) {
+      if (this.mayStart()) this.startExport();
+      else if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+      else {
+        // Nothing in flight, so a Retry-After pause is what holds the next export.
         if (this.resumeAt >= endsAt) break;
         await new Promise((resolve) => setTimeout(resolve, this.resumeAt - Date.now()).unref());
-      } else {
-        this.startExport();
       }
     }
     await Promise.all(this.inFlight);
