@@ -280,6 +280,8 @@ export class Tracer {
    * loses none of its spans.
    */
   replaces(previous: Tracer, waitMillis: number): void {
+    // One the app shut down itself has nothing left to finish; a flush must not wait on its leftovers.
+    if (previous.isShutdown) return;
     this.#retiring.add(previous);
     void previous.#retire(waitMillis).finally(() => this.#retiring.delete(previous));
   }

@@ -80,6 +80,28 @@ describe('configure and getTracer', () => {
     expect(ended?.attributes['error.type']).toBeUndefined();
   });
 
+  it('does not make a new tracer flush wait on a previous one the app had shut down itself', async () => {
+    // A processor whose flush never ends: what a shut-down tracer's export left running looks like to a flush.
+    const hanging = {
+      onStart() {},
+      onEnd() {},
+      forceFlush: () => new Promise<void>(() => {}),
+      shutdown: async () => {},
+    };
+    const first = global.configure({
+      processors: [hanging],
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    await first.shutdown();
+    const second = global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    const outcome = await Promise.race([
+      second.forceFlush().then(() => 'flushed'),
+      new Promise((resolve) => setTimeout(resolve, 1000, 'still waiting')),
+    ]);
+    expect(outcome).toBe('flushed');
+  });
+
   it('keeps the previous tracer when the new options are invalid', () => {
     const first = global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
     expect(() => global.configure({ sampler: 'nope' as never })).toThrow(RangeError);
