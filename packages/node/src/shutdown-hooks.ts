@@ -1,6 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { workersExited } from './cluster-workers.js';
 import { withDeadline } from './deadline.js';
+import { markExiting } from './exit-state.js';
 import type { Tracer } from './tracer.js';
 
 export interface ShutdownHookOptions {
@@ -32,12 +33,14 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     const ended = tracer.stats.spansEnded;
     if (ended === flushedAt) return;
     flushedAt = ended;
+    markExiting();
     // The deadline holds the process (the exporter's connections do not): at most `timeoutMillis`, even when the
     // collector accepts the connection and never answers.
     void withDeadline(() => tracer.flushUnheld(), timeoutMillis, true);
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    markExiting();
     if (exiting) {
       // A second signal during our flush (a second Ctrl-C) ends the process at once.
       removeSignalListeners();

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Receiver, startReceiver } from './fixtures/receiver.js';
+import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
 const neighboursFixture = fileURLToPath(new URL('./fixtures/signal-neighbours-app.mjs', import.meta.url));
@@ -195,6 +195,19 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
     const { code, signal } = await app.exited;
     expect({ code, signal }, app.output()).toEqual({ code: null, signal: 'SIGINT' });
     expect(Date.now() - secondAt).toBeLessThan(1000);
+  });
+});
+
+describe('shutdown hooks with no collector running', () => {
+  it('end the process on a signal without retrying the refused connection', async () => {
+    const app = run('plain', neighboursFixture, {
+      COLLECTOR: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+    });
+    const { code, signal, took } = await signalled(app, 'SIGTERM');
+    expect({ code, signal }, app.output()).toEqual({ code: null, signal: 'SIGTERM' });
+    // Before: the flush retried the refused connection (1 s, 1.5 s, ...) until the hooks' 5 s deadline.
+    expect(took).toBeLessThan(2500);
+    expect(app.output()).toMatch(/cannot send spans .*nothing is listening there/);
   });
 });
 

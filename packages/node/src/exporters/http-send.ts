@@ -34,6 +34,8 @@ export interface HttpSendOptions {
   agent?: http.Agent | undefined;
   /** Called after each failed attempt, retried or not, so a caller can warn before the retries run out. */
   onFailedAttempt?: ((error: Error, connectionRefused: boolean) => void) | undefined;
+  /** A refused connection (nothing listening) is not retried. */
+  refusedIsFinal?: boolean | undefined;
 }
 
 export type SendOutcome =
@@ -87,7 +89,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     }
     const { failure, retryable } = assess(result, options.url);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
-    if (!retryable) return failure;
+    if (!retryable || (failure.connectionRefused && options.refusedIsFinal === true)) return failure;
     // Returned when this send ends here too: the batch processor holds the next batches for it.
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
     if (attempt >= retry.maxAttempts) return { ...failure, retryAfterMs };

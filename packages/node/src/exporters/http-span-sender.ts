@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isExiting } from '../exit-state.js';
 import { checkHeaders } from '../option-checks.js';
 import { SDK_VERSION } from '../resource.js';
 import type { ExportResult } from '../span-data.js';
@@ -100,9 +101,9 @@ export class HttpSpanSender {
       timeoutMillis: this.timeoutMillis,
       compression,
       // Once an export found nothing listening, the next ones try once each until one gets through: retrying a
-      // collector that is not running only delays every flush, the one at exit most (5 s of Ctrl-C on a
-      // developer's machine with no collector). A restart is still caught, by the next batch.
+      // collector that is not running only delays every flush. A restart is still caught, by the next batch.
       retry: this.nothingListens ? { ...this.retry, maxAttempts: 1 } : this.retry,
+      refusedIsFinal: isExiting(),
       agent: this.agent,
       // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
       onFailedAttempt: (error, connectionRefused) => {
