@@ -209,6 +209,18 @@ describe('shutdown hooks with no collector running', () => {
     expect(took).toBeLessThan(2500);
     expect(app.output()).toMatch(/cannot send spans .*nothing is listening there/);
   });
+
+  it('stop an export already waiting to retry the refused connection when the signal comes', async () => {
+    const collector = `http://127.0.0.1:${await closedPort()}/v1/traces`;
+    // The batch leaves at once; its first attempt is refused and it waits 1 s, then 1.5 s..., to try again.
+    const app = run('plain', neighboursFixture, { COLLECTOR: collector, BATCH_DELAY: '10' });
+    await app.ready;
+    await vi.waitFor(() => expect(app.output()).toMatch(/nothing is listening there/));
+    const { code, signal, took } = await signalled(app, 'SIGTERM');
+    expect({ code, signal }, app.output()).toEqual({ code: null, signal: 'SIGTERM' });
+    // Before: the export went on retrying until the hooks' 5 s deadline.
+    expect(took).toBeLessThan(2500);
+  });
 });
 
 describe('shutdown hooks in a worker thread', () => {

@@ -34,8 +34,12 @@ export interface HttpSendOptions {
   agent?: http.Agent | undefined;
   /** Called after each failed attempt, retried or not, so a caller can warn before the retries run out. */
   onFailedAttempt?: ((error: Error, connectionRefused: boolean) => void) | undefined;
-  /** A refused connection (nothing listening) is not retried. */
-  refusedIsFinal?: boolean | undefined;
+  /**
+   * Asked after each failed attempt: when it answers true, a refused connection (nothing listening) is not retried.
+   * `wakeUp` ends the wait after a refused attempt early, so that the question is asked again at once.
+   */
+  refusedIsFinal?: (() => boolean) | undefined;
+  wakeUp?: Promise<void> | undefined;
 }
 
 export type SendOutcome =
@@ -89,13 +93,14 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
     }
     const { failure, retryable } = assess(result, options.url);
     options.onFailedAttempt?.(failure.error, failure.connectionRefused);
-    if (!retryable || (failure.connectionRefused && options.refusedIsFinal === true)) return failure;
+    if (!retryable || (failure.connectionRefused && options.refusedIsFinal?.() === true)) return failure;
     // Returned when this send ends here too: the batch processor holds the next batches for it.
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;
     if (attempt >= retry.maxAttempts) return { ...failure, retryAfterMs };
     const wait = retryAfterMs ?? backoff(attempt, retry);
     if (Date.now() + wait >= deadline) return { ...failure, retryAfterMs };
-    await sleep(wait);
+    const wakeUp = failure.connectionRefused ? options.wakeUp : undefined;
+    await (wakeUp === undefined ? sleep(wait) : Promise.race([sleep(wait), wakeUp]));
   }
 }
 

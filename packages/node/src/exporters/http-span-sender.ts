@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isExiting } from '../exit-state.js';
+import { isExiting, whenExiting } from '../exit-state.js';
 import { checkHeaders } from '../option-checks.js';
 import { SDK_VERSION } from '../resource.js';
 import type { ExportResult } from '../span-data.js';
@@ -103,7 +103,10 @@ export class HttpSpanSender {
       // Once an export found nothing listening, the next ones try once each until one gets through: retrying a
       // collector that is not running only delays every flush. A restart is still caught, by the next batch.
       retry: this.nothingListens ? { ...this.retry, maxAttempts: 1 } : this.retry,
-      refusedIsFinal: isExiting(),
+      // Once the exit hooks flush, a collector that is not running cannot come back before the exit: an export
+      // already waiting to retry one stops at its next refused attempt, and waits no longer for it.
+      refusedIsFinal: isExiting,
+      wakeUp: whenExiting(),
       agent: this.agent,
       // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
       onFailedAttempt: (error, connectionRefused) => {
