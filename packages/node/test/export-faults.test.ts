@@ -81,42 +81,6 @@ describe('export faults against real local HTTP servers', () => {
     expect(warn).toHaveBeenCalledTimes(1);
   });
 
-  it('tries once per export while nothing listens, and retries again once the collector is back', async () => {
-    const port = await closedPort();
-    const attempts: boolean[] = [];
-    const exporter = new OtlpHttpExporter({
-      url: `http://127.0.0.1:${port}/v1/traces`,
-      protocol: 'http/json',
-      retry: { maxAttempts: 3, initialBackoffMillis: 10, maxBackoffMillis: 10 },
-      warn: () => {},
-    });
-    // Counted where the sender reports each attempt that found nothing listening.
-    const sender = (exporter as unknown as { sender: { warning: { failed: (...args: unknown[]) => void } } })
-      .sender;
-    const failed = sender.warning.failed.bind(sender.warning);
-    sender.warning.failed = (error, refused, final) => {
-      if (final === false) attempts.push(refused as boolean);
-      failed(error, refused, final);
-    };
-    expect((await exporter.export([makeSpan()])).code).toBe(1);
-    expect(attempts).toHaveLength(3);
-    expect((await exporter.export([makeSpan()])).code).toBe(1);
-    expect(attempts).toHaveLength(4);
-    // The collector comes back: the next export gets through, and a later outage is retried in full again.
-    const back = http.createServer((req, res) => req.resume().on('end', () => res.end('{}')));
-    await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
-    try {
-      expect((await exporter.export([makeSpan()])).code).toBe(0);
-    } finally {
-      back.closeAllConnections();
-      await new Promise((resolve) => back.close(resolve));
-    }
-    expect((await exporter.export([makeSpan()])).code).toBe(1);
-    // (The first of these may meet the closed keep-alive socket instead, a failure of another kind.)
-    expect(attempts.length - 4).toBeGreaterThan(1);
-    await exporter.shutdown();
-  });
-
   it('collector answers 500: no retry, the batch is counted as failed', async () => {
     const collector = await receiver((_req, _i, res) => res.writeHead(500).end('internal'));
     const exporter = new OtlpHttpExporter({

@@ -61,8 +61,6 @@ export class HttpSpanSender {
   private readonly agent: http.Agent;
   private readonly pending = new Set<Promise<unknown>>();
   private isShutdown = false;
-  /** The last export ended with nothing listening at the URL, and none has got through since. */
-  private nothingListens = false;
 
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
@@ -100,9 +98,7 @@ export class HttpSpanSender {
       contentType,
       timeoutMillis: this.timeoutMillis,
       compression,
-      // Once an export found nothing listening, the next ones try once each until one gets through: retrying a
-      // collector that is not running only delays every flush. A restart is still caught, by the next batch.
-      retry: this.nothingListens ? { ...this.retry, maxAttempts: 1 } : this.retry,
+      retry: this.retry,
       // Once the exit hooks flush, a collector that is not running cannot come back before the exit: an export
       // already waiting to retry one stops at its next refused attempt, and waits no longer for it.
       refusedIsFinal: isExiting,
@@ -114,11 +110,9 @@ export class HttpSpanSender {
       },
     });
     if (!outcome.ok) {
-      this.nothingListens = outcome.connectionRefused;
       this.warning.failed(outcome.error, outcome.connectionRefused, true);
       return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };
     }
-    this.nothingListens = false;
     this.warning.succeeded();
     return { ok: true, responseBody: outcome.body, contentType: outcome.contentType };
   }
