@@ -213,15 +213,12 @@ export class BatchSpanProcessor implements SpanProcessor {
   }
 
   private warnQueueFull(): void {
-    try {
-      this.warn(
-        `tracewire: the span queue is full (${this.maxQueueSize} spans): the exporter cannot keep up, so new spans ` +
-          'are dropped and counted in tracer.stats.droppedQueueFull. Raise batch.maxQueueSize ' +
-          '(OTEL_BSP_MAX_QUEUE_SIZE) or sample less. This is reported at most once every 5 minutes.',
-      );
-    } catch {
-      // A throwing warn function must not turn a dropped span into an error in the app's request.
-    }
+    // Through rateLimitedWarn, which keeps a throwing warn function from failing the app's request.
+    this.warn(
+      `tracewire: the span queue is full (${this.maxQueueSize} spans): the exporter cannot keep up, so new spans ` +
+        'are dropped and counted in tracer.stats.droppedQueueFull. Raise batch.maxQueueSize ' +
+        '(OTEL_BSP_MAX_QUEUE_SIZE) or sample less. This is reported at most once every 5 minutes.',
+    );
   }
 
   private armTimer(): void {

@@ -148,6 +148,7 @@ describe('what the collector says in a 200 answer', () => {
   async function exportTo(
     contentType: string,
     body: string,
+    warnThrows = false,
   ): Promise<{ warned: string[]; rejected: number | undefined }> {
     collector = await startReceiver((_req, _i, res) =>
       res.writeHead(200, { 'content-type': contentType }).end(body),
@@ -156,7 +157,10 @@ describe('what the collector says in a 200 answer', () => {
     const exporter = new OtlpHttpExporter({
       url: collector.url,
       protocol: 'http/json',
-      warn: (message) => void warned.push(message),
+      warn: (message) => {
+        warned.push(message);
+        if (warnThrows) throw new Error('logger gone');
+      },
     });
     const spans = [makeSpan(), makeSpan(), makeSpan(), makeSpan(), makeSpan()];
     const result = await exporter.export(spans);
@@ -174,6 +178,16 @@ describe('what the collector says in a 200 answer', () => {
     expect(rejected).toBe(3);
     expect(warned).toHaveLength(1);
     expect(warned[0]).toMatch(/rejected 3 of 5 spans: span name too long\. They are counted/);
+  });
+
+  it('still counts the export as delivered when the warn function throws', async () => {
+    const { warned, rejected } = await exportTo(
+      'application/json',
+      '{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span name too long"}}',
+      true,
+    );
+    expect(rejected).toBe(3);
+    expect(warned).toHaveLength(1);
   });
 
   it('reports a warning the collector sends with every span taken', async () => {

@@ -44,14 +44,14 @@ export class FailureWarning {
     if (final) this.#failedExports++;
     const reason = connectionRefused ? 'nothing is listening there' : printable(error.message, 300);
     if (this.#reportedAt === undefined) {
-      const said = this.#say(
+      const said = this.warn(
         `tracewire: ${this.exporterName} cannot send spans to ${this.url} (${reason}). It keeps trying; spans ` +
           'it cannot send are dropped and counted in tracer.stats.droppedExportFailed. This is reported again ' +
           'every 5 minutes while it lasts, and when it ends.',
       );
       if (said) this.#reportedAt = now;
     } else if (final && now - this.#reportedAt >= MIN_INTERVAL_MS) {
-      const said = this.#say(
+      const said = this.warn(
         `tracewire: ${this.exporterName} still cannot send spans to ${this.url} (${reason}): ` +
           `${exportsFailed(this.#failedExports)} since ${new Date(this.#since).toISOString()}.`,
       );
@@ -66,28 +66,11 @@ export class FailureWarning {
         this.#failedExports === 0
           ? 'a retry got through; no spans were lost'
           : `${exportsFailed(this.#failedExports)} since ${new Date(this.#since).toISOString()}`;
-      this.#sayUnlimited(`tracewire: ${this.exporterName} is sending spans to ${this.url} again (${cost}).`);
+      this.warn.unlimited(`tracewire: ${this.exporterName} is sending spans to ${this.url} again (${cost}).`);
     }
     this.#since = undefined;
     this.#failedExports = 0;
     this.#reportedAt = undefined;
-  }
-
-  #say(message: string): boolean {
-    try {
-      return this.warn(message);
-    } catch {
-      // A throwing warn function must not fail the export; the line counts as said.
-      return true;
-    }
-  }
-
-  #sayUnlimited(message: string): void {
-    try {
-      this.warn.unlimited(message);
-    } catch {
-      // As above.
-    }
   }
 }
 
@@ -110,13 +93,22 @@ export function rateLimitedWarn(
     if (now - warnedAt < intervalMillis) return false;
     if (isRateLimited(warn)) {
       if (!warn(message)) return false;
-    } else warn(message);
+    } else sayTo(warn, message);
     warnedAt = now;
     return true;
   };
   limited.unlimited = (message: string): void => {
     if (isRateLimited(warn)) warn.unlimited(message);
-    else warn(message);
+    else sayTo(warn, message);
   };
   return limited;
+}
+
+/** The app's warn function may throw; what warned (an export, a request's span) must not fail for it. */
+function sayTo(warn: WarnFunction, message: string): void {
+  try {
+    warn(message);
+  } catch {
+    // The line counts as said.
+  }
 }
