@@ -87,6 +87,25 @@ describe('BatchSpanProcessor', () => {
     expect(stats.droppedQueueFull).toBe(15);
   });
 
+  it('keeps dropping and counting when the warn function throws', () => {
+    const exporter = new ControlledExporter();
+    const warn = vi.fn(() => {
+      throw new Error('logger gone');
+    });
+    const processor = track(
+      new BatchSpanProcessor(exporter, {
+        maxQueueSize: 2,
+        maxExportBatchSize: 2,
+        scheduledDelayMillis: 60_000,
+        shutdownTimeoutMillis: 50,
+        warn,
+      }),
+    );
+    for (let i = 0; i < 6; i++) expect(() => processor.onEnd(makeSpan())).not.toThrow();
+    expect(processor.stats.droppedQueueFull).toBe(2);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
   it('never has more than maxConcurrentExports export calls in flight', async () => {
     const exporter = new ControlledExporter();
     const processor = track(
