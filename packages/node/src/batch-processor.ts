@@ -70,6 +70,8 @@ export class BatchSpanProcessor implements SpanProcessor {
   private readonly warn: (message: string) => void;
   private readonly newBatch: () => SpanBatch;
   private readonly exportOne: (batch: SpanBatch) => Promise<ExportResult>;
+  /** The exporter's synchronous delivery, for an exit with no event loop left; undefined when it has none. */
+  private readonly exportOneSync: ((batch: SpanBatch, timeoutMillis: number) => ExportResult) | undefined;
   /** Full batches waiting for an export slot, oldest first. */
   private full: SpanBatch[] = [];
   /** The batch ended spans go into: it leaves when full, or when the timer fires. */
@@ -116,9 +118,14 @@ export class BatchSpanProcessor implements SpanProcessor {
     if (encodesOnEnd(exporter)) {
       this.newBatch = () => exporter.newEncodedBatch();
       this.exportOne = (batch) => exporter.exportEncoded(batch);
+      this.exportOneSync = (batch, timeoutMillis) => exporter.exportEncodedSync(batch, timeoutMillis);
     } else {
       this.newBatch = () => new SpanArrayBatch();
       this.exportOne = (batch) => exporter.export((batch as SpanArrayBatch).spans);
+      this.exportOneSync =
+        exporter.exportSync === undefined
+          ? undefined
+          : (batch, timeoutMillis) => exporter.exportSync!((batch as SpanArrayBatch).spans, timeoutMillis);
     }
   }
 
@@ -182,6 +189,51 @@ export class BatchSpanProcessor implements SpanProcessor {
     this.open = undefined;
     // What is left of the same deadline: an exporter whose shutdown never settles must not hold the app's past it.
     await withDeadline(() => this.exporter.shutdown(), Math.max(0, endsAt - Date.now()));
+  }
+
+  /**
+   * Every queued batch, oldest first, through the exporter's synchronous delivery, all within `timeoutMillis`. After
+   * a failed one the rest are not tried (the collector that refused or timed out one would the next); they count as
+   * failed exports, and with an exporter that cannot deliver synchronously everything counts as dropped at shutdown.
+   * Exports already under way are left to finish or die with the process: sending their spans again could
+   * duplicate them.
+   */
+  exportQueuedSync(timeoutMillis: number): void {
+    this.clearTimer();
+    const endsAt = Date.now() + timeoutMillis;
+    // The spans of exports under way are older than the queue's: the exporter delivers what it has not yet, first.
+    try {
+      suppressTracing(() => this.exporter.forceFlushSync?.(timeoutMillis));
+    } catch {
+      this.stats.instrumentationErrors++;
+    }
+    const batches = this.full;
+    if (this.open !== undefined) batches.push(this.open);
+    this.full = [];
+    this.open = undefined;
+    this.queued = 0;
+    const exportOneSync = this.exportOneSync;
+    let failed = false;
+    for (const batch of batches) {
+      this.dequeued += batch.length;
+      const left = endsAt - Date.now();
+      if (exportOneSync === undefined) {
+        this.stats.droppedShutdown += batch.length;
+        continue;
+      }
+      if (failed || left <= 0) {
+        this.stats.droppedExportFailed += batch.length;
+        continue;
+      }
+      let result: ExportResult;
+      try {
+        result = suppressTracing(() => exportOneSync(batch, left));
+      } catch (error) {
+        result = { code: 1, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+      this.count(result, batch);
+      failed = result?.code !== 0;
+    }
   }
 
   /**
@@ -258,6 +310,17 @@ export class BatchSpanProcessor implements SpanProcessor {
     this.inFlight.add(done);
   }
 
+  private count(result: ExportResult | undefined, batch: SpanBatch): void {
+    if (result?.code === 0) {
+      const rejected = Math.min(result.rejectedSpans ?? 0, batch.length);
+      this.stats.spansExported += batch.length - rejected;
+      this.stats.droppedRejected += rejected;
+    } else {
+      this.stats.exportFailures++;
+      this.stats.droppedExportFailed += batch.length;
+    }
+  }
+
   private async exportBatch(batch: SpanBatch): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<ExportResult>((resolve) => {
@@ -272,13 +335,8 @@ export class BatchSpanProcessor implements SpanProcessor {
     } finally {
       clearTimeout(timeout);
     }
-    if (result?.code === 0) {
-      const rejected = Math.min(result.rejectedSpans ?? 0, batch.length);
-      this.stats.spansExported += batch.length - rejected;
-      this.stats.droppedRejected += rejected;
-    } else {
-      this.stats.exportFailures++;
-      this.stats.droppedExportFailed += batch.length;
+    this.count(result, batch);
+    if (result?.code !== 0) {
       // OTLP/HTTP spec: the client SHOULD honour the waiting interval a throttling 429/503 names in Retry-After.
       // The exporter returns it when it is longer than its own timeout; the next batch must wait for it too.
       const retryAfterMs = result?.retryAfterMs;

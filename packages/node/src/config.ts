@@ -122,7 +122,10 @@ export interface TracewireOptions {
   spanLimits?: SpanLimits;
   /** Extra processors, e.g. `new SimpleSpanProcessor(new InMemoryExporter())` in tests. */
   processors?: SpanProcessor[];
-  /** Flush on `beforeExit`, SIGTERM and SIGINT. Default true. */
+  /**
+   * Flush on `beforeExit`, SIGTERM and SIGINT, and deliver synchronously at `process.exit()` and at a crash (the
+   * crashing request's span with its exception), each within `timeoutMillis` (default 5000). Default true.
+   */
   shutdownOnSignals?: boolean | ShutdownOptions;
   /** Trace and propagate outgoing fetch/http calls. Default true. */
   instrumentOutgoing?: boolean | OutgoingOptions;

@@ -29,6 +29,17 @@ export interface TraceContext {
    * forwards the caller's trace headers; outgoing calls replace them as they do the active trace's.
    */
   readonly callerTraceId?: string | undefined;
+  /** The request this context was entered for, while its server span is open (what an uncaught exception fails). */
+  readonly request?: ActiveRequest | undefined;
+}
+
+/** What the exit hooks need of a request still in flight. */
+export interface ActiveRequest {
+  readonly span: Span;
+  /** Records an error its code threw (the `exception` event); the span still ends with the response. */
+  recordError(error: unknown): void;
+  /** Ends its span now, as failed (with `error`, when given): the process is exiting under it. */
+  abandon(error?: unknown): void;
 }
 
 // One for the process, whichever copy of the package (ES module or CommonJS) enters or reads it.

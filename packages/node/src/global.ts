@@ -1,5 +1,6 @@
 import { BatchSpanProcessor, DEFAULT_EXPORT_TIMEOUT_MILLIS } from './batch-processor.js';
 import { type ExporterSpec, type ResolvedConfig, resolveConfig, type TracewireOptions } from './config.js';
+import { installExitFlush } from './exit-flush.js';
 import { ConsoleExporter } from './exporters/console.js';
 import { type RateLimitedWarn, rateLimitedWarn } from './exporters/failure-warning.js';
 import { DEFAULT_SEND_TIMEOUT_MILLIS } from './exporters/http-span-sender.js';
@@ -81,8 +82,10 @@ function createTracer(config: ResolvedConfig): Tracer {
   });
   // Disabled still propagates: the outgoing layer injects the incoming context it passes through untouched.
   if (config.instrumentOutgoing !== false) cleanups.push(installOutgoing(tracer, config.instrumentOutgoing));
-  if (config.shutdownOnSignals !== false)
+  if (config.shutdownOnSignals !== false) {
     cleanups.push(installShutdownHooks(tracer, config.shutdownOnSignals));
+    cleanups.push(installExitFlush(tracer, config.shutdownOnSignals));
+  }
   return tracer;
 }
 

@@ -64,6 +64,10 @@ class RequestContext implements TraceContext {
   ) {
     this.trace = trace;
   }
+
+  get request(): RequestTrace | undefined {
+    return this.trace;
+  }
 }
 Object.defineProperty(RequestContext.prototype, kRequestContext, { value: true });
 
@@ -167,6 +171,17 @@ export class RequestTrace {
     }
   }
 
+  /**
+   * The process is exiting under this request, with `error` when that is an uncaught exception its code threw: the
+   * span ends now, failed (its response never completes), as the exit would otherwise lose it.
+   */
+  abandon(error?: unknown): void {
+    if (this.#ended) return;
+    if (error !== undefined) this.recordError(error);
+    const res = (this.#req.socket as WatchedSocket | null)?._httpMessage;
+    this.end(res?.req === this.#req ? res : undefined, false);
+  }
+
   /** The server (not the client) gave up on the request; a following `close` ends the span as a timeout. */
   markTimedOut(): void {
     this.#timedOut = true;
@@ -206,9 +221,9 @@ export class RequestTrace {
    * @internal Called from the response's `close` listener, or with the `status` of an upgrade's answer written
    * straight to the socket.
    */
-  end(res: ServerResponse, completed: boolean, status = res.statusCode): void {
+  end(res: ServerResponse | undefined, completed: boolean, status = res?.statusCode): void {
     if (this.#ended) return;
-    if (!completed) this.#recordResponseFailure(res);
+    if (!completed && res !== undefined) this.#recordResponseFailure(res);
     this.#ended = true;
     this.#context.trace = undefined;
     const tracing = this.#tracing;
@@ -219,10 +234,12 @@ export class RequestTrace {
       const read = this.#readRoute?.(this.#routeSource as never);
       if (read !== undefined && read.length > 0) this.#route = read;
       if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
-      if (completed || res.headersSent) span.setAttribute('http.response.status_code', status);
-      if (options.responseHeaders.length > 0) {
+      if (status !== undefined && (completed || res?.headersSent === true))
+        span.setAttribute('http.response.status_code', status);
+      const headerSource = this.#headerSource ?? res;
+      if (options.responseHeaders.length > 0 && headerSource !== undefined) {
         const captured: Attributes = {};
-        captureResponseHeaders(options.responseHeaders, this.#headerSource ?? res, captured);
+        captureResponseHeaders(options.responseHeaders, headerSource, captured);
         span.setAttributes(captured);
       }
       if (!completed) {
@@ -230,7 +247,7 @@ export class RequestTrace {
         const timedOut = this.#timedOut || requestTimedOut(this.#req);
         span.setAttribute('error.type', timedOut ? 'timeout' : (this.#errorType ?? 'aborted'));
         span.setStatus(ERROR);
-      } else if (options.isError(status)) {
+      } else if (status !== undefined && options.isError(status)) {
         span.setAttribute('error.type', this.#errorType ?? String(status));
         span.setStatus(ERROR);
       }
@@ -248,7 +265,7 @@ export class RequestTrace {
         tracing.countError();
       }
     }
-    if (options.responseHook !== undefined) {
+    if (options.responseHook !== undefined && res !== undefined) {
       try {
         options.responseHook(span, this.#req, res);
       } catch {

@@ -31,6 +31,15 @@ export class SimpleSpanProcessor implements SpanProcessor {
     await this.#exporter.forceFlush?.();
   }
 
+  /** At an exit with no event loop left: each span is already with the exporter, which delivers what it can. */
+  exportQueuedSync(timeoutMillis: number): void {
+    try {
+      this.#exporter.forceFlushSync?.(timeoutMillis);
+    } catch {
+      // Never thrown into the exit.
+    }
+  }
+
   shutdown(): Promise<void> {
     this.#shutdown ??= this.forceFlush().then(() => this.#exporter.shutdown());
     return this.#shutdown;

@@ -21,6 +21,8 @@ export interface EncodingSpanExporter extends SpanExporter {
   newEncodedBatch(): SpanBatch;
   /** Sends a batch `newEncodedBatch` made, and resolves as `export` does. */
   exportEncoded(batch: SpanBatch): Promise<ExportResult>;
+  /** `exportEncoded` before returning, within `timeoutMillis` (`SpanExporter#exportSync`). */
+  exportEncodedSync(batch: SpanBatch, timeoutMillis: number): ExportResult;
 }
 
 /** The batch for every other exporter: the span objects, handed to `export` as they are. */

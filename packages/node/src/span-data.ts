@@ -76,4 +76,12 @@ export interface SpanExporter {
   export(spans: readonly ReadableSpan[]): Promise<ExportResult>;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
+  /**
+   * Delivers `spans` before returning, within `timeoutMillis`: what the process hands over as it exits without a
+   * turn of the event loop left (`process.exit()`, an uncaught exception). Optional; the built-in exporters have it.
+   * Spans queued for an exporter without it are lost at such an exit.
+   */
+  exportSync?(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult;
+  /** At such an exit, delivers synchronously what earlier exports have not delivered yet, within `timeoutMillis`. */
+  forceFlushSync?(timeoutMillis: number): void;
 }

@@ -10,4 +10,9 @@ export interface SpanProcessor {
   onEnd(span: ReadableSpan): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
+  /**
+   * Hands what is still queued to the exporter before returning, within `timeoutMillis`: the process is exiting
+   * without a turn of the event loop left (`process.exit()`, an uncaught exception). Optional.
+   */
+  exportQueuedSync?(timeoutMillis: number): void;
 }

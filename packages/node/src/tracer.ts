@@ -306,16 +306,34 @@ export class Tracer {
     }
   }
 
-  #endOpenSpans(): void {
+  #endOpenSpans(message: string): void {
     for (const span of this.#open.drain()) {
       try {
         span.setAttribute('error.type', 'shutdown');
-        span.setStatus({ code: SpanStatusCode.ERROR, message: 'still in flight at tracer shutdown' });
+        span.setStatus({ code: SpanStatusCode.ERROR, message });
         span.end();
       } catch {
         this.stats.instrumentationErrors++;
       }
     }
+  }
+
+  /**
+   * @internal The process is exiting with no turn of the event loop left (`process.exit()`, an uncaught exception):
+   * ends the SERVER and CLIENT spans still open, as shutdown does, and has every processor hand what it holds to
+   * its exporter synchronously, all within `timeoutMillis`. Tracers this one replaced go along.
+   */
+  exportAtExit(timeoutMillis: number): void {
+    const endsAt = Date.now() + timeoutMillis;
+    this.#endOpenSpans('still in flight when the process exited');
+    for (const processor of this.#processors) {
+      try {
+        processor.exportQueuedSync?.(Math.max(0, endsAt - Date.now()));
+      } catch {
+        this.stats.instrumentationErrors++;
+      }
+    }
+    for (const previous of this.#retiring) previous.exportAtExit(Math.max(0, endsAt - Date.now()));
   }
 
   /** Adds a processor; spans already started reach it when they end. */
@@ -351,7 +369,7 @@ export class Tracer {
   shutdown(): Promise<void> {
     if (this.#shutdown === undefined) {
       this.#detach();
-      this.#endOpenSpans();
+      this.#endOpenSpans('still in flight at tracer shutdown');
       this.#shutdown = holdProcessWhile(
         Promise.all([
           ...this.#processors.map((processor) => settle(() => processor.shutdown(), this.stats)),

@@ -40,6 +40,11 @@ export interface HttpSendOptions {
    */
   refusedIsFinal?: (() => boolean) | undefined;
   wakeUp?: Promise<void> | undefined;
+  /**
+   * Told when an attempt's whole body has been handed to the connection (`written`), and when that attempt has its
+   * answer or failed (`settled`): in between, the receiver may have the request whatever happens to this process.
+   */
+  onAttemptProgress?: ((progress: 'written' | 'settled') => void) | undefined;
 }
 
 export type SendOutcome =
@@ -87,7 +92,14 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
   for (let attempt = 1; ; attempt++) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return timedOut(options.timeoutMillis);
-    const result = await postOnce(options.url, payload, headers, remaining, options.agent);
+    const result = await postOnce(
+      options.url,
+      payload,
+      headers,
+      remaining,
+      options.agent,
+      options.onAttemptProgress,
+    );
     if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
       return { ok: true, status: result.status, body: result.body, contentType: result.contentType };
     }
@@ -214,6 +226,7 @@ function postOnce(
   headers: Record<string, string>,
   timeoutMillis: number,
   agent: http.Agent | undefined,
+  onProgress: ((progress: 'written' | 'settled') => void) | undefined,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let settled = false;
@@ -221,6 +234,7 @@ function postOnce(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      onProgress?.('settled');
       resolve(attempt);
     };
     const transport = url.protocol === 'https:' ? https : http;
@@ -258,6 +272,7 @@ function postOnce(
     // alive. Whoever waits for the export (forceFlush, shutdown, the beforeExit hook) holds the process instead.
     request.on('socket', unrefSocket);
     request.on('error', (error) => finish({ kind: 'error', error }));
+    if (onProgress !== undefined) request.on('finish', () => onProgress('written'));
     request.end(body);
   });
 }

@@ -13,6 +13,7 @@ import {
   type WarnFunction,
 } from './failure-warning.js';
 import { httpSend, type RetryPolicy, urlForLogs } from './http-send.js';
+import { httpSendSync } from './http-send-sync.js';
 import { checkTls, type ExporterTlsOptions } from './tls-options.js';
 
 /** What every HTTP exporter takes besides its format. */
@@ -40,6 +41,15 @@ export type Delivery =
   | { ok: true; responseBody: Uint8Array; contentType: string | undefined }
   | { ok: false; result: ExportResult };
 
+/** A POST under way, kept so that an exit can still deliver it (`postUnfinishedSync`). */
+interface UnfinishedPost {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+  readonly compression: 'gzip' | 'none';
+  /** An attempt's body is all written and its answer not in: the receiver may have it already. */
+  mayHaveArrived: boolean;
+}
+
 /** `timeoutMillis` when none is given: `OTEL_EXPORTER_OTLP_TIMEOUT`'s default. */
 export const DEFAULT_SEND_TIMEOUT_MILLIS = 10_000;
 
@@ -59,7 +69,9 @@ export class HttpSpanSender {
   /** The endpoint as logs show it. */
   readonly shownUrl: string;
   private readonly agent: http.Agent;
+  private readonly tls: ExporterTlsOptions | undefined;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly unfinished = new Set<UnfinishedPost>();
   private isShutdown = false;
 
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
@@ -74,6 +86,7 @@ export class HttpSpanSender {
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
     const pool = { keepAlive: true, maxSockets: 4 };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
+    this.tls = tls;
     this.agent = this.url.protocol === 'https:' ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
   }
 
@@ -92,6 +105,21 @@ export class HttpSpanSender {
   }
 
   async post(body: Uint8Array, contentType: string, compression: 'gzip' | 'none'): Promise<Delivery> {
+    const unfinished: UnfinishedPost = { body, contentType, compression, mayHaveArrived: false };
+    this.unfinished.add(unfinished);
+    try {
+      return await this.postTracked(body, contentType, compression, unfinished);
+    } finally {
+      this.unfinished.delete(unfinished);
+    }
+  }
+
+  private async postTracked(
+    body: Uint8Array,
+    contentType: string,
+    compression: 'gzip' | 'none',
+    unfinished: UnfinishedPost,
+  ): Promise<Delivery> {
     const outcome = await httpSend(body, {
       url: this.url,
       headers: this.headers,
@@ -108,6 +136,9 @@ export class HttpSpanSender {
       onFailedAttempt: (error, connectionRefused) => {
         if (connectionRefused) this.warning.failed(error, true, false);
       },
+      onAttemptProgress: (progress) => {
+        unfinished.mayHaveArrived = progress === 'written';
+      },
     });
     if (!outcome.ok) {
       this.warning.failed(outcome.error, outcome.connectionRefused, true);
@@ -115,6 +146,58 @@ export class HttpSpanSender {
     }
     this.warning.succeeded();
     return { ok: true, responseBody: outcome.body, contentType: outcome.contentType };
+  }
+
+  /**
+   * The last POST, as the process exits without a turn of the event loop left (`httpSendSync`): one attempt,
+   * at most `timeoutMillis`, and no longer than this exporter's own timeout.
+   */
+  postSync(
+    body: Uint8Array,
+    contentType: string,
+    compression: 'gzip' | 'none',
+    timeoutMillis: number,
+  ): ExportResult {
+    if (this.isShutdown) return { code: 1, error: new Error('exporter is shut down') };
+    return this.sendSync(body, contentType, compression, timeoutMillis);
+  }
+
+  private sendSync(
+    body: Uint8Array,
+    contentType: string,
+    compression: 'gzip' | 'none',
+    timeoutMillis: number,
+  ): ExportResult {
+    const outcome = httpSendSync(body, {
+      url: this.url,
+      headers: this.headers,
+      contentType,
+      compression,
+      tls: this.url.protocol === 'https:' ? this.tls : undefined,
+      timeoutMillis: Math.min(timeoutMillis, this.timeoutMillis),
+    });
+    if (!outcome.ok) {
+      this.warning.failed(outcome.error, outcome.connectionRefused, true);
+      return { code: 1, error: outcome.error };
+    }
+    this.warning.succeeded();
+    return { code: 0 };
+  }
+
+  /**
+   * At an exit with no event loop left, the POSTs still under way that the receiver cannot have yet (still
+   * connecting or writing, or waiting to retry), sent again synchronously, oldest first, within `timeoutMillis`. One
+   * whose body was all written stays as it is: the kernel still delivers it after the exit, and sending it again
+   * could duplicate its spans.
+   */
+  postUnfinishedSync(timeoutMillis: number): void {
+    const endsAt = Date.now() + timeoutMillis;
+    for (const post of [...this.unfinished]) {
+      this.unfinished.delete(post);
+      const left = endsAt - Date.now();
+      if (post.mayHaveArrived || left <= 0) continue;
+      if (this.sendSync(post.body, post.contentType, post.compression, left).code !== 0) return;
+    }
   }
 
   async flush(): Promise<void> {

@@ -6,9 +6,13 @@ export class InMemoryExporter implements SpanExporter {
   private isShutdown = false;
 
   export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    if (this.isShutdown) return Promise.resolve({ code: 1, error: new Error('exporter is shut down') });
+    return Promise.resolve(this.exportSync(spans));
+  }
+
+  exportSync(spans: readonly ReadableSpan[]): ExportResult {
+    if (this.isShutdown) return { code: 1, error: new Error('exporter is shut down') };
     for (const span of spans) this.spans.push(span);
-    return Promise.resolve({ code: 0 });
+    return { code: 0 };
   }
 
   /** Spans in the order they were exported. */

@@ -4,7 +4,7 @@ import { oneOf } from './exporter-options.js';
 import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
 import { printable } from './log-text.js';
 import { toOtlpJson } from './otlp-json.js';
-import { encodeOtlpProtoInSlices } from './otlp-proto.js';
+import { encodeOtlpProto, encodeOtlpProtoInSlices } from './otlp-proto.js';
 import { OtlpProtoBatch } from './otlp-proto-batch.js';
 import { readOtlpAnswer } from './otlp-response.js';
 import { ProtoWriter } from './proto-writer.js';
@@ -80,6 +80,26 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
     });
   }
 
+  exportSync(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult {
+    const body =
+      this.protocol === 'http/json'
+        ? new TextEncoder().encode(JSON.stringify(toOtlpJson(spans)))
+        : encodeOtlpProto(spans);
+    return this.sender.postSync(body, this.contentType, this.compression, timeoutMillis);
+  }
+
+  exportEncodedSync(batch: SpanBatch, timeoutMillis: number): ExportResult {
+    const encoded = batch as OtlpProtoBatch;
+    const body = this.takeWriter();
+    encoded.writeRequest(body);
+    for (const writer of encoded.writers()) this.giveBack(writer);
+    return this.sender.postSync(body.written(), this.contentType, this.compression, timeoutMillis);
+  }
+
+  private get contentType(): string {
+    return this.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+  }
+
   private async send(spans: readonly ReadableSpan[]): Promise<ExportResult> {
     if (this.protocol === 'http/json') {
       return this.deliver(
@@ -98,8 +118,7 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
     writer: ProtoWriter | undefined,
     spanCount: number,
   ): Promise<ExportResult> {
-    const contentType = this.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
-    const delivery = await this.sender.post(body, contentType, this.compression);
+    const delivery = await this.sender.post(body, this.contentType, this.compression);
     // Only a delivered body is certainly no longer being written to a socket; after a failure the buffer is let go.
     if (delivery.ok && writer !== undefined) this.giveBack(writer);
     if (!delivery.ok) return delivery.result;
@@ -134,6 +153,10 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
 
   forceFlush(): Promise<void> {
     return this.sender.flush();
+  }
+
+  forceFlushSync(timeoutMillis: number): void {
+    this.sender.postUnfinishedSync(timeoutMillis);
   }
 
   shutdown(): Promise<void> {

@@ -191,8 +191,17 @@ export class ZipkinExporter implements SpanExporter {
     });
   }
 
+  exportSync(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult {
+    const body = new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans)));
+    return this.sender.postSync(body, 'application/json', 'none', timeoutMillis);
+  }
+
   forceFlush(): Promise<void> {
     return this.sender.flush();
+  }
+
+  forceFlushSync(timeoutMillis: number): void {
+    this.sender.postUnfinishedSync(timeoutMillis);
   }
 
   shutdown(): Promise<void> {
