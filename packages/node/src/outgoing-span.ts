@@ -198,7 +198,8 @@ export function recordResponseStatus(call: ClientCall, statusCode: number): void
 
 /**
  * Ends the span once, now or at `endTime` (epoch ms). Status per the HTTP semantic conventions (client side):
- * ERROR on a network error and on 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise.
+ * ERROR on a network error and on 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise,
+ * and unset when the caller cancelled the call itself (an abort, a body cancelled), which is no error.
  */
 export function endClientCall(call: ClientCall, error?: unknown, endTime?: number): void {
   if (call.ended) return;
@@ -216,7 +217,9 @@ function finishSpan(call: ClientCall, error: unknown, endTime: number | undefine
     span.end(endTime);
     return;
   }
-  if (error !== undefined) {
+  // Semconv HTTP "Status": a cancellation the caller made on purpose SHOULD leave the status unset and set no
+  // `error.type`. A request closed before any response without an error event was destroyed by its caller too.
+  if (error !== undefined && !isCallerCancellation(error)) {
     const type = errorType(error);
     span.setAttribute('error.type', type);
     span.recordException(error);
@@ -224,12 +227,21 @@ function finishSpan(call: ClientCall, error: unknown, endTime: number | undefine
   } else if (call.statusCode >= 400) {
     span.setAttribute('error.type', String(call.statusCode));
     span.setStatus({ code: SpanStatusCode.ERROR });
-  } else if (call.statusCode === 0) {
-    // Closed before any response and without an error event: aborted by the caller.
-    span.setAttribute('error.type', 'aborted');
-    span.setStatus({ code: SpanStatusCode.ERROR, message: 'request closed before a response arrived' });
   }
   span.end(endTime);
+}
+
+/**
+ * The caller gave up on the call itself: an `AbortError` (an `AbortSignal`'s abort, fetch's body cancelled, a reason
+ * of the caller's own; Node's `http` reports a signal's abort the same way), or undici's `RequestAbortedError`. Not
+ * when the signal was `AbortSignal.timeout()`'s (fetch then fails with its `TimeoutError`, Node's `http` with an
+ * AbortError caused by it): a time limit running out is a failure of the call.
+ */
+function isCallerCancellation(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { name, code, cause } = error as { name?: unknown; code?: unknown; cause?: unknown };
+  if (name === 'AbortError') return (cause as { name?: unknown } | null | undefined)?.name !== 'TimeoutError';
+  return code === 'UND_ERR_ABORTED';
 }
 
 /**
@@ -245,7 +257,10 @@ export function isTraceHeader(state: OutgoingState, name: string): boolean {
 
 function errorType(error: unknown): string {
   if (error !== null && typeof error === 'object') {
-    const { code, name } = error as { code?: unknown; name?: unknown };
+    const { code, name, cause } = error as { code?: unknown; name?: unknown; cause?: unknown };
+    // Node's http reports `AbortSignal.timeout()` as an ABORT_ERR caused by the TimeoutError fetch reports itself.
+    if (name === 'AbortError' && (cause as { name?: unknown } | null | undefined)?.name === 'TimeoutError')
+      return 'TimeoutError';
     if (typeof code === 'string' && code.length > 0) return code;
     if (typeof name === 'string' && name.length > 0 && name !== 'Error') return name;
   }

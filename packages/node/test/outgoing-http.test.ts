@@ -490,8 +490,29 @@ describe('client span', () => {
     await waitForSpans(h.spans, 1);
     await new Promise((r) => setTimeout(r, 20));
     expect(h.spans).toHaveLength(1);
+    // Semconv HTTP "Status": the caller's own cancellation is no error.
+    expect(h.spans[0]?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(h.spans[0]?.attributes['error.type']).toBeUndefined();
+    expect(h.spans[0]?.events).toEqual([]);
+  });
+
+  it('ends a call whose AbortSignal.timeout() ran out as an error: a time limit is no cancellation', async () => {
+    const h = setup();
+    const silent = http.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}/`;
+    try {
+      const timedOut = inParent(h, () => http.get(url, { signal: AbortSignal.timeout(30) }));
+      await new Promise((resolve) => timedOut.on('error', resolve));
+      await waitForSpans(h.spans, 1);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+
     expect(h.spans[0]?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(h.spans[0]?.attributes['error.type']).toBe('ABORT_ERR');
+    // Node reports it as an ABORT_ERR caused by the TimeoutError: named as fetch names the same failure.
+    expect(h.spans[0]?.attributes['error.type']).toBe('TimeoutError');
   });
 
   it('records an upgrade (WebSocket) and a CONNECT tunnel as the answers they are, not as aborted calls', async () => {
