@@ -223,7 +223,11 @@ export class RequestTrace {
    */
   end(res: ServerResponse | undefined, completed: boolean, status = res?.statusCode): void {
     if (this.#ended) return;
-    if (!completed && res !== undefined) this.#recordResponseFailure(res);
+    if (!completed && res !== undefined) {
+      this.#recordResponseFailure(res);
+      // A server-sent event stream has no end of its own: the client closing it is how it ends, not a failure.
+      if (this.#errorType === undefined && !this.#timedOut && isEventStream(res)) completed = true;
+    }
     this.#ended = true;
     this.#context.trace = undefined;
     const tracing = this.#tracing;
@@ -275,6 +279,17 @@ export class RequestTrace {
     span.end();
   }
 }
+
+function isEventStream(res: ServerResponse): boolean {
+  if (!res.headersSent) return false;
+  const type = res.getHeader('content-type');
+  if (typeof type === 'string') return type.toLowerCase().startsWith('text/event-stream');
+  // Headers given to writeHead() alone are not kept for getHeader(); the head Node wrote still has them.
+  const head = (res as { _header?: unknown })._header;
+  return typeof head === 'string' && EVENT_STREAM_HEAD.test(head);
+}
+
+const EVENT_STREAM_HEAD = /\r\ncontent-type:[ \t]*text\/event-stream/i;
 
 /**
  * Node's `requestTimeout` (the whole request not received in time) writes a 408 to the socket itself and destroys

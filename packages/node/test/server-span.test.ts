@@ -679,6 +679,41 @@ describe('server span lifecycle', () => {
     expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
   });
 
+  it('ends a server-sent event stream the client closes as the answer it was, not as aborted', async () => {
+    class FeedError extends Error {
+      override name = 'FeedError';
+    }
+    const { exporter, url } = await serve({}, (req, res) => {
+      // Both ways apps set it: writeHead's own headers (kept only in the head Node writes) and setHeader.
+      if (req.url === '/set') res.setHeader('Content-Type', 'text/event-stream');
+      else
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+        });
+      res.write('data: first\n\n');
+      // Never ended by the server: an event stream lasts until the client leaves, or breaks.
+      if (req.url === '/broken') setTimeout(() => res.destroy(new FeedError('feed lost')), 20);
+    });
+    for (const path of ['/head', '/set']) {
+      exporter.reset();
+      const controller = new AbortController();
+      const reader = (await fetch(`${url}${path}`, { signal: controller.signal })).body!.getReader();
+      await reader.read();
+      controller.abort();
+      const closed = await onlySpan(exporter);
+      expect(closed.status.code).toBe(SpanStatusCode.UNSET);
+      expect(closed.attributes['error.type']).toBeUndefined();
+      expect(closed.attributes['http.response.status_code']).toBe(200);
+    }
+
+    exporter.reset();
+    await get(`${url}/broken`).catch(() => undefined);
+    const broken = await onlySpan(exporter);
+    expect(broken.status.code).toBe(SpanStatusCode.ERROR);
+    expect(broken.attributes['error.type']).toBe('FeedError');
+  });
+
   it('ends as aborted a request whose client went away mid-upload, even when the app then answers', async () => {
     const { exporter, url } = await serve({}, (req, res) => {
       // What body parsers do (raw-body, under express.json()): an aborted upload becomes a 400 answer, written to
