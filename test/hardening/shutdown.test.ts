@@ -193,6 +193,25 @@ describe('normal exit', () => {
     expect(silent.requests).toBeGreaterThan(0);
   });
 
+  it('does not wait for a collector that never answers a second time, at the exit after beforeExit', async () => {
+    const silent = await collector();
+    silent.behaviour = { kind: 'slow', delayMillis: 60_000 };
+    // One span per batch: beforeExit's flush gives up on the first POST with two batches still queued, which the
+    // exit's own delivery would otherwise send to the same collector and wait for again.
+    const app = start('exits-after-one-span.mjs', silent.url, {
+      SPANS: '3',
+      SHUTDOWN_TIMEOUT: '2000',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
+    });
+    await waitFor(() => app.output().includes('done'), 'the script to finish its work');
+    const finished = performance.now();
+    const [code] = await once(app.process, 'exit');
+    expect(code, app.output()).toBe(0);
+    expect(performance.now() - finished).toBeLessThan(3200);
+    expect(silent.requests).toBe(1);
+  });
+
   it('shuts down safely when shutdown() is called twice at once and again afterwards', async () => {
     const otlp = await collector();
     const app = start('exits-normally.mjs', otlp.url, { REQUESTS: '30', DOUBLE_SHUTDOWN: '1' });

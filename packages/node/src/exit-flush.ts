@@ -1,6 +1,6 @@
 import { type ActiveRequest, getActiveContext } from './context.js';
 import { errorTypeOf } from './error-type.js';
-import { markExiting } from './exit-state.js';
+import { exitDeliveryBudget, markExiting } from './exit-state.js';
 import { SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
 
@@ -33,7 +33,7 @@ export function installExitFlush(tracer: Tracer, options: ExitFlushOptions): () 
     flushed = true;
     markExiting();
     for (const { request, error } of failedRequests) request.abandon(error);
-    tracer.exportAtExit(options.timeoutMillis);
+    tracer.exportAtExit(exitDeliveryBudget(options.timeoutMillis));
   };
 
   const onUncaught = (error: unknown): void => {

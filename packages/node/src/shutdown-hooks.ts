@@ -1,7 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { workersExited } from './cluster-workers.js';
-import { withDeadline } from './deadline.js';
-import { markExiting } from './exit-state.js';
+import { markExiting, runExitFlush } from './exit-state.js';
 import type { Tracer } from './tracer.js';
 
 export interface ShutdownHookOptions {
@@ -36,7 +35,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     markExiting();
     // The deadline holds the process (the exporter's connections do not): at most `timeoutMillis`, even when the
     // collector accepts the connection and never answers.
-    void withDeadline(() => tracer.flushUnheld(), timeoutMillis, true);
+    void runExitFlush(timeoutMillis, () => tracer.flushUnheld(), true);
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -54,7 +53,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       // listener list, so the others still run for this signal; from now on they see what they would without us,
       // and a second signal goes to them alone. `beforeExit` still flushes what ends while the app drains.
       removeSignalListeners();
-      void withDeadline(() => tracer.flushUnheld(), timeoutMillis);
+      void runExitFlush(timeoutMillis, () => tracer.flushUnheld());
       return;
     }
     // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
@@ -62,9 +61,9 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     // waits for its workers, whom a Ctrl-C signalled too (cluster-workers.ts). The deadline timer is ref'd: it must
     // fire even if nothing else keeps the loop alive.
     exiting = true;
-    const flushed = withDeadline(
-      () => Promise.all([tracer.shutdown(), workersExited()]),
+    const flushed = runExitFlush(
       timeoutMillis,
+      () => Promise.all([tracer.shutdown(), workersExited()]),
       true,
     );
     void flushed.then(() => {
