@@ -133,6 +133,44 @@ describe('an uncaught exception thrown by a request', () => {
     expect(spans[1]!.events.map((e) => e.name)).toEqual(['exception']);
   });
 
+  it('thrown inside a span the app started, ends that span too and still fails the request', async () => {
+    const otlp = await collector();
+    const service = await startService(otlp.url);
+    const exited = once(service.process, 'exit');
+    unanswered(`${service.url()}/throws-in-span/14`);
+    expect((await exited)[0]).toBe(1);
+    const inner = otlp.spans.find((s) => s.name === 'inner work');
+    expect(inner?.statusCode).toBe(SpanStatusCode.ERROR);
+    expect(exceptionOf(inner!)?.['exception.message']).toBe('boom inside a span');
+    // Before: the request's span ended as a shutdown, the exception nowhere on it.
+    const crashed = serverSpan(otlp.spans, 'GET /throws-in-span/:id');
+    expect(crashed.attributes['error.type']).toBe('TypeError');
+    expect(exceptionOf(crashed)?.['exception.message']).toBe('boom inside a span');
+  });
+
+  it('through a SimpleSpanProcessor with protobuf, still delivers the crashing request', async () => {
+    const receiver = await startOtlpRawReceiver();
+    closers.push(() => receiver.close());
+    const service = await startService(receiver.url, {
+      SIMPLE: '1',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    });
+    const exited = once(service.process, 'exit');
+    unanswered(`${service.url()}/throws-later/15`);
+    expect((await exited)[0]).toBe(1);
+    // Before: the span's export was still encoding when the exit came, and nothing reached the receiver.
+    const types = loadOtlpTypes();
+    const names = receiver.posts.flatMap((post) => {
+      const request = decodeToObject(types.request, post.body) as {
+        resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[];
+      };
+      return request.resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans.map((sp) => sp.name)),
+      );
+    });
+    expect(names).toEqual(['GET /throws-later/:id']);
+  });
+
   it('records an unhandled rejection the same way', async () => {
     const otlp = await collector();
     const service = await startService(otlp.url);
@@ -208,6 +246,42 @@ describe('SIGTERM to an app whose own handler exits at once', () => {
   });
 });
 
+describe('SIGTERM to an app that exits once its server has closed', () => {
+  it('delivers each span once, none sent again after its first POST had left', async () => {
+    const receiver = await startOtlpRawReceiver();
+    closers.push(() => receiver.close());
+    // Batches of five: the first leaves at once and keeps a connection open, as in any service that has run a while.
+    const service = await startService(receiver.url, {
+      HANDLER: 'sigterm-closes-then-exits',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5',
+    });
+    // Connections closed after each answer: the server then closes at once on the signal, as a drained one does.
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${service.url()}/ok`, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    await waitFor(() => receiver.posts.length === 1, 'the first batch');
+    const exited = once(service.process, 'exit');
+    service.process.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+    const types = loadOtlpTypes();
+    const ids = receiver.posts.flatMap((post) => {
+      const request = decodeToObject(types.request, post.body) as {
+        resourceSpans: { scopeSpans: { spans: { spanId: string }[] }[] }[];
+      };
+      return request.resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans.map((sp) => sp.spanId)),
+      );
+    });
+    // Before: the batch tracewire's signal flush had written was sent again from the exit (its 'finish' event,
+    // which said it had left, comes after the server's close callback).
+    expect(ids).toHaveLength(8);
+    expect(new Set(ids).size).toBe(8);
+  });
+});
+
 describe('the collector at the exit', () => {
   it('down: the crash is not held up', async () => {
     const down = await collector();
@@ -219,6 +293,9 @@ describe('the collector at the exit', () => {
     expect((await exited)[0]).toBe(1);
     expect(performance.now() - sent).toBeLessThan(2000);
     expect(service.output()).toMatch(/TypeError: boom in a timer/);
+    // One line says what was lost, in words true at an exit: nothing will try again.
+    expect(service.output()).toContain('could not deliver the last spans');
+    expect(service.output()).not.toContain('keeps trying');
   });
 
   it('never answering: the exit waits shutdownOnSignals.timeoutMillis at most', async () => {

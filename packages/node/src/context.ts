@@ -29,8 +29,16 @@ export interface TraceContext {
    * forwards the caller's trace headers; outgoing calls replace them as they do the active trace's.
    */
   readonly callerTraceId?: string | undefined;
-  /** The request this context was entered for, while its server span is open (what an uncaught exception fails). */
-  readonly request?: ActiveRequest | undefined;
+  /**
+   * The context a server request was entered with, kept by the contexts started inside it (`withSpan`): it knows
+   * the request while its server span is open (what an uncaught exception fails), and forgets it when it ends.
+   */
+  readonly requestContext?: RequestScope | undefined;
+}
+
+/** A server request's own context, as the contexts inside it see it. */
+export interface RequestScope {
+  readonly request: ActiveRequest | undefined;
 }
 
 /** What the exit hooks need of a request still in flight. */
@@ -109,6 +117,7 @@ export function withSpan<T>(span: Span | undefined, fn: () => T): T {
       recordsNothing: current?.recordsNothing,
       otelBase: current?.otelContext ?? current?.otelBase,
       callerTraceId: current?.callerTraceId,
+      requestContext: current?.requestContext,
     },
     fn,
   );

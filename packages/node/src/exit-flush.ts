@@ -39,7 +39,7 @@ export function installExitFlush(tracer: Tracer, options: ExitFlushOptions): () 
   const onUncaught = (error: unknown): void => {
     try {
       const context = getActiveContext();
-      const request = context?.request;
+      const request = context?.requestContext?.request;
       if (processSurvives()) {
         if (request === undefined) return;
         request.recordError(error);

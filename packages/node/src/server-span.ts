@@ -68,6 +68,10 @@ class RequestContext implements TraceContext {
   get request(): RequestTrace | undefined {
     return this.trace;
   }
+
+  get requestContext(): RequestContext {
+    return this;
+  }
 }
 Object.defineProperty(RequestContext.prototype, kRequestContext, { value: true });
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { makeSpan } from './fixtures/spans.js';
 
 const COLLECTOR = fileURLToPath(new URL('./fixtures/collector-process.mjs', import.meta.url));
 const CERT_DIR = fileURLToPath(new URL('../../../test/fixtures/outgoing/', import.meta.url));
+/** The built package (`pnpm build` first), for the child process that runs the exporter. */
+const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 interface Received {
   url: string;
@@ -115,6 +117,30 @@ describe('exportSync', () => {
       warn: () => {},
     });
     expect(anonymous.exportSync([makeSpan()], 5000).code).toBe(1);
+  });
+
+  it("keeps the process's CA options for the helper: --use-openssl-ca on the command line", async () => {
+    const c = await collector({ TLS: '1' });
+    const script = `
+      import { OtlpHttpExporter, Tracer } from ${JSON.stringify(DIST)};
+      const span = new Tracer().startSpan('trusted by the system store');
+      span.end();
+      const exporter = new OtlpHttpExporter({ url: process.env.URL, warn: () => {} });
+      process.stdout.write(JSON.stringify(exporter.exportSync([span], 5000).code));
+    `;
+    // OpenSSL's store, pointed at the test certificate: only a helper started with the same option trusts it.
+    const result = spawnSync(process.execPath, ['--use-openssl-ca', '--input-type=module', '-e', script], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        URL: `${c.url}/v1/traces`,
+        SSL_CERT_FILE: `${CERT_DIR}cert.pem`,
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.stdout, result.stderr).toBe('0');
+    expect((await receivedOnce(c))[0]?.contentType).toBe('application/x-protobuf');
   });
 
   it('sends Zipkin v2 JSON', async () => {

@@ -59,6 +59,22 @@ export class FailureWarning {
     }
   }
 
+  /**
+   * The delivery as the process exits failed: nothing will try again. Said once, under the limiter, unless an outage
+   * already reported covers it: a crash's own report follows this line on stderr.
+   */
+  lostAtExit(error: Error, connectionRefused: boolean): void {
+    if (this.#reportedAt !== undefined) return;
+    const reason = connectionRefused ? 'nothing is listening there' : printable(error.message, 300);
+    if (
+      this.warn(
+        `tracewire: ${this.exporterName} could not deliver the last spans to ${this.url} as the process exited ` +
+          `(${reason}); they are lost.`,
+      )
+    )
+      this.#reportedAt = Date.now();
+  }
+
   succeeded(): void {
     if (this.#since === undefined) return;
     if (this.#reportedAt !== undefined) {

@@ -41,11 +41,27 @@ try {
 `;
 
 /**
- * NODE_OPTIONS entries the helper keeps: the ones that change how it reaches the collector (CA store, OpenSSL,
- * DNS). Preloads (`--require`, `--import`), inspectors and the like are left out: the helper runs no app code.
+ * Node options the helper keeps, from the command line and from NODE_OPTIONS: the ones that change how it reaches
+ * the collector (which CAs it trusts, OpenSSL, TLS, DNS). Preloads (`--require`, `--import`), inspectors and the
+ * like are left out: the helper runs no app code.
  */
-const KEPT_NODE_OPTIONS =
-  /^--(?:use-openssl-ca|use-bundled-ca|openssl-|tls-|dns-result-order|enable-fips|force-fips)/;
+const KEPT_OPTION =
+  /^--(?:use-system-ca|use-openssl-ca|use-bundled-ca|openssl-[\w-]+|tls-[\w.-]+|dns-result-order|enable-fips|force-fips|secure-heap[\w-]*)(?:=|$)/;
+/** Of those, the ones whose value may come as the next argument. */
+const TAKES_VALUE =
+  /^--(?:openssl-config|tls-cipher-list|tls-keylog|dns-result-order|secure-heap|secure-heap-min)$/;
+
+/** The kept options of a list of arguments, each with its value. */
+function keptOptions(args: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!KEPT_OPTION.test(arg)) continue;
+    kept.push(arg);
+    if (TAKES_VALUE.test(arg) && i + 1 < args.length) kept.push(args[++i]!);
+  }
+  return kept;
+}
 
 /**
  * One POST, made while the event loop cannot run: the process is exiting (`process.exit()`, an uncaught exception),
@@ -72,12 +88,10 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
   };
   const input = Buffer.concat([Buffer.from(`${JSON.stringify(request)}\n`), payload]);
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const nodeOptions = (env.NODE_OPTIONS ?? '')
-    .split(/\s+/)
-    .filter((option) => KEPT_NODE_OPTIONS.test(option));
+  const nodeOptions = keptOptions((env.NODE_OPTIONS ?? '').split(/\s+/));
   if (nodeOptions.length > 0) env.NODE_OPTIONS = nodeOptions.join(' ');
   else delete env.NODE_OPTIONS;
-  const child = spawnSync(process.execPath, ['-e', POST_ONCE], {
+  const child = spawnSync(process.execPath, [...keptOptions(process.execArgv), '-e', POST_ONCE], {
     input,
     env,
     timeout: options.timeoutMillis,

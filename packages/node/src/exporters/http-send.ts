@@ -40,11 +40,8 @@ export interface HttpSendOptions {
    */
   refusedIsFinal?: (() => boolean) | undefined;
   wakeUp?: Promise<void> | undefined;
-  /**
-   * Told when an attempt's whole body has been handed to the connection (`written`), and when that attempt has its
-   * answer or failed (`settled`): in between, the receiver may have the request whatever happens to this process.
-   */
-  onAttemptProgress?: ((progress: 'written' | 'settled') => void) | undefined;
+  /** Told of each attempt's request as it is made, and `undefined` once that attempt has its answer or failed. */
+  onAttempt?: ((request: http.ClientRequest | undefined) => void) | undefined;
 }
 
 export type SendOutcome =
@@ -92,14 +89,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
   for (let attempt = 1; ; attempt++) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return timedOut(options.timeoutMillis);
-    const result = await postOnce(
-      options.url,
-      payload,
-      headers,
-      remaining,
-      options.agent,
-      options.onAttemptProgress,
-    );
+    const result = await postOnce(options.url, payload, headers, remaining, options.agent, options.onAttempt);
     if (result.kind === 'response' && result.status >= 200 && result.status < 300) {
       return { ok: true, status: result.status, body: result.body, contentType: result.contentType };
     }
@@ -226,7 +216,7 @@ function postOnce(
   headers: Record<string, string>,
   timeoutMillis: number,
   agent: http.Agent | undefined,
-  onProgress: ((progress: 'written' | 'settled') => void) | undefined,
+  onAttempt: ((request: http.ClientRequest | undefined) => void) | undefined,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let settled = false;
@@ -234,7 +224,7 @@ function postOnce(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      onProgress?.('settled');
+      onAttempt?.(undefined);
       resolve(attempt);
     };
     const transport = url.protocol === 'https:' ? https : http;
@@ -272,7 +262,7 @@ function postOnce(
     // alive. Whoever waits for the export (forceFlush, shutdown, the beforeExit hook) holds the process instead.
     request.on('socket', unrefSocket);
     request.on('error', (error) => finish({ kind: 'error', error }));
-    if (onProgress !== undefined) request.on('finish', () => onProgress('written'));
+    onAttempt?.(request);
     request.end(body);
   });
 }

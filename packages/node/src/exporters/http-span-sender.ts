@@ -46,8 +46,20 @@ interface UnfinishedPost {
   readonly body: Uint8Array;
   readonly contentType: string;
   readonly compression: 'gzip' | 'none';
-  /** An attempt's body is all written and its answer not in: the receiver may have it already. */
-  mayHaveArrived: boolean;
+  /** The attempt in flight; none before the first, while gzip runs, and between attempts. */
+  request: http.ClientRequest | undefined;
+}
+
+/**
+ * Whether the receiver may already have `post`: its attempt's bytes have all left the process (Node passed them to
+ * the kernel, which still sends them after the exit). Read from the request itself at the exit: its 'finish' event
+ * comes a turn after that, and a `server.close()` callback calling `process.exit()` runs in between.
+ */
+function mayHaveArrived(post: UnfinishedPost): boolean {
+  const request = post.request;
+  if (request === undefined) return false;
+  const socket = request.socket;
+  return socket != null && !socket.connecting && request.writableLength === 0;
 }
 
 /** `timeoutMillis` when none is given: `OTEL_EXPORTER_OTLP_TIMEOUT`'s default. */
@@ -105,7 +117,7 @@ export class HttpSpanSender {
   }
 
   async post(body: Uint8Array, contentType: string, compression: 'gzip' | 'none'): Promise<Delivery> {
-    const unfinished: UnfinishedPost = { body, contentType, compression, mayHaveArrived: false };
+    const unfinished: UnfinishedPost = { body, contentType, compression, request: undefined };
     this.unfinished.add(unfinished);
     try {
       return await this.postTracked(body, contentType, compression, unfinished);
@@ -136,8 +148,8 @@ export class HttpSpanSender {
       onFailedAttempt: (error, connectionRefused) => {
         if (connectionRefused) this.warning.failed(error, true, false);
       },
-      onAttemptProgress: (progress) => {
-        unfinished.mayHaveArrived = progress === 'written';
+      onAttempt: (request) => {
+        unfinished.request = request;
       },
     });
     if (!outcome.ok) {
@@ -177,7 +189,7 @@ export class HttpSpanSender {
       timeoutMillis: Math.min(timeoutMillis, this.timeoutMillis),
     });
     if (!outcome.ok) {
-      this.warning.failed(outcome.error, outcome.connectionRefused, true);
+      this.warning.lostAtExit(outcome.error, outcome.connectionRefused);
       return { code: 1, error: outcome.error };
     }
     this.warning.succeeded();
@@ -187,15 +199,15 @@ export class HttpSpanSender {
   /**
    * At an exit with no event loop left, the POSTs still under way that the receiver cannot have yet (still
    * connecting or writing, or waiting to retry), sent again synchronously, oldest first, within `timeoutMillis`. One
-   * whose body was all written stays as it is: the kernel still delivers it after the exit, and sending it again
-   * could duplicate its spans.
+   * whose bytes have all left the process stays as it is: the kernel still delivers them after the exit, and
+   * sending it again would duplicate its spans.
    */
   postUnfinishedSync(timeoutMillis: number): void {
     const endsAt = Date.now() + timeoutMillis;
     for (const post of [...this.unfinished]) {
       this.unfinished.delete(post);
       const left = endsAt - Date.now();
-      if (post.mayHaveArrived || left <= 0) continue;
+      if (mayHaveArrived(post) || left <= 0) continue;
       if (this.sendSync(post.body, post.contentType, post.compression, left).code !== 0) return;
     }
   }

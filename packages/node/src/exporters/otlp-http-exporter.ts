@@ -109,7 +109,8 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
       );
     }
     const writer = this.takeWriter();
-    return this.deliver(await encodeOtlpProtoInSlices(spans, writer), writer, spans.length);
+    const encoded = encodeOtlpProtoInSlices(spans, writer);
+    return this.deliver(encoded instanceof Uint8Array ? encoded : await encoded, writer, spans.length);
   }
 
   /** Posts a body (`writer`'s bytes, for protobuf) and reads the receiver's partial success. */

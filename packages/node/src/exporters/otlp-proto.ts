@@ -71,11 +71,21 @@ const SLICE = 64;
  * with a `ResourceSpans` per slice. Everything is written into `writer` (reset first), which the caller reuses
  * from batch to batch: the returned bytes are the writer's own, valid until its next use.
  */
-export async function encodeOtlpProtoInSlices(
+export function encodeOtlpProtoInSlices(
   spans: readonly ReadableSpan[],
   writer: ProtoWriter = new ProtoWriter(),
-): Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   writer.reset();
+  // One slice is written at once: an export of a few spans (a SimpleSpanProcessor's) is then under way before
+  // the caller's code goes on, which an exit right after it needs to find it.
+  if (spans.length <= SLICE) {
+    writeRequest(writer, spans, 0, spans.length);
+    return writer.written();
+  }
+  return encodeSlices(spans, writer);
+}
+
+async function encodeSlices(spans: readonly ReadableSpan[], writer: ProtoWriter): Promise<Uint8Array> {
   for (let i = 0; i < spans.length; i += SLICE) {
     if (i > 0) await nextTurn();
     writeRequest(writer, spans, i, Math.min(spans.length, i + SLICE));
