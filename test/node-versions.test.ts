@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { it } from 'vitest';
@@ -56,6 +56,8 @@ const RUNTIMES = [
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** Workers of each inner run: the two runs side by side get about one per core between them. */
+const INNER_WORKERS = Math.max(1, Math.floor(availableParallelism() / 2));
 const vitest = realpathSync(join(root, 'node_modules/vitest/vitest.mjs'));
 
 interface JsonReport {
@@ -84,7 +86,12 @@ async function runUnder(node: string, files: string[]) {
       execFile(
         node,
         [vitest, 'run', ...files, '--no-cache', '--reporter=json', `--outputFile=${reportFile}`],
-        { cwd: root, env: { ...env, NO_COLOR: '1' }, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
+        {
+          cwd: root,
+          env: { ...env, NO_COLOR: '1', TRACEWIRE_TEST_MAX_WORKERS: String(INNER_WORKERS) },
+          timeout: 110_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
         (error, _stdout, stderr) => resolve({ code: error ? (error.code as number | null) : 0, stderr }),
       );
     });
@@ -114,7 +121,8 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n', 1)[0] ?? '';
 }
 
-// The two Nodes run side by side: the suite's own run uses one worker on a two-core machine, leaving a core free.
+// The two Nodes run side by side, after the rest of the suite and alone (the `node-versions` project in
+// vitest.config.ts), each inner run with half the cores' workers: one each on a two-core machine.
 it.concurrent.for(RUNTIMES)(
   'under Node $major (installed in bench/), the tests of Node-version-sensitive paths pass',
   { timeout: 120_000 },
