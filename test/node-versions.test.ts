@@ -89,7 +89,7 @@ async function runUnder(node: string, files: string[]) {
         {
           cwd: root,
           env: { ...env, NO_COLOR: '1', TRACEWIRE_TEST_MAX_WORKERS: String(INNER_WORKERS) },
-          timeout: 110_000,
+          timeout: 170_000,
           maxBuffer: 64 * 1024 * 1024,
         },
         (error, _stdout, stderr) => resolve({ code: error ? (error.code as number | null) : 0, stderr }),
@@ -125,7 +125,7 @@ function firstLine(text: string | undefined): string {
 // vitest.config.ts), each inner run with half the cores' workers: one each on a two-core machine.
 it.concurrent.for(RUNTIMES)(
   'under Node $major (installed in bench/), the tests of Node-version-sensitive paths pass',
-  { timeout: 120_000 },
+  { timeout: 180_000 },
   async ({ major, bin }, { expect }) => {
     const node = join(root, bin);
     expect(existsSync(node), `${bin} is missing; pnpm install puts it there`).toBe(true);

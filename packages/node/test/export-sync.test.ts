@@ -143,6 +143,19 @@ describe('exportSync', () => {
     expect((await receivedOnce(c))[0]?.contentType).toBe('application/x-protobuf');
   });
 
+  it('starts no helper from an executable pkg packed, whose binary would run a second copy of the app', () => {
+    const packed = process as { pkg?: unknown };
+    packed.pkg = { entrypoint: '/snapshot/app/index.js' };
+    try {
+      const exporter = new OtlpHttpExporter({ url: 'http://127.0.0.1:4318/v1/traces', warn: () => {} });
+      const result = exporter.exportSync([makeSpan()], 5000);
+      expect(result.code).toBe(1);
+      expect(result.error?.message).toBe('a packaged executable cannot start a plain Node process');
+    } finally {
+      delete packed.pkg;
+    }
+  });
+
   it('sends Zipkin v2 JSON', async () => {
     const c = await collector();
     const exporter = new ZipkinExporter({ url: `${c.url}/api/v2/spans`, warn: () => {} });

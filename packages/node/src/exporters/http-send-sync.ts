@@ -91,6 +91,8 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
   const nodeOptions = keptOptions((env.NODE_OPTIONS ?? '').split(/\s+/));
   if (nodeOptions.length > 0) env.NODE_OPTIONS = nodeOptions.join(' ');
   else delete env.NODE_OPTIONS;
+  // Electron's binary is Node only when asked.
+  if (process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
   const child = spawnSync(process.execPath, [...keptOptions(process.execArgv), '-e', POST_ONCE], {
     input,
     env,
@@ -115,8 +117,12 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
 
 /** Why no helper process can be started here, or undefined when one can. */
 function helperUnavailable(): string | undefined {
-  // A single executable application's binary runs the app itself, whatever its arguments.
+  // A single executable application's binary, and one pkg or nexe packed, runs the app itself whatever its
+  // arguments: `-e` would start a second copy of the app.
   if (isSingleExecutable()) return 'a single executable application cannot start a plain Node process';
+  const packed = process as { pkg?: unknown; __nexe?: unknown };
+  if (packed.pkg !== undefined || packed.__nexe !== undefined)
+    return 'a packaged executable cannot start a plain Node process';
   const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
   if (permission !== undefined && !permission.has('child'))
     return 'the permission model forbids child processes';
