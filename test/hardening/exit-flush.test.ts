@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { SpanStatusCode } from '@tracewire/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeToObject, loadOtlpTypes } from '../../packages/node/test/fixtures/otlp-proto-root.js';
 import { startOtlpRawReceiver } from '../interop/fixtures/otlp-raw-receiver.js';
+import { startExportingChild } from './fixtures/exporting-child.js';
 import { type CollectedSpan, FakeCollector } from './fixtures/fake-collector.js';
 import { waitFor } from './fixtures/services.js';
 
@@ -38,28 +39,9 @@ async function collector(): Promise<FakeCollector> {
 }
 
 async function startService(collectorUrl: string, env: Record<string, string> = {}): Promise<Service> {
-  const child = spawn(process.execPath, [SERVICE], {
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      OTEL_SERVICE_NAME: 'exit-service',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '60000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  await waitFor(() => /listening on (\S+)/.test(output), 'the service to listen');
-  return { process: child, output: () => output, url: () => /listening on (\S+)/.exec(output)![1]! };
+  const child = startExportingChild(SERVICE, collectorUrl, env, children);
+  await waitFor(() => /listening on (\S+)/.test(child.output()), 'the service to listen');
+  return { ...child, url: () => /listening on (\S+)/.exec(child.output())![1]! };
 }
 
 /** Sends a request the service never answers (the process ends under it, or the test gives up on it). */

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { BatchSpanProcessor, InMemoryExporter, SpanKind, SpanStatusCode, Tracer } from '@tracewire/node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ExportingChild, startExportingChild } from './fixtures/exporting-child.js';
 import { FakeCollector } from './fixtures/fake-collector.js';
 import { waitFor } from './fixtures/services.js';
 
@@ -11,11 +12,6 @@ import { waitFor } from './fixtures/services.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const SHUTDOWN_DEADLINE_MS = 5000; // shutdownOnSignals' default timeoutMillis
-
-interface Child {
-  process: ChildProcess;
-  output(): string;
-}
 
 const children: ChildProcess[] = [];
 const collectors: FakeCollector[] = [];
@@ -33,28 +29,8 @@ async function collector(): Promise<FakeCollector> {
   return c;
 }
 
-function start(file: string, collectorUrl: string, env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [fixture(file)], {
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      OTEL_SERVICE_NAME: file,
-      OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '60000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  return { process: child, output: () => output };
+function start(file: string, collectorUrl: string, env: Record<string, string> = {}): ExportingChild {
+  return startExportingChild(fixture(file), collectorUrl, env, children);
 }
 
 describe('SIGTERM during load', () => {
