@@ -130,6 +130,18 @@ describe('an uncaught exception thrown by a request', () => {
     expect(exceptionOf(crashed)?.['exception.message']).toBe('boom inside a span');
   });
 
+  it('thrown under a span started through the OpenTelemetry API, still fails the request', async () => {
+    const otlp = await collector();
+    const service = await startService(otlp.url);
+    const exited = once(service.process, 'exit');
+    unanswered(`${service.url()}/throws-in-otel-span/16`);
+    expect((await exited)[0]).toBe(1);
+    // Before: the API's context did not know the request, which ended as a shutdown without the exception.
+    const crashed = serverSpan(otlp.spans, 'GET /throws-in-otel-span/:id');
+    expect(crashed.attributes['error.type']).toBe('TypeError');
+    expect(exceptionOf(crashed)?.['exception.message']).toBe('boom under an OpenTelemetry span');
+  });
+
   it('through a SimpleSpanProcessor with protobuf, still delivers the crashing request', async () => {
     const receiver = await startOtlpRawReceiver();
     closers.push(() => receiver.close());

@@ -205,6 +205,21 @@ describe('normal exit', () => {
 });
 
 describe('shutdown() in process', () => {
+  it('ends a CLIENT span whose answer had come as that answer, not as a shutdown', async () => {
+    const exporter = new InMemoryExporter();
+    const tracer = new Tracer({ processors: [new BatchSpanProcessor(exporter)] });
+    // A fetch whose response arrived and whose body nobody reads: its span is still open.
+    tracer.startSpan('GET', { kind: SpanKind.CLIENT }).setAttribute('http.response.status_code', 200);
+    tracer.startSpan('GET', { kind: SpanKind.CLIENT }).setAttribute('http.response.status_code', 503);
+    await tracer.shutdown();
+    const ended = exporter.getFinishedSpans().map((s) => [s.attributes['error.type'], s.status.code]);
+    // Before: both ERROR with error.type shutdown.
+    expect(ended).toEqual([
+      [undefined, SpanStatusCode.UNSET],
+      ['503', SpanStatusCode.ERROR],
+    ]);
+  });
+
   it('returns the same promise to every caller and exports each span once', async () => {
     const exporter = new InMemoryExporter();
     const tracer = new Tracer({

@@ -44,6 +44,8 @@ export interface RequestScope {
 /** What the exit hooks need of a request still in flight. */
 export interface ActiveRequest {
   readonly span: Span;
+  /** True once its span has ended. */
+  readonly ended: boolean;
   /** Records an error its code threw (the `exception` event); the span still ends with the response. */
   recordError(error: unknown): void;
   /** Ends its span now, as failed (with `error`, when given): the process is exiting under it. */

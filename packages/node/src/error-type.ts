@@ -17,6 +17,15 @@ export function errorTypeOf(error: object): string | undefined {
   return typeof name === 'string' && name.length > 0 ? name : undefined;
 }
 
+/** `error.type` for anything thrown: `errorTypeOf`, else `_OTHER`, also when reading the error throws. */
+export function errorTypeOrOther(error: unknown): string {
+  try {
+    return (error !== null && typeof error === 'object' ? errorTypeOf(error) : undefined) ?? '_OTHER';
+  } catch {
+    return '_OTHER';
+  }
+}
+
 /**
  * Errors that mean the client went away (the socket's ECONNRESET, a write after it closed, `pipeline`'s premature
  * close): a response cut off by them is the client's abort, which the span reports as `aborted`, not the app's error.

@@ -1,5 +1,5 @@
 import { type ActiveRequest, getActiveContext } from './context.js';
-import { errorTypeOf } from './error-type.js';
+import { errorTypeOrOther } from './error-type.js';
 import { exitDeliveryBudget, markExiting } from './exit-state.js';
 import { SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
@@ -43,6 +43,9 @@ export function installExitFlush(tracer: Tracer, options: ExitFlushOptions): () 
       if (processSurvives()) {
         if (request === undefined) return;
         request.recordError(error);
+        // Those whose response has ended since need nothing more at the exit, and must not be held till then.
+        for (let i = failedRequests.length - 1; i >= 0; i--)
+          if (failedRequests[i]!.request.ended) failedRequests.splice(i, 1);
         if (failedRequests.length >= MAX_FAILED_REQUESTS) failedRequests.shift();
         failedRequests.push({ request, error });
         return;
@@ -51,8 +54,7 @@ export function installExitFlush(tracer: Tracer, options: ExitFlushOptions): () 
       const span = context?.span;
       if (span !== undefined && span !== request?.span && span.isRecording()) {
         span.recordException(error);
-        const type = error !== null && typeof error === 'object' ? errorTypeOf(error) : undefined;
-        span.setAttribute('error.type', type ?? '_OTHER');
+        span.setAttribute('error.type', errorTypeOrOther(error));
         span.setStatus({ code: SpanStatusCode.ERROR });
         span.end();
       }

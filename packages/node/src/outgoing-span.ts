@@ -233,7 +233,8 @@ function finishSpan(call: ClientCall, error: unknown, endTime: number | undefine
 
 /**
  * The caller gave up on the call itself: an `AbortError` (an `AbortSignal`'s abort, fetch's body cancelled, a reason
- * of the caller's own; Node's `http` reports a signal's abort the same way), or undici's `RequestAbortedError`. Not
+ * of the caller's own that is no Error; Node's `http` reports a signal's abort the same way, whatever its reason), or
+ * undici's `RequestAbortedError`. fetch rejects with a reason that is an Error as it is: that stays an error. Not
  * when the signal was `AbortSignal.timeout()`'s (fetch then fails with its `TimeoutError`, Node's `http` with an
  * AbortError caused by it): a time limit running out is a failure of the call.
  */

@@ -116,6 +116,10 @@ export class RequestTrace {
     this.#tracing = tracing;
   }
 
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   /** Enter with `runInContext` for the handler, so `getActiveSpan()` and outgoing calls see the span. */
   get context(): TraceContext {
     return this.#context;
@@ -176,8 +180,8 @@ export class RequestTrace {
   }
 
   /**
-   * The process is exiting under this request, with `error` when that is an uncaught exception its code threw: the
-   * span ends now, failed (its response never completes), as the exit would otherwise lose it.
+   * @internal The process is exiting under this request, with `error` when that is an uncaught exception its code
+   * threw: the span ends now, failed (its response never completes), as the exit would otherwise lose it.
    */
   abandon(error?: unknown): void {
     if (this.#ended) return;

@@ -309,6 +309,18 @@ export class Tracer {
   #endOpenSpans(message: string): void {
     for (const span of this.#open.drain()) {
       try {
+        // A call whose answer came (a fetch response whose body is never read) ends as that answer, as when undici
+        // lets it go unread: what was still to come was the caller's to read, not the call's to fail.
+        const answered =
+          span.kind === SpanKind.CLIENT ? span.attributes['http.response.status_code'] : undefined;
+        if (typeof answered === 'number') {
+          if (answered >= 400) {
+            span.setAttribute('error.type', String(answered));
+            span.setStatus({ code: SpanStatusCode.ERROR });
+          }
+          span.end();
+          continue;
+        }
         span.setAttribute('error.type', 'shutdown');
         span.setStatus({ code: SpanStatusCode.ERROR, message });
         span.end();

@@ -156,6 +156,34 @@ describe('exportSync', () => {
     }
   });
 
+  it('does not bypass a subclass that overrides export() to filter spans', async () => {
+    const c = await collector();
+    class Redacting extends OtlpHttpExporter {
+      override export(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+        return super.export(spans.filter((span) => span.name !== 'secret'));
+      }
+    }
+    const exporter = new Redacting({ url: `${c.url}/v1/traces`, protocol: 'http/json', warn: () => {} });
+    const result = exporter.exportSync([makeSpan({ name: 'secret' })], 5000);
+    // Before: sent as it was, the filter skipped.
+    expect(result.code).toBe(1);
+    expect(result.error?.message).toContain('export() is overridden');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.received()).toEqual([]);
+  });
+
+  it('takes a timeout in fractions of a millisecond without throwing', async () => {
+    const closed = await closedPort();
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${closed}/v1/traces`,
+      timeoutMillis: 2500.5,
+      warn: () => {},
+    });
+    // Before: spawnSync threw ERR_OUT_OF_RANGE for 2500.5, and every delivery at the exit failed that way.
+    expect(exporter.exportSync([makeSpan()], 1000.5).error?.message).toBe('connection refused');
+    expect(exporter.exportSync([makeSpan()], 0).error?.message).toBe('no time left for it');
+  });
+
   it('sends Zipkin v2 JSON', async () => {
     const c = await collector();
     const exporter = new ZipkinExporter({ url: `${c.url}/api/v2/spans`, warn: () => {} });

@@ -73,6 +73,9 @@ function keptOptions(args: readonly string[]): string[] {
 export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): SendSyncOutcome {
   const unavailable = helperUnavailable();
   if (unavailable !== undefined) return failed(unavailable);
+  // spawnSync takes whole milliseconds, and 0 would mean no limit at all.
+  const timeoutMillis = Math.floor(options.timeoutMillis);
+  if (!(timeoutMillis >= 1)) return failed('no time left for it');
   const payload = options.compression === 'gzip' ? gzipSync(body) : body;
   const headers: Record<string, string> = {
     ...options.headers,
@@ -84,7 +87,7 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
     url: options.url.href,
     headers,
     tls: pemText(options.tls),
-    timeoutMillis: Math.max(1, Math.floor(options.timeoutMillis)),
+    timeoutMillis,
   };
   const input = Buffer.concat([Buffer.from(`${JSON.stringify(request)}\n`), payload]);
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -96,16 +99,14 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
   const child = spawnSync(process.execPath, [...keptOptions(process.execArgv), '-e', POST_ONCE], {
     input,
     env,
-    timeout: options.timeoutMillis,
+    timeout: timeoutMillis,
     stdio: ['pipe', 'pipe', 'ignore'],
     windowsHide: true,
     maxBuffer: 1024,
   });
   if (child.error !== undefined) {
     const code = (child.error as { code?: unknown }).code;
-    return failed(
-      code === 'ETIMEDOUT' ? `no answer within ${options.timeoutMillis} ms` : child.error.message,
-    );
+    return failed(code === 'ETIMEDOUT' ? `no answer within ${timeoutMillis} ms` : child.error.message);
   }
   const answer = child.stdout.toString('latin1').trim();
   if (/^2\d\d$/.test(answer)) return { ok: true };

@@ -40,8 +40,11 @@ export interface HttpSendOptions {
    */
   refusedIsFinal?: (() => boolean) | undefined;
   wakeUp?: Promise<void> | undefined;
-  /** Told of each attempt's request as it is made, and `undefined` once that attempt has its answer or failed. */
-  onAttempt?: ((request: http.ClientRequest | undefined) => void) | undefined;
+  /**
+   * Told of each attempt's request as it is made, and `undefined` once that attempt has its answer or failed, with
+   * `delivered` true for a 2xx answer: from then on the body is the receiver's, whatever the caller does next.
+   */
+  onAttempt?: ((request: http.ClientRequest | undefined, delivered?: boolean) => void) | undefined;
 }
 
 export type SendOutcome =
@@ -216,7 +219,7 @@ function postOnce(
   headers: Record<string, string>,
   timeoutMillis: number,
   agent: http.Agent | undefined,
-  onAttempt: ((request: http.ClientRequest | undefined) => void) | undefined,
+  onAttempt: ((request: http.ClientRequest | undefined, delivered?: boolean) => void) | undefined,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let settled = false;
@@ -224,7 +227,7 @@ function postOnce(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      onAttempt?.(undefined);
+      onAttempt?.(undefined, attempt.kind === 'response' && attempt.status >= 200 && attempt.status < 300);
       resolve(attempt);
     };
     const transport = url.protocol === 'https:' ? https : http;

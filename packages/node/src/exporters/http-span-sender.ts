@@ -148,8 +148,10 @@ export class HttpSpanSender {
       onFailedAttempt: (error, connectionRefused) => {
         if (connectionRefused) this.warning.failed(error, true, false);
       },
-      onAttempt: (request) => {
+      onAttempt: (request, delivered) => {
         unfinished.request = request;
+        // Not left for the `finally` a few microtasks later: an exit in between would send it again.
+        if (delivered === true) this.unfinished.delete(unfinished);
       },
     });
     if (!outcome.ok) {

@@ -19,6 +19,11 @@ export interface OtlpHttpExporterOptions extends HttpSenderOptions {
 }
 
 const PROTOCOLS = ['http/json', 'http/protobuf'] as const;
+/** What `exportSync` answers for a subclass whose own `export` would be bypassed: override `exportSync` too. */
+const OVERRIDDEN_EXPORT: ExportResult = {
+  code: 1,
+  error: new Error('export() is overridden and exportSync() is not: no delivery at the exit'),
+};
 const COMPRESSIONS = ['gzip', 'none'] as const;
 /**
  * A new buffer's size. A batch takes one per resource and scope it holds (spans are encoded into their scope's as
@@ -81,6 +86,8 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
   }
 
   exportSync(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult {
+    // A subclass that overrides `export` (to filter or redact) must see the spans at the exit too.
+    if (this.export !== OtlpHttpExporter.prototype.export) return OVERRIDDEN_EXPORT;
     const body =
       this.protocol === 'http/json'
         ? new TextEncoder().encode(JSON.stringify(toOtlpJson(spans)))

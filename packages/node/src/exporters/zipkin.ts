@@ -192,6 +192,13 @@ export class ZipkinExporter implements SpanExporter {
   }
 
   exportSync(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult {
+    // A subclass that overrides `export` (to filter or redact) must see the spans at the exit too.
+    if (this.export !== ZipkinExporter.prototype.export) {
+      return {
+        code: 1,
+        error: new Error('export() is overridden and exportSync() is not: no delivery at the exit'),
+      };
+    }
     const body = new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans)));
     return this.sender.postSync(body, 'application/json', 'none', timeoutMillis);
   }

@@ -74,6 +74,8 @@ export class BridgedContextManager implements OtelContextManager {
         suppressed: isSuppressed(context),
         recordsNothing: context.getValue(RECORDS_NOTHING_KEY) === true,
         otelContext: context,
+        // Code the API runs while a request is handled is still that request's (what a crash in it fails).
+        requestContext: getActiveContext()?.requestContext,
       };
     } catch {
       // Not a context the API made: run `fn` as OpenTelemetry's manager would, with that value active, and no span.
