@@ -8,6 +8,7 @@ import {
   callChannelHandlers,
   endClientCall,
   injectClientCall,
+  isCallerCancellation,
   isTraceHeader,
   type OutgoingState,
   type PeerSocket,
@@ -196,13 +197,12 @@ export function subscribeUndici(state: OutgoingState): () => void {
 }
 
 /**
- * What undici reports when its caller gave up: fetch's `AbortError` (an abort, a body cancelled), undici's own
- * `RequestAbortedError`, or the abort's own reason when that is no Error (`controller.abort('user cancelled')`, and
- * undici's clean-up of a Response collected unread).
+ * What undici reports when its caller gave up: a caller's cancellation as the span judges it (fetch's `AbortError`,
+ * undici's own `RequestAbortedError`), or the abort's own reason when that is no Error
+ * (`controller.abort('user cancelled')`, and undici's clean-up of a Response collected unread).
  */
 function isAbort(error: unknown): boolean {
-  if (!(error instanceof Error)) return true;
-  return error.name === 'AbortError' || (error as { code?: unknown }).code === 'UND_ERR_ABORTED';
+  return !(error instanceof Error) || isCallerCancellation(error);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type CarrierSetter, isSpanContextValid, type Propagator } from '@tracewire/core';
 import { newAttributes } from './attribute-record.js';
+import { recordAnswerStatus } from './client-status.js';
 import { now } from './clock.js';
 import { getActiveBaggage, getActiveContext } from './context.js';
 import { normalizeMethod } from './http-methods.js';
@@ -224,10 +225,7 @@ function finishSpan(call: ClientCall, error: unknown, endTime: number | undefine
     span.setAttribute('error.type', type);
     span.recordException(error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) ?? type });
-  } else if (call.statusCode >= 400) {
-    span.setAttribute('error.type', String(call.statusCode));
-    span.setStatus({ code: SpanStatusCode.ERROR });
-  }
+  } else recordAnswerStatus(span, call.statusCode);
   span.end(endTime);
 }
 
@@ -238,7 +236,7 @@ function finishSpan(call: ClientCall, error: unknown, endTime: number | undefine
  * when the signal was `AbortSignal.timeout()`'s (fetch then fails with its `TimeoutError`, Node's `http` with an
  * AbortError caused by it): a time limit running out is a failure of the call.
  */
-function isCallerCancellation(error: unknown): boolean {
+export function isCallerCancellation(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
   const { name, code, cause } = error as { name?: unknown; code?: unknown; cause?: unknown };
   if (name === 'AbortError') return (cause as { name?: unknown } | null | undefined)?.name !== 'TimeoutError';

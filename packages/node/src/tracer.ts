@@ -8,6 +8,7 @@ import {
   TraceFlags,
 } from '@tracewire/core';
 import { addBaggageAttributes } from './baggage-attributes.js';
+import { recordAnswerStatus } from './client-status.js';
 import { getActiveBaggage, getActiveContext, withSpan } from './context.js';
 import { scopeKey, scopeOf } from './instrumentation-scope.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
@@ -314,10 +315,7 @@ export class Tracer {
         const answered =
           span.kind === SpanKind.CLIENT ? span.attributes['http.response.status_code'] : undefined;
         if (typeof answered === 'number') {
-          if (answered >= 400) {
-            span.setAttribute('error.type', String(answered));
-            span.setStatus({ code: SpanStatusCode.ERROR });
-          }
+          recordAnswerStatus(span, answered);
           span.end();
           continue;
         }

@@ -12,7 +12,7 @@ import {
   rateLimitedWarn,
   type WarnFunction,
 } from './failure-warning.js';
-import { httpSend, type RetryPolicy, urlForLogs } from './http-send.js';
+import { httpSend, type RetryPolicy, type SendOutcome, urlForLogs } from './http-send.js';
 import { httpSendSync } from './http-send-sync.js';
 import { checkTls, type ExporterTlsOptions } from './tls-options.js';
 
@@ -61,6 +61,15 @@ function mayHaveArrived(post: UnfinishedPost): boolean {
   const socket = request.socket;
   return socket != null && !socket.connecting && request.writableLength === 0;
 }
+
+/**
+ * What a built-in exporter's `exportSync` answers for a subclass that overrides `export` (to filter or redact spans)
+ * but not `exportSync`: delivering at the exit would bypass that override.
+ */
+export const OVERRIDDEN_EXPORT: ExportResult = {
+  code: 1,
+  error: new Error('export() is overridden and exportSync() is not: no delivery at the exit'),
+};
 
 /** `timeoutMillis` when none is given: `OTEL_EXPORTER_OTLP_TIMEOUT`'s default. */
 export const DEFAULT_SEND_TIMEOUT_MILLIS = 10_000;
@@ -119,41 +128,33 @@ export class HttpSpanSender {
   async post(body: Uint8Array, contentType: string, compression: 'gzip' | 'none'): Promise<Delivery> {
     const unfinished: UnfinishedPost = { body, contentType, compression, request: undefined };
     this.unfinished.add(unfinished);
+    let outcome: SendOutcome;
     try {
-      return await this.postTracked(body, contentType, compression, unfinished);
+      outcome = await httpSend(body, {
+        url: this.url,
+        headers: this.headers,
+        contentType,
+        timeoutMillis: this.timeoutMillis,
+        compression,
+        retry: this.retry,
+        // Once the exit hooks flush, a collector that is not running cannot come back before the exit: an export
+        // already waiting to retry one stops at its next refused attempt, and waits no longer for it.
+        refusedIsFinal: isExiting,
+        wakeUp: whenExiting(),
+        agent: this.agent,
+        // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
+        onFailedAttempt: (error, connectionRefused) => {
+          if (connectionRefused) this.warning.failed(error, true, false);
+        },
+        onAttempt: (request, delivered) => {
+          unfinished.request = request;
+          // Not left for the `finally` below, a few microtasks later: an exit in between would send it again.
+          if (delivered === true) this.unfinished.delete(unfinished);
+        },
+      });
     } finally {
       this.unfinished.delete(unfinished);
     }
-  }
-
-  private async postTracked(
-    body: Uint8Array,
-    contentType: string,
-    compression: 'gzip' | 'none',
-    unfinished: UnfinishedPost,
-  ): Promise<Delivery> {
-    const outcome = await httpSend(body, {
-      url: this.url,
-      headers: this.headers,
-      contentType,
-      timeoutMillis: this.timeoutMillis,
-      compression,
-      retry: this.retry,
-      // Once the exit hooks flush, a collector that is not running cannot come back before the exit: an export
-      // already waiting to retry one stops at its next refused attempt, and waits no longer for it.
-      refusedIsFinal: isExiting,
-      wakeUp: whenExiting(),
-      agent: this.agent,
-      // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
-      onFailedAttempt: (error, connectionRefused) => {
-        if (connectionRefused) this.warning.failed(error, true, false);
-      },
-      onAttempt: (request, delivered) => {
-        unfinished.request = request;
-        // Not left for the `finally` a few microtasks later: an exit in between would send it again.
-        if (delivered === true) this.unfinished.delete(unfinished);
-      },
-    });
     if (!outcome.ok) {
       this.warning.failed(outcome.error, outcome.connectionRefused, true);
       return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };

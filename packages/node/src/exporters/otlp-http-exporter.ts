@@ -1,7 +1,7 @@
 import type { EncodingSpanExporter, SpanBatch } from '../span-batch.js';
 import type { ExportResult, ReadableSpan } from '../span-data.js';
 import { oneOf } from './exporter-options.js';
-import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
+import { type HttpSenderOptions, HttpSpanSender, OVERRIDDEN_EXPORT } from './http-span-sender.js';
 import { printable } from './log-text.js';
 import { toOtlpJson } from './otlp-json.js';
 import { encodeOtlpProto, encodeOtlpProtoInSlices } from './otlp-proto.js';
@@ -19,11 +19,6 @@ export interface OtlpHttpExporterOptions extends HttpSenderOptions {
 }
 
 const PROTOCOLS = ['http/json', 'http/protobuf'] as const;
-/** What `exportSync` answers for a subclass whose own `export` would be bypassed: override `exportSync` too. */
-const OVERRIDDEN_EXPORT: ExportResult = {
-  code: 1,
-  error: new Error('export() is overridden and exportSync() is not: no delivery at the exit'),
-};
 const COMPRESSIONS = ['gzip', 'none'] as const;
 /**
  * A new buffer's size. A batch takes one per resource and scope it holds (spans are encoded into their scope's as

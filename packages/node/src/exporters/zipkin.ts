@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Attributes, AttributeValue, ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
-import { type HttpSenderOptions, HttpSpanSender } from './http-span-sender.js';
+import { type HttpSenderOptions, HttpSpanSender, OVERRIDDEN_EXPORT } from './http-span-sender.js';
 
 /** A span in Zipkin's v2 JSON model (zipkin2-api.yaml `Span`). */
 export interface ZipkinSpan {
@@ -193,12 +193,7 @@ export class ZipkinExporter implements SpanExporter {
 
   exportSync(spans: readonly ReadableSpan[], timeoutMillis: number): ExportResult {
     // A subclass that overrides `export` (to filter or redact) must see the spans at the exit too.
-    if (this.export !== ZipkinExporter.prototype.export) {
-      return {
-        code: 1,
-        error: new Error('export() is overridden and exportSync() is not: no delivery at the exit'),
-      };
-    }
+    if (this.export !== ZipkinExporter.prototype.export) return OVERRIDDEN_EXPORT;
     const body = new TextEncoder().encode(JSON.stringify(toZipkinSpans(spans)));
     return this.sender.postSync(body, 'application/json', 'none', timeoutMillis);
   }
