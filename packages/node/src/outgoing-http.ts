@@ -15,6 +15,7 @@ import {
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
+import { isStandInRequest, watchStandIn } from './outgoing-stand-in.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
 
@@ -228,6 +229,7 @@ function tracker(state: OutgoingState): Track {
     // Also where nothing is propagated: to a destination the rules exclude, a header of the active trace written
     // later (superagent's .set, a forwarded header set by hand) must not send our ids either.
     request.setHeader = setHeader;
+    if (isStandInRequest(request)) watchStandIn(request, call);
   };
 }
 
