@@ -3,7 +3,12 @@ import { suppressTracing } from './context.js';
 import { withDeadline } from './deadline.js';
 import { rateLimitedWarn } from './exporters/failure-warning.js';
 import { encodesOnEnd, SpanArrayBatch, type SpanBatch } from './span-batch.js';
-import type { ExportResult, ReadableSpan, SpanExporter } from './span-data.js';
+import {
+  beginExporterShutdown,
+  type ExportResult,
+  type ReadableSpan,
+  type SpanExporter,
+} from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
 
@@ -181,6 +186,7 @@ export class BatchSpanProcessor implements SpanProcessor {
   /** Delivers what is queued and shuts the exporter down, both within one `shutdownTimeoutMillis`. */
   private async runShutdown(): Promise<void> {
     this.clearTimer();
+    beginExporterShutdown(this.exporter);
     const endsAt = Date.now() + this.shutdownTimeoutMillis;
     await withDeadline(() => this.drain(endsAt), this.shutdownTimeoutMillis);
     this.stats.droppedShutdown += this.queued;

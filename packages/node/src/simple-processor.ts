@@ -1,4 +1,4 @@
-import type { ReadableSpan, SpanExporter } from './span-data.js';
+import { beginExporterShutdown, type ReadableSpan, type SpanExporter } from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 
 /**
@@ -41,6 +41,7 @@ export class SimpleSpanProcessor implements SpanProcessor {
   }
 
   shutdown(): Promise<void> {
+    if (this.#shutdown === undefined) beginExporterShutdown(this.#exporter);
     this.#shutdown ??= this.forceFlush().then(() => this.#exporter.shutdown());
     return this.#shutdown;
   }

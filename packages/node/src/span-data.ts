@@ -71,11 +71,26 @@ export interface ExportResult {
   rejectedSpans?: number | undefined;
 }
 
+/** Tells `exporter` its shutdown has started (`SpanExporter#beginShutdown`); what it throws is ignored. */
+export function beginExporterShutdown(exporter: SpanExporter): void {
+  try {
+    exporter.beginShutdown?.();
+  } catch {
+    // An exporter's failure here must not keep the processor from delivering what is queued.
+  }
+}
+
 /** Sends finished spans somewhere. `export` must never throw; failures resolve with FAILED. */
 export interface SpanExporter {
   export(spans: readonly ReadableSpan[]): Promise<ExportResult>;
   shutdown(): Promise<void>;
   forceFlush?(): Promise<void>;
+  /**
+   * Told as the processor's shutdown starts, before it exports what is queued: what it exports from then on is the
+   * last, and waiting for what cannot come (a collector that refuses connections, retried) only delays the app's
+   * exit. Optional; the built-in HTTP exporters stop retrying refused connections.
+   */
+  beginShutdown?(): void;
   /**
    * Delivers `spans` before returning, within `timeoutMillis`: what the process hands over as it exits without a
    * turn of the event loop left (`process.exit()`, an uncaught exception). Optional; the built-in exporters have it.

@@ -6,6 +6,7 @@ import { BatchSpanProcessor } from '../src/batch-processor.js';
 import { backoff, DEFAULT_RETRY_POLICY, parseRetryAfter } from '../src/exporters/http-send.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
 import { toOtlpJson } from '../src/exporters/otlp-json.js';
+import { SimpleSpanProcessor } from '../src/simple-processor.js';
 import { TracerStats } from '../src/stats.js';
 import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
 import { makeSpan } from './fixtures/spans.js';
@@ -444,5 +445,76 @@ describe('retry timing', () => {
       expect(third).toBeLessThanOrEqual(2700);
       expect(backoff(20, DEFAULT_RETRY_POLICY)).toBeLessThanOrEqual(6000);
     }
+  });
+});
+
+describe('shutting down with no collector running', () => {
+  // Retries a refused connection 3 s later: waiting for one shows as a shutdown of 3 s or more.
+  const SLOW_RETRY = { maxAttempts: 5, initialBackoffMillis: 3000, maxBackoffMillis: 3000 };
+
+  async function refusingExporter(warn: (message: string) => void): Promise<OtlpHttpExporter> {
+    return new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: SLOW_RETRY,
+      warn,
+    });
+  }
+
+  it('gives up on the refused connection at once, and says the last spans are dropped', async () => {
+    const warn = vi.fn();
+    const processor = processorFor(await refusingExporter(warn), { shutdownTimeoutMillis: 20_000 });
+    processor.onEnd(makeSpan());
+    processor.onEnd(makeSpan());
+
+    const startedAt = Date.now();
+    await processor.shutdown();
+
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+    expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 2, spansExported: 0 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toMatch(/cannot send the last spans to .*nothing is listening there/);
+    expect(warn.mock.calls[0]![0]).not.toMatch(/keeps trying/);
+  });
+
+  it('stops an export already waiting to retry when the shutdown begins', async () => {
+    const warn = vi.fn();
+    const processor = processorFor(await refusingExporter(warn), { shutdownTimeoutMillis: 20_000 });
+    processor.onEnd(makeSpan());
+    const flushed = processor.forceFlush();
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledTimes(1)); // refused once, now waiting 3 s
+
+    const startedAt = Date.now();
+    await processor.shutdown();
+    await flushed;
+
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+    expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 1 });
+  });
+
+  it('does the same behind a SimpleSpanProcessor, whose exports are under way when it shuts down', async () => {
+    const warn = vi.fn();
+    const processor = new SimpleSpanProcessor(await refusingExporter(warn));
+    processor.onEnd(makeSpan());
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledTimes(1));
+
+    const startedAt = Date.now();
+    await processor.shutdown();
+
+    expect(Date.now() - startedAt).toBeLessThan(2000);
+  });
+
+  it('keeps retrying a refused connection while the app runs: a collector restarting comes back', async () => {
+    const warn = vi.fn();
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: { maxAttempts: 3, initialBackoffMillis: 200, maxBackoffMillis: 200 },
+      warn,
+    });
+    const startedAt = Date.now();
+    const result = await exporter.export([makeSpan()]);
+    expect(result.code).toBe(1);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300); // two waits of 200 ms ±20%
+    expect(warn.mock.calls[0]![0]).toMatch(/It keeps trying/);
+    await exporter.shutdown();
   });
 });

@@ -37,17 +37,23 @@ export class FailureWarning {
     private readonly warn: RateLimitedWarn,
   ) {}
 
-  /** An attempt failed; `final` when the export gave up and its spans are dropped. */
-  failed(error: Error, connectionRefused: boolean, final: boolean): void {
+  /**
+   * An attempt failed; `final` when the export gave up and its spans are dropped, `closing` when it was one of the
+   * last (the exporter is shutting down): nothing will try again, which the first line then says.
+   */
+  failed(error: Error, connectionRefused: boolean, final: boolean, closing = false): void {
     const now = Date.now();
     this.#since ??= now;
     if (final) this.#failedExports++;
     const reason = connectionRefused ? 'nothing is listening there' : printable(error.message, 300);
     if (this.#reportedAt === undefined) {
       const said = this.warn(
-        `tracewire: ${this.exporterName} cannot send spans to ${this.url} (${reason}). It keeps trying; spans ` +
-          'it cannot send are dropped and counted in tracer.stats.droppedExportFailed. This is reported again ' +
-          'every 5 minutes while it lasts, and when it ends.',
+        closing
+          ? `tracewire: ${this.exporterName} cannot send the last spans to ${this.url} (${reason}); they are ` +
+              'dropped and counted in tracer.stats.droppedExportFailed.'
+          : `tracewire: ${this.exporterName} cannot send spans to ${this.url} (${reason}). It keeps trying; ` +
+              'spans it cannot send are dropped and counted in tracer.stats.droppedExportFailed. This is ' +
+              'reported again every 5 minutes while it lasts, and when it ends.',
       );
       if (said) this.#reportedAt = now;
     } else if (final && now - this.#reportedAt >= MIN_INTERVAL_MS) {

@@ -94,6 +94,11 @@ export class HttpSpanSender {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly unfinished = new Set<UnfinishedPost>();
   private isShutdown = false;
+  /** Set once the last exports have begun (`beginShutdown`, or the process's exit hooks). */
+  private closing = false;
+  private announceClosing: () => void = () => {};
+  /** Settles when `closing` is set: a retry waiting for its turn wakes up then. */
+  private readonly closingStarted: Promise<void>;
 
   constructor(exporterName: string, defaultUrl: string, options: HttpSenderOptions) {
     this.url = parseUrl('url', options.url ?? defaultUrl);
@@ -109,7 +114,22 @@ export class HttpSpanSender {
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
     this.tls = tls;
     this.agent = this.url.protocol === 'https:' ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+    const ownClosing = new Promise<void>((resolve) => {
+      this.announceClosing = resolve;
+    });
+    this.closingStarted = Promise.race([ownClosing, whenExiting()]);
   }
+
+  /**
+   * What is exported from now on is the last (the processor's shutdown has begun): a collector that refuses
+   * connections is not retried, by exports to come nor by one already waiting to retry.
+   */
+  beginShutdown(): void {
+    this.closing = true;
+    this.announceClosing();
+  }
+
+  private isClosing = (): boolean => this.closing || isExiting();
 
   /** Runs one export, tracked so `flush()` and `shutdown()` can wait for it. Never rejects. */
   track(exportOnce: () => Promise<ExportResult>): Promise<ExportResult> {
@@ -137,14 +157,15 @@ export class HttpSpanSender {
         timeoutMillis: this.timeoutMillis,
         compression,
         retry: this.retry,
-        // Once the exit hooks flush, a collector that is not running cannot come back before the exit: an export
-        // already waiting to retry one stops at its next refused attempt, and waits no longer for it.
-        refusedIsFinal: isExiting,
-        wakeUp: whenExiting(),
+        // Once the last exports begin (the exit hooks flush, or the tracer shuts down), a collector that is not
+        // running cannot be expected back in time: an export already waiting to retry one stops at its next refused
+        // attempt, and waits no longer for it. A developer's `await tracer.shutdown()` waited 8 s otherwise.
+        refusedIsFinal: this.isClosing,
+        wakeUp: this.closingStarted,
         agent: this.agent,
         // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
         onFailedAttempt: (error, connectionRefused) => {
-          if (connectionRefused) this.warning.failed(error, true, false);
+          if (connectionRefused) this.warning.failed(error, true, false, this.isClosing());
         },
         onAttempt: (request, delivered) => {
           unfinished.request = request;
@@ -156,7 +177,7 @@ export class HttpSpanSender {
       this.unfinished.delete(unfinished);
     }
     if (!outcome.ok) {
-      this.warning.failed(outcome.error, outcome.connectionRefused, true);
+      this.warning.failed(outcome.error, outcome.connectionRefused, true, this.isClosing());
       return { ok: false, result: { code: 1, error: outcome.error, retryAfterMs: outcome.retryAfterMs } };
     }
     this.warning.succeeded();

@@ -162,6 +162,10 @@ export class OtlpHttpExporter implements EncodingSpanExporter {
     this.sender.postUnfinishedSync(timeoutMillis);
   }
 
+  beginShutdown(): void {
+    this.sender.beginShutdown();
+  }
+
   shutdown(): Promise<void> {
     return this.sender.shutdown();
   }

@@ -206,6 +206,10 @@ export class ZipkinExporter implements SpanExporter {
     this.sender.postUnfinishedSync(timeoutMillis);
   }
 
+  beginShutdown(): void {
+    this.sender.beginShutdown();
+  }
+
   shutdown(): Promise<void> {
     return this.sender.shutdown();
   }
