@@ -16,7 +16,10 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
  * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
  * listener we shut the tracer down (within the deadline), remove our listeners and send the signal again, so the
- * process ends exactly as it would have without us (killed by that signal). Signals reach only the main thread,
+ * process ends exactly as it would have without us (killed by that signal). An app that ends by sending the signal
+ * again itself, once its own cleanup is done and its listener removed (NestJS's `enableShutdownHooks()`, terminus),
+ * finds ours back for that: we then deliver what ended meanwhile before it takes effect, within the deadline that
+ * began at the first signal. Signals reach only the main thread,
  * so a worker thread gets the `beforeExit` hook alone. Returns the uninstall function; the tracer calls it on
  * shutdown.
  */
@@ -25,6 +28,9 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   let flushedAt = -1;
   // True from a signal we answer alone until its flush ends: our listener stays in place meanwhile.
   let exiting = false;
+  let installed = true;
+  // When the first signal came that another listener answered: the deadline of every later flush counts from it.
+  let firstSignalAt: number | undefined;
 
   const onBeforeExit = (): void => {
     // beforeExit fires again once the flush's own sockets close; flushing only when spans ended since the last
@@ -53,7 +59,12 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       // listener list, so the others still run for this signal; from now on they see what they would without us,
       // and a second signal goes to them alone. `beforeExit` still flushes what ends while the app drains.
       removeSignalListeners();
+      firstSignalAt ??= Date.now();
       void runExitFlush(timeoutMillis, () => tracer.flushUnheld());
+      // Back once every listener has run for this signal (signal-exit has decided by then). An app that sends the
+      // signal again later, after its cleanup and with its listener gone, would otherwise meet Node's default action:
+      // with no listener left Node closes its signal handle, and the process dies at once, before any flush is out.
+      process.nextTick(addSignalListeners);
       return;
     }
     // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
@@ -61,11 +72,9 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     // waits for its workers, whom a Ctrl-C signalled too (cluster-workers.ts). The deadline timer is ref'd: it must
     // fire even if nothing else keeps the loop alive.
     exiting = true;
-    const flushed = runExitFlush(
-      timeoutMillis,
-      () => Promise.all([tracer.shutdown(), workersExited()]),
-      true,
-    );
+    const left =
+      firstSignalAt === undefined ? timeoutMillis : Math.max(1, timeoutMillis - (Date.now() - firstSignalAt));
+    const flushed = runExitFlush(left, () => Promise.all([tracer.shutdown(), workersExited()]), true);
     void flushed.then(() => {
       exiting = false;
       uninstall();
@@ -77,16 +86,23 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     for (const signal of SIGNALS) process.off(signal, onSignal);
   }
 
+  // Prepended, so ours runs first and still sees an app listener added with `once()` before us: Node removes a
+  // `once` listener just before calling it, and a listener after it would count it gone and kill the process.
+  function addSignalListeners(): void {
+    if (!installed) return;
+    for (const signal of SIGNALS) {
+      if (!process.listeners(signal).includes(onSignal)) process.prependListener(signal, onSignal);
+    }
+  }
+
   function uninstall(): void {
+    installed = false;
     process.off('beforeExit', onBeforeExit);
     if (!exiting) removeSignalListeners();
   }
 
   process.on('beforeExit', onBeforeExit);
   // Node delivers signals to the main thread only; a listener in a worker thread would never run.
-  if (!isMainThread) return uninstall;
-  // Prepended, so ours runs first and still sees an app listener added with `once()` before us: Node removes a
-  // `once` listener just before calling it, and a listener after it would count it gone and kill the process.
-  for (const signal of SIGNALS) process.prependListener(signal, onSignal);
+  if (isMainThread) addSignalListeners();
   return uninstall;
 }
