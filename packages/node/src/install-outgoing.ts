@@ -1,9 +1,10 @@
+import { builtinShared, type CallThrough } from './builtin-shared.js';
 import { subscribeUndici } from './outgoing-fetch.js';
 import { installHttp } from './outgoing-http.js';
 import { installHttp2 } from './outgoing-http2.js';
 import { type OutgoingOptions, resolveOutgoingOptions } from './outgoing-options.js';
 import { createOutgoingState } from './outgoing-span.js';
-import { processShared } from './process-shared.js';
+import type { TracedRuns } from './outgoing-wrap.js';
 import type { Tracer } from './tracer.js';
 
 /**
@@ -15,12 +16,19 @@ import type { Tracer } from './tracer.js';
  */
 export function installOutgoing(tracer: Tracer, options?: OutgoingOptions): () => void {
   const resolved = resolveOutgoingOptions(options);
-  // One live installation per process, whichever copy of the package made it (process-shared.ts).
-  processShared.uninstallOutgoing?.();
+  // One live installation per process, whichever copy of the package made it (builtin-shared.ts).
+  builtinShared.uninstallOutgoing?.();
   const state = createOutgoingState(tracer, resolved);
+  const runs: TracedRuns = new Map();
   const undoFetch = subscribeUndici(state);
-  const undoHttp = installHttp(state);
-  const undoHttp2 = installHttp2(state);
+  const undoHttp = installHttp(state, undefined, runs);
+  const undoHttp2 = installHttp2(state, runs);
+  // A wrapper of an earlier installation left under a mock's (uninstalled, so released) passes its calls here.
+  const callThrough: CallThrough = (target, original, self, args) => {
+    const run = runs.get(target);
+    return run === undefined ? original.apply(self, args) : run(original, self, args);
+  };
+  builtinShared.callThrough = callThrough;
   let done = false;
   const uninstall = (): void => {
     if (done) return;
@@ -29,8 +37,9 @@ export function installOutgoing(tracer: Tracer, options?: OutgoingOptions): () =
     undoFetch();
     undoHttp();
     undoHttp2();
-    if (processShared.uninstallOutgoing === uninstall) processShared.uninstallOutgoing = undefined;
+    if (builtinShared.uninstallOutgoing === uninstall) builtinShared.uninstallOutgoing = undefined;
+    if (builtinShared.callThrough === callThrough) builtinShared.callThrough = undefined;
   };
-  processShared.uninstallOutgoing = uninstall;
+  builtinShared.uninstallOutgoing = uninstall;
   return uninstall;
 }

@@ -17,7 +17,16 @@ import {
 } from './outgoing-span.js';
 import { isStandInRequest, watchStandIn } from './outgoing-stand-in.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
-import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
+import {
+  type InstalledWrapper,
+  type NestingGuard,
+  type PreparedCall,
+  type TracedRun,
+  type TracedRuns,
+  tracedRun,
+  unwrapReleased,
+  wrapCallMaker,
+} from './outgoing-wrap.js';
 
 /**
  * How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, Node's `created` channel, or both (the
@@ -68,6 +77,7 @@ const nesting: NestingGuard = { inside: false };
 export function installHttp(
   state: OutgoingState,
   mode: HttpInstrumentationMode = defaultHttpMode(),
+  runs: TracedRuns = new Map(),
 ): () => void {
   const { onResponse, onError } = callChannelHandlers(state, kCall);
   const track = tracker(state);
@@ -84,7 +94,7 @@ export function installHttp(
     };
     channels.push(['http.client.request.created', onCreated]);
   }
-  const undoWrap = mode === 'channel' ? () => {} : wrapModules(state, track);
+  const undoWrap = mode === 'channel' ? () => {} : wrapModules(state, track, runs);
   for (const [name, handler] of channels) diagnosticsChannel.subscribe(name, handler);
   return () => {
     for (const [name, handler] of channels) diagnosticsChannel.unsubscribe(name, handler);
@@ -92,33 +102,32 @@ export function installHttp(
   };
 }
 
-function wrapModules(state: OutgoingState, track: Track): () => void {
+function wrapModules(state: OutgoingState, track: Track, runs: TracedRuns): () => void {
   const targets = [
-    [http, 'request', 'http:'],
-    [http, 'get', 'http:'],
-    [https, 'request', 'https:'],
-    [https, 'get', 'https:'],
+    [http, 'request', 'http:', 'http.request'],
+    [http, 'get', 'http:', 'http.get'],
+    [https, 'request', 'https:', 'https.request'],
+    [https, 'get', 'https:', 'https.get'],
   ] as const;
-  const installed: [Record<string, unknown>, string, RequestFunction, RequestFunction][] = [];
-  for (const [module, name, protocol] of targets) {
+  const installed: [Record<string, unknown>, string, RequestFunction, InstalledWrapper<ClientRequest>][] = [];
+  for (const [module, name, protocol, targetName] of targets) {
     const target = module as unknown as Record<string, unknown>;
-    const original = target[name] as RequestFunction;
-    const wrapper = wrapCallMaker(
-      state,
-      nesting,
-      original,
-      (_self, args) => prepareCall(state, args, protocol),
-      track as (result: ClientRequest, call: ClientCall) => void,
-    ) as RequestFunction;
-    target[name] = wrapper;
-    installed.push([target, name, original, wrapper]);
+    const original = unwrapReleased(target[name] as RequestFunction);
+    const prepare = (_self: unknown, args: unknown[]) => prepareCall(state, args, protocol);
+    const trackCall = track as (result: ClientRequest, call: ClientCall) => void;
+    const run = tracedRun(state, nesting, prepare, trackCall);
+    runs.set(targetName, run as TracedRun<unknown>);
+    const installedWrapper = wrapCallMaker(original, run, targetName);
+    target[name] = installedWrapper.wrapper;
+    installed.push([target, name, original, installedWrapper]);
   }
   // ESM named imports (`import { request } from 'node:http'`) are copies Node refreshes only on request.
   syncBuiltinESMExports();
   return () => {
-    for (const [target, name, original, wrapper] of installed) {
-      // Someone wrapped on top of us: leave their wrapper in place; ours is inert once state.active is false.
+    for (const [target, name, original, { wrapper, release }] of installed) {
+      // Someone wrapped on top of us (a mocking library): their wrapper stays, and ours lets go of this tracer.
       if (target[name] === wrapper) target[name] = original;
+      else release();
     }
     syncBuiltinESMExports();
   };

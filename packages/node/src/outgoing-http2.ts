@@ -15,7 +15,15 @@ import {
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
-import { type NestingGuard, type PreparedCall, wrapCallMaker } from './outgoing-wrap.js';
+import {
+  type NestingGuard,
+  type PreparedCall,
+  type TracedRun,
+  type TracedRuns,
+  tracedRun,
+  unwrapReleased,
+  wrapCallMaker,
+} from './outgoing-wrap.js';
 
 type SessionRequest = (this: unknown, ...args: unknown[]) => ClientHttp2Stream;
 type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall; [kBodyEnd]?: 'whole' | 'cut' };
@@ -30,23 +38,25 @@ const kBodyEnd = Symbol('tracewire.http2BodyEnd');
  * which reaches sessions opened before `configure()` as well. A library that copies `request` onto each session it
  * opens (got's http2-wrapper does) is reached for sessions it opens afterwards. Returns the undo function.
  */
-export function installHttp2(state: OutgoingState): () => void {
+export function installHttp2(state: OutgoingState, runs: TracedRuns = new Map()): () => void {
   const prototype = clientSessionPrototype();
   if (prototype === undefined) return () => {};
-  const original = prototype.request as SessionRequest;
-  const wrapper = wrapCallMaker(
-    state,
-    nesting,
-    original,
-    (session, [headers, options]) => prepareStream(state, session as ClientHttp2Session, headers, options),
-    (stream, call) => track(stream as TracedStream, call),
-  );
+  const original = unwrapReleased(prototype.request as SessionRequest);
+  const prepare = (session: unknown, [headers, options]: unknown[]) =>
+    prepareStream(state, session as ClientHttp2Session, headers, options);
+  const trackStream = (stream: ClientHttp2Stream, call: ClientCall) => track(stream as TracedStream, call);
+  const run = tracedRun(state, nesting, prepare, trackStream);
+  runs.set(TARGET, run as TracedRun<unknown>);
+  const { wrapper, release } = wrapCallMaker(original, run, TARGET);
   prototype.request = wrapper;
   return () => {
-    // Someone wrapped on top of us: leave theirs in place; ours is inert once state.active is false.
+    // Someone wrapped on top of us: theirs stays, and ours lets go of this tracer.
     if (prototype.request === wrapper) prototype.request = original;
+    else release();
   };
 }
+
+const TARGET = 'http2.ClientHttp2Session.request';
 
 /**
  * `ClientHttp2Session` is not exported: its prototype is read from a session over a socket that goes nowhere,

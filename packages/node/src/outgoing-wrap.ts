@@ -1,3 +1,4 @@
+import { builtinShared } from './builtin-shared.js';
 import { isTracingSuppressed } from './context.js';
 import { type ClientCall, endClientCall, type OutgoingState } from './outgoing-span.js';
 
@@ -14,27 +15,84 @@ export interface PreparedCall {
   readonly args: unknown[];
 }
 
+/** A wrapper put in place of a call maker, and how to let go of the installation it traces for. */
+export interface InstalledWrapper<R> {
+  readonly wrapper: Callable<R>;
+  /**
+   * Drops the wrapper's hold on the installation (its tracer and everything the tracer holds), for a wrapper that
+   * cannot be taken out because someone wrapped on top of it (a mocking library). It then passes each call to the
+   * live installation, if any, so that a mock restoring what it found (this wrapper) does not end tracing.
+   */
+  release(): void;
+}
+
 /**
- * Wraps a function that makes an outgoing call (`http.request`, an HTTP/2 session's `request`). `prepare` decides
- * whether the call is traced and returns the arguments with its headers; `track` watches what `original` returned.
- * Instrumentation failures are counted and the call goes out as the caller made it; what `original` throws reaches
- * the caller unchanged. While `original` runs, `guard.inside` is set: a library that routes one call through
- * another wrapped function of the same layer (`get` through `request`), or a second copy of this package wrapping
- * on top, must not trace the same call twice.
+ * Wraps a function that makes an outgoing call (`http.request`, an HTTP/2 session's `request`): each call goes
+ * through `tracing` (`tracedRun`). `target` names what is wrapped (`http.request`) for `builtinShared.callThrough`.
  */
 export function wrapCallMaker<R>(
+  original: Callable<R>,
+  tracing: TracedRun<R>,
+  target: string,
+): InstalledWrapper<R> {
+  let run: TracedRun<R> | undefined = tracing;
+  const wrapper = function traced(this: unknown, ...args: unknown[]): R {
+    if (run !== undefined) return run(original, this, args);
+    const through = builtinShared.callThrough;
+    return through === undefined
+      ? original.apply(this, args)
+      : (through(target, original as Callable<unknown>, this, args) as R);
+  };
+  Object.defineProperty(wrapper, 'name', { value: original.name });
+  Object.defineProperty(wrapper, 'length', { value: original.length });
+  return {
+    wrapper,
+    release() {
+      run = undefined;
+      builtinShared.releasedWrappers.set(wrapper, original);
+    },
+  };
+}
+
+/**
+ * What `current` wraps, past wrappers of ours that were released: a mock restored one of them after tracing was
+ * uninstalled, and installing again over it would otherwise add a layer per configure-and-restore cycle.
+ */
+export function unwrapReleased<F extends object>(current: F): F {
+  let unwrapped: object = current;
+  for (let next = builtinShared.releasedWrappers.get(unwrapped); next !== undefined; ) {
+    unwrapped = next;
+    next = builtinShared.releasedWrappers.get(unwrapped);
+  }
+  return unwrapped as F;
+}
+
+/** Traces one call through `original`: what a live installation's wrapper does, also for wrappers passing on. */
+export type TracedRun<R> = (original: Callable<R>, self: unknown, args: unknown[]) => R;
+
+/**
+ * `prepare` decides whether the call is traced and returns the arguments with its headers; `track` watches what
+ * `original` returned. Instrumentation failures are counted and the call goes out as the caller made it; what
+ * `original` throws reaches the caller unchanged. While `original` runs, `guard.inside` is set: a library that
+ * routes one call through another wrapped function of the same layer (`get` through `request`), or a second copy
+ * of this package wrapping on top, must not trace the same call twice.
+ */
+
+/** An installation's runs by wrapped target (`http.request`), for `builtinShared.callThrough`. */
+export type TracedRuns = Map<string, TracedRun<unknown>>;
+
+export function tracedRun<R>(
   state: OutgoingState,
   guard: NestingGuard,
-  original: Callable<R>,
   prepare: (self: unknown, args: unknown[]) => PreparedCall | undefined,
   track: (result: R, call: ClientCall) => void,
-): Callable<R> {
-  const wrapper = function traced(this: unknown, ...args: unknown[]): R {
+): TracedRun<R> {
+  return (original, self, args) => {
     // Suppressed calls (the exporters' own) skip even reading their arguments: one batch's POST each time.
-    if (guard.inside || !state.active || isTracingSuppressed()) return original.apply(this, args);
+    if (guard.inside || !state.active || isTracingSuppressed()) return original.apply(self, args);
     let call: ClientCall | undefined;
     try {
-      const prepared = prepare(this, args);
+      const prepared = prepare(self, args);
       if (prepared !== undefined) {
         call = prepared.call;
         args = prepared.args;
@@ -45,7 +103,7 @@ export function wrapCallMaker<R>(
     let result: R;
     guard.inside = true;
     try {
-      result = original.apply(this, args);
+      result = original.apply(self, args);
     } catch (error) {
       // Invalid arguments, a closed session: Node throws synchronously and the caller sees exactly that error.
       if (call !== undefined) endClientCall(call, error);
@@ -62,7 +120,4 @@ export function wrapCallMaker<R>(
     }
     return result;
   };
-  Object.defineProperty(wrapper, 'name', { value: original.name });
-  Object.defineProperty(wrapper, 'length', { value: original.length });
-  return wrapper;
 }

@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 // Each package ships an ES module and a CommonJS build, and an app that `import`s one and `require`s another loads
 // two copies of this package. What must be one per process lives on `globalThis` under a registered symbol, so both
-// copies use the same: the active context, the global tracer, and the live outgoing-call installation.
+// copies use the same: the active context and the global tracer. (What belongs to Node's built-in modules, the
+// outgoing-call installation, is kept with them instead: builtin-shared.ts.)
 
 /** Shared slots; the tracer is kept untyped here so this file depends on nothing of the package. */
 interface ProcessShared {
@@ -10,7 +11,6 @@ interface ProcessShared {
   tracer: unknown;
   /** Why configuring from the environment failed, rethrown to later callers. */
   lazyFailure: unknown;
-  uninstallOutgoing: (() => void) | undefined;
 }
 
 const KEY = Symbol.for('tracewire.node.processShared.v1');
@@ -23,7 +23,6 @@ function sharedSlots(): ProcessShared {
     storage: new AsyncLocalStorage<unknown>(),
     tracer: undefined,
     lazyFailure: undefined,
-    uninstallOutgoing: undefined,
   };
   holder[KEY] = created;
   return created;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { builtinShared } from '../src/builtin-shared.js';
 import { FailureWarning, rateLimitedWarn } from '../src/exporters/failure-warning.js';
 import { OtlpHttpExporter } from '../src/exporters/otlp-http-exporter.js';
 import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js';
@@ -11,6 +12,8 @@ const unavailable = new Error('HTTP 503');
 
 afterEach(() => {
   vi.useRealTimers();
+  // Outages each test reported, which other tracers of the process would not report again for 5 minutes.
+  builtinShared.outagesReported.clear();
 });
 
 /**
@@ -52,6 +55,27 @@ describe('FailureWarning', () => {
     expect(lines[3]).toMatch(/is sending spans to .* again \(13 exports failed since 2026-11-27T04:00:00/);
     warning.succeeded();
     expect(lines).toHaveLength(4);
+  });
+
+  it('does not report again an outage another tracer of the process reported (a test runner per file)', () => {
+    const first = outage();
+    const second = outage();
+    const elsewhere = new FailureWarning(
+      'OTLP exporter',
+      'http://other:4318/v1/traces',
+      rateLimitedWarn(() => {}),
+    );
+    first.warning.failed(refused, true, true);
+    second.warning.failed(refused, true, true);
+    expect(first.lines).toHaveLength(1);
+    expect(second.lines).toEqual([]);
+    expect(builtinShared.outagesReported.has('http://other:4318/v1/traces')).toBe(false);
+    elsewhere.failed(refused, true, true);
+    expect(builtinShared.outagesReported.has('http://other:4318/v1/traces')).toBe(true);
+
+    vi.advanceTimersByTime(5 * MINUTE);
+    second.warning.failed(refused, true, true);
+    expect(second.lines).toEqual([expect.stringMatching(/cannot send spans to http:\/\/collector:4318/)]);
   });
 
   it('reports a new outage once the limit allows, and a collector that flaps in one line per 5 minutes', () => {

@@ -1,3 +1,4 @@
+import { builtinShared } from '../builtin-shared.js';
 import { printable } from './log-text.js';
 
 /** Minimum gap between two lines from one limiter, and between two reminders of one outage. */
@@ -47,6 +48,9 @@ export class FailureWarning {
     if (final) this.#failedExports++;
     const reason = connectionRefused ? 'nothing is listening there' : printable(error.message, 300);
     if (this.#reportedAt === undefined) {
+      // Another tracer of the process said it already (a test runner's next file, a configure() that replaced one).
+      const reportedElsewhere = builtinShared.outagesReported.get(this.url);
+      if (reportedElsewhere !== undefined && now - reportedElsewhere < MIN_INTERVAL_MS) return;
       const said = this.warn(
         closing
           ? `tracewire: ${this.exporterName} cannot send the last spans to ${this.url} (${reason}); they are ` +
@@ -55,7 +59,10 @@ export class FailureWarning {
               'spans it cannot send are dropped and counted in tracer.stats.droppedExportFailed. This is ' +
               'reported again every 5 minutes while it lasts, and when it ends.',
       );
-      if (said) this.#reportedAt = now;
+      if (said) {
+        this.#reportedAt = now;
+        builtinShared.outagesReported.set(this.url, now);
+      }
     } else if (final && now - this.#reportedAt >= MIN_INTERVAL_MS) {
       const said = this.warn(
         `tracewire: ${this.exporterName} still cannot send spans to ${this.url} (${reason}): ` +
