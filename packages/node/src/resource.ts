@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { arch, hostname, platform } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
 import { parseKeyValueList } from './key-value-list.js';
 import type { Attributes, Resource } from './span-data.js';
@@ -20,8 +20,10 @@ export interface ResourceOptions {
   serviceVersion?: string | undefined;
   /** Win over `OTEL_RESOURCE_ATTRIBUTES`; lose to `serviceName`/`serviceVersion`. */
   resourceAttributes?: Attributes | undefined;
-  /** Where to look for the app's package.json (upwards). Default `process.cwd()`. */
+  /** Where to look for the app's package.json (upwards). Default: `appDirectory(mainScript)`. */
   cwd?: string | undefined;
+  /** The script Node runs. Default `process.argv[1]`. */
+  mainScript?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   /** Where a malformed `OTEL_RESOURCE_ATTRIBUTES` is reported (it is then ignored). Default `console.warn`. */
   warn?: EnvWarn | undefined;
@@ -30,14 +32,15 @@ export interface ResourceOptions {
 /**
  * Builds the resource every span of this process carries. `service.name` comes from, in order: the option,
  * `OTEL_SERVICE_NAME`, `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (OpenTelemetry resource SDK: OTEL_SERVICE_NAME
- * wins over it), the nearest package.json's `name` from the working directory up, and `unknown_service:node`.
+ * wins over it), the nearest package.json's `name` from the app's directory up (`appDirectory`), and
+ * `unknown_service:node`.
  */
 export function detectResource(options: ResourceOptions = {}): Resource {
   const env = options.env ?? process.env;
   const fromEnv = orIgnored(options.warn ?? warnOfEnv, () =>
     parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'], 'OTEL_RESOURCE_ATTRIBUTES'),
   );
-  const pkg = findPackage(options.cwd ?? process.cwd());
+  const pkg = findPackage(options.cwd ?? appDirectory(options.mainScript ?? process.argv[1]));
   const attributes: Attributes = {
     'service.name': pkg?.name ?? 'unknown_service:node',
     ...(pkg?.version === undefined ? {} : { 'service.version': pkg.version }),
@@ -64,6 +67,19 @@ export function detectResource(options: ResourceOptions = {}): Resource {
   if (options.serviceName !== undefined) attributes['service.name'] = options.serviceName;
   if (options.serviceVersion !== undefined) attributes['service.version'] = options.serviceVersion;
   return { attributes };
+}
+
+/**
+ * Where the app is: the directory of the script Node runs, so that a service of a monorepo started from the repo's
+ * root (`node services/orders/dist/main.js`) is named by its own package.json, not the root's. The working directory
+ * where there is no script (`node -e`, a REPL) or it belongs to a tool that runs the app (pm2, a test runner: a
+ * script inside `node_modules`).
+ */
+export function appDirectory(mainScript: string | undefined): string {
+  if (mainScript === undefined || mainScript === '') return process.cwd();
+  const script = resolve(mainScript);
+  if (script.split(sep).includes('node_modules')) return process.cwd();
+  return dirname(script);
 }
 
 interface PackageInfo {

@@ -57,6 +57,27 @@ describe('detectResource', () => {
     expect(detectResource({ env: {}, cwd: inner }).attributes['service.name']).toBe('outer-app');
   });
 
+  it('names a monorepo service by the package.json nearest the script Node runs, not the working directory', () => {
+    const repo = mkdtempSync(join(root, 'repo-'));
+    writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'monorepo' }));
+    const service = join(repo, 'services', 'orders');
+    mkdirSync(join(service, 'dist'), { recursive: true });
+    writeFileSync(join(service, 'package.json'), JSON.stringify({ name: 'orders', version: '2.0.0' }));
+    // As `node services/orders/dist/main.js` started from the repo's root: the working directory is another one.
+    const { attributes } = detectResource({ env: {}, mainScript: join(service, 'dist', 'main.js') });
+    expect(attributes['service.name']).toBe('orders');
+    expect(attributes['service.version']).toBe('2.0.0');
+  });
+
+  it('reads the working directory for a script inside node_modules (pm2, a test runner) or none at all', () => {
+    const fromWorkingDirectory = detectResource({ env: {}, cwd: process.cwd() }).attributes['service.name'];
+    const tool = join(root, 'node_modules', 'pm2', 'lib', 'ProcessContainerFork.js');
+    expect(detectResource({ env: {}, mainScript: tool }).attributes['service.name']).toBe(
+      fromWorkingDirectory,
+    );
+    expect(detectResource({ env: {}, mainScript: '' }).attributes['service.name']).toBe(fromWorkingDirectory);
+  });
+
   it('falls back to unknown_service:node without a package.json', () => {
     const { attributes } = detectResource({ env: {}, cwd: '/' });
     expect(attributes['service.name']).toBe('unknown_service:node');
