@@ -22,6 +22,8 @@ interface BuiltinShared {
   callThrough: CallThrough | undefined;
   /** Each released wrapper (left in place, passing calls on) and the function it wraps. */
   readonly releasedWrappers: WeakMap<object, object>;
+  /** `ClientHttp2Session.prototype`, found once per process (null: not found); Node does not export it. */
+  http2SessionPrototype: { request: unknown } | null | undefined;
   /** When an outage of each collector URL was last reported (epoch ms), so that tracers do not each say it again. */
   readonly outagesReported: Map<string, number>;
 }
@@ -36,6 +38,7 @@ function sharedSlots(): BuiltinShared {
     uninstallOutgoing: undefined,
     callThrough: undefined,
     releasedWrappers: new WeakMap(),
+    http2SessionPrototype: undefined,
     outagesReported: new Map(),
   };
   holder[KEY] = created;

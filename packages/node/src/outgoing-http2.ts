@@ -1,6 +1,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { defaultGetter } from '@tracewire/core';
+import { builtinShared } from './builtin-shared.js';
 import { lowercasePairs } from './outgoing-forwarded.js';
 import { grpcCallOf, readGrpcStatus, statusFromReset } from './outgoing-grpc.js';
 import { carriedTrace, type HeaderRecord, withTraceHeaders } from './outgoing-headers.js';
@@ -39,8 +40,9 @@ const kBodyEnd = Symbol('tracewire.http2BodyEnd');
  * opens (got's http2-wrapper does) is reached for sessions it opens afterwards. Returns the undo function.
  */
 export function installHttp2(state: OutgoingState, runs: TracedRuns = new Map()): () => void {
-  const prototype = clientSessionPrototype();
-  if (prototype === undefined) return () => {};
+  builtinShared.http2SessionPrototype ??= clientSessionPrototype() ?? null;
+  const prototype = builtinShared.http2SessionPrototype;
+  if (prototype === null) return () => {};
   const original = unwrapReleased(prototype.request as SessionRequest);
   const prepare = (session: unknown, [headers, options]: unknown[]) =>
     prepareStream(state, session as ClientHttp2Session, headers, options);
@@ -60,7 +62,8 @@ const TARGET = 'http2.ClientHttp2Session.request';
 
 /**
  * `ClientHttp2Session` is not exported: its prototype is read from a session over a socket that goes nowhere,
- * destroyed at once. Nothing is sent; no connection is opened.
+ * destroyed at once. Nothing is sent; no connection is opened. Once per process: under Jest every test file
+ * installs again, and each probe's session kept that file's module graph reachable for a while.
  */
 function clientSessionPrototype(): { request: unknown } | undefined {
   const socket = new Duplex({
