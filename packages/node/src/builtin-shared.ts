@@ -41,7 +41,11 @@ function sharedSlots(): BuiltinShared {
     http2SessionPrototype: undefined,
     outagesReported: new Map(),
   };
-  holder[KEY] = created;
+  try {
+    Object.defineProperty(holder, KEY, { value: created });
+  } catch {
+    // A module object someone froze: one per module registry then, as on `globalThis`.
+  }
   return created;
 }
 
