@@ -18,14 +18,12 @@ import {
 import { isStandInRequest, watchStandIn } from './outgoing-stand-in.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import {
-  type InstalledWrapper,
   type NestingGuard,
   type PreparedCall,
   type TracedRun,
   type TracedRuns,
   tracedRun,
-  unwrapReleased,
-  wrapCallMaker,
+  wrapInPlace,
 } from './outgoing-wrap.js';
 
 /**
@@ -35,7 +33,6 @@ import {
 export type HttpInstrumentationMode = 'wrap' | 'channel' | 'both';
 
 type TracedRequest = ClientRequest & { [kCall]?: ClientCall };
-type RequestFunction = (...args: unknown[]) => ClientRequest;
 type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders };
 
 const kCall = Symbol('tracewire.httpCall');
@@ -109,26 +106,16 @@ function wrapModules(state: OutgoingState, track: Track, runs: TracedRuns): () =
     [https, 'request', 'https:', 'https.request'],
     [https, 'get', 'https:', 'https.get'],
   ] as const;
-  const installed: [Record<string, unknown>, string, RequestFunction, InstalledWrapper<ClientRequest>][] = [];
-  for (const [module, name, protocol, targetName] of targets) {
-    const target = module as unknown as Record<string, unknown>;
-    const original = unwrapReleased(target[name] as RequestFunction);
+  const trackCall = track as (result: ClientRequest, call: ClientCall) => void;
+  const undos = targets.map(([module, name, protocol, targetName]) => {
     const prepare = (_self: unknown, args: unknown[]) => prepareCall(state, args, protocol);
-    const trackCall = track as (result: ClientRequest, call: ClientCall) => void;
-    const run = tracedRun(state, nesting, prepare, trackCall);
-    runs.set(targetName, run as TracedRun<unknown>);
-    const installedWrapper = wrapCallMaker(original, run, targetName);
-    target[name] = installedWrapper.wrapper;
-    installed.push([target, name, original, installedWrapper]);
-  }
+    const run = tracedRun(state, nesting, prepare, trackCall) as TracedRun<unknown>;
+    return wrapInPlace(module as unknown as Record<string, unknown>, name, targetName, run, runs);
+  });
   // ESM named imports (`import { request } from 'node:http'`) are copies Node refreshes only on request.
   syncBuiltinESMExports();
   return () => {
-    for (const [target, name, original, { wrapper, release }] of installed) {
-      // Someone wrapped on top of us (a mocking library): their wrapper stays, and ours lets go of this tracer.
-      if (target[name] === wrapper) target[name] = original;
-      else release();
-    }
+    for (const undo of undos) undo();
     syncBuiltinESMExports();
   };
 }

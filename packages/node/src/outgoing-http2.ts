@@ -22,11 +22,9 @@ import {
   type TracedRun,
   type TracedRuns,
   tracedRun,
-  unwrapReleased,
-  wrapCallMaker,
+  wrapInPlace,
 } from './outgoing-wrap.js';
 
-type SessionRequest = (this: unknown, ...args: unknown[]) => ClientHttp2Stream;
 type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall; [kBodyEnd]?: 'whole' | 'cut' };
 
 const kCall = Symbol('tracewire.http2Call');
@@ -43,19 +41,11 @@ export function installHttp2(state: OutgoingState, runs: TracedRuns = new Map())
   builtinShared.http2SessionPrototype ??= clientSessionPrototype() ?? null;
   const prototype = builtinShared.http2SessionPrototype;
   if (prototype === null) return () => {};
-  const original = unwrapReleased(prototype.request as SessionRequest);
   const prepare = (session: unknown, [headers, options]: unknown[]) =>
     prepareStream(state, session as ClientHttp2Session, headers, options);
   const trackStream = (stream: ClientHttp2Stream, call: ClientCall) => track(stream as TracedStream, call);
-  const run = tracedRun(state, nesting, prepare, trackStream);
-  runs.set(TARGET, run as TracedRun<unknown>);
-  const { wrapper, release } = wrapCallMaker(original, run, TARGET);
-  prototype.request = wrapper;
-  return () => {
-    // Someone wrapped on top of us: theirs stays, and ours lets go of this tracer.
-    if (prototype.request === wrapper) prototype.request = original;
-    else release();
-  };
+  const run = tracedRun(state, nesting, prepare, trackStream) as TracedRun<unknown>;
+  return wrapInPlace(prototype, 'request', TARGET, run, runs);
 }
 
 const TARGET = 'http2.ClientHttp2Session.request';

@@ -16,7 +16,7 @@ export interface PreparedCall {
 }
 
 /** A wrapper put in place of a call maker, and how to let go of the installation it traces for. */
-export interface InstalledWrapper<R> {
+interface InstalledWrapper<R> {
   readonly wrapper: Callable<R>;
   /**
    * Drops the wrapper's hold on the installation (its tracer and everything the tracer holds), for a wrapper that
@@ -30,11 +30,7 @@ export interface InstalledWrapper<R> {
  * Wraps a function that makes an outgoing call (`http.request`, an HTTP/2 session's `request`): each call goes
  * through `tracing` (`tracedRun`). `target` names what is wrapped (`http.request`) for `builtinShared.callThrough`.
  */
-export function wrapCallMaker<R>(
-  original: Callable<R>,
-  tracing: TracedRun<R>,
-  target: string,
-): InstalledWrapper<R> {
+function wrapCallMaker<R>(original: Callable<R>, tracing: TracedRun<R>, target: string): InstalledWrapper<R> {
   let run: TracedRun<R> | undefined = tracing;
   const wrapper = function traced(this: unknown, ...args: unknown[]): R {
     if (run !== undefined) return run(original, this, args);
@@ -55,10 +51,32 @@ export function wrapCallMaker<R>(
 }
 
 /**
+ * Puts a wrapper of `holder[key]` (`http.request`, an HTTP/2 session prototype's `request`) in its place, each call
+ * traced by `run`, and registers `run` under `target` in `runs`. Returns the undo: our wrapper out again, or, where
+ * someone wrapped on top of it since (a mocking library), left in place and released.
+ */
+export function wrapInPlace(
+  holder: Record<string, unknown>,
+  key: string,
+  target: string,
+  run: TracedRun<unknown>,
+  runs: TracedRuns,
+): () => void {
+  const original = unwrapReleased(holder[key] as Callable<unknown>);
+  runs.set(target, run);
+  const { wrapper, release } = wrapCallMaker(original, run, target);
+  holder[key] = wrapper;
+  return () => {
+    if (holder[key] === wrapper) holder[key] = original;
+    else release();
+  };
+}
+
+/**
  * What `current` wraps, past wrappers of ours that were released: a mock restored one of them after tracing was
  * uninstalled, and installing again over it would otherwise add a layer per configure-and-restore cycle.
  */
-export function unwrapReleased<F extends object>(current: F): F {
+function unwrapReleased<F extends object>(current: F): F {
   let unwrapped: object = current;
   for (let next = builtinShared.releasedWrappers.get(unwrapped); next !== undefined; ) {
     unwrapped = next;
