@@ -90,8 +90,11 @@ const INVALID_SPAN_CONTEXT: SpanContext = Object.freeze({
 const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', version: SDK_VERSION });
 
 /**
- * Open SERVER and CLIENT spans tracked for shutdown. They are the instrumentation's own and always end; the cap
- * keeps a span an app starts with those kinds and never ends from growing the set without bound.
+ * Open SERVER and CLIENT spans of tracewire's own scope tracked for shutdown. The instrumentation's always end; the
+ * cap keeps a span an app starts with those kinds and never ends from growing the set without bound. Spans of
+ * another scope (OpenTelemetry instrumentation libraries, through the API bridge) are left as OpenTelemetry's SDK
+ * leaves them: some never end theirs (pg's cursors and streams, ioredis on a closed connection), and holding those
+ * until shutdown exported each as a failed span hours long, and at the cap cost requests in flight their spans.
  */
 const MAX_TRACKED_OPEN_SPANS = 8192;
 
@@ -230,7 +233,11 @@ export class Tracer {
       attributes,
       links: options?.links,
     });
-    if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS) {
+    if (
+      (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) &&
+      scope === undefined &&
+      this.#open.size < MAX_TRACKED_OPEN_SPANS
+    ) {
       this.#open.add(span);
     }
     for (const processor of this.#processors) {
