@@ -1,13 +1,15 @@
+import { sdkWarn } from './sdk-warn.js';
+
 /** Where a warning about an invalid environment variable goes. */
 export type EnvWarn = (message: string) => void;
 
 const warned = new Set<string>();
 
-/** `console.warn`, once per message: the variables are read again by each `configure()` and each adapter. */
+/** `console.warn` (under OTEL_LOG_LEVEL), once per message: each `configure()` and adapter reads the variables. */
 export const warnOfEnv: EnvWarn = (message) => {
   if (warned.has(message)) return;
   if (warned.size < 100) warned.add(message);
-  console.warn(message);
+  sdkWarn(message);
 };
 
 /**

@@ -232,3 +232,30 @@ describe('what the collector says in a 200 answer', () => {
     ]);
   });
 });
+
+describe('OTEL_LOG_LEVEL', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  async function warningsOfRefusedExport(level: string | undefined): Promise<string[]> {
+    if (level !== undefined) vi.stubEnv('OTEL_LOG_LEVEL', level);
+    const printed = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const exporter = new OtlpHttpExporter({
+      url: `http://127.0.0.1:${await closedPort()}/v1/traces`,
+      retry: { maxAttempts: 1 },
+    });
+    await exporter.export([makeSpan()]);
+    await exporter.shutdown();
+    return printed.mock.calls.map(([message]) => String(message));
+  }
+
+  it.each(['none', 'error', 'NONE'])('%s silences the warnings tracewire prints itself', async (level) => {
+    expect(await warningsOfRefusedExport(level)).toEqual([]);
+  });
+
+  it.each([undefined, 'warn', 'info', 'debug', 'bogus'])('%s leaves them on', async (level) => {
+    expect(await warningsOfRefusedExport(level)).toEqual([expect.stringMatching(/nothing is listening/)]);
+  });
+});

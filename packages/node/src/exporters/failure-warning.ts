@@ -1,4 +1,5 @@
 import { builtinShared } from '../builtin-shared.js';
+import { sdkWarn } from '../sdk-warn.js';
 import { printable } from './log-text.js';
 
 /** Minimum gap between two lines from one limiter, and between two reminders of one outage. */
@@ -113,7 +114,7 @@ function exportsFailed(count: number): string {
  * processors; an exporter built alone makes its own. A limiter given another limiter passes its answers through.
  */
 export function rateLimitedWarn(
-  warn: WarnFunction = console.warn,
+  warn: WarnFunction = sdkWarn,
   intervalMillis: number = MIN_INTERVAL_MS,
 ): RateLimitedWarn {
   let warnedAt = Number.NEGATIVE_INFINITY;

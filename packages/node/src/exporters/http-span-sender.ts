@@ -3,6 +3,7 @@ import https from 'node:https';
 import { isExiting, whenExiting } from '../exit-state.js';
 import { checkHeaders } from '../option-checks.js';
 import { SDK_VERSION } from '../resource.js';
+import { sdkWarn } from '../sdk-warn.js';
 import type { ExportResult } from '../span-data.js';
 import { parseUrl, positive } from './exporter-options.js';
 import {
@@ -106,7 +107,7 @@ export class HttpSpanSender {
     this.headers = withUserAgent(checkHeaders({ ...options.headers }, 'headers'));
     this.retry = options.retry;
     this.shownUrl = urlForLogs(this.url);
-    const warn = options.warn ?? console.warn;
+    const warn = options.warn ?? sdkWarn;
     this.notice = isRateLimited(warn) ? warn : rateLimitedWarn(warn);
     this.warning = new FailureWarning(exporterName, this.shownUrl, this.notice);
     // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
