@@ -11,6 +11,7 @@ import { captureRequestHeaders, captureResponseHeaders } from './header-capture.
 import { normalizeMethod } from './http-methods.js';
 import { pathOf, requestAttributes, requestTarget, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
+import { deliveredWhole, type PipeStart, pipeStart } from './piped-body-delivery.js';
 import { startSpansOnEmit } from './server-emit.js';
 import {
   type ResolvedServerOptions,
@@ -87,6 +88,7 @@ export class RequestTrace {
   #readRoute: ((source: never) => string | undefined) | undefined;
   #headerSource: ResponseHeaderSource | undefined;
   #pipedBody: object | undefined;
+  #pipeStart: PipeStart | undefined;
   #error: unknown;
   #errorType: string | undefined;
   #timedOut = false;
@@ -156,8 +158,9 @@ export class RequestTrace {
   }
 
   /** @internal Called from the response's `pipe` listener. */
-  bodyPiped(source: object): void {
+  bodyPiped(source: object, res: ServerResponse): void {
     this.#pipedBody = source;
+    this.#pipeStart ??= pipeStart(res);
   }
 
   /** Adds the `exception` event; the error itself is left for the app to handle or re-throw. */
@@ -193,6 +196,19 @@ export class RequestTrace {
   /** The server (not the client) gave up on the request; a following `close` ends the span as a timeout. */
   markTimedOut(): void {
     this.#timedOut = true;
+  }
+
+  #bodyDeliveredWhole(res: ServerResponse): boolean {
+    const start = this.#pipeStart;
+    if (start === undefined) return false;
+    try {
+      // A body that failed is a failure, however much of it went out.
+      const bodyError = (this.#pipedBody as { errored?: unknown } | undefined)?.errored;
+      return bodyError == null && deliveredWhole(res, start);
+    } catch {
+      this.#tracing?.countError();
+      return false;
+    }
   }
 
   /**
@@ -232,7 +248,8 @@ export class RequestTrace {
   end(res: ServerResponse | undefined, completed: boolean, status = res?.statusCode): void {
     if (this.#ended) return;
     if (!completed && res !== undefined) {
-      this.#recordResponseFailure(res);
+      if (this.#bodyDeliveredWhole(res)) completed = true;
+      else this.#recordResponseFailure(res);
       // A server-sent event stream has no end of its own: the client closing it is how it ends, not a failure.
       if (this.#errorType === undefined && !this.#timedOut && isEventStream(res)) completed = true;
     }
@@ -362,7 +379,7 @@ function clientLeftMidUpload(req: IncomingMessage | undefined): boolean {
 
 // Readable#pipe and Stream#pipe emit 'pipe' on the destination with the source, before the first chunk moves.
 function onPipe(this: ServerResponse, source: unknown): void {
-  if (source !== null && typeof source === 'object') traceOfResponse(this)?.bodyPiped(source);
+  if (source !== null && typeof source === 'object') traceOfResponse(this)?.bodyPiped(source, this);
 }
 
 /** The per-app half: options validated once, then `start` per request. */
