@@ -1,6 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { workersExited } from './cluster-workers.js';
 import { markExiting, runExitFlush } from './exit-state.js';
+import { watchSelfSignals } from './self-signal-watch.js';
 import type { Tracer } from './tracer.js';
 
 export interface ShutdownHookOptions {
@@ -8,7 +9,7 @@ export interface ShutdownHookOptions {
   timeoutMillis: number;
 }
 
-const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
  * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how the app exits.
@@ -16,12 +17,12 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
  * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
  * listener we shut the tracer down (within the deadline), remove our listeners and send the signal again, so the
- * process ends exactly as it would have without us (killed by that signal). An app that ends by sending the signal
- * again itself, once its own cleanup is done and its listener removed (NestJS's `enableShutdownHooks()`, terminus),
- * finds ours back for that: we then deliver what ended meanwhile before it takes effect, within the deadline that
- * began at the first signal. Signals reach only the main thread,
- * so a worker thread gets the `beforeExit` hook alone. Returns the uninstall function; the tracer calls it on
- * shutdown.
+ * process ends exactly as it would have without us (killed by that signal). Code that ends the process by sending
+ * the signal again itself once it has taken its own listener off (NestJS's `enableShutdownHooks()` and terminus
+ * after their cleanup, signal-exit at once) finds ours back for that one (self-signal-watch.ts), alone: the same
+ * shutdown then runs before the signal takes effect. A signal sent from outside after the app's listener went (a
+ * second Ctrl-C) still meets Node's default action at once. Signals reach only the main thread, so a worker thread
+ * gets the `beforeExit` hook alone. Returns the uninstall function; the tracer calls it on shutdown.
  */
 export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOptions): () => void {
   const { timeoutMillis } = options;
@@ -29,8 +30,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   // True from a signal we answer alone until its flush ends: our listener stays in place meanwhile.
   let exiting = false;
   let installed = true;
-  // When the first signal came that another listener answered: the deadline of every later flush counts from it.
-  let firstSignalAt: number | undefined;
+  let unwatchSelfSignals: (() => void) | undefined;
 
   const onBeforeExit = (): void => {
     // beforeExit fires again once the flush's own sockets close; flushing only when spans ended since the last
@@ -48,6 +48,8 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     markExiting();
     if (exiting) {
       // A second signal during our flush (a second Ctrl-C) ends the process at once.
+      installed = false;
+      unwatchSelfSignals?.();
       removeSignalListeners();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
       return;
@@ -59,12 +61,10 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       // listener list, so the others still run for this signal; from now on they see what they would without us,
       // and a second signal goes to them alone. `beforeExit` still flushes what ends while the app drains.
       removeSignalListeners();
-      firstSignalAt ??= Date.now();
       void runExitFlush(timeoutMillis, () => tracer.flushUnheld());
-      // Back once every listener has run for this signal (signal-exit has decided by then). An app that sends the
-      // signal again later, after its cleanup and with its listener gone, would otherwise meet Node's default action:
-      // with no listener left Node closes its signal handle, and the process dies at once, before any flush is out.
-      process.nextTick(addSignalListeners);
+      // With no listener left, Node closes its signal handle: a signal the app sends itself after its cleanup would
+      // kill the process at once, before any flush is out, losing the requests that ended during the drain.
+      unwatchSelfSignals ??= watchSelfSignals(SIGNALS, addSignalListeners);
       return;
     }
     // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
@@ -72,9 +72,11 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     // waits for its workers, whom a Ctrl-C signalled too (cluster-workers.ts). The deadline timer is ref'd: it must
     // fire even if nothing else keeps the loop alive.
     exiting = true;
-    const left =
-      firstSignalAt === undefined ? timeoutMillis : Math.max(1, timeoutMillis - (Date.now() - firstSignalAt));
-    const flushed = runExitFlush(left, () => Promise.all([tracer.shutdown(), workersExited()]), true);
+    const flushed = runExitFlush(
+      timeoutMillis,
+      () => Promise.all([tracer.shutdown(), workersExited()]),
+      true,
+    );
     void flushed.then(() => {
       exiting = false;
       uninstall();
@@ -97,6 +99,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
 
   function uninstall(): void {
     installed = false;
+    unwatchSelfSignals?.();
     process.off('beforeExit', onBeforeExit);
     if (!exiting) removeSignalListeners();
   }
