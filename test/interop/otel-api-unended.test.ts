@@ -11,7 +11,7 @@ import {
   SimpleSpanProcessor,
   SpanKind,
 } from '@tracewire/node';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 
 // OpenTelemetry's instrumentation libraries do not end every span they start (instrumentation-pg: cursor and stream
 // queries; instrumentation-ioredis: a command on a closed connection). OpenTelemetry's SDK forgets such a span.
@@ -48,4 +48,28 @@ it("leaves a span an instrumentation library never ends out of shutdown's export
     .startSpan('pg.query:SELECT', { kind: api.SpanKind.CLIENT });
   await provider.shutdown();
   expect(sdkExporter.getFinishedSpans()).toEqual([]);
+});
+
+it('a tracer configure() replaced still waits for, and exports, a span such a library ends afterwards', async () => {
+  const exporter = new InMemoryExporter();
+  const quiet = { shutdownOnSignals: false, instrumentOutgoing: false } as const;
+  configure({ ...quiet, processors: [new SimpleSpanProcessor(exporter)] });
+  const registration = registerOpenTelemetryApi(api);
+  const next = (() => {
+    const span = api.trace
+      .getTracer('orders-app')
+      .startSpan('GET /orders/:id', { kind: api.SpanKind.SERVER });
+    const replacement = configure({ ...quiet, processors: [] });
+    setTimeout(() => span.end(), 100);
+    return replacement;
+  })();
+  try {
+    // A first fix shut the replaced tracer down at once (nothing of its own in flight), and this span was lost.
+    await vi.waitFor(() =>
+      expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['GET /orders/:id']),
+    );
+  } finally {
+    registration.unregister();
+    await next.shutdown();
+  }
 });

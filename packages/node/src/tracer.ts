@@ -90,11 +90,12 @@ const INVALID_SPAN_CONTEXT: SpanContext = Object.freeze({
 const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', version: SDK_VERSION });
 
 /**
- * Open SERVER and CLIENT spans of tracewire's own scope tracked for shutdown. The instrumentation's always end; the
- * cap keeps a span an app starts with those kinds and never ends from growing the set without bound. Spans of
- * another scope (OpenTelemetry instrumentation libraries, through the API bridge) are left as OpenTelemetry's SDK
- * leaves them: some never end theirs (pg's cursors and streams, ioredis on a closed connection), and holding those
- * until shutdown exported each as a failed span hours long, and at the cap cost requests in flight their spans.
+ * Open SERVER and CLIENT spans tracked for shutdown, each list up to this many. tracewire's own always end, and
+ * shutdown ends those still open; the cap keeps a span an app starts with those kinds and never ends from growing a
+ * list without bound. Spans of another scope (OpenTelemetry instrumentation libraries, through the API bridge) are
+ * kept apart and only waited for when `configure()` replaces the tracer: shutdown leaves them as OpenTelemetry's
+ * SDK does, since some libraries never end theirs (pg's cursors and streams, ioredis on a closed connection), and
+ * ending those exported each as a failed span as long as the process had run.
  */
 const MAX_TRACKED_OPEN_SPANS = 8192;
 
@@ -118,6 +119,8 @@ export class Tracer {
   readonly #sink: SpanSink;
   #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
+  /** Open SERVER and CLIENT spans of other scopes: waited for by a replaced tracer, never ended by shutdown. */
+  readonly #openElsewhere = new OpenSpanList<RecordingSpan>();
   readonly #scopedSinks = new Map<string, SpanSink>();
   /** Tracers this one replaced that are still finishing their requests (`replaces`). */
   readonly #retiring = new Set<Tracer>();
@@ -233,12 +236,9 @@ export class Tracer {
       attributes,
       links: options?.links,
     });
-    if (
-      (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) &&
-      scope === undefined &&
-      this.#open.size < MAX_TRACKED_OPEN_SPANS
-    ) {
-      this.#open.add(span);
+    if (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) {
+      const open = scope === undefined ? this.#open : this.#openElsewhere;
+      if (open.size < MAX_TRACKED_OPEN_SPANS) open.add(span);
     }
     for (const processor of this.#processors) {
       if (processor.onStart === undefined) continue;
@@ -274,7 +274,17 @@ export class Tracer {
     const key = scopeKey(scope?.name, scope?.version);
     let sink = this.#scopedSinks.get(key);
     if (sink === undefined) {
-      sink = { ...this.#sink, scope: scopeOf(scope?.name, scope?.version) };
+      const ownSpanEnded = this.#sink.spanEnded;
+      const openElsewhere = this.#openElsewhere;
+      sink = {
+        ...this.#sink,
+        scope: scopeOf(scope?.name, scope?.version),
+        spanEnded(span) {
+          // First: the list a span is in is known by its sink, and the shared ending then finds it in none.
+          openElsewhere.delete(span);
+          ownSpanEnded(span);
+        },
+      };
       if (this.#scopedSinks.size < MAX_CACHED_SCOPES) this.#scopedSinks.set(key, sink);
     }
     return sink;
@@ -297,7 +307,8 @@ export class Tracer {
   async #retire(waitMillis: number): Promise<void> {
     this.#detach();
     const until = Date.now() + waitMillis;
-    while (this.#open.size > 0 && Date.now() < until && this.#shutdown === undefined) {
+    const inFlight = (): number => this.#open.size + this.#openElsewhere.size;
+    while (inFlight() > 0 && Date.now() < until && this.#shutdown === undefined) {
       await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MILLIS).unref());
     }
     return this.shutdown();
