@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { arch, hostname, platform } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
@@ -71,15 +71,22 @@ export function detectResource(options: ResourceOptions = {}): Resource {
 
 /**
  * Where the app is: the directory of the script Node runs, so that a service of a monorepo started from the repo's
- * root (`node services/orders/dist/main.js`) is named by its own package.json, not the root's. The working directory
- * where there is no script (`node -e`, a REPL) or it belongs to a tool that runs the app (pm2, a test runner: a
- * script inside `node_modules`).
+ * root (`node services/orders/dist/main.js`) is named by its own package.json, not the root's. Read as Node loads
+ * it: a symlink's target, and a directory itself (`node .`). The working directory where there is no script
+ * (`node -e`, a REPL) or it belongs to a tool that runs the app (pm2, a test runner: a script inside `node_modules`).
  */
 export function appDirectory(mainScript: string | undefined): string {
   if (mainScript === undefined || mainScript === '') return process.cwd();
-  const script = resolve(mainScript);
+  let script = resolve(mainScript);
+  let isDirectory = false;
+  try {
+    script = realpathSync(script);
+    isDirectory = statSync(script).isDirectory();
+  } catch {
+    // `node app` runs app.js: Node keeps the name as given, in the same directory.
+  }
   if (script.split(sep).includes('node_modules')) return process.cwd();
-  return dirname(script);
+  return isDirectory ? script : dirname(script);
 }
 
 interface PackageInfo {

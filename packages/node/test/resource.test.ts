@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch, hostname, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,18 @@ describe('detectResource', () => {
     const { attributes } = detectResource({ env: {}, mainScript: join(service, 'dist', 'main.js') });
     expect(attributes['service.name']).toBe('orders');
     expect(attributes['service.version']).toBe('2.0.0');
+  });
+
+  it('reads the script as Node loads it: `node .` from the directory itself, a symlink from its target', () => {
+    const service = mkdtempSync(join(root, 'orders-'));
+    writeFileSync(join(service, 'package.json'), JSON.stringify({ name: 'orders' }));
+    mkdirSync(join(service, 'dist'));
+    writeFileSync(join(service, 'dist', 'main.js'), '');
+    const bin = mkdtempSync(join(root, 'bin-'));
+    symlinkSync(join(service, 'dist', 'main.js'), join(bin, 'orders'));
+    for (const mainScript of [service, join(bin, 'orders'), join(service, 'dist', 'main')]) {
+      expect(detectResource({ env: {}, mainScript }).attributes['service.name'], mainScript).toBe('orders');
+    }
   });
 
   it('reads the working directory for a script inside node_modules (pm2, a test runner) or none at all', () => {
