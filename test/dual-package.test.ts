@@ -41,3 +41,20 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     expect(report.downstreamBaggage).toBe('user=alice');
   });
 });
+
+describe('configure() from one build after the other', () => {
+  it('replaces the other build’s tracer, which still finishes its requests in flight', () => {
+    const run = spawnSync(process.execPath, ['test/fixtures/dual/reconfigure.mjs'], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    // Before: TypeError (the new tracer reached for the replaced one's private members, another class's), with the
+    // global tracer already switched.
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      threw: null,
+      first: ['GET /slow'],
+      second: ['GET /next'],
+    });
+  });
+});

@@ -301,10 +301,15 @@ export class Tracer {
     // One the app shut down itself has nothing left to finish; a flush must not wait on its leftovers.
     if (previous.isShutdown) return;
     this.#retiring.add(previous);
-    void previous.#retire(waitMillis).finally(() => this.#retiring.delete(previous));
+    void previous.retire(waitMillis).finally(() => this.#retiring.delete(previous));
   }
 
-  async #retire(waitMillis: number): Promise<void> {
+  /**
+   * @internal Lets go of the process (hooks, instrumentation), waits up to `waitMillis` for the spans in flight, then
+   * shuts down. Public, not private: the tracer replacing this one may come from the package's other build (an app
+   * that `import`s it and `require`s an adapter), whose class cannot reach this one's private members.
+   */
+  async retire(waitMillis: number): Promise<void> {
     this.#detach();
     const until = Date.now() + waitMillis;
     const inFlight = (): number => this.#open.size + this.#openElsewhere.size;
