@@ -12,6 +12,7 @@ import {
   endClientCall,
   injectClientCall,
   type OutgoingState,
+  RESPONSE_ABORTED,
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
@@ -244,11 +245,7 @@ function onRequestClose(this: TracedRequest): void {
     if (response != null && call.statusCode === 0 && typeof response.statusCode === 'number') {
       recordResponseStatus(call, response.statusCode);
     }
-    if (response != null && !response.complete) {
-      endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
-    } else {
-      endClientCall(call);
-    }
+    endClientCall(call, response != null && !response.complete ? RESPONSE_ABORTED : undefined);
   } catch {
     call.stats.instrumentationErrors++;
   }

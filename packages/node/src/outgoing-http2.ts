@@ -11,6 +11,7 @@ import {
   endClientCall,
   type OutgoingState,
   type PeerSocket,
+  RESPONSE_ABORTED,
   recordPeer,
   recordResponseStatus,
   startClientCall,
@@ -188,7 +189,7 @@ function onClose(this: TracedStream): void {
   if (call.grpc !== undefined && typeof rstCode === 'number') statusFromReset(call.grpc, rstCode);
   if (error === undefined && call.grpc === undefined && call.statusCode !== 0 && responseCut(this, rstCode)) {
     // As over HTTP/1.1: a response closed before its body completed is an abort, not a success.
-    endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
+    endClientCall(call, RESPONSE_ABORTED);
     return;
   }
   endClientCall(call, error);

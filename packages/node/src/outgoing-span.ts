@@ -197,6 +197,12 @@ export function recordResponseStatus(call: ClientCall, statusCode: number): void
   if (call.grpc === undefined) call.span.setAttribute('http.response.status_code', statusCode);
 }
 
+/** What a call whose response closed before its body completed ends with: an abort, not a success. */
+export const RESPONSE_ABORTED = Object.freeze({
+  name: 'ResponseAborted',
+  message: 'the response closed before it completed',
+});
+
 /**
  * Ends the span once, now or at `endTime` (epoch ms). Status per the HTTP semantic conventions (client side):
  * ERROR on a network error and on 4xx/5xx, with `error.type` the error's code or the status code; unset otherwise,

@@ -1,5 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { type ClientCall, endClientCall, recordResponseStatus } from './outgoing-span.js';
+import { type ClientCall, endClientCall, RESPONSE_ABORTED, recordResponseStatus } from './outgoing-span.js';
 
 type StandIn = ClientRequest & {
   [kStandInCall]?: ClientCall;
@@ -65,6 +65,5 @@ function onResponseEnd(this: WatchedResponse): void {
 function onResponseClose(this: WatchedResponse): void {
   const call = this[kStandInCall];
   if (call === undefined || call.ended) return;
-  if (this.complete) endClientCall(call);
-  else endClientCall(call, { name: 'ResponseAborted', message: 'the response closed before it completed' });
+  endClientCall(call, this.complete ? undefined : RESPONSE_ABORTED);
 }

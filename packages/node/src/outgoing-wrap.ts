@@ -88,17 +88,16 @@ function unwrapReleased<F extends object>(current: F): F {
 /** Traces one call through `original`: what a live installation's wrapper does, also for wrappers passing on. */
 export type TracedRun<R> = (original: Callable<R>, self: unknown, args: unknown[]) => R;
 
+/** An installation's runs by wrapped target (`http.request`), for `builtinShared.callThrough`. */
+export type TracedRuns = Map<string, TracedRun<unknown>>;
+
 /**
  * `prepare` decides whether the call is traced and returns the arguments with its headers; `track` watches what
  * `original` returned. Instrumentation failures are counted and the call goes out as the caller made it; what
  * `original` throws reaches the caller unchanged. While `original` runs, `guard.inside` is set: a library that
- * routes one call through another wrapped function of the same layer (`get` through `request`), or a second copy
- * of this package wrapping on top, must not trace the same call twice.
+ * routes one call through another wrapped function of the same layer (`get` through `request`) must not trace the
+ * same call twice, nor must a released wrapper of an earlier installation under it, which passes its calls here.
  */
-
-/** An installation's runs by wrapped target (`http.request`), for `builtinShared.callThrough`. */
-export type TracedRuns = Map<string, TracedRun<unknown>>;
-
 export function tracedRun<R>(
   state: OutgoingState,
   guard: NestingGuard,
