@@ -3,7 +3,13 @@ import { createServerTracing, runInContext, ServerTracing, type ServerTracingOpt
 import { extendAppContextOnce } from './app-context.js';
 import { recordEmittedErrors, watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
-import { innermostMountPath, mountedTemplate, nameSpanOnMatch, watchMountedRoutes } from './mount-prefix.js';
+import {
+  innermostMountPath,
+  matchedRouteOf,
+  mountedTemplate,
+  nameSpanOnMatch,
+  watchMountedRoutes,
+} from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
 import { fillResponseContext, respondInRequestContext } from './respond-context.js';
 
@@ -27,7 +33,7 @@ export interface TracedContext {
 type Middleware = (ctx: TracedContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 function routeOf(ctx: TracedContext): string | undefined {
-  const route = mountedTemplate(ctx) ?? ctx._matchedRoute ?? routerPathOf(ctx) ?? answeringMountOf(ctx);
+  const route = mountedTemplate(ctx) ?? matchedRouteOf(ctx) ?? routerPathOf(ctx) ?? answeringMountOf(ctx);
   if (route === undefined || route === null) return undefined;
   return typeof route === 'string' ? route : String(route);
 }

@@ -22,3 +22,20 @@ export function isMiddlewareLayerPath(ctx: { matched?: unknown }, route: unknown
   }
   return middleware;
 }
+
+/** The path of the last route layer (one with methods) among those the router matched; undefined without one. */
+export function lastRouteLayerPath(ctx: { matched?: unknown }): string | undefined {
+  const matched = ctx.matched;
+  if (!Array.isArray(matched)) return undefined;
+  for (let i = matched.length - 1; i >= 0; i--) {
+    const layer = matched[i] as Layer | null | undefined;
+    if (
+      layer != null &&
+      typeof layer.path === 'string' &&
+      Array.isArray(layer.methods) &&
+      layer.methods.length > 0
+    )
+      return layer.path;
+  }
+  return undefined;
+}

@@ -2,10 +2,11 @@
 // (`/users/:id` under `mount('/api', users)`), and it never restores `ctx.mountPath`, which only ever holds the
 // innermost prefix. What was stripped is known only while the router matches: the path the client sent minus
 // `ctx.path`. A `_matchedRoute` accessor on the app's context prototype (app-context.ts) catches that moment, and
-// keeps the writes of `router.use()` layers from replacing the route (middleware-layer.ts).
+// keeps the writes of `router.use()` layers from replacing the span's route (middleware-layer.ts). The app reads
+// back exactly what the routers wrote.
 
 import type { RequestTrace } from '@tracewire/node';
-import { isMiddlewareLayerPath } from './middleware-layer.js';
+import { isMiddlewareLayerPath, lastRouteLayerPath } from './middleware-layer.js';
 
 /** The part of Koa's context read here. */
 interface MountedContext {
@@ -16,6 +17,7 @@ interface MountedContext {
 }
 
 const kMatchedRoute = Symbol('tracewire.koa.matchedRoute');
+const kSpanRoute = Symbol('tracewire.koa.spanRoute');
 const kTemplate = Symbol('tracewire.koa.template');
 const kMountPath = Symbol('tracewire.koa.mountPath');
 const kMountTemplate = Symbol('tracewire.koa.mountTemplate');
@@ -23,6 +25,7 @@ const kTrace = Symbol('tracewire.koa.trace');
 
 type Watched = MountedContext & {
   [kMatchedRoute]?: unknown;
+  [kSpanRoute]?: unknown;
   [kTemplate]?: string | undefined;
   [kMountPath]?: unknown;
   [kMountTemplate]?: string;
@@ -35,9 +38,17 @@ const matchedRouteProperty: PropertyDescriptor = {
   get(this: Watched) {
     return this[kMatchedRoute];
   },
-  set(this: Watched, route: unknown) {
-    if (isMiddlewareLayerPath(this, route)) return;
-    this[kMatchedRoute] = route;
+  set(this: Watched, written: unknown) {
+    this[kMatchedRoute] = written;
+    let route = written;
+    if (isMiddlewareLayerPath(this, written)) {
+      // A middleware layer's path keeps the route matched before it. koa-router 7 writes once, the last layer's
+      // path, an `allowedMethods()` after a nested router's routes: the route is the last route layer matched.
+      if (this[kSpanRoute] !== undefined) return;
+      route = lastRouteLayerPath(this);
+      if (route === undefined) return;
+    }
+    this[kSpanRoute] = route;
     // Written only when there is a prefix: most apps mount nothing, and their contexts keep one property fewer.
     if (this[kTemplate] !== undefined) this[kTemplate] = undefined;
     if (typeof route !== 'string') return;
@@ -52,6 +63,15 @@ const matchedRouteProperty: PropertyDescriptor = {
     this[kTrace]?.setRoute(this[kTemplate] ?? route);
   },
 };
+
+/** The route the routers matched, as the span is named by it: the last route layer's, never a middleware's. */
+export function matchedRouteOf(ctx: object & { _matchedRoute?: unknown; matched?: unknown }): unknown {
+  const route = (ctx as Watched)[kSpanRoute];
+  if (route !== undefined) return route;
+  // Someone else's `_matchedRoute` accessor on the prototype: what it holds, unless a middleware layer wrote it.
+  const written = ctx._matchedRoute;
+  return isMiddlewareLayerPath(ctx, written) ? undefined : written;
+}
 
 /**
  * Lets the `_matchedRoute` accessor name `trace`'s span as the routers match. Kept on the context, one inline-cached

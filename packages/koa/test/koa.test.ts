@@ -12,6 +12,7 @@ import {
 } from '@tracewire/node';
 import Koa3 from 'koa';
 import mount from 'koa-mount';
+import KoaRouter7 from 'koa-router7';
 import Koa2 from 'koa2';
 import supertest from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -396,4 +397,44 @@ describe.each([
       await close(server);
     }
   });
+});
+
+describe("the routers' _matchedRoute", () => {
+  // What a handler reads of it is the app's own (metrics middleware labels requests with it); tracing reads it too.
+  async function matchedRouteSeen(traced: boolean, RouterClass: typeof Router, path: string) {
+    const app = new Koa3();
+    if (traced) app.use(tracing());
+    const posts = new RouterClass();
+    posts.get('/:pid', (ctx) => {
+      ctx.body = { inHandler: ctx._matchedRoute };
+    });
+    const api = new RouterClass({ prefix: '/api' });
+    // koa-router 7's README nests routers so; @koa/router's `router.use` after a route writes its own pattern.
+    api.use('/v1/posts', posts.routes(), posts.allowedMethods());
+    api.use(async (ctx, next) => {
+      await next();
+      ctx.set('x-matched-after', String(ctx._matchedRoute));
+    });
+    app.use(api.routes()).use(api.allowedMethods());
+    const { server, url } = await listen(app);
+    try {
+      const response = await supertest(url).get(path).expect(200);
+      return { ...response.body, after: response.headers['x-matched-after'] };
+    } finally {
+      await close(server);
+    }
+  }
+
+  it.each([
+    ['koa-router 7', KoaRouter7],
+    ['@koa/router', Router],
+  ])(
+    '%s: the span is named by the route, and the app reads what the router wrote',
+    async (_name, RouterClass) => {
+      const seen = await matchedRouteSeen(true, RouterClass, '/api/v1/posts/9');
+      expect((await span()).name).toBe('GET /api/v1/posts/:pid');
+      // Before: koa-router 7's only write (allowedMethods' path) was dropped: no route, and the app read undefined.
+      expect(seen).toEqual(await matchedRouteSeen(false, RouterClass, '/api/v1/posts/9'));
+    },
+  );
 });
