@@ -65,6 +65,34 @@ describe('logFields', () => {
     }
   });
 
+  it('takes the fields of log calls made outside any request, as Fastify logs each request before its span', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    // Fastify's own request logging on (its default): `incoming request` is written with `{ req }`.
+    const app = fastify({ logger: { level: 'info', stream, mixin: logFields } });
+    app.register(tracing);
+    app.get('/health', async () => 'ok');
+    try {
+      // Before: pino merged these fields into the one frozen `{}` logFields returned there, and threw.
+      app.log.info({ port: 3000 }, 'listening');
+      app.log.info({ port: 3001 }, 'listening again');
+      expect((await app.inject({ url: '/health' })).statusCode).toBe(200);
+      expect(lines.filter((l) => l['msg'] === 'listening' || l['msg'] === 'listening again')).toMatchObject([
+        { port: 3000 },
+        { port: 3001 },
+      ]);
+      expect(lines.find((l) => l['msg'] === 'listening again')).not.toHaveProperty('trace_id');
+      expect(lines.some((l) => l['msg'] === 'incoming request')).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('gives the ids of an unsampled span with flags 00, and nothing for an invalid context', () => {
     const unsampled = configure({
       serviceName: 'log-fields-unsampled',

@@ -9,15 +9,15 @@ export interface LogFields {
   trace_flags?: string;
 }
 
-const NONE: LogFields = Object.freeze({});
-
 /**
  * The active span's ids for a log line, so a log backend can jump from the line to its trace: spread it into a
- * record or return it from pino's `mixin`. `{}` (one shared frozen object) when no span is active.
+ * record or return it from pino's `mixin`. A new `{}` when no span is active: pino merges the line's own fields
+ * into what `mixin` returned (`Object.assign`), so a shared object would collect them, and a frozen one threw
+ * into every log call made with fields outside a request (startup, Fastify's `incoming request` line).
  */
 export function logFields(): LogFields {
   const context = getActiveSpan()?.spanContext();
-  if (context === undefined || !isSpanContextValid(context)) return NONE;
+  if (context === undefined || !isSpanContextValid(context)) return {};
   return {
     trace_id: context.traceId,
     span_id: context.spanId,
