@@ -14,7 +14,7 @@ export function watchSelfSignals(
 ): () => void {
   const original = process.kill;
   let watching = true;
-  const watched = function kill(this: unknown, pid: number, signal?: string | number): true {
+  const watched = function kill(this: unknown, pid: number, signal?: string | number | null): true {
     if (watching) {
       const name = signalName(signal);
       if (name !== undefined && signals.includes(name) && sentToSelf(pid)) {
@@ -35,8 +35,9 @@ export function watchSelfSignals(
   };
 }
 
-function signalName(signal: string | number | undefined): NodeJS.Signals | undefined {
-  if (signal === undefined) return 'SIGTERM'; // process.kill's default
+function signalName(signal: string | number | null | undefined): NodeJS.Signals | undefined {
+  // process.kill sends SIGTERM for any signal given as nothing, null or ''; 0 only asks whether the pid lives.
+  if (signal === undefined || signal === null || signal === '') return 'SIGTERM';
   if (typeof signal === 'string') return signal as NodeJS.Signals;
   for (const [name, number] of Object.entries(constants.signals))
     if (number === signal) return name as NodeJS.Signals;
@@ -44,6 +45,7 @@ function signalName(signal: string | number | undefined): NodeJS.Signals | undef
 }
 
 function sentToSelf(pid: unknown): boolean {
-  // 0 is the process group, which this process is in.
-  return Number(pid) === process.pid || Number(pid) === 0;
+  const target = Number(pid);
+  // 0 is this process's group; -pid is the group this process leads (a leader killing itself and its children).
+  return target === process.pid || target === 0 || target === -process.pid;
 }

@@ -60,7 +60,8 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       // place each would wait for the other and the process would never end. Node's emit already copied the
       // listener list, so the others still run for this signal; from now on they see what they would without us,
       // and a second signal goes to them alone. `beforeExit` still flushes what ends while the app drains.
-      removeSignalListeners();
+      // Only for this signal: one the app does not listen for (SIGINT beside its SIGTERM handler) stays ours.
+      process.off(signal, onSignal);
       void runExitFlush(timeoutMillis, () => tracer.flushUnheld());
       // With no listener left, Node closes its signal handle: a signal the app sends itself after its cleanup would
       // kill the process at once, before any flush is out, losing the requests that ended during the drain.

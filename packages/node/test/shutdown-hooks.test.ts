@@ -205,6 +205,19 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
     expect(Date.now() - resentAt).toBeGreaterThanOrEqual(150);
   });
 
+  it('still flushes on SIGINT after stepping aside for the app’s SIGTERM listener, which has none for SIGINT', async () => {
+    const collector = await receiver();
+    const app = run('term-only', neighboursFixture, { COLLECTOR: collector.url });
+    await app.ready;
+    app.child.kill('SIGTERM');
+    await vi.waitFor(() => expect(app.output()).toContain('app handled SIGTERM'));
+    app.child.kill('SIGINT');
+    const { code, signal } = await app.exited;
+    expect({ code, signal }, app.output()).toEqual({ code: null, signal: 'SIGINT' });
+    // Before: stepping aside for SIGTERM took the SIGINT listener off as well, and SIGINT killed it unflushed.
+    expect(spanNames(collector)).toContain('after SIGTERM');
+  });
+
   it('a second Ctrl-C after the app took its once() listener off ends the process at once, as without tracewire', async () => {
     const collector = await receiver(false); // takes the flush, never answers
     const app = run('once-cleanup', neighboursFixture, { COLLECTOR: collector.url });
