@@ -10,10 +10,14 @@ export interface PipeStart {
   readonly headSent: boolean;
 }
 
+/** HTTP/1 only: an HTTP/2 compatibility response shares its session's socket with other streams. */
 export function pipeStart(res: ServerResponse): PipeStart | undefined {
   const socket = res.socket;
-  if (!(socket instanceof Socket)) return undefined;
-  return { socket, bytesBefore: socket.bytesWritten, headSent: res.headersSent };
+  // `headersSent` is true from `writeHead()` on, but Node writes the head with the first body bytes: only
+  // `_headerSent` says it is on the socket already.
+  const headSent = (res as { _headerSent?: unknown })._headerSent;
+  if (!(socket instanceof Socket) || typeof headSent !== 'boolean') return undefined;
+  return { socket, bytesBefore: socket.bytesWritten, headSent };
 }
 
 /**
