@@ -23,19 +23,18 @@ export function isMiddlewareLayerPath(ctx: { matched?: unknown }, route: unknown
   return middleware;
 }
 
-/** The path of the last route layer (one with methods) among those the router matched; undefined without one. */
-export function lastRouteLayerPath(ctx: { matched?: unknown }): string | undefined {
+/**
+ * The path of the last route layer for the request's method among those the router matched (`ctx.matched` holds
+ * every layer whose path matched, whatever its methods); undefined without one. The routers list HEAD with GET.
+ */
+export function lastRouteLayerPath(ctx: { matched?: unknown; method?: unknown }): string | undefined {
   const matched = ctx.matched;
-  if (!Array.isArray(matched)) return undefined;
+  const method = ctx.method;
+  if (!Array.isArray(matched) || typeof method !== 'string') return undefined;
   for (let i = matched.length - 1; i >= 0; i--) {
     const layer = matched[i] as Layer | null | undefined;
-    if (
-      layer != null &&
-      typeof layer.path === 'string' &&
-      Array.isArray(layer.methods) &&
-      layer.methods.length > 0
-    )
-      return layer.path;
+    if (layer == null || typeof layer.path !== 'string' || !Array.isArray(layer.methods)) continue;
+    if (layer.methods.includes(method)) return layer.path;
   }
   return undefined;
 }

@@ -10,6 +10,7 @@ import { isMiddlewareLayerPath, lastRouteLayerPath } from './middleware-layer.js
 
 /** The part of Koa's context read here. */
 interface MountedContext {
+  method?: unknown;
   originalUrl?: unknown;
   path?: unknown;
   mountPath?: unknown;
