@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { arch, hostname, platform } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { type EnvWarn, orIgnored, warnOfEnv } from './env-warning.js';
@@ -77,17 +77,23 @@ export function detectResource(options: ResourceOptions = {}): Resource {
  */
 export function appDirectory(mainScript: string | undefined): string {
   if (mainScript === undefined || mainScript === '') return process.cwd();
-  let script = resolve(mainScript);
-  let isDirectory = false;
+  const given = resolve(mainScript);
+  // A tool's script as started (pm2's, a test runner's, node_modules/.bin); a link into node_modules from outside
+  // it (a bin of `npm link` or a global install) is the app's own.
+  if (given.split(sep).includes('node_modules')) return process.cwd();
+  let script = given;
   try {
-    script = realpathSync(script);
-    isDirectory = statSync(script).isDirectory();
+    script = realpathSync(given);
+    // `node .` runs the directory; `node app` runs app.js over an app/ directory beside it, as Node resolves.
+    if (statSync(script).isDirectory() && !SCRIPT_EXTENSIONS.some((ext) => existsSync(given + ext)))
+      return script;
   } catch {
     // `node app` runs app.js: Node keeps the name as given, in the same directory.
   }
-  if (script.split(sep).includes('node_modules')) return process.cwd();
-  return isDirectory ? script : dirname(script);
+  return dirname(script);
 }
+
+const SCRIPT_EXTENSIONS = ['.js', '.mjs', '.cjs', '.json', '.node'];
 
 interface PackageInfo {
   name: string;

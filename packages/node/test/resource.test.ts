@@ -76,8 +76,22 @@ describe('detectResource', () => {
     writeFileSync(join(service, 'dist', 'main.js'), '');
     const bin = mkdtempSync(join(root, 'bin-'));
     symlinkSync(join(service, 'dist', 'main.js'), join(bin, 'orders'));
-    for (const mainScript of [service, join(bin, 'orders'), join(service, 'dist', 'main')]) {
-      expect(detectResource({ env: {}, mainScript }).attributes['service.name'], mainScript).toBe('orders');
+    // A global install or `npm link`: the bin links into node_modules from outside it.
+    const installed = join(mkdtempSync(join(root, 'global-')), 'node_modules', 'orders-worker');
+    mkdirSync(join(installed, 'bin'), { recursive: true });
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'orders-worker' }));
+    writeFileSync(join(installed, 'bin', 'cli.js'), '');
+    symlinkSync(join(installed, 'bin', 'cli.js'), join(bin, 'orders-worker'));
+    // `node app` with app.js and an app/ directory beside it: Node runs app.js.
+    mkdirSync(join(service, 'dist', 'main'));
+    writeFileSync(join(service, 'dist', 'main', 'package.json'), JSON.stringify({ name: 'not-this-one' }));
+    for (const [mainScript, name] of [
+      [service, 'orders'],
+      [join(bin, 'orders'), 'orders'],
+      [join(service, 'dist', 'main'), 'orders'],
+      [join(bin, 'orders-worker'), 'orders-worker'],
+    ]) {
+      expect(detectResource({ env: {}, mainScript }).attributes['service.name'], mainScript).toBe(name);
     }
   });
 
