@@ -92,10 +92,11 @@ const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', ver
 /**
  * Open SERVER and CLIENT spans tracked for shutdown, each list up to this many. tracewire's own always end, and
  * shutdown ends those still open; the cap keeps a span an app starts with those kinds and never ends from growing a
- * list without bound. Spans of another scope (OpenTelemetry instrumentation libraries, through the API bridge) are
- * kept apart and only waited for when `configure()` replaces the tracer: shutdown leaves them as OpenTelemetry's
- * SDK does, since some libraries never end theirs (pg's cursors and streams, ioredis on a closed connection), and
- * ending those exported each as a failed span as long as the process had run.
+ * list without bound. SERVER spans of another scope (an app's or a library's, through the OpenTelemetry API bridge)
+ * are kept apart and only waited for when `configure()` replaces the tracer; shutdown leaves them as
+ * OpenTelemetry's SDK does. Their CLIENT spans are not kept at all: some libraries never end theirs (pg's cursors
+ * and streams, ioredis on a closed connection), which held memory, made every reload wait its 30 s, and, ended at
+ * shutdown, exported each as a failed span as long as the process had run.
  */
 const MAX_TRACKED_OPEN_SPANS = 8192;
 
@@ -119,7 +120,7 @@ export class Tracer {
   readonly #sink: SpanSink;
   #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
-  /** Open SERVER and CLIENT spans of other scopes: waited for by a replaced tracer, never ended by shutdown. */
+  /** Open SERVER spans of other scopes: waited for by a replaced tracer, never ended by shutdown. */
   readonly #openElsewhere = new OpenSpanList<RecordingSpan>();
   readonly #scopedSinks = new Map<string, SpanSink>();
   /** Tracers this one replaced that are still finishing their requests (`replaces`). */
@@ -236,9 +237,11 @@ export class Tracer {
       attributes,
       links: options?.links,
     });
-    if (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) {
-      const open = scope === undefined ? this.#open : this.#openElsewhere;
-      if (open.size < MAX_TRACKED_OPEN_SPANS) open.add(span);
+    if (scope === undefined) {
+      if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS)
+        this.#open.add(span);
+    } else if (kind === SpanKind.SERVER && this.#openElsewhere.size < MAX_TRACKED_OPEN_SPANS) {
+      this.#openElsewhere.add(span);
     }
     for (const processor of this.#processors) {
       if (processor.onStart === undefined) continue;
