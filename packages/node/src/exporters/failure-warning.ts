@@ -56,9 +56,9 @@ export class FailureWarning {
         closing
           ? `tracewire: ${this.exporterName} cannot send the last spans to ${this.url} (${reason}); they are ` +
               'dropped and counted in tracer.stats.droppedExportFailed.'
-          : `tracewire: ${this.exporterName} cannot send spans to ${this.url} (${reason}). It keeps trying; ` +
-              'spans it cannot send are dropped and counted in tracer.stats.droppedExportFailed. This is ' +
-              'reported again every 5 minutes while it lasts, and when it ends.',
+          : `tracewire: ${this.exporterName} cannot send spans to ${this.url} (${reason}). Later batches ` +
+              'try again; spans it cannot send are dropped and counted in tracer.stats.droppedExportFailed. ' +
+              'This is reported again every 5 minutes while it lasts, and when it ends.',
       );
       if (said) {
         this.#reportedAt = now;
