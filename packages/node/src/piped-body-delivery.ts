@@ -30,14 +30,27 @@ export function pipeStart(res: ServerResponse): PipeStart | undefined {
  */
 export function deliveredWhole(res: ServerResponse, start: PipeStart): boolean {
   if (!res.headersSent) return false;
-  const promised = Number(res.getHeader('content-length'));
-  if (!Number.isSafeInteger(promised) || promised < 0) return false;
+  const promised = promisedLength(res);
+  if (promised === undefined) return false;
   const head = start.headSent ? 0 : headLength(res);
   if (head === undefined) return false;
   const { socket } = start;
   const handedOver = socket.bytesWritten - socket.writableLength - start.bytesBefore - head;
   return handedOver >= promised;
 }
+
+/** The `Content-Length` sent: set with `setHeader`, or given to `writeHead()` alone (then only in the head). */
+function promisedLength(res: ServerResponse): number | undefined {
+  let value: unknown = res.getHeader('content-length');
+  if (value === undefined) {
+    const head = (res as { _header?: unknown })._header;
+    if (typeof head === 'string') value = CONTENT_LENGTH_LINE.exec(head)?.[1];
+  }
+  const length = Number(value);
+  return value !== undefined && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+const CONTENT_LENGTH_LINE = /\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n/i;
 
 function headLength(res: ServerResponse): number | undefined {
   // Node keeps the head it wrote as one latin1 string.

@@ -721,7 +721,9 @@ describe('server span lifecycle', () => {
     // As koa-static and `send` serve a file: Content-Length from its size, the stream piped in. The stream notices
     // its own end only later (here 100 ms), after the client, holding all 6 bytes, has already closed.
     const { exporter, url } = await serve({}, (req, res) => {
-      res.setHeader('content-length', '6');
+      // The length given to writeHead() alone, as Node's own docs serve a file: it is only in the head then.
+      if (req.url === '/head-length') res.writeHead(200, { 'Content-Length': '6' });
+      else res.setHeader('content-length', '6');
       // writeHead() before the pipe: Node marks the head sent then, but writes it with the body's first bytes.
       if (req.url === '/cut') res.writeHead(200);
       const file = new Readable({ read() {} });
@@ -745,12 +747,15 @@ describe('server span lifecycle', () => {
         socket.on('close', () => resolve(text));
       });
 
-    expect(await fetchAndClose('/file')).toMatch(/^HTTP\/1\.1 200 .*hello\n$/s);
-    const delivered = await onlySpan(exporter);
-    // Before: ERROR aborted, for a few percent of koa-static's answers in a review's runs.
-    expect(delivered.status.code).toBe(SpanStatusCode.UNSET);
-    expect(delivered.attributes['error.type']).toBeUndefined();
-    expect(delivered.attributes['http.response.status_code']).toBe(200);
+    for (const path of ['/file', '/head-length']) {
+      exporter.reset();
+      expect(await fetchAndClose(path)).toMatch(/^HTTP\/1\.1 200 .*hello\n$/s);
+      const delivered = await onlySpan(exporter);
+      // Before: ERROR aborted, for a few percent of koa-static's answers in a review's runs.
+      expect(delivered.status.code, path).toBe(SpanStatusCode.UNSET);
+      expect(delivered.attributes['error.type'], path).toBeUndefined();
+      expect(delivered.attributes['http.response.status_code'], path).toBe(200);
+    }
 
     // The same bytes from a body that failed before the client closed: the failure is what the span says.
     exporter.reset();
