@@ -78,22 +78,23 @@ export function detectResource(options: ResourceOptions = {}): Resource {
 export function appDirectory(mainScript: string | undefined): string {
   if (mainScript === undefined || mainScript === '') return process.cwd();
   const given = resolve(mainScript);
-  // A tool's script as started (pm2's, a test runner's, node_modules/.bin); a link into node_modules from outside
-  // it (a bin of `npm link` or a global install) is the app's own.
-  if (given.split(sep).includes('node_modules')) return process.cwd();
   let script = given;
+  let isDirectory = false;
   try {
     script = realpathSync(given);
     // `node .` runs the directory; `node app` runs app.js over an app/ directory beside it, as Node resolves.
-    if (statSync(script).isDirectory() && !SCRIPT_EXTENSIONS.some((ext) => existsSync(given + ext)))
-      return script;
+    isDirectory = statSync(script).isDirectory() && !SCRIPT_EXTENSIONS.some((ext) => existsSync(given + ext));
   } catch {
     // `node app` runs app.js: Node keeps the name as given, in the same directory.
   }
-  return dirname(script);
+  // A tool's script (pm2's, a test runner's, in node_modules/.bin or installed globally), which runs the app from
+  // the working directory. A CLI that is itself the service, installed so, is named by its working directory too.
+  if (`${given}${sep}${script}`.split(sep).includes('node_modules')) return process.cwd();
+  return isDirectory ? script : dirname(script);
 }
 
-const SCRIPT_EXTENSIONS = ['.js', '.mjs', '.cjs', '.json', '.node'];
+// What Node tries after a main script's name as given: not .mjs or .cjs.
+const SCRIPT_EXTENSIONS = ['.js', '.json', '.node'];
 
 interface PackageInfo {
   name: string;

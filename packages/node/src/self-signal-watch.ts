@@ -14,7 +14,7 @@ export function watchSelfSignals(
 ): () => void {
   const original = process.kill;
   let watching = true;
-  const watched = function kill(this: unknown, pid: number, signal?: string | number | null): true {
+  const watched = function kill(this: unknown, pid: number, signal?: unknown): true {
     if (watching) {
       const name = signalName(signal);
       if (name !== undefined && signals.includes(name) && sentToSelf(pid)) {
@@ -35,13 +35,16 @@ export function watchSelfSignals(
   };
 }
 
-function signalName(signal: string | number | null | undefined): NodeJS.Signals | undefined {
-  // process.kill sends SIGTERM for any signal given as nothing, null or ''; 0 only asks whether the pid lives.
-  if (signal === undefined || signal === null || signal === '') return 'SIGTERM';
-  if (typeof signal === 'string') return signal as NodeJS.Signals;
-  for (const [name, number] of Object.entries(constants.signals))
-    if (number === signal) return name as NodeJS.Signals;
-  return undefined;
+function signalName(signal: unknown): NodeJS.Signals | undefined {
+  // As process.kill reads it: an integer is a signal's number (0 only asks whether the pid lives); anything else
+  // falsy (nothing, null, '', false, NaN) is SIGTERM; a string is a name.
+  if (typeof signal === 'number' && Number.isInteger(signal)) {
+    for (const [name, number] of Object.entries(constants.signals))
+      if (number === signal) return name as NodeJS.Signals;
+    return undefined;
+  }
+  if (!signal) return 'SIGTERM';
+  return typeof signal === 'string' ? (signal as NodeJS.Signals) : undefined;
 }
 
 function sentToSelf(pid: unknown): boolean {

@@ -92,13 +92,18 @@ const SCOPE: InstrumentationScope = Object.freeze({ name: '@tracewire/node', ver
 /**
  * Open SERVER and CLIENT spans tracked for shutdown, each list up to this many. tracewire's own always end, and
  * shutdown ends those still open; the cap keeps a span an app starts with those kinds and never ends from growing a
- * list without bound. SERVER spans of another scope (an app's or a library's, through the OpenTelemetry API bridge)
- * are kept apart and only waited for when `configure()` replaces the tracer; shutdown leaves them as
- * OpenTelemetry's SDK does. Their CLIENT spans are not kept at all: some libraries never end theirs (pg's cursors
- * and streams, ioredis on a closed connection), which held memory, made every reload wait its 30 s, and, ended at
- * shutdown, exported each as a failed span as long as the process had run.
+ * list without bound.
  */
 const MAX_TRACKED_OPEN_SPANS = 8192;
+
+/**
+ * SERVER and CLIENT spans of other scopes (an app's or a library's, through the OpenTelemetry API bridge) are kept
+ * apart, and only waited for when `configure()` replaces the tracer (a background job's query ending after the
+ * reload is still exported); shutdown leaves them as OpenTelemetry's SDK does. Some libraries never end theirs (pg's
+ * cursors and streams, ioredis on a closed connection): ended at shutdown, each was exported as a failed span as long
+ * as the process had run. This smaller cap bounds what those hold (about 0.5 MB), and a reload then waits its 30 s.
+ */
+const MAX_TRACKED_ELSEWHERE = 1024;
 
 /** Scopes kept with a sink of their own; past this, spans of further scopes share sinks made on the spot. */
 const MAX_CACHED_SCOPES = 256;
@@ -120,7 +125,7 @@ export class Tracer {
   readonly #sink: SpanSink;
   #onShutdown: (() => void) | undefined;
   readonly #open = new OpenSpanList<RecordingSpan>();
-  /** Open SERVER spans of other scopes: waited for by a replaced tracer, never ended by shutdown. */
+  /** Open SERVER and CLIENT spans of other scopes: waited for by a replaced tracer, never ended by shutdown. */
   readonly #openElsewhere = new OpenSpanList<RecordingSpan>();
   readonly #scopedSinks = new Map<string, SpanSink>();
   /** Tracers this one replaced that are still finishing their requests (`replaces`). */
@@ -240,7 +245,10 @@ export class Tracer {
     if (scope === undefined) {
       if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS)
         this.#open.add(span);
-    } else if (kind === SpanKind.SERVER && this.#openElsewhere.size < MAX_TRACKED_OPEN_SPANS) {
+    } else if (
+      (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) &&
+      this.#openElsewhere.size < MAX_TRACKED_ELSEWHERE
+    ) {
       this.#openElsewhere.add(span);
     }
     for (const processor of this.#processors) {

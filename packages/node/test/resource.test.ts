@@ -76,12 +76,15 @@ describe('detectResource', () => {
     writeFileSync(join(service, 'dist', 'main.js'), '');
     const bin = mkdtempSync(join(root, 'bin-'));
     symlinkSync(join(service, 'dist', 'main.js'), join(bin, 'orders'));
-    // A global install or `npm link`: the bin links into node_modules from outside it.
-    const installed = join(mkdtempSync(join(root, 'global-')), 'node_modules', 'orders-worker');
+    // A globally installed tool (mocha, jest) running the app in the working directory: the tool is no service.
+    const installed = join(mkdtempSync(join(root, 'global-')), 'node_modules', 'mocha');
     mkdirSync(join(installed, 'bin'), { recursive: true });
-    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'orders-worker' }));
-    writeFileSync(join(installed, 'bin', 'cli.js'), '');
-    symlinkSync(join(installed, 'bin', 'cli.js'), join(bin, 'orders-worker'));
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: 'mocha' }));
+    writeFileSync(join(installed, 'bin', 'mocha.js'), '');
+    symlinkSync(join(installed, 'bin', 'mocha.js'), join(bin, 'mocha'));
+    const workingDirectory = String(
+      detectResource({ env: {}, cwd: process.cwd() }).attributes['service.name'],
+    );
     // `node app` with app.js and an app/ directory beside it: Node runs app.js.
     mkdirSync(join(service, 'dist', 'main'));
     writeFileSync(join(service, 'dist', 'main', 'package.json'), JSON.stringify({ name: 'not-this-one' }));
@@ -89,7 +92,7 @@ describe('detectResource', () => {
       [service, 'orders'],
       [join(bin, 'orders'), 'orders'],
       [join(service, 'dist', 'main'), 'orders'],
-      [join(bin, 'orders-worker'), 'orders-worker'],
+      [join(bin, 'mocha'), workingDirectory],
     ]) {
       expect(detectResource({ env: {}, mainScript }).attributes['service.name'], mainScript).toBe(name);
     }

@@ -20,19 +20,31 @@ it('sees every way a process sends itself SIGTERM or SIGINT, and nothing else', 
 
   kill(pid, 'SIGTERM');
   kill(pid); // process.kill's default
-  kill(pid, null); // Node sends SIGTERM for null and '' too
+  kill(pid, null); // Node sends SIGTERM for null, '', false and NaN too
   kill(pid, '');
+  kill(pid, false);
+  kill(pid, Number.NaN);
   kill(pid, 2); // SIGINT by number
   kill(0, 'SIGINT'); // this process's group
   kill(-pid, 'SIGTERM'); // the group it leads (the review found this one lost: the process died unflushed)
-  expect(seen).toEqual(['SIGTERM', 'SIGTERM', 'SIGTERM', 'SIGTERM', 'SIGINT', 'SIGINT', 'SIGTERM']);
+  expect(seen).toEqual([
+    'SIGTERM',
+    'SIGTERM',
+    'SIGTERM',
+    'SIGTERM',
+    'SIGTERM',
+    'SIGTERM',
+    'SIGINT',
+    'SIGINT',
+    'SIGTERM',
+  ]);
 
   seen.length = 0;
   kill(pid, 0); // is it alive: no signal
   kill(pid, 'SIGHUP');
   kill(pid + 1, 'SIGTERM');
   expect(seen).toEqual([]);
-  expect(sent).toHaveLength(10); // every call went on to the real kill, unchanged
+  expect(sent).toHaveLength(12); // every call went on to the real kill, unchanged
 
   undo();
   kill(pid, 'SIGTERM');
