@@ -18,6 +18,9 @@ import { it } from 'vitest';
  */
 const VERSION_SENSITIVE = [
   'packages/node/test/outgoing-http.test.ts',
+  'packages/node/test/outgoing-http-nock13.test.ts',
+  'packages/node/test/outgoing-http-mock-restore.test.ts',
+  'packages/node/test/shutdown-hooks.test.ts',
   'packages/node/test/outgoing-http-socket.test.ts',
   'packages/node/test/outgoing-http-proxy.test.ts',
   'packages/node/test/outgoing-fetch.test.ts',
@@ -48,6 +51,7 @@ const VERSION_SENSITIVE = [
   'test/interop/otel-api-bridge.test.ts',
   'test/interop/otel-api-context.test.ts',
   'test/interop/otel-instrumentation.test.ts',
+  'test/test-runners.test.ts',
 ];
 
 const RUNTIMES = [
