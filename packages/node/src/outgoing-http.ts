@@ -18,14 +18,7 @@ import {
 } from './outgoing-span.js';
 import { isStandInRequest, watchStandIn } from './outgoing-stand-in.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
-import {
-  type NestingGuard,
-  type PreparedCall,
-  type TracedRun,
-  type TracedRuns,
-  tracedRun,
-  wrapInPlace,
-} from './outgoing-wrap.js';
+import { type NestingGuard, type PreparedCall, type TracedRuns, wrapInPlace } from './outgoing-wrap.js';
 
 /**
  * How `node:http`/`node:https` calls are reached: wrapping `request`/`get`, Node's `created` channel, or both (the
@@ -107,12 +100,15 @@ function wrapModules(state: OutgoingState, track: Track, runs: TracedRuns): () =
     [https, 'request', 'https:', 'https.request'],
     [https, 'get', 'https:', 'https.get'],
   ] as const;
-  const trackCall = track as (result: ClientRequest, call: ClientCall) => void;
-  const undos = targets.map(([module, name, protocol, targetName]) => {
-    const prepare = (_self: unknown, args: unknown[]) => prepareCall(state, args, protocol);
-    const run = tracedRun(state, nesting, prepare, trackCall) as TracedRun<unknown>;
-    return wrapInPlace(module as unknown as Record<string, unknown>, name, targetName, run, runs);
-  });
+  const undos = targets.map(([module, name, protocol, targetName]) =>
+    wrapInPlace<ClientRequest>(
+      module as unknown as Record<string, unknown>,
+      name,
+      targetName,
+      { state, guard: nesting, prepare: (_self, args) => prepareCall(state, args, protocol), track },
+      runs,
+    ),
+  );
   // ESM named imports (`import { request } from 'node:http'`) are copies Node refreshes only on request.
   syncBuiltinESMExports();
   return () => {

@@ -18,11 +18,10 @@ import {
 } from './outgoing-span.js';
 import { schemePort, splitAuthority, stripBrackets } from './outgoing-url.js';
 import {
+  type CallTracing,
   type NestingGuard,
   type PreparedCall,
-  type TracedRun,
   type TracedRuns,
-  tracedRun,
   wrapInPlace,
 } from './outgoing-wrap.js';
 
@@ -42,11 +41,14 @@ export function installHttp2(state: OutgoingState, runs: TracedRuns = new Map())
   builtinShared.http2SessionPrototype ??= clientSessionPrototype() ?? null;
   const prototype = builtinShared.http2SessionPrototype;
   if (prototype === null) return () => {};
-  const prepare = (session: unknown, [headers, options]: unknown[]) =>
-    prepareStream(state, session as ClientHttp2Session, headers, options);
-  const trackStream = (stream: ClientHttp2Stream, call: ClientCall) => track(stream as TracedStream, call);
-  const run = tracedRun(state, nesting, prepare, trackStream) as TracedRun<unknown>;
-  return wrapInPlace(prototype, 'request', TARGET, run, runs);
+  const tracing: CallTracing<ClientHttp2Stream> = {
+    state,
+    guard: nesting,
+    prepare: (session, [headers, options]) =>
+      prepareStream(state, session as ClientHttp2Session, headers, options),
+    track: (stream, call) => track(stream as TracedStream, call),
+  };
+  return wrapInPlace(prototype, 'request', TARGET, tracing, runs);
 }
 
 const TARGET = 'http2.ClientHttp2Session.request';

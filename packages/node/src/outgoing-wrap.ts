@@ -51,18 +51,33 @@ function wrapCallMaker<R>(original: Callable<R>, tracing: TracedRun<R>, target: 
 }
 
 /**
- * Puts a wrapper of `holder[key]` (`http.request`, an HTTP/2 session prototype's `request`) in its place, each call
- * traced by `run`, and registers `run` under `target` in `runs`. Returns the undo: our wrapper out again, or, where
- * someone wrapped on top of it since (a mocking library), left in place and released.
+ * How one layer traces the calls of a call maker. `prepare` decides whether a call is traced and returns the
+ * arguments with its headers; `track` watches what the call maker returned. While it runs, `guard.inside` is set: a
+ * library that routes one call through another wrapped function of the same layer (`get` through `request`) must
+ * not trace the same call twice, nor must a released wrapper of an earlier installation under it, which passes its
+ * calls here.
  */
-export function wrapInPlace(
+export interface CallTracing<R> {
+  readonly state: OutgoingState;
+  readonly guard: NestingGuard;
+  prepare(self: unknown, args: unknown[]): PreparedCall | undefined;
+  track(result: R, call: ClientCall): void;
+}
+
+/**
+ * Puts a wrapper of `holder[key]` (`http.request`, an HTTP/2 session prototype's `request`) in its place, each call
+ * traced as `tracing` says, and registers that tracing under `target` in `runs`. Returns the undo: our wrapper out
+ * again, or, where someone wrapped on top of it since (a mocking library), left in place and released.
+ */
+export function wrapInPlace<R>(
   holder: Record<string, unknown>,
   key: string,
   target: string,
-  run: TracedRun<unknown>,
+  tracing: CallTracing<R>,
   runs: TracedRuns,
 ): () => void {
   const original = unwrapReleased(holder[key] as Callable<unknown>);
+  const run = tracedRun(tracing) as TracedRun<unknown>;
   runs.set(target, run);
   const { wrapper, release } = wrapCallMaker(original, run, target);
   holder[key] = wrapper;
@@ -86,24 +101,16 @@ function unwrapReleased<F extends object>(current: F): F {
 }
 
 /** Traces one call through `original`: what a live installation's wrapper does, also for wrappers passing on. */
-export type TracedRun<R> = (original: Callable<R>, self: unknown, args: unknown[]) => R;
+type TracedRun<R> = (original: Callable<R>, self: unknown, args: unknown[]) => R;
 
 /** An installation's runs by wrapped target (`http.request`), for `builtinShared.callThrough`. */
 export type TracedRuns = Map<string, TracedRun<unknown>>;
 
 /**
- * `prepare` decides whether the call is traced and returns the arguments with its headers; `track` watches what
- * `original` returned. Instrumentation failures are counted and the call goes out as the caller made it; what
- * `original` throws reaches the caller unchanged. While `original` runs, `guard.inside` is set: a library that
- * routes one call through another wrapped function of the same layer (`get` through `request`) must not trace the
- * same call twice, nor must a released wrapper of an earlier installation under it, which passes its calls here.
+ * Instrumentation failures are counted and the call goes out as the caller made it; what `original` throws reaches
+ * the caller unchanged.
  */
-export function tracedRun<R>(
-  state: OutgoingState,
-  guard: NestingGuard,
-  prepare: (self: unknown, args: unknown[]) => PreparedCall | undefined,
-  track: (result: R, call: ClientCall) => void,
-): TracedRun<R> {
+function tracedRun<R>({ state, guard, prepare, track }: CallTracing<R>): TracedRun<R> {
   return (original, self, args) => {
     // Suppressed calls (the exporters' own) skip even reading their arguments: one batch's POST each time.
     if (guard.inside || !state.active || isTracingSuppressed()) return original.apply(self, args);

@@ -15,7 +15,7 @@ const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
  * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how the app exits.
  *
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
- * listener for the signal it owns the exit; we take our signal listeners off and only flush. When we are the only
+ * listener for the signal it owns the exit; we take our listener for that signal off and only flush. When we are the only
  * listener we shut the tracer down (within the deadline), remove our listeners and send the signal again, so the
  * process ends exactly as it would have without us (killed by that signal). Code that ends the process by sending
  * the signal again itself once it has taken its own listener off (NestJS's `enableShutdownHooks()` and terminus
