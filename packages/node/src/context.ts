@@ -81,16 +81,6 @@ export function runInContext<A extends unknown[], T>(
 }
 
 /**
- * Makes `context` the active one for the rest of the current callback (`AsyncLocalStorage#enterWith`). Only for code
- * tracewire does not call itself but that runs right after it in a callback whose own context is wrong: undici runs
- * a response's handlers from the pooled connection's callback, which carries the context of whoever opened it
- * (outgoing-fetch.ts). Everywhere else `runInContext` scopes the context to a function.
- */
-export function enterContext(context: TraceContext): void {
-  storage.enterWith(context);
-}
-
-/**
  * `fn`, bound to the context active now: wherever it is called later, it runs with this span and baggage (or with
  * none, if none is active now). For callbacks that reach code through a queue of its own rather than through
  * `await`, timers or an emit from inside the request: a listener on an emitter created at startup, a connection

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
-import { enterContext, getActiveContext, type TraceContext } from './context.js';
+import { getActiveContext, runInContext, type TraceContext } from './context.js';
 import { carriesActiveTrace, lowercasePairs, withoutReplacedPairs } from './outgoing-forwarded.js';
 import {
   type CallTarget,
@@ -8,7 +8,6 @@ import {
   callChannelHandlers,
   endClientCall,
   injectClientCall,
-  isCallerCancellation,
   isTraceHeader,
   type OutgoingState,
   type PeerSocket,
@@ -32,6 +31,10 @@ interface UndiciRequest {
   upgrade?: string | null;
   addHeader(name: string, value: string): unknown;
   onUpgrade?: (statusCode: unknown, ...rest: unknown[]) => unknown;
+  onHeaders?: (...args: unknown[]) => unknown;
+  onData?: (...args: unknown[]) => unknown;
+  onComplete?: (...args: unknown[]) => unknown;
+  onError?: (...args: unknown[]) => unknown;
   [kCall]?: ClientCall;
   [kContext]?: TraceContext;
 }
@@ -80,6 +83,7 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const request = (message as { request?: UndiciRequest }).request;
       if (request === undefined || request[kCall] !== undefined) return;
       request[kContext] = getActiveContext() ?? NO_CONTEXT;
+      runResponseInContext(request);
       traceCreated(request);
     } catch {
       stats.instrumentationErrors++;
@@ -164,30 +168,11 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
-  // undici runs a response's handlers from the pooled connection's callback, whose context is that of whoever opened
-  // the connection, maybe another trace; each event is published just before them. A redirect or retry hop that
-  // undici dispatches from there (maxRedirections, RetryAgent, the redirect and retry interceptors), and a retry's
-  // timer set there, belong to the request's caller: its context is entered for the rest of that callback.
-  const enterRequestContext = (message: unknown): void => {
-    const context = (message as { request?: UndiciRequest }).request?.[kContext];
-    if (context !== undefined && context !== getActiveContext()) enterContext(context);
-  };
-
-  // An abort or cancel is published synchronously inside the caller's own `abort()` or `body.cancel()`: entering
-  // there would move whoever aborted (another request, perhaps) into this request's trace for the rest of its code.
-  // Only a failure undici reports from the connection, where a retry is scheduled, enters the request's context.
-  const enterRequestContextOnFailure = (message: unknown): void => {
-    if (!isAbort((message as { error?: unknown }).error)) enterRequestContext(message);
-  };
-
   const subscriptions: [string, (message: unknown) => void][] = [
     ['undici:request:create', onCreate],
     ['undici:client:sendHeaders', onSendHeaders],
-    ['undici:request:headers', enterRequestContext],
     ['undici:request:headers', onResponse],
-    ['undici:request:trailers', enterRequestContext],
     ['undici:request:trailers', onTrailers],
-    ['undici:request:error', enterRequestContextOnFailure],
     ['undici:request:error', onError],
   ];
   for (const [name, handler] of subscriptions) diagnosticsChannel.subscribe(name, handler);
@@ -196,13 +181,39 @@ export function subscribeUndici(state: OutgoingState): () => void {
   };
 }
 
+/** undici's `Request` methods through which a connection hands a response to the request's handlers. */
+type ResponseMethod = 'onHeaders' | 'onData' | 'onComplete' | 'onError';
+const RESPONSE_METHODS: readonly ResponseMethod[] = ['onHeaders', 'onData', 'onComplete', 'onError'];
+
 /**
- * What undici reports when its caller gave up: a caller's cancellation as the span judges it (fetch's `AbortError`,
- * undici's own `RequestAbortedError`), or the abort's own reason when that is no Error
- * (`controller.abort('user cancelled')`, and undici's clean-up of a Response collected unread).
+ * undici calls a response's handlers from the connection's callbacks, whose context is that of whoever opened the
+ * connection (maybe another trace), or from inside another caller's code: a pipelined response parsed while the one
+ * before it is read, an abort. The request's own context is made active around each such call, and only there: a
+ * redirect or retry hop undici dispatches from a handler, a retry's timer and the caller's callbacks belong to the
+ * request's trace, and the code around the call keeps its own. The methods are shadowed on this one request, with
+ * functions shared by all requests.
  */
-function isAbort(error: unknown): boolean {
-  return !(error instanceof Error) || isCallerCancellation(error);
+function runResponseInContext(request: UndiciRequest): void {
+  for (const name of RESPONSE_METHODS) {
+    if (typeof request[name] === 'function' && !Object.hasOwn(request, name))
+      request[name] = IN_CONTEXT[name];
+  }
+}
+
+const IN_CONTEXT: Record<ResponseMethod, (this: UndiciRequest, ...args: unknown[]) => unknown> = {
+  onHeaders: inRequestContext('onHeaders'),
+  onData: inRequestContext('onData'),
+  onComplete: inRequestContext('onComplete'),
+  onError: inRequestContext('onError'),
+};
+
+function inRequestContext(name: ResponseMethod): (this: UndiciRequest, ...args: unknown[]) => unknown {
+  return function runInRequestContext(this: UndiciRequest, ...args: unknown[]): unknown {
+    const method = Object.getPrototypeOf(this)[name] as (...args: unknown[]) => unknown;
+    const context = this[kContext];
+    if (context === undefined || context === getActiveContext()) return Reflect.apply(method, this, args);
+    return runInContext(context, Reflect.apply, method, this, args);
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as undici7 from 'undici';
 import * as undici6 from 'undici6';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { withSpan } from '../src/context.js';
+import { getActiveSpan, withSpan } from '../src/context.js';
 import type { Span } from '../src/span.js';
 import { type Harness, installHarness, parseTraceparent } from './outgoing-harness.js';
 
@@ -11,10 +11,16 @@ import { type Harness, installHarness, parseTraceparent } from './outgoing-harne
 // that read the previous answer. That socket keeps the context of whoever opened it: another request's trace.
 
 const received: { path: string; traceparent: string | undefined }[] = [];
+/**
+ * Past undici's body buffer (64 KiB), so its parser stops inside the body, and small enough that the answer after
+ * it is read off the socket before the body is: 100 KB reproduced every run, 400 KB none.
+ */
+const LARGE_BODY = 100_000;
 const server = http.createServer((req, res) => {
   received.push({ path: req.url ?? '', traceparent: req.headers.traceparent as string | undefined });
   if (req.url === '/moved') res.writeHead(302, { location: '/target' }).end();
   else if (req.url === '/flaky') res.writeHead(503).end();
+  else if (req.url === '/large') res.end(Buffer.alloc(LARGE_BODY, 'x'));
   else res.end('ok');
 });
 let base = '';
@@ -94,5 +100,44 @@ describe.each([
     }
     const children = harness!.spans.filter((s) => s.parentSpanId === b.spanContext().spanId);
     expect(children).toHaveLength(2);
+  });
+
+  it("leave the code that reads a pipelined answer in its own trace while the next one's handlers run", async () => {
+    harness = installHarness();
+    const { tracer } = harness;
+    const client = new u.Client(base, { pipelining: 2 }) as undici7.Client;
+    try {
+      const a = tracer.startSpan('A');
+      const b = tracer.startSpan('B');
+      const active = () =>
+        ({ [a.spanContext().spanId]: 'A', [b.spanContext().spanId]: 'B' })[
+          getActiveSpan()?.spanContext().spanId ?? ''
+        ];
+      const activeInA = withSpan(a, async () => {
+        const { body } = await client.request({ path: '/large', method: 'GET' });
+        // By now B's answer waits on the socket behind the rest of this body; reading the body resumes undici's
+        // parser, which reaches B's answer inside this loop and runs B's handlers there.
+        await new Promise((r) => setTimeout(r, 100));
+        let bytes = 0;
+        for await (const chunk of body) bytes += (chunk as Buffer).length;
+        expect(bytes).toBe(LARGE_BODY);
+        const afterBody = active();
+        await new Promise((r) => setTimeout(r, 1));
+        return [afterBody, active()];
+      });
+      const activeInB = withSpan(b, async () => {
+        const { body } = await client.request({ path: '/small', method: 'GET' });
+        await body.text();
+        return active();
+      });
+      expect(await activeInA).toEqual(['A', 'A']);
+      expect(await activeInB).toBe('B');
+      const children = (span: Span) =>
+        harness!.spans.filter((s) => s.parentSpanId === span.spanContext().spanId);
+      expect(children(a).map((s) => s.attributes['url.full'])).toEqual([`${base}/large`]);
+      expect(children(b).map((s) => s.attributes['url.full'])).toEqual([`${base}/small`]);
+    } finally {
+      await client.close();
+    }
   });
 });
