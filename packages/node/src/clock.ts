@@ -2,12 +2,41 @@ import { performance } from 'node:perf_hooks';
 
 // The module's own binding, not the `performance` global: Node defines that global as a lazy accessor, and reading
 // it plus `timeOrigin` (a getter) cost about 600 instructions per reading on Node 20, twice per span.
-const timeOrigin = performance.timeOrigin;
 
 /**
- * Epoch milliseconds with sub-millisecond precision. `performance.now()` is monotonic, so two readings never go
- * backwards the way `Date.now()` can when the wall clock is adjusted.
+ * Epoch milliseconds at monotonic 0, as the wall clock last said. `performance.now()` does not count time the
+ * machine was suspended, and the wall clock may be stepped (NTP at boot, a VM resumed or migrated): a process
+ * that kept `timeOrigin` for good stamped its spans hours in the past after a laptop's sleep, out of a trace
+ * search's window. Checked against `Date.now()` at most once a second, and moved only by more than a few ms
+ * (`Date.now()` has whole milliseconds).
  */
+let wallAtZero = performance.timeOrigin;
+let checkedAt = Number.NEGATIVE_INFINITY;
+const CHECK_EVERY_MILLIS = 1000;
+const TOLERANCE_MILLIS = 5;
+
+/** Monotonic milliseconds: durations from two readings never go backwards the way `Date.now()` can. */
+export function monotonicNow(): number {
+  return performance.now();
+}
+
+/**
+ * The clock a span without a local parent starts: epoch ms = this + `monotonicNow()`. Its children keep it, so a
+ * clock step during a trace moves none of its spans against the others (OpenTelemetry's anchored clock, per local
+ * root span); the next trace starts on the corrected clock.
+ */
+export function rootClockAt(monotonic: number): number {
+  if (monotonic - checkedAt >= CHECK_EVERY_MILLIS) {
+    checkedAt = monotonic;
+    // Date.now() rounds down: its millisecond's middle is the best guess of the wall clock now.
+    const drift = Date.now() + 0.5 - (wallAtZero + monotonic);
+    if (drift > TOLERANCE_MILLIS || drift < -TOLERANCE_MILLIS) wallAtZero += drift;
+  }
+  return wallAtZero;
+}
+
+/** Epoch milliseconds with sub-millisecond precision, on the clock a new trace would start. */
 export function now(): number {
-  return timeOrigin + performance.now();
+  const monotonic = performance.now();
+  return rootClockAt(monotonic) + monotonic;
 }

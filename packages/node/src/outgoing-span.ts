@@ -9,6 +9,7 @@ import type { Destination, ResolvedOutgoingOptions } from './outgoing-options.js
 import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { formatUrl, stripBrackets } from './outgoing-url.js';
+import { RecordingSpan } from './recording-span.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';
@@ -193,7 +194,8 @@ export function recordPeer(call: ClientCall, socket: PeerSocket | null | undefin
 
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {
   call.statusCode = statusCode;
-  call.respondedAt = now();
+  // On the span's own clock: this becomes its end time when the body is dropped unread.
+  call.respondedAt = call.span instanceof RecordingSpan ? call.span.now() : now();
   if (call.grpc === undefined) call.span.setAttribute('http.response.status_code', statusCode);
 }
 

@@ -1,6 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { AttributeRecord, claimAttributes } from './attribute-record.js';
-import { now } from './clock.js';
+import { monotonicNow, rootClockAt } from './clock.js';
 import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
 import {
@@ -36,6 +36,8 @@ export interface RecordingSpanInit {
   parentIsRemote?: boolean | undefined;
   /** Epoch milliseconds; defaults to now. */
   startTime?: number | undefined;
+  /** The local parent's `clock`, which its children keep; a span without one starts its own (clock.ts). */
+  clock?: number | undefined;
   attributes?: Attributes | undefined;
   links?: readonly SpanLink[] | undefined;
 }
@@ -47,6 +49,8 @@ export class RecordingSpan implements Span, ReadableSpan {
   readonly parentSpanId: string | undefined;
   readonly parentIsRemote: boolean;
   readonly startTime: number;
+  /** @internal Epoch ms at monotonic 0 for this span's trace in this process: its times are this + monotonic. */
+  readonly clock: number;
   /** 0 until the span ends. */
   endTime = 0;
   ended = false;
@@ -75,8 +79,11 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.kind = init.kind;
     this.parentSpanId = init.parentSpanId;
     this.parentIsRemote = init.parentIsRemote === true;
+    const monotonic = monotonicNow();
+    this.clock = init.clock ?? rootClockAt(monotonic);
     const startTime = init.startTime;
-    this.startTime = typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : now();
+    this.startTime =
+      typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : this.clock + monotonic;
     const attributes = init.attributes;
     if (attributes !== undefined && claimAttributes(attributes) && this.#adopt(attributes)) {
       this.attributes = attributes;
@@ -171,7 +178,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     }
     const event: SpanEvent = {
       name: String(name),
-      time: typeof time === 'number' && Number.isFinite(time) ? time : now(),
+      time: typeof time === 'number' && Number.isFinite(time) ? time : this.now(),
     };
     if (attributes !== undefined) {
       const limited = limitAttributes(
@@ -227,6 +234,11 @@ export class RecordingSpan implements Span, ReadableSpan {
     return this;
   }
 
+  /** @internal Epoch ms now, on this span's clock. */
+  now(): number {
+    return this.clock + monotonicNow();
+  }
+
   updateName(name: string): this {
     if (!this.ended && typeof name === 'string') this.name = name;
     return this;
@@ -234,7 +246,7 @@ export class RecordingSpan implements Span, ReadableSpan {
 
   end(endTime?: number): void {
     if (this.ended) return;
-    let time = typeof endTime === 'number' && Number.isFinite(endTime) ? endTime : now();
+    let time = typeof endTime === 'number' && Number.isFinite(endTime) ? endTime : this.now();
     // A caller's explicit end time, or a start time from another clock, must not make the duration negative.
     if (!(time >= this.startTime)) time = this.startTime;
     this.endTime = time;

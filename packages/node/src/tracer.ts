@@ -232,6 +232,7 @@ export class Tracer {
       attributes = { ...attributes };
       addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), attributes);
     }
+    const localParent = parentOption === undefined ? active?.span : undefined;
     const span = new RecordingSpan(scope === undefined ? this.#sink : this.#sinkFor(scope), {
       name: spanName,
       kind,
@@ -239,6 +240,7 @@ export class Tracer {
       parentSpanId: parent?.spanId,
       parentIsRemote: parent?.isRemote === true,
       startTime: options?.startTime,
+      clock: localParent instanceof RecordingSpan ? localParent.clock : undefined,
       attributes,
       links: options?.links,
     });
