@@ -12,7 +12,7 @@ import {
   SimpleSpanProcessor,
   SpanKind,
 } from '@tracewire/node';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toOtlpJson } from '../../packages/node/src/exporters/otlp-json.js';
 
 // The API's Span and Tracer as libraries use them, held against what OpenTelemetry's own SDK does with the same
@@ -81,6 +81,28 @@ describe('the API Span', () => {
       '503',
       'TimeoutError',
     ]);
+  });
+
+  it("places performance.now() readings on the span's own clock, also after the wall clock jumped", async () => {
+    const realNow = Date.now.bind(Date);
+    // A machine that slept for an hour: the wall clock moved on, the monotonic clock did not.
+    const jumped = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      // Past the tracer's once-a-second look at the wall clock.
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+      const span = library.startSpan('timed', { startTime: performance.now() });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      span.addEvent('midway', performance.now());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      span.end(performance.now());
+      const recorded = only();
+      expect(Math.abs(recorded.startTime - Date.now())).toBeLessThan(1000);
+      expect(recorded.endTime - recorded.startTime).toBeGreaterThanOrEqual(15);
+      expect(recorded.events[0]!.time).toBeGreaterThan(recorded.startTime);
+      expect(recorded.events[0]!.time).toBeLessThan(recorded.endTime);
+    } finally {
+      jumped.mockRestore();
+    }
   });
 
   it('takes the third argument of addEvent as the time when the second is a time too, as the SDK does', () => {

@@ -26,7 +26,9 @@ export function monotonicNow(): number {
  * root span); the next trace starts on the corrected clock.
  */
 export function rootClockAt(monotonic: number): number {
-  if (monotonic - checkedAt >= CHECK_EVERY_MILLIS) {
+  // A reading before the last check means that one came from a faked clock (fake timers that fake
+  // `performance.now()` too), now restored: check again rather than keep a fake anchor until the real clock gets there.
+  if (monotonic - checkedAt >= CHECK_EVERY_MILLIS || monotonic < checkedAt) {
     checkedAt = monotonic;
     // Date.now() rounds down: its millisecond's middle is the best guess of the wall clock now.
     const drift = Date.now() + 0.5 - (wallAtZero + monotonic);

@@ -65,6 +65,8 @@ export class RecordingSpan implements Span, ReadableSpan {
   openNext: RecordingSpan | undefined = undefined;
   /** @internal */
   openTracked = false;
+  /** A start time the caller gave is on the wall clock, perhaps a faked one: the end is read from it too. */
+  readonly #startGiven: boolean;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
   #attributeCount = 0;
@@ -82,8 +84,8 @@ export class RecordingSpan implements Span, ReadableSpan {
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
     const startTime = init.startTime;
-    this.startTime =
-      typeof startTime === 'number' && Number.isFinite(startTime) ? startTime : this.clock + monotonic;
+    this.#startGiven = typeof startTime === 'number' && Number.isFinite(startTime);
+    this.startTime = this.#startGiven ? (startTime as number) : this.clock + monotonic;
     const attributes = init.attributes;
     if (attributes !== undefined && claimAttributes(attributes) && this.#adopt(attributes)) {
       this.attributes = attributes;
@@ -234,9 +236,9 @@ export class RecordingSpan implements Span, ReadableSpan {
     return this;
   }
 
-  /** @internal Epoch ms now, on this span's clock. */
+  /** @internal Epoch ms now, on this span's clock (OpenTelemetry's SDK also ends a span given its start by `Date.now()`). */
   now(): number {
-    return this.clock + monotonicNow();
+    return this.#startGiven ? Date.now() : this.clock + monotonicNow();
   }
 
   updateName(name: string): this {

@@ -232,7 +232,13 @@ export class Tracer {
       attributes = { ...attributes };
       addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), attributes);
     }
-    const localParent = parentOption === undefined ? active?.span : undefined;
+    // The active span is the parent also when it is given as such (the OpenTelemetry API bridge always gives it).
+    const activeSpan = active?.span;
+    const localParent =
+      parentOption === undefined ||
+      (parent !== undefined && activeSpan?.spanContext().spanId === parent.spanId)
+        ? activeSpan
+        : undefined;
     const span = new RecordingSpan(scope === undefined ? this.#sink : this.#sinkFor(scope), {
       name: spanName,
       kind,

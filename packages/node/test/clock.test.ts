@@ -51,4 +51,45 @@ describe('span clock', () => {
     const second = tracer.startSpan('second', { parent: null }) as RecordingSpan;
     expect(second.clock).toBe(first.clock);
   });
+
+  it('is back on the real clocks at once after fake timers that faked performance.now() too', () => {
+    const tracer = new Tracer();
+    // A test's fake timers, a day ahead on the monotonic clock and at the epoch on the wall clock.
+    const realMonotonic = performance.now.bind(performance);
+    vi.spyOn(performance, 'now').mockImplementation(() => realMonotonic() + 24 * HOUR);
+    vi.spyOn(Date, 'now').mockImplementation(() => 0);
+    const faked = tracer.startSpan('faked', { parent: null }) as RecordingSpan;
+    expect(faked.startTime).toBeLessThan(HOUR);
+    faked.end();
+    vi.restoreAllMocks();
+
+    const real = tracer.startSpan('real', { parent: null }) as RecordingSpan;
+    expect(Math.abs(real.startTime - realNow())).toBeLessThan(5);
+  });
+
+  it("ends a span given its start time by the wall clock's reading, as OpenTelemetry's SDK does", async () => {
+    const tracer = new Tracer();
+    const root = tracer.startSpan('root', { parent: null }) as RecordingSpan;
+    // The caller's wall clock (a faked one, or one stepped since the trace began) is not the trace's clock.
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + HOUR);
+    const given = withSpan(root, () => tracer.startSpan('given', { startTime: Date.now() })) as RecordingSpan;
+    await sleep(20);
+    given.end();
+    expect(given.endTime - given.startTime).toBeGreaterThanOrEqual(15);
+    expect(given.endTime - given.startTime).toBeLessThan(1000);
+    root.end();
+  });
+
+  it('keeps the clock of the active span given as the parent, as the OpenTelemetry API bridge gives it', async () => {
+    const tracer = new Tracer();
+    const root = tracer.startSpan('root', { parent: null }) as RecordingSpan;
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + HOUR);
+    await sleep(PAST_CHECK);
+    const child = withSpan(root, () =>
+      tracer.startSpan('child', { parent: root.spanContext() }),
+    ) as RecordingSpan;
+    expect(child.clock).toBe(root.clock);
+    const elsewhere = tracer.startSpan('elsewhere', { parent: root.spanContext() }) as RecordingSpan;
+    expect(elsewhere.clock).not.toBe(root.clock);
+  });
 });

@@ -1,4 +1,5 @@
 import { Baggage, type SpanContext, TraceState } from '@tracewire/core';
+import { monotonicNow, rootClockAt } from '../clock.js';
 import { getTracer } from '../global.js';
 import type {
   OpenTelemetryApi,
@@ -34,12 +35,14 @@ export const RECORDS_NOTHING_KEY = Symbol.for('tracewire recordsNothing');
 /**
  * OpenTelemetry's `TimeInput` as epoch milliseconds: `[seconds, nanoseconds]`, a `Date`, or a number, which is
  * epoch milliseconds unless it is below half of `performance.timeOrigin` (then it is a `performance.now()`
- * reading), as `@opentelemetry/core` reads it. Anything else is left to the span (now).
+ * reading, placed on `clock`: the span's, or the one a new trace starts on), as `@opentelemetry/core` reads it.
+ * Anything else is left to the span (now).
  */
-export function epochMillis(time: unknown): number | undefined {
+export function epochMillis(time: unknown, clock?: number): number | undefined {
   if (typeof time === 'number') {
     if (!Number.isFinite(time)) return undefined;
-    return time < performance.timeOrigin / 2 ? performance.timeOrigin + time : time;
+    if (time >= performance.timeOrigin / 2) return time;
+    return (clock ?? rootClockAt(monotonicNow())) + time;
   }
   if (time instanceof Date) return time.getTime();
   if (isHrTime(time)) return time[0] * 1e3 + time[1] / 1e6;

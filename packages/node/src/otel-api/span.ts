@@ -1,5 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { NonRecordingSpan } from '../non-recording-span.js';
+import { RecordingSpan } from '../recording-span.js';
 import type { Span } from '../span.js';
 import type { Attributes, SpanStatus } from '../span-data.js';
 import type { OtelSpan, OtelSpanContext } from './api-types.js';
@@ -21,6 +22,11 @@ export class BridgedSpan {
 
   constructor(span: Span) {
     this.span = span;
+  }
+
+  /** Where a `performance.now()` reading the API is given lands: on the span's own clock. */
+  get #clock(): number | undefined {
+    return this.span instanceof RecordingSpan ? this.span.clock : undefined;
   }
 
   spanContext(): SpanContext {
@@ -47,8 +53,13 @@ export class BridgedSpan {
    */
   addEvent(name: string, attributesOrTime?: unknown, time?: unknown): this {
     if (isTimeInput(attributesOrTime)) {
-      this.span.addEvent(name, undefined, epochMillis(isTimeInput(time) ? time : attributesOrTime));
-    } else this.span.addEvent(name, attributesOrTime as Attributes | undefined, epochMillis(time));
+      this.span.addEvent(
+        name,
+        undefined,
+        epochMillis(isTimeInput(time) ? time : attributesOrTime, this.#clock),
+      );
+    } else
+      this.span.addEvent(name, attributesOrTime as Attributes | undefined, epochMillis(time, this.#clock));
     return this;
   }
 
@@ -74,13 +85,13 @@ export class BridgedSpan {
   }
 
   end(endTime?: unknown): void {
-    this.span.end(epochMillis(endTime));
+    this.span.end(epochMillis(endTime, this.#clock));
   }
 
   recordException(exception: unknown, time?: unknown): void {
     if (!this.span.isRecording()) return;
     const attributes = exceptionAttributes(exception);
-    if (attributes !== undefined) this.span.addEvent('exception', attributes, epochMillis(time));
+    if (attributes !== undefined) this.span.addEvent('exception', attributes, epochMillis(time, this.#clock));
   }
 }
 
