@@ -1,4 +1,4 @@
-import { ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import { defaultGetter, isSpanContextValid } from '@tracewire/core';
 import { getActiveContext } from './context.js';
 import type { OutgoingState } from './outgoing-span.js';
@@ -60,15 +60,17 @@ type SetHeader = (
  * client span's own was replaced and the next service named another span as its parent.
  */
 export function keepingClientSpanHeaders(state: OutgoingState): SetHeader {
-  const setHeader = ClientRequest.prototype.setHeader as SetHeader;
   return function setHeaderKeepingTrace(this: ClientRequest, name, value) {
-    if (typeof name === 'string' && isReplacedHeader(state, name)) {
+    // Once the headers are sent Node's own method throws, as it does without tracing.
+    if (typeof name === 'string' && !this.headersSent && isReplacedHeader(state, name)) {
       try {
         if (carriesActiveTrace(state, { [name.toLowerCase()]: value })) return this;
       } catch {
         state.tracer.stats.instrumentationErrors++;
       }
     }
+    // Looked up at each call: a spy or patch put on the prototype after tracing started still sees every call.
+    const setHeader = Reflect.get(Object.getPrototypeOf(this) as object, 'setHeader', this) as SetHeader;
     return setHeader.call(this, name, value);
   };
 }

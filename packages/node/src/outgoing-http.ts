@@ -4,7 +4,7 @@ import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import type { CarrierSetter } from '@tracewire/core';
 import { carriesActiveTrace, keepingClientSpanHeaders } from './outgoing-forwarded.js';
-import { carriedTrace, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
+import { carriedTrace, type HeaderRecord, type RawHeaders, withTraceHeaders } from './outgoing-headers.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -27,7 +27,7 @@ import { type NestingGuard, type PreparedCall, type TracedRuns, wrapInPlace } fr
 export type HttpInstrumentationMode = 'wrap' | 'channel' | 'both';
 
 type TracedRequest = ClientRequest & { [kCall]?: ClientCall };
-type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders };
+type RequestOptions = Record<string, unknown> & { headers?: OutgoingHttpHeaders | RawHeaders | HeaderRecord };
 
 const kCall = Symbol('tracewire.httpCall');
 
@@ -131,7 +131,7 @@ function prepareCall(
   let options: RequestOptions | undefined;
   let rest: unknown[];
   const [first, second] = args;
-  if (typeof first === 'string' || first instanceof URL) {
+  if (typeof first === 'string' || isUrlLike(first)) {
     url = typeof first === 'string' ? new URL(first) : first;
     if (second !== null && typeof second === 'object') options = second as RequestOptions;
     // `(url, cb)` keeps its callback; `(url, undefined, cb)` drops the hole the new options fill.
@@ -142,8 +142,11 @@ function prepareCall(
   } else {
     return undefined;
   }
+  // Node reads only the options' own enumerable properties (it `Object.assign`s them): so does the copy that
+  // carries the trace headers, which the caller's object never sees.
+  options = { ...options };
 
-  const headers = options?.headers;
+  const headers = options.headers;
   const carried = carriedTrace(state, headers);
   if (carried === 'other') return undefined;
 
@@ -151,9 +154,20 @@ function prepareCall(
   const call = startClientCall(state, target);
   if (call === undefined) return undefined;
 
-  const newHeaders = withTraceHeaders(state, call, headers, carried === 'forwarded');
-  const newOptions = { ...options, headers: newHeaders };
-  return { call, args: url === undefined ? [newOptions, ...rest] : [url, newOptions, ...rest] };
+  options.headers = withTraceHeaders(state, call, headers, carried === 'forwarded');
+  return { call, args: url === undefined ? [options, ...rest] : [url, options, ...rest] };
+}
+
+/**
+ * What Node's ClientRequest takes for a URL (its internal `isURL`): a `URL`, or any object shaped like one, such
+ * as a URL class of another realm or written in JavaScript (whatwg-url). Read as options, such an object's getters
+ * were lost in the copy and the call went to `localhost:80`.
+ */
+function isUrlLike(value: unknown): value is URL {
+  if (value instanceof URL) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown };
+  return Boolean(v.href && v.protocol && v.auth === undefined && v.path === undefined);
 }
 
 function describeTarget(

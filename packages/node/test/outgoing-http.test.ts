@@ -122,6 +122,90 @@ describe('http.request / http.get call signatures', () => {
     expect(plain.received[0]?.headers.traceparent).toBeDefined();
   });
 
+  it('sends a call given a URL-shaped object that is no URL instance where it points, as Node does', async () => {
+    const h = setup();
+    const real = new URL(`${plain.url}/shaped?q=1`);
+    // A URL class of another realm or written in JavaScript (whatwg-url): getters on its prototype.
+    class ShapedUrl {
+      get href() {
+        return real.href;
+      }
+      get protocol() {
+        return real.protocol;
+      }
+      get hostname() {
+        return real.hostname;
+      }
+      get host() {
+        return real.host;
+      }
+      get port() {
+        return real.port;
+      }
+      get pathname() {
+        return real.pathname;
+      }
+      get search() {
+        return real.search;
+      }
+      get hash() {
+        return real.hash;
+      }
+      get username() {
+        return real.username;
+      }
+      get password() {
+        return real.password;
+      }
+      get origin() {
+        return real.origin;
+      }
+    }
+    const { status } = await inParent(h, () => consume(http.get(new ShapedUrl() as unknown as URL)));
+    expect(status).toBe(200);
+    expect(plain.received[0]?.url).toBe('/shaped?q=1');
+    expect(plain.received[0]?.headers.traceparent).toBeDefined();
+  });
+
+  it("sends only the options' own headers, as Node does, and the trace headers with them", async () => {
+    const h = setup();
+    const options = Object.create({ headers: { authorization: 'inherited' } }) as http.RequestOptions;
+    Object.assign(options, { host: '127.0.0.1', port: plain.port, path: '/' });
+    await inParent(h, () => consume(http.get(options)));
+    expect(plain.received[0]?.headers.authorization).toBeUndefined();
+    expect(plain.received[0]?.headers.traceparent).toBeDefined();
+  });
+
+  it("lets a spy put on ClientRequest's setHeader after tracing started see every call", async () => {
+    const h = setup();
+    const spy = vi.spyOn(http.ClientRequest.prototype, 'setHeader');
+    try {
+      await inParent(h, () => {
+        const req = http.request(plain.url);
+        req.setHeader('x-late', '1');
+        return consume(req.end());
+      });
+      expect(spy.mock.calls.map(([name]) => name)).toContain('x-late');
+      expect(plain.received[0]?.headers['x-late']).toBe('1');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("throws Node's own error for a trace header set after the headers went, as without tracing", async () => {
+    const h = setup();
+    const parent = h.tracer.startSpan('parent');
+    const { traceId, spanId } = parent.spanContext();
+    await withSpan(parent, async () => {
+      const req = http.request(plain.url);
+      req.flushHeaders();
+      expect(() => req.setHeader('traceparent', `00-${traceId}-${spanId}-01`)).toThrow(
+        expect.objectContaining({ code: 'ERR_HTTP_HEADERS_SENT' }),
+      );
+      await consume(req.end());
+    });
+  });
+
   it('injects into raw array headers, or records the call with them untouched where only the channel is used', async () => {
     const h = setup();
     const req = inParent(h, () =>
