@@ -95,6 +95,7 @@ function prepareStream(
 
   const carried = carriedTrace(state, headers);
   if (carried === 'other') return undefined;
+  if (carried === 'forwarded' && isLayeredCall(state, named)) return undefined;
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
@@ -110,6 +111,13 @@ function prepareStream(
     call,
     args: [withTraceHeaders(state, call, headers as object | undefined, carried === 'forwarded'), options],
   };
+}
+
+/** A stream undici (`allowH2`) opens for a call of its own that tracewire already records (outgoing-fetch.ts). */
+function isLayeredCall(state: OutgoingState, headers: HeaderRecord): boolean {
+  if (state.layeredSpanIds.size === 0) return false;
+  const carried = state.tracer.propagator.extract(headers, defaultGetter).spanContext;
+  return carried !== undefined && state.layeredSpanIds.has(carried.spanId);
 }
 
 // Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =

@@ -1,4 +1,5 @@
 import http, { createServer } from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,6 +14,7 @@ import {
   installHarness,
   parseTraceparent,
   startDownstream,
+  tls,
   waitForSpans,
 } from './outgoing-harness.js';
 
@@ -176,6 +178,41 @@ describe.each(clients)('%s', (_name, send) => {
     await waitForSpans(h.spans, 1);
     expect(downstream.received[0]?.headers.traceparent).toBeUndefined();
     expect(h.spans).toHaveLength(1);
+  });
+});
+
+describe('undici over HTTP/2', () => {
+  it('records a call undici sends as an HTTP/2 stream (allowH2) once, with the headers of its span', async () => {
+    const h = setup();
+    const received: (string | undefined)[] = [];
+    const server = http2.createSecureServer(tls, (req, res) => {
+      received.push(req.headers.traceparent as string | undefined);
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/h2`;
+    const client = new undici.Client(new URL(url).origin, {
+      allowH2: true,
+      connect: { rejectUnauthorized: false },
+    });
+    try {
+      const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
+      await withSpan(parent, async () => {
+        const { body } = await client.request({ path: '/h2', method: 'GET' });
+        await body.text();
+      });
+      parent.end();
+      await client.close();
+      await new Promise((r) => setTimeout(r, 20));
+      const calls = h.spans.filter((s) => s.kind === SpanKind.CLIENT);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]?.attributes['network.protocol.version']).toBe('2');
+      expect(calls[0]?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(parseTraceparent(received[0]).spanId).toBe(calls[0]?.spanContext().spanId);
+    } finally {
+      await client.destroy();
+      server.close();
+    }
   });
 });
 

@@ -125,13 +125,32 @@ describe.each([
         await new Promise((r) => setTimeout(r, 1));
         return [afterBody, active()];
       });
-      const activeInB = withSpan(b, async () => {
-        const { body } = await client.request({ path: '/small', method: 'GET' });
-        await body.text();
-        return active();
-      });
+      // B's own handler runs where undici parses B's answer: inside A's loop.
+      const activeInB = withSpan(
+        b,
+        () =>
+          new Promise<string[]>((resolve, reject) => {
+            const seen: string[] = [];
+            client.dispatch({ path: '/small', method: 'GET' }, {
+              onConnect() {},
+              onHeaders() {
+                seen.push(`headers ${active()}`);
+                return true;
+              },
+              onData() {
+                seen.push(`data ${active()}`);
+                return true;
+              },
+              onComplete() {
+                seen.push(`complete ${active()}`);
+                resolve(seen);
+              },
+              onError: reject,
+            } as never);
+          }),
+      );
       expect(await activeInA).toEqual(['A', 'A']);
-      expect(await activeInB).toBe('B');
+      expect(await activeInB).toEqual(['headers B', 'data B', 'complete B']);
       const children = (span: Span) =>
         harness!.spans.filter((s) => s.parentSpanId === span.spanContext().spanId);
       expect(children(a).map((s) => s.attributes['url.full'])).toEqual([`${base}/large`]);
