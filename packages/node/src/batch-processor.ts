@@ -273,8 +273,9 @@ export class BatchSpanProcessor implements SpanProcessor {
   private warnQueueFull(): void {
     // Through rateLimitedWarn, which keeps a throwing warn function from failing the app's request.
     this.warn(
-      `tracewire: the span queue is full (${this.maxQueueSize} spans): the exporter cannot keep up, so new spans ` +
-        'are dropped and counted in tracer.stats.droppedQueueFull. Raise batch.maxQueueSize ' +
+      `tracewire: the span queue is full (${this.maxQueueSize} spans): spans end faster than the exporter delivers ` +
+        'them, so new spans are dropped and counted in tracer.stats.droppedQueueFull. A collector that is down or ' +
+        'slow does this too (see any line about it); if exports are not failing, raise batch.maxQueueSize ' +
         '(OTEL_BSP_MAX_QUEUE_SIZE) or sample less. This is reported at most once every 5 minutes.',
     );
   }

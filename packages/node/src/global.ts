@@ -54,14 +54,17 @@ export function getTracer(): Tracer {
 
 function createTracer(config: ResolvedConfig): Tracer {
   const stats = new TracerStats();
-  // One warning line for the whole tracer, whichever part notices first that spans are being lost.
-  const warn = rateLimitedWarn();
+  // One line per kind for the whole tracer, whichever exporter or processor notices it first: the exporters' about
+  // the collector, the processors' about a full queue. Sharing one, a full queue's line (first under load) kept
+  // the collector's error, the cause, unsaid for 5 minutes.
+  const exporterWarn = rateLimitedWarn();
+  const queueWarn = rateLimitedWarn();
   const exportTimeoutMillis = config.batch.exportTimeoutMillis ?? DEFAULT_EXPORT_TIMEOUT_MILLIS;
   const processors: SpanProcessor[] = config.exporters.map(
     (spec) =>
       new BatchSpanProcessor(
-        createExporter(spec, warn, exportTimeoutMillis),
-        { ...config.batch, warn },
+        createExporter(spec, exporterWarn, exportTimeoutMillis),
+        { ...config.batch, warn: queueWarn },
         stats,
       ),
   );

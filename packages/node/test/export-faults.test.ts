@@ -127,6 +127,61 @@ describe('export faults against real local HTTP servers', () => {
     expect(result.error?.message).toBe('HTTP 401');
   });
 
+  it('names any other failure once a retry failed too, before the retries are over; one failed attempt says nothing', async () => {
+    const warn = vi.fn();
+    // A collector that drops every connection as a request arrives (a proxy in front of one that is gone).
+    const collector = await receiver((_req, _i, res) => res.socket?.destroy());
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      retry: { maxAttempts: 4, initialBackoffMillis: 200, maxBackoffMillis: 200 },
+      warn,
+    });
+    const result = exporter.export([makeSpan()]);
+    await vi.waitFor(() => expect(collector.requests.length).toBeGreaterThanOrEqual(1));
+    expect(warn).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledTimes(1));
+    expect(collector.requests.length).toBeLessThan(4);
+    expect(warn.mock.calls[0]![0]).toMatch(/cannot send spans to .*\(socket hang up\)/);
+    expect((await result).code).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('a stale kept-alive connection mended by the retry is no outage: nothing is said', async () => {
+    const warn = vi.fn();
+    const collector = await receiver((_req, i, res) => {
+      if (i === 0) res.socket?.destroy();
+      else res.writeHead(200).end('{}');
+    });
+    const exporter = new OtlpHttpExporter({
+      url: collector.url,
+      protocol: 'http/json',
+      retry: FAST_RETRY,
+      warn,
+    });
+    expect((await exporter.export([makeSpan()])).code).toBe(0);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('keeps maxConcurrentExports exports in flight to a slow collector, more than four included', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const collector = await receiver((_req, _i, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200).end('{}');
+      }, 300);
+    });
+    const exporter = new OtlpHttpExporter({ url: collector.url, protocol: 'http/json', timeoutMillis: 2000 });
+    const processor = processorFor(exporter, { maxExportBatchSize: 1, maxConcurrentExports: 6 });
+    for (let i = 0; i < 6; i++) processor.onEnd(makeSpan());
+    await processor.forceFlush();
+    expect(most).toBe(6);
+    expect(processor.stats.spansExported).toBe(6);
+    expect(processor.stats.exportFailures).toBe(0);
+  });
+
   it('503 and network resets are retried with backoff until the collector accepts', async () => {
     const collector = await receiver((_req, i, res) => {
       if (i === 0) res.writeHead(503).end();

@@ -98,11 +98,12 @@ describe('FailureWarning', () => {
     expect(lines[1]).toMatch(/again \(1 export failed since/);
   });
 
-  it('says no spans were lost when a retry got through after a refused first attempt', () => {
+  it('says no export failed when a retry got through after a refused first attempt', () => {
     const { lines, warning } = outage();
     warning.failed(refused, true, false);
     warning.succeeded();
-    expect(lines[1]).toMatch(/again \(a retry got through; no spans were lost\)/);
+    // Not "no spans were lost": a full queue may have dropped some meanwhile, which its own line reports.
+    expect(lines[1]).toMatch(/again \(a retry got through; no export failed\)/);
   });
 
   it('tries a line the shared limiter held back again on the next failure', () => {

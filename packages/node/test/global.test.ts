@@ -195,6 +195,30 @@ describe('configure and getTracer', () => {
     }
   });
 
+  it("says what fails at the collector even when the full queue's line came first", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    // A collector that drops every connection as a request arrives; a queue that fills at once.
+    const collector = await startReceiver((_req, _i, res) => res.socket?.destroy());
+    try {
+      const tracer = global.configure({
+        exporters: 'otlp',
+        otlp: { tracesEndpoint: collector.url },
+        batch: { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMillis: 10 },
+        shutdownOnSignals: false,
+        instrumentOutgoing: false,
+      });
+      for (let i = 0; i < 20; i++) tracer.startSpan(`span ${i}`, { parent: null }).end();
+      const lines = () => warn.mock.calls.map(([line]) => String(line));
+      expect(lines()).toEqual([expect.stringMatching(/span queue is full/)]);
+      await vi.waitFor(() => expect(lines()).toContainEqual(expect.stringMatching(/cannot send spans to/)), {
+        timeout: 5000,
+      });
+      expect(lines()).toHaveLength(2);
+    } finally {
+      await collector.close();
+    }
+  });
+
   describe('outgoing calls', () => {
     let server: Server;
     let url: string;

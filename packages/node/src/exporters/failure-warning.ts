@@ -94,7 +94,7 @@ export class FailureWarning {
     if (this.#reportedAt !== undefined) {
       const cost =
         this.#failedExports === 0
-          ? 'a retry got through; no spans were lost'
+          ? 'a retry got through; no export failed'
           : `${exportsFailed(this.#failedExports)} since ${new Date(this.#since).toISOString()}`;
       this.warn.unlimited(`tracewire: ${this.exporterName} is sending spans to ${this.url} again (${cost}).`);
     }

@@ -32,8 +32,11 @@ export interface HttpSendOptions {
   compression: 'gzip' | 'none';
   retry?: Partial<RetryPolicy> | undefined;
   agent?: http.Agent | undefined;
-  /** Called after each failed attempt, retried or not, so a caller can warn before the retries run out. */
-  onFailedAttempt?: ((error: Error, connectionRefused: boolean) => void) | undefined;
+  /**
+   * Called after each failed attempt (`attempt` counts from 1), retried or not, so a caller can warn before the
+   * retries run out.
+   */
+  onFailedAttempt?: ((error: Error, connectionRefused: boolean, attempt: number) => void) | undefined;
   /**
    * Asked after each failed attempt: when it answers true, a refused connection (nothing listening) is not retried.
    * `wakeUp` ends the wait after a refused attempt early, so that the question is asked again at once.
@@ -97,7 +100,7 @@ export async function httpSend(body: Uint8Array, options: HttpSendOptions): Prom
       return { ok: true, status: result.status, body: result.body, contentType: result.contentType };
     }
     const { failure, retryable } = assess(result, options.url);
-    options.onFailedAttempt?.(failure.error, failure.connectionRefused);
+    options.onFailedAttempt?.(failure.error, failure.connectionRefused, attempt);
     if (!retryable || (failure.connectionRefused && options.refusedIsFinal?.() === true)) return failure;
     // Returned when this send ends here too: the batch processor holds the next batches for it.
     const retryAfterMs = result.kind === 'response' ? parseRetryAfter(result.retryAfter) : undefined;

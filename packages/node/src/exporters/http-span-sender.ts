@@ -110,8 +110,10 @@ export class HttpSpanSender {
     const warn = options.warn ?? sdkWarn;
     this.notice = isRateLimited(warn) ? warn : rateLimitedWarn(warn);
     this.warning = new FailureWarning(exporterName, this.shownUrl, this.notice);
-    // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets.
-    const pool = { keepAlive: true, maxSockets: 4 };
+    // Keep-alive: one TCP connection serves every batch; Node unrefs idle pooled sockets. No socket cap: the batch
+    // processor bounds the exports in flight (maxConcurrentExports), and a request queued here for a socket spent
+    // its timeout waiting (a fifth concurrent export to a slow collector timed out unsent).
+    const pool = { keepAlive: true };
     const tls = options.tls === undefined ? undefined : checkTls(options.tls, TLS_NAMES);
     this.tls = tls;
     this.agent = this.url.protocol === 'https:' ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
@@ -164,9 +166,13 @@ export class HttpSpanSender {
         refusedIsFinal: this.isClosing,
         wakeUp: this.closingStarted,
         agent: this.agent,
-        // Say at once that nothing listens, rather than after every retry has failed (the app may be gone by then).
-        onFailedAttempt: (error, connectionRefused) => {
-          if (connectionRefused) this.warning.failed(error, true, false, this.isClosing());
+        // Say at once that nothing listens, and what else fails once a retry failed too, rather than after every
+        // retry has (about 8 s, the app may be gone by then, and under load the full queue's line came first). A
+        // single failed attempt is often a kept-alive socket the collector had just closed, which the retry fixes.
+        onFailedAttempt: (error, connectionRefused, attempt) => {
+          if (connectionRefused || attempt >= 2) {
+            this.warning.failed(error, connectionRefused, false, this.isClosing());
+          }
         },
         onAttempt: (request, delivered) => {
           unfinished.request = request;
