@@ -11,6 +11,7 @@ import {
   registerOpenTelemetryApi,
   SimpleSpanProcessor,
   SpanKind,
+  withSpan,
 } from '@tracewire/node';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toOtlpJson } from '../../packages/node/src/exporters/otlp-json.js';
@@ -100,6 +101,25 @@ describe('the API Span', () => {
       expect(recorded.endTime - recorded.startTime).toBeGreaterThanOrEqual(15);
       expect(recorded.events[0]!.time).toBeGreaterThan(recorded.startTime);
       expect(recorded.events[0]!.time).toBeLessThan(recorded.endTime);
+    } finally {
+      jumped.mockRestore();
+    }
+  });
+
+  it("places a performance.now() start under an active parent on that parent's clock, after the wall clock jumped", async () => {
+    const realNow = Date.now.bind(Date);
+    const parent = tracer.startSpan('parent', { parent: null });
+    const jumped = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 7_200_000);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+      const child = withSpan(parent, () => library.startSpan('child', { startTime: performance.now() }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      child.end(performance.now());
+      parent.end();
+      const [recordedChild, recordedParent] = exporter.getFinishedSpans();
+      expect(recordedChild!.endTime - recordedChild!.startTime).toBeGreaterThanOrEqual(8);
+      expect(recordedChild!.startTime).toBeGreaterThanOrEqual(recordedParent!.startTime);
+      expect(recordedChild!.endTime).toBeLessThanOrEqual(recordedParent!.endTime);
     } finally {
       jumped.mockRestore();
     }

@@ -42,3 +42,13 @@ export function now(): number {
   const monotonic = performance.now();
   return rootClockAt(monotonic) + monotonic;
 }
+
+/**
+ * `anchored` (a time on a span's anchor), or the wall clock's own reading when the two disagree by more than a few
+ * ms: for a span whose start the caller gave, which is on the wall clock, perhaps a faked or stepped one
+ * (OpenTelemetry's SDK ends such a span by `Date.now()`). Agreeing, the anchored time keeps it after its children.
+ */
+export function wallClockOr(anchored: number): number {
+  const wall = Date.now() + 0.5;
+  return wall - anchored > TOLERANCE_MILLIS || anchored - wall > TOLERANCE_MILLIS ? wall - 0.5 : anchored;
+}

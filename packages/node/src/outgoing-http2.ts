@@ -95,7 +95,7 @@ function prepareStream(
 
   const carried = carriedTrace(state, headers);
   if (carried === 'other') return undefined;
-  if (carried === 'forwarded' && isLayeredCall(state, named)) return undefined;
+  if (state.layeredSpanIds.size > 0 && isLayeredCall(state, session, named, carried)) return undefined;
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
@@ -113,11 +113,27 @@ function prepareStream(
   };
 }
 
-/** A stream undici (`allowH2`) opens for a call of its own that tracewire already records (outgoing-fetch.ts). */
-function isLayeredCall(state: OutgoingState, headers: HeaderRecord): boolean {
-  if (state.layeredSpanIds.size === 0) return false;
-  const carried = state.tracer.propagator.extract(headers, defaultGetter).spanContext;
-  return carried !== undefined && state.layeredSpanIds.has(carried.spanId);
+/**
+ * A stream undici (`allowH2`) opens for a call of its own, which tracewire records already (outgoing-fetch.ts): one
+ * carrying such a call's span in its trace headers, or, to a destination the rules keep headers from, any stream of
+ * a session undici opened (it keeps its client under a `client` symbol, in undici 5 to 7).
+ */
+function isLayeredCall(
+  state: OutgoingState,
+  session: ClientHttp2Session,
+  headers: HeaderRecord,
+  carried: 'none' | 'forwarded',
+): boolean {
+  if (carried === 'forwarded') {
+    const context = state.tracer.propagator.extract(headers, defaultGetter).spanContext;
+    return context !== undefined && state.layeredSpanIds.has(context.spanId);
+  }
+  for (const symbol of Object.getOwnPropertySymbols(session)) {
+    if (symbol.description !== 'client') continue;
+    const client = (session as unknown as Record<symbol, { dispatch?: unknown } | undefined>)[symbol];
+    if (typeof client?.dispatch === 'function') return true;
+  }
+  return false;
 }
 
 // Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =

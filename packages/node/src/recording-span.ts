@@ -1,6 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { AttributeRecord, claimAttributes } from './attribute-record.js';
-import { monotonicNow, rootClockAt } from './clock.js';
+import { monotonicNow, rootClockAt, wallClockOr } from './clock.js';
 import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
 import {
@@ -65,7 +65,7 @@ export class RecordingSpan implements Span, ReadableSpan {
   openNext: RecordingSpan | undefined = undefined;
   /** @internal */
   openTracked = false;
-  /** A start time the caller gave is on the wall clock, perhaps a faked one: the end is read from it too. */
+  /** A start time the caller gave is on the wall clock, perhaps a faked or stepped one (`now()`). */
   readonly #startGiven: boolean;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
@@ -236,9 +236,10 @@ export class RecordingSpan implements Span, ReadableSpan {
     return this;
   }
 
-  /** @internal Epoch ms now, on this span's clock (OpenTelemetry's SDK also ends a span given its start by `Date.now()`). */
+  /** @internal Epoch ms now, on this span's clock. */
   now(): number {
-    return this.#startGiven ? Date.now() : this.clock + monotonicNow();
+    const anchored = this.clock + monotonicNow();
+    return this.#startGiven ? wallClockOr(anchored) : anchored;
   }
 
   updateName(name: string): this {

@@ -9,6 +9,7 @@ import {
 } from '@tracewire/core';
 import { addBaggageAttributes } from './baggage-attributes.js';
 import { recordAnswerStatus } from './client-status.js';
+import { monotonicNow, rootClockAt } from './clock.js';
 import { getActiveBaggage, getActiveContext, withSpan } from './context.js';
 import { scopeKey, scopeOf } from './instrumentation-scope.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
@@ -163,6 +164,11 @@ export class Tracer {
     };
   }
 
+  /** @internal The wall-clock anchor a span started now with this `parent` option takes (clock.ts). */
+  clockFor(parent: SpanContext | null | undefined): number {
+    return parentClock(parent, getActiveContext()?.span) ?? rootClockAt(monotonicNow());
+  }
+
   get isShutdown(): boolean {
     return this.#shutdown !== undefined;
   }
@@ -232,13 +238,6 @@ export class Tracer {
       attributes = { ...attributes };
       addBaggageAttributes(this.baggageAttributes, getActiveBaggage(), attributes);
     }
-    // The active span is the parent also when it is given as such (the OpenTelemetry API bridge always gives it).
-    const activeSpan = active?.span;
-    const localParent =
-      parentOption === undefined ||
-      (parent !== undefined && activeSpan?.spanContext().spanId === parent.spanId)
-        ? activeSpan
-        : undefined;
     const span = new RecordingSpan(scope === undefined ? this.#sink : this.#sinkFor(scope), {
       name: spanName,
       kind,
@@ -246,7 +245,7 @@ export class Tracer {
       parentSpanId: parent?.spanId,
       parentIsRemote: parent?.isRemote === true,
       startTime: options?.startTime,
-      clock: localParent instanceof RecordingSpan ? localParent.clock : undefined,
+      clock: parentClock(parentOption, active?.span),
       attributes,
       links: options?.links,
     });
@@ -448,4 +447,19 @@ function definedOnly<T extends object>(value: T | undefined): Partial<T> {
     if (value[key] !== undefined) result[key] = value[key];
   }
   return result;
+}
+
+/**
+ * The anchor of the active span, when it is the parent (given as such or not: the OpenTelemetry API bridge always
+ * gives it), so the spans of a request keep one clock. A parent given that is not the active span takes the current
+ * anchor, as OpenTelemetry's SDK reads the clock for every span.
+ */
+function parentClock(
+  parentOption: SpanContext | null | undefined,
+  activeSpan: Span | undefined,
+): number | undefined {
+  if (parentOption === null) return undefined;
+  if (parentOption !== undefined && activeSpan?.spanContext().spanId !== parentOption.spanId)
+    return undefined;
+  return activeSpan instanceof RecordingSpan ? activeSpan.clock : undefined;
 }

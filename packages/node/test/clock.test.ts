@@ -92,4 +92,19 @@ describe('span clock', () => {
     const elsewhere = tracer.startSpan('elsewhere', { parent: root.spanContext() }) as RecordingSpan;
     expect(elsewhere.clock).not.toBe(root.clock);
   });
+
+  it('ends a span given its start time after its children while the clocks agree', async () => {
+    const tracer = new Tracer();
+    // Whatever an earlier test did to the wall clock is read again first.
+    await sleep(PAST_CHECK);
+    let outside = 0;
+    for (let i = 0; i < 200; i++) {
+      const parent = tracer.startSpan('parent', { parent: null, startTime: Date.now() }) as RecordingSpan;
+      const child = withSpan(parent, () => tracer.startSpan('child')) as RecordingSpan;
+      child.end();
+      parent.end();
+      if (child.endTime > parent.endTime) outside++;
+    }
+    expect(outside).toBe(0);
+  });
 });

@@ -182,19 +182,23 @@ describe.each(clients)('%s', (_name, send) => {
 });
 
 describe('undici over HTTP/2', () => {
-  it('records a call undici sends as an HTTP/2 stream (allowH2) once, with the headers of its span', async () => {
-    const h = setup();
-    const received: (string | undefined)[] = [];
+  async function h2Server(received: (string | undefined)[]) {
     const server = http2.createSecureServer(tls, (req, res) => {
       received.push(req.headers.traceparent as string | undefined);
       res.end('ok');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/h2`;
-    const client = new undici.Client(new URL(url).origin, {
-      allowH2: true,
-      connect: { rejectUnauthorized: false },
-    });
+    return { server, origin: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  it.each([
+    ['carrying its headers', {}],
+    ['to a destination kept from trace headers', { doNotPropagateTo: ['127.0.0.1'] }],
+  ])('records a call undici sends as an HTTP/2 stream (allowH2) once, %s', async (_name, options) => {
+    const h = setup(options);
+    const received: (string | undefined)[] = [];
+    const { server, origin } = await h2Server(received);
+    const client = new undici.Client(origin, { allowH2: true, connect: { rejectUnauthorized: false } });
     try {
       const parent = h.tracer.startSpan('parent', { kind: SpanKind.SERVER });
       await withSpan(parent, async () => {
@@ -208,7 +212,8 @@ describe('undici over HTTP/2', () => {
       expect(calls).toHaveLength(1);
       expect(calls[0]?.attributes['network.protocol.version']).toBe('2');
       expect(calls[0]?.status.code).toBe(SpanStatusCode.UNSET);
-      expect(parseTraceparent(received[0]).spanId).toBe(calls[0]?.spanContext().spanId);
+      if ('doNotPropagateTo' in options) expect(received[0]).toBeUndefined();
+      else expect(parseTraceparent(received[0]).spanId).toBe(calls[0]?.spanContext().spanId);
     } finally {
       await client.destroy();
       server.close();

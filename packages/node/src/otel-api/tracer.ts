@@ -64,7 +64,11 @@ export class BridgedTracer {
           if (converted !== undefined) startOptions.links.push(converted);
         }
       }
-      const startTime = epochMillis(options.startTime);
+      // A performance.now() reading goes on the anchor the span will take (its active parent's, or the current one).
+      const startTime = epochMillis(
+        options.startTime,
+        typeof options.startTime === 'number' ? getTracer().clockFor(parent) : undefined,
+      );
       if (startTime !== undefined) startOptions.startTime = startTime;
     }
     return startOptions;
