@@ -126,40 +126,22 @@ describe('http.request / http.get call signatures', () => {
     const h = setup();
     const real = new URL(`${plain.url}/shaped?q=1`);
     // A URL class of another realm or written in JavaScript (whatwg-url): getters on its prototype.
-    class ShapedUrl {
-      get href() {
-        return real.href;
-      }
-      get protocol() {
-        return real.protocol;
-      }
-      get hostname() {
-        return real.hostname;
-      }
-      get host() {
-        return real.host;
-      }
-      get port() {
-        return real.port;
-      }
-      get pathname() {
-        return real.pathname;
-      }
-      get search() {
-        return real.search;
-      }
-      get hash() {
-        return real.hash;
-      }
-      get username() {
-        return real.username;
-      }
-      get password() {
-        return real.password;
-      }
-      get origin() {
-        return real.origin;
-      }
+    class ShapedUrl {}
+    const fields = [
+      'href',
+      'protocol',
+      'hostname',
+      'host',
+      'port',
+      'pathname',
+      'search',
+      'hash',
+      'origin',
+      'username',
+      'password',
+    ] as const;
+    for (const field of fields) {
+      Object.defineProperty(ShapedUrl.prototype, field, { get: () => real[field] });
     }
     const { status } = await inParent(h, () => consume(http.get(new ShapedUrl() as unknown as URL)));
     expect(status).toBe(200);
