@@ -21,9 +21,9 @@ export function monotonicNow(): number {
 }
 
 /**
- * The clock a span without a local parent starts: epoch ms = this + `monotonicNow()`. Its children keep it, so a
- * clock step during a trace moves none of its spans against the others (OpenTelemetry's anchored clock, per local
- * root span); the next trace starts on the corrected clock.
+ * The clock a span without an active parent starts: epoch ms = this + `monotonicNow()`. Its children keep it, so a
+ * clock step during a request moves none of its spans against the others (OpenTelemetry Java anchors per local root
+ * span the same way; OpenTelemetry JS reads `Date.now()` per span); the next trace starts on the corrected clock.
  */
 export function rootClockAt(monotonic: number): number {
   // A reading before the last check means that one came from a faked clock (fake timers that fake
