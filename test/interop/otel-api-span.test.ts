@@ -112,14 +112,21 @@ describe('the API Span', () => {
     const jumped = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 7_200_000);
     try {
       await new Promise((resolve) => setTimeout(resolve, 1050));
-      const child = withSpan(parent, () => library.startSpan('child', { startTime: performance.now() }));
+      const [child, unended] = withSpan(parent, () => [
+        library.startSpan('child', { startTime: performance.now() }),
+        library.startSpan('ended by end()', { startTime: performance.now() }),
+      ]);
       await new Promise((resolve) => setTimeout(resolve, 10));
-      child.end(performance.now());
+      child!.end(performance.now());
+      unended!.end();
       parent.end();
-      const [recordedChild, recordedParent] = exporter.getFinishedSpans();
-      expect(recordedChild!.endTime - recordedChild!.startTime).toBeGreaterThanOrEqual(8);
-      expect(recordedChild!.startTime).toBeGreaterThanOrEqual(recordedParent!.startTime);
-      expect(recordedChild!.endTime).toBeLessThanOrEqual(recordedParent!.endTime);
+      const [recordedChild, recordedUnended, recordedParent] = exporter.getFinishedSpans();
+      for (const recorded of [recordedChild!, recordedUnended!]) {
+        expect(recorded.endTime - recorded.startTime).toBeGreaterThanOrEqual(8);
+        expect(recorded.endTime - recorded.startTime).toBeLessThan(1000);
+        expect(recorded.startTime).toBeGreaterThanOrEqual(recordedParent!.startTime);
+        expect(recorded.endTime).toBeLessThanOrEqual(recordedParent!.endTime);
+      }
     } finally {
       jumped.mockRestore();
     }

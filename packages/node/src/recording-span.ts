@@ -36,6 +36,8 @@ export interface RecordingSpanInit {
   parentIsRemote?: boolean | undefined;
   /** Epoch milliseconds; defaults to now. */
   startTime?: number | undefined;
+  /** `startTime` is on the span's anchor, not the wall clock (StartSpanOptions#startOnAnchor). */
+  startOnAnchor?: boolean | undefined;
   /** The local parent's `clock`, which its children keep; a span without one starts its own (clock.ts). */
   clock?: number | undefined;
   attributes?: Attributes | undefined;
@@ -65,7 +67,7 @@ export class RecordingSpan implements Span, ReadableSpan {
   openNext: RecordingSpan | undefined = undefined;
   /** @internal */
   openTracked = false;
-  /** A start time the caller gave is on the wall clock, perhaps a faked or stepped one (`now()`). */
+  /** A start time the caller gave on the wall clock, perhaps a faked or stepped one (`now()`). */
   readonly #startGiven: boolean;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
@@ -84,8 +86,9 @@ export class RecordingSpan implements Span, ReadableSpan {
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
     const startTime = init.startTime;
-    this.#startGiven = typeof startTime === 'number' && Number.isFinite(startTime);
-    this.startTime = this.#startGiven ? (startTime as number) : this.clock + monotonic;
+    const given = typeof startTime === 'number' && Number.isFinite(startTime);
+    this.#startGiven = given && init.startOnAnchor !== true;
+    this.startTime = given ? (startTime as number) : this.clock + monotonic;
     const attributes = init.attributes;
     if (attributes !== undefined && claimAttributes(attributes) && this.#adopt(attributes)) {
       this.attributes = attributes;

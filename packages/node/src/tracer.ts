@@ -40,6 +40,11 @@ export interface StartSpanOptions {
   links?: SpanLink[];
   /** Epoch milliseconds; default now. */
   startTime?: number;
+  /**
+   * @internal `startTime` is a monotonic reading placed on the span's anchor (the OpenTelemetry API bridge's
+   * `performance.now()` input), not a wall-clock time: the span ends on the anchor whatever the wall clock says.
+   */
+  startOnAnchor?: boolean;
   /** undefined → the active span's context is the parent; null → a new root; a SpanContext → that parent (remote or local). */
   parent?: SpanContext | null;
   /**
@@ -245,6 +250,7 @@ export class Tracer {
       parentSpanId: parent?.spanId,
       parentIsRemote: parent?.isRemote === true,
       startTime: options?.startTime,
+      startOnAnchor: options?.startOnAnchor,
       clock: parentClock(parentOption, active?.span),
       attributes,
       links: options?.links,

@@ -41,12 +41,17 @@ export const RECORDS_NOTHING_KEY = Symbol.for('tracewire recordsNothing');
 export function epochMillis(time: unknown, clock?: number): number | undefined {
   if (typeof time === 'number') {
     if (!Number.isFinite(time)) return undefined;
-    if (time >= performance.timeOrigin / 2) return time;
+    if (!isMonotonicReading(time)) return time;
     return (clock ?? rootClockAt(monotonicNow())) + time;
   }
   if (time instanceof Date) return time.getTime();
   if (isHrTime(time)) return time[0] * 1e3 + time[1] / 1e6;
   return undefined;
+}
+
+/** A number the API reads as a `performance.now()` reading rather than epoch milliseconds (`epochMillis`). */
+export function isMonotonicReading(time: unknown): boolean {
+  return typeof time === 'number' && Number.isFinite(time) && time < performance.timeOrigin / 2;
 }
 
 /** `@opentelemetry/core`'s `isTimeInput`: what `addEvent` takes for a time rather than attributes. */

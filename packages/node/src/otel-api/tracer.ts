@@ -6,7 +6,14 @@ import { NonRecordingSpan } from '../non-recording-span.js';
 import { type Attributes, type InstrumentationScope, SpanKind } from '../span-data.js';
 import type { StartSpanOptions } from '../tracer.js';
 import type { OpenTelemetryApi, OtelContext, OtelSpanContext } from './api-types.js';
-import { baggageFromOtel, countBridgeError, epochMillis, isSuppressed, toSpanContext } from './convert.js';
+import {
+  baggageFromOtel,
+  countBridgeError,
+  epochMillis,
+  isMonotonicReading,
+  isSuppressed,
+  toSpanContext,
+} from './convert.js';
 import { toLink } from './link.js';
 import { type BridgedSpan, bridged, spanContextOf } from './span.js';
 
@@ -64,12 +71,14 @@ export class BridgedTracer {
           if (converted !== undefined) startOptions.links.push(converted);
         }
       }
-      // A performance.now() reading goes on the anchor the span will take (its active parent's, or the current one).
+      // A performance.now() reading goes on the anchor the span will take (its active parent's, or the current one),
+      // and the span then ends on that anchor too.
       const startTime = epochMillis(
         options.startTime,
         typeof options.startTime === 'number' ? getTracer().clockFor(parent) : undefined,
       );
       if (startTime !== undefined) startOptions.startTime = startTime;
+      if (isMonotonicReading(options.startTime)) startOptions.startOnAnchor = true;
     }
     return startOptions;
   }
