@@ -103,10 +103,6 @@ export function subscribeUndici(state: OutgoingState): () => void {
       const call = startClientCall(state, targetOf(request.method, origin, request.path));
       if (call === undefined) return;
       request[kCall] = call;
-      if (origin.startsWith('https:')) {
-        state.layeredSpanIds.add(call.span.spanContext().spanId);
-        call.layeredIn = state.layeredSpanIds;
-      }
       if (forwarded && Array.isArray(headers)) {
         // In place: undici writes its own list out only later.
         const kept = withoutReplacedPairs(state, headers);

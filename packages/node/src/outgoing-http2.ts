@@ -95,7 +95,7 @@ function prepareStream(
 
   const carried = carriedTrace(state, headers);
   if (carried === 'other') return undefined;
-  if (state.layeredSpanIds.size > 0 && isLayeredCall(state, session, named, carried)) return undefined;
+  if (isUndiciSession(session)) return undefined;
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
@@ -114,27 +114,26 @@ function prepareStream(
 }
 
 /**
- * A stream undici (`allowH2`) opens for a call of its own, which tracewire records already (outgoing-fetch.ts): one
- * carrying such a call's span in its trace headers, or, to a destination the rules keep headers from, any stream of
- * a session undici opened (it keeps its client under a `client` symbol, in undici 5 to 7).
+ * Whether undici opened the session (`allowH2`): its calls are recorded already, through its own channels
+ * (outgoing-fetch.ts), and recording their streams again made a second span, left open until the client closed.
+ * undici 5 to 7 keep their client on the session under a `client` symbol; looked up once per session.
  */
-function isLayeredCall(
-  state: OutgoingState,
-  session: ClientHttp2Session,
-  headers: HeaderRecord,
-  carried: 'none' | 'forwarded',
-): boolean {
-  if (carried === 'forwarded') {
-    const context = state.tracer.propagator.extract(headers, defaultGetter).spanContext;
-    return context !== undefined && state.layeredSpanIds.has(context.spanId);
+function isUndiciSession(session: ClientHttp2Session): boolean {
+  const marked = session as ClientHttp2Session & { [kUndiciSession]?: boolean };
+  let undici = marked[kUndiciSession];
+  if (undici === undefined) {
+    undici = false;
+    for (const symbol of Object.getOwnPropertySymbols(session)) {
+      if (symbol.description !== 'client') continue;
+      const client = (session as unknown as Record<symbol, { dispatch?: unknown } | undefined>)[symbol];
+      if (typeof client?.dispatch === 'function') undici = true;
+    }
+    marked[kUndiciSession] = undici;
   }
-  for (const symbol of Object.getOwnPropertySymbols(session)) {
-    if (symbol.description !== 'client') continue;
-    const client = (session as unknown as Record<symbol, { dispatch?: unknown } | undefined>)[symbol];
-    if (typeof client?.dispatch === 'function') return true;
-  }
-  return false;
+  return undici;
 }
+
+const kUndiciSession = Symbol('tracewire.undiciSession');
 
 // Node keeps where a session connects under private symbols (`authority` = `host:port`, `protocol` =
 // `http:`/`https:`), which it fills in as `:authority` and `:scheme`; looked up once, the Node version never changes.

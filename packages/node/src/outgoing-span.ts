@@ -25,11 +25,6 @@ export interface OutgoingState {
   readonly replacedHeaders: ReadonlySet<string>;
   /** False once uninstalled: wrappers someone else captured keep working but do nothing. */
   active: boolean;
-  /**
-   * Span ids of open undici calls to https origins: undici with `allowH2` sends them through `node:http2`, whose
-   * instrumentation leaves a stream carrying one of these alone instead of recording the call a second time.
-   */
-  readonly layeredSpanIds: Set<string>;
 }
 
 /** One traced outgoing call. */
@@ -46,8 +41,6 @@ export interface ClientCall {
   /** Epoch ms when the response headers arrived; 0 before. */
   respondedAt: number;
   ended: boolean;
-  /** The set of `OutgoingState.layeredSpanIds` this call's span id is in, until it ends. */
-  layeredIn: Set<string> | undefined;
 }
 
 /** The destination of a call, before redaction. */
@@ -81,7 +74,6 @@ export function createOutgoingState(tracer: Tracer, options: ResolvedOutgoingOpt
     traceHeaders: [...traceHeaders],
     replacedHeaders: new Set([...traceHeaders, 'tracestate']),
     active: true,
-    layeredSpanIds: new Set(),
   };
 }
 
@@ -128,7 +120,6 @@ export function startClientCall(state: OutgoingState, target: CallTarget): Clien
     statusCode: 0,
     respondedAt: 0,
     ended: false,
-    layeredIn: undefined,
   };
 }
 
@@ -222,7 +213,6 @@ export const RESPONSE_ABORTED = Object.freeze({
 export function endClientCall(call: ClientCall, error?: unknown, endTime?: number): void {
   if (call.ended) return;
   call.ended = true;
-  call.layeredIn?.delete(call.span.spanContext().spanId);
   try {
     finishSpan(call, error, endTime);
   } catch {
