@@ -255,14 +255,10 @@ export class Tracer {
       attributes,
       links: options?.links,
     });
-    if (scope === undefined) {
-      if ((kind === SpanKind.SERVER || kind === SpanKind.CLIENT) && this.#open.size < MAX_TRACKED_OPEN_SPANS)
-        this.#open.add(span);
-    } else if (
-      (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) &&
-      this.#openElsewhere.size < MAX_TRACKED_ELSEWHERE
-    ) {
-      this.#openElsewhere.add(span);
+    if (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) {
+      const own = scope === undefined;
+      const open = own ? this.#open : this.#openElsewhere;
+      if (open.size < (own ? MAX_TRACKED_OPEN_SPANS : MAX_TRACKED_ELSEWHERE)) open.add(span);
     }
     for (const processor of this.#processors) {
       if (processor.onStart === undefined) continue;

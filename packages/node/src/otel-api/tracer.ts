@@ -73,12 +73,10 @@ export class BridgedTracer {
       }
       // A performance.now() reading goes on the anchor the span will take (its active parent's, or the current one),
       // and the span then ends on that anchor too.
-      const startTime = epochMillis(
-        options.startTime,
-        typeof options.startTime === 'number' ? getTracer().clockFor(parent) : undefined,
-      );
+      const onAnchor = isMonotonicReading(options.startTime);
+      const startTime = epochMillis(options.startTime, onAnchor ? getTracer().clockFor(parent) : undefined);
       if (startTime !== undefined) startOptions.startTime = startTime;
-      if (isMonotonicReading(options.startTime)) startOptions.startOnAnchor = true;
+      if (onAnchor) startOptions.startOnAnchor = true;
     }
     return startOptions;
   }
