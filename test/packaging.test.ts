@@ -21,6 +21,37 @@ describe.each(packages)('@tracewire/%s', (name) => {
     );
     expect(esm).toEqual(cjs);
   });
+
+  // The adapters read `@tracewire/node`'s exports on every request; a getter per read cost a Fastify request ~3k
+  // instructions (bench/instructions.mjs). Values also let a test spy on an export (`jest.spyOn`).
+  it('under require(), exports values rather than getters, still marked as transpiled ESM', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const m = require('${manifest.name}');
+         const getters = Object.keys(m).filter((k) => !('value' in Object.getOwnPropertyDescriptor(m, k)));
+         console.log(JSON.stringify({ getters, esModule: m.__esModule, listed: Object.keys(m).includes('__esModule') }))`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({ getters: [], esModule: true, listed: false });
+  });
+
+  // An ES module importing the CommonJS file itself (a bundler's or a tool's choice) finds the names through Node's
+  // static scan of it, which must still see them.
+  it('names the same exports when an ES module imports its CommonJS file', () => {
+    // `default` is the whole `module.exports` there, whatever the package exports under that name.
+    const cjs = exportNames(
+      `console.log(JSON.stringify(Object.keys(require('${manifest.name}')).filter((k) => k !== 'default').sort()))`,
+    );
+    const file = `${process.cwd()}/packages/${name}/dist/index.cjs`;
+    const named = exportNames(
+      `import(${JSON.stringify(file)}).then((m) => console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').sort())))`,
+      '--input-type=module',
+    );
+    expect(named).toEqual(cjs);
+  });
 });
 
 describe.each(['express', 'koa', 'fastify'] as const)('@tracewire/%s default export', (name) => {

@@ -1,12 +1,11 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.config.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm', 'cjs'],
-  dts: { entry: 'src/index.ts' },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  // The page's files are found relative to import.meta.url, which the CommonJS build needs shimmed.
-  shims: true,
-});
+export default defineConfig(
+  packageBuild({
+    entry: ['src/index.ts', 'src/cli.ts'],
+    dts: { entry: 'src/index.ts' },
+    // The page's files are found relative to import.meta.url, which the CommonJS build needs shimmed.
+    shims: true,
+  }),
+);
