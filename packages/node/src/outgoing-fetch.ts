@@ -10,12 +10,12 @@ import {
   injectClientCall,
   isTraceHeader,
   type OutgoingState,
-  type PeerSocket,
   recordPeer,
   recordResponseStatus,
   startClientCall,
 } from './outgoing-span.js';
 import { schemePort, splitAuthority } from './outgoing-url.js';
+import type { PeerSocket } from './socket-peer.js';
 
 /**
  * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in

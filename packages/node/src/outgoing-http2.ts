@@ -10,7 +10,6 @@ import {
   type ClientCall,
   endClientCall,
   type OutgoingState,
-  type PeerSocket,
   RESPONSE_ABORTED,
   recordPeer,
   recordResponseStatus,
@@ -24,6 +23,7 @@ import {
   type TracedRuns,
   wrapInPlace,
 } from './outgoing-wrap.js';
+import type { PeerSocket } from './socket-peer.js';
 
 type TracedStream = ClientHttp2Stream & { [kCall]?: ClientCall; [kBodyEnd]?: 'whole' | 'cut' };
 

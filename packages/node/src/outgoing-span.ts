@@ -10,6 +10,7 @@ import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { formatUrl, stripBrackets } from './outgoing-url.js';
 import { RecordingSpan } from './recording-span.js';
+import type { PeerSocket } from './socket-peer.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';
@@ -171,12 +172,6 @@ export function injectClientCall<C>(
   } catch {
     state.tracer.stats.instrumentationErrors++;
   }
-}
-
-/** What of a connection's socket tells the peer; a Unix domain socket has neither. */
-export interface PeerSocket {
-  readonly remoteAddress?: string | undefined;
-  readonly remotePort?: number | undefined;
 }
 
 /**

@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  get as httpGet,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,6 +69,18 @@ async function get(url: string, init?: RequestInit): Promise<Response> {
   const res = await fetch(url, init);
   await res.arrayBuffer();
   return res;
+}
+
+/** A GET over `agent` (node:http, so the connection is the agent's); resolves to the body. */
+function getVia(agent: Agent, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path: '/p', agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }
 
 async function onlySpan(exporter: InMemoryExporter): Promise<ReadableSpan> {
@@ -427,6 +446,48 @@ describe('server span lifecycle', () => {
     expect(span.attributes['network.peer.address']).toBe('127.0.0.1');
     expect(span.attributes['network.peer.port']).toEqual(expect.any(Number));
     expect(span.attributes['network.peer.port']).toBeGreaterThan(0);
+  });
+
+  it("reports each connection's own peer, on every request it carries", async () => {
+    const { exporter, port } = await serve({}, (req, res) =>
+      res.end(String((req.socket as { remotePort?: number }).remotePort)),
+    );
+    // Two kept-alive connections, two requests on each, interleaved.
+    const agents = [
+      new Agent({ keepAlive: true, maxSockets: 1 }),
+      new Agent({ keepAlive: true, maxSockets: 1 }),
+    ];
+    const seen: string[] = [];
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const agent of agents) seen.push(await getVia(agent, port));
+      }
+    } finally {
+      for (const agent of agents) agent.destroy();
+    }
+    for (let i = 0; i < 200 && exporter.getFinishedSpans().length < 4; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    const ports = exporter.getFinishedSpans().map((span) => String(span.attributes['network.peer.port']));
+    expect(new Set(seen).size).toBe(2);
+    expect(ports).toEqual(seen);
+    expect(exporter.getFinishedSpans().map((span) => span.attributes['network.peer.address'])).toEqual(
+      Array(4).fill('127.0.0.1'),
+    );
+  });
+
+  it.each([
+    ['shop.example:00443', 443],
+    ['shop.example:0x1BB', 80],
+    ['shop.example:1e3', 80],
+    ['shop.example:65536', 80],
+    ['shop.example:', 80],
+  ])('reads the port of host %s as digits only: server.port %d', async (host, serverPort) => {
+    const { exporter, url } = await serve({}, ok);
+    await get(`${url}/p`, { headers: { 'x-forwarded-host': host } });
+    expect((await onlySpan(exporter)).attributes).toMatchObject({
+      'server.address': 'shop.example',
+      'server.port': serverPort,
+    });
   });
 
   it('reports unknown methods as _OTHER with the original method and names the span HTTP', async () => {
