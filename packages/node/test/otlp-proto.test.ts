@@ -163,6 +163,36 @@ describe('encodeOtlpProto', () => {
     });
   });
 
+  it('writes each span its own values when spans order their keys differently and the kept bytes start over', () => {
+    // About 400 long values kept twice each (~140 KB): more than the encoder keeps in one stretch (64 KB).
+    const long = (i: number) => `${'x'.repeat(150)}${Math.floor(i / 400)}`;
+    const spans = Array.from({ length: 1600 }, (_, i) => {
+      const entries: [string, string | number][] = [
+        ['http.request.method', 'GET'],
+        ['http.route', '/a'],
+        ['server.port', 8080],
+        [`long.${i % 400}`, long(i)],
+      ];
+      if (i % 3 === 1 && i < 800) entries.reverse();
+      if (i % 3 === 2 && i < 800)
+        entries.splice(1, 2, ['server.port', 8081], ['parity', i % 2 === 0 ? 'even' : 'odd']);
+      // Then spans alike but for a new key each, kept each time: the start-over comes amid spans of one order.
+      if (i >= 800) entries[3] = [`once.${i}`, long(i)];
+      return makeSpan({ attributes: Object.fromEntries(entries) });
+    });
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(out).toHaveLength(spans.length);
+    out.forEach((span, i) => {
+      const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
+      const plain = attributes.map(({ key, value }) => [
+        key,
+        value['stringValue'] ?? Number(value['intValue']),
+      ]);
+      expect(plain).toEqual(Object.entries(spans[i]!.attributes));
+    });
+  });
+
   it('writes an attribute repeated in spans, events, links and the resource into each of them', () => {
     const shared = { 'deployment.environment.name': 'production' };
     const resource = { attributes: { ...defaultResource.attributes, ...shared } };

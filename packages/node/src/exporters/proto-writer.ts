@@ -116,7 +116,20 @@ export class ProtoWriter {
     this.length += n;
   }
 
-  /** Where the next byte goes: with `copy`, to keep what a stretch of writing produced. */
+  /** `source[start, end)` appended as it is: a run of fields kept elsewhere. */
+  rawRange(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.reserve(n);
+    this.buffer.set(source.subarray(start, end), this.length);
+    this.length += n;
+  }
+
+  /** Copies the bytes written in [start, end) into `target` at `at`. */
+  copyInto(target: Uint8Array, at: number, start: number, end: number): void {
+    target.set(this.buffer.subarray(start, end), at);
+  }
+
+  /** Where the next byte goes: with `copyInto`, to keep what a stretch of writing produced. */
   get position(): number {
     return this.length;
   }
@@ -124,11 +137,6 @@ export class ProtoWriter {
   /** Forgets what was written after `position` (a value `position` returned): undoes a write that threw midway. */
   rewind(position: number): void {
     if (position < this.length) this.length = position;
-  }
-
-  /** A copy of the bytes written in [start, end). */
-  copy(start: number, end: number): Uint8Array {
-    return this.buffer.slice(start, end);
   }
 
   /** proto3 omits empty strings outside a oneof; `always` writes one anyway (oneof members must be present). */
