@@ -193,6 +193,28 @@ describe('encodeOtlpProto', () => {
     });
   });
 
+  it('writes each span its own values where spans of different kinds share keys', () => {
+    const spans = Array.from({ length: 600 }, (_, i) =>
+      makeSpan({
+        kind: i % 2 === 0 ? 1 : 2,
+        attributes:
+          i % 2 === 0
+            ? { 'http.request.method': 'GET', 'server.port': 3000, 'url.path': `/chain/${i}` }
+            : { 'http.request.method': 'GET', 'url.full': `http://down/${i}`, 'server.port': 4000 },
+      }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    out.forEach((span, i) => {
+      const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
+      const plain = attributes.map(({ key, value }) => [
+        key,
+        value['stringValue'] ?? Number(value['intValue']),
+      ]);
+      expect(plain).toEqual(Object.entries(spans[i]!.attributes));
+    });
+  });
+
   it('writes an attribute repeated in spans, events, links and the resource into each of them', () => {
     const shared = { 'deployment.environment.name': 'production' };
     const resource = { attributes: { ...defaultResource.attributes, ...shared } };

@@ -41,7 +41,7 @@ function writeRequest(w: ProtoWriter, spans: readonly ReadableSpan[], from: numb
 /** ResourceSpans' `resource` (field 1). */
 export function writeResourceField(w: ProtoWriter, resource: Resource): void {
   const start = w.open(1);
-  writeAttributes(w, 1, resource.attributes);
+  writeAttributes(w, 1, resource.attributes, RESOURCE_SLOT);
   w.close(start);
 }
 
@@ -104,7 +104,7 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.uint32(6, span.kind + 1);
   writeUnixNano(w, 7, span.startTime);
   writeUnixNano(w, 8, span.endTime);
-  writeAttributes(w, 9, span.attributes);
+  writeAttributes(w, 9, span.attributes, SPAN_SLOT + (span.kind & 7));
   w.uint32(10, span.droppedAttributesCount);
   // Indexed loops: most spans have no events or links, and iterating their shared empty (frozen) array allocated an
   // iterator and its results for every span.
@@ -152,7 +152,7 @@ function writeUnixNano(w: ProtoWriter, field: number, ms: number): void {
 function writeEvent(w: ProtoWriter, event: SpanEvent): void {
   w.fixed64(1, toUnixNano(event.time));
   w.string(2, event.name);
-  if (event.attributes) writeAttributes(w, 3, event.attributes);
+  if (event.attributes) writeAttributes(w, 3, event.attributes, EVENT_SLOT);
   w.uint32(4, event.droppedAttributesCount ?? 0);
 }
 
@@ -160,12 +160,18 @@ function writeLink(w: ProtoWriter, link: SpanLink): void {
   w.hexBytes(1, link.context.traceId);
   w.hexBytes(2, link.context.spanId);
   w.string(3, link.context.traceState?.serialize());
-  if (link.attributes) writeAttributes(w, 4, link.attributes);
+  if (link.attributes) writeAttributes(w, 4, link.attributes, LINK_SLOT);
   w.uint32(5, link.droppedAttributesCount ?? 0);
   w.fixed32(6, linkFlags(link.context.traceFlags, link.context.isRemote));
 }
 
-function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes): void {
+/**
+ * `field` is the attributes' field number in their message; `slot` says whose attributes they are, and so which
+ * kept fields they use: a resource's, an event's, a link's, or a span's of one kind (a server span and a client
+ * span share keys, like `server.port`, whose values differ between them).
+ */
+function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, slot: number): void {
+  const kept = keptSlot(slot);
   // for-in rather than Object.keys, which made an array per span and event.
   const ownKeysOnly = inheritsNoKeys(attributes);
   // Kept fields that lie side by side in `keptBytes` are copied in one go: [runStart, runEnd).
@@ -176,39 +182,38 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
     if (!ownKeysOnly && !Object.hasOwn(attributes, key)) continue;
     const value = attributes[key];
     if (value === undefined || value === null) continue;
-    // Spans set their attributes in the same order time after time: the key at this position is most often the
-    // one the last span had there, found without hashing it.
-    let kept = keptByPosition[position];
-    if (kept === undefined || kept.name !== key) {
-      kept = keptAttribute(key);
-      if (position < keptByPosition.length) keptByPosition[position] = kept;
+    // Attributes are set in the same order time after time: the key at this position is most often the one the
+    // last attributes of this slot had there, found without hashing it.
+    let attribute = kept.byPosition[position];
+    if (attribute === undefined || attribute.name !== key) {
+      attribute = keptAttribute(kept, key);
+      if (position < MAX_POSITIONS) kept.byPosition[position] = attribute;
     }
     position++;
-    if (kept.value === value && kept.field === field) {
-      if (kept.start !== runEnd) {
+    if (attribute.value === value) {
+      if (attribute.start !== runEnd) {
         if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
-        runStart = kept.start;
+        runStart = attribute.start;
       }
-      runEnd = kept.end;
+      runEnd = attribute.end;
       continue;
     }
     if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
     runStart = runEnd = 0;
     const fieldStart = w.position;
     const kv = w.open(field);
-    w.raw(kept.key);
+    w.raw(attribute.key);
     const any = w.open(2);
     writeAnyValue(w, value);
     w.close(any);
     w.close(kv);
     const size = w.position - fieldStart;
-    if (typeof value !== 'object' && size <= MAX_KEPT_BYTES && keepsAgain(kept)) {
-      if (keptLength + size > keptBytes.length) startKeepingOver(kept, key);
+    if (typeof value !== 'object' && size <= MAX_KEPT_BYTES && keepsAgain(attribute)) {
+      if (keptLength + size > keptBytes.length) startKeepingOver(kept, attribute);
       w.copyInto(keptBytes, keptLength, fieldStart, w.position);
-      kept.value = value;
-      kept.field = field;
-      kept.start = keptLength;
-      kept.end = keptLength += size;
+      attribute.value = value;
+      attribute.start = keptLength;
+      attribute.end = keptLength += size;
     }
   }
   if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
@@ -216,66 +221,93 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes):
 
 /**
  * Most attributes of a service's spans repeat from span to span: every key, and most values (the method, the
- * route, the server's address, the status code). Per key, the encoded key is kept, and so is the last value seen
- * as a whole encoded field (tag, length and `KeyValue`), appended as it is while the value and the field number
- * (spans, events, links and resources number their attributes differently) stay the same. A key whose value keeps
- * changing (a path, a peer port) stops being kept again after a few misses, but for one in 256. Bounded in keys
- * (apps may make keys from data) and in bytes.
+ * route, the server's address, the status code). Per key and slot, the encoded key is kept, and so is the last
+ * value seen as a whole encoded field (tag, length and `KeyValue`), appended as it is while the value stays the
+ * same. A key whose value keeps changing (a path, a peer port) stops being kept again after a few misses, but for
+ * one in 256. Bounded in keys (apps may make keys from data) and in bytes.
  */
 interface KeptAttribute {
   readonly name: string;
   /** The key as written in a `KeyValue` (tag, length, UTF-8). */
   readonly key: Uint8Array;
   value: string | number | boolean | undefined;
-  field: number;
   /** The kept field is `keptBytes[start, end)`. */
   start: number;
   end: number;
   misses: number;
 }
 
-const keptAttributes = new Map<string, KeptAttribute>();
+/** One slot's kept attributes: by key, and the one last met at each of the first positions of an attributes object. */
+interface KeptSlot {
+  readonly byKey: Map<string, KeptAttribute>;
+  readonly byPosition: (KeptAttribute | undefined)[];
+}
+
+const RESOURCE_SLOT = 0;
+const EVENT_SLOT = 1;
+const LINK_SLOT = 2;
+/** Plus the span's kind (0-4; masked, as a slot index). */
+const SPAN_SLOT = 3;
+const slots: KeptSlot[] = [];
+let keptKeys = 0;
 const MAX_KEPT_KEYS = 1024;
+const MAX_POSITIONS = 32;
 /** Longest encoded field kept: attributes that repeat are short, and 1024 of these stay small. */
 const MAX_KEPT_BYTES = 256;
 const keyWriter = new ProtoWriter(256);
 
 /**
  * Every kept field, appended where it was first kept. A span's attributes, set in the same order each time, are
- * kept in that order, so most of a server span's fields lie side by side here and go out with one copy (a copy per
- * field was about a third of the encoder's time). Starts over with the keys when full.
+ * kept in that order, so most of a span's fields lie side by side here and go out with one copy (a copy per field
+ * was about a third of the encoder's time). Starts over with the keys when full.
  */
 const keptBytes = new Uint8Array(64 * 1024);
 let keptLength = 0;
 
-/** The kept attribute last met at each position of an attributes object, for the first 32 positions. */
-const keptByPosition: (KeptAttribute | undefined)[] = new Array(32).fill(undefined);
-
-function keptAttribute(key: string): KeptAttribute {
-  let kept = keptAttributes.get(key);
+function keptSlot(slot: number): KeptSlot {
+  let kept = slots[slot];
   if (kept === undefined) {
-    // Full: start over rather than stop keeping, so keys made from data once do not crowd out the usual ones.
-    // `keptBytes` is left as it is: a run being copied may still point into it (it starts over when full).
-    if (keptAttributes.size >= MAX_KEPT_KEYS) keptAttributes.clear();
-    keyWriter.reset();
-    keyWriter.string(1, key);
-    kept = { name: key, key: keyWriter.finish(), value: undefined, field: 0, start: 0, end: 0, misses: 0 };
-    keptAttributes.set(key, kept);
+    kept = { byKey: new Map(), byPosition: new Array(MAX_POSITIONS).fill(undefined) };
+    slots[slot] = kept;
   }
   return kept;
 }
 
-/** `keptBytes` is full: forget every kept field but `kept`'s key, which is about to be kept again. */
-function startKeepingOver(kept: KeptAttribute, key: string): void {
-  keptAttributes.clear();
-  keptByPosition.fill(undefined);
-  keptAttributes.set(key, kept);
+function keptAttribute(slot: KeptSlot, key: string): KeptAttribute {
+  let attribute = slot.byKey.get(key);
+  if (attribute === undefined) {
+    // Full: start over rather than stop keeping, so keys made from data once do not crowd out the usual ones.
+    // `keptBytes` is left as it is: a run being copied may still point into it (it starts over when full).
+    if (keptKeys >= MAX_KEPT_KEYS) forgetKeptAttributes();
+    keyWriter.reset();
+    keyWriter.string(1, key);
+    attribute = { name: key, key: keyWriter.finish(), value: undefined, start: 0, end: 0, misses: 0 };
+    slot.byKey.set(key, attribute);
+    keptKeys++;
+  }
+  return attribute;
+}
+
+function forgetKeptAttributes(): void {
+  for (const slot of slots) {
+    if (slot === undefined) continue;
+    slot.byKey.clear();
+    slot.byPosition.fill(undefined);
+  }
+  keptKeys = 0;
+}
+
+/** `keptBytes` is full: forget every kept field but `attribute`'s key, which is about to be kept again. */
+function startKeepingOver(slot: KeptSlot, attribute: KeptAttribute): void {
+  forgetKeptAttributes();
+  slot.byKey.set(attribute.name, attribute);
+  keptKeys = 1;
   keptLength = 0;
 }
 
-function keepsAgain(kept: KeptAttribute): boolean {
-  kept.misses++;
-  return kept.misses <= 2 || (kept.misses & 0xff) === 0;
+function keepsAgain(attribute: KeptAttribute): boolean {
+  attribute.misses++;
+  return attribute.misses <= 2 || (attribute.misses & 0xff) === 0;
 }
 
 // common.proto AnyValue oneof: string 1, bool 2, int64 3, double 4, ArrayValue 5.
