@@ -6,6 +6,9 @@ describe('redactUrl', () => {
   it('strips userinfo', () => {
     expect(redactUrl('https://ann:hunter2@api.example.com/x')).toBe('https://api.example.com/x');
     expect(redactUrl(new URL('http://ann@api.example.com:8080/'))).toBe('http://api.example.com:8080/');
+    // Up to the authority's last @: a password may hold one unescaped; with no path, the authority runs to the end.
+    expect(redactUrl('https://ann:p@ss@api.example.com/x@y')).toBe('https://api.example.com/x@y');
+    expect(redactUrl('http://ann:p@ss@api.example.com')).toBe('http://api.example.com');
   });
 
   it('keeps an @ that is part of the path or query', () => {
