@@ -2,6 +2,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { encodeOtlpProto, encodeOtlpProtoInSlices } from '../src/exporters/otlp-proto.js';
 import { readOtlpAnswer } from '../src/exporters/otlp-response.js';
+import type { SpanKind } from '../src/span-data.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
 import { defaultResource, makeSpan, ROOT_SPAN_ID, TRACE_ID } from './fixtures/spans.js';
@@ -213,6 +214,17 @@ describe('encodeOtlpProto', () => {
       ]);
       expect(plain).toEqual(Object.entries(spans[i]!.attributes));
     });
+  });
+
+  it('writes each span its own name where names repeat, alternate, are new each time or are empty', () => {
+    const names = (i: number) =>
+      i % 4 === 0 ? 'GET /users/:id' : i % 4 === 1 ? `GET /files/${i}` : i % 4 === 2 ? 'grüße' : '';
+    const spans = Array.from({ length: 1200 }, (_, i) =>
+      makeSpan({ name: names(i), kind: (i % 3) as SpanKind }),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(out.map((span) => span['name'] ?? '')).toEqual(spans.map((span) => span.name));
   });
 
   it('writes an attribute repeated in spans, events, links and the resource into each of them', () => {

@@ -99,7 +99,7 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.hexBytes(2, context.spanId);
   w.string(3, context.traceState?.serialize());
   w.hexBytes(4, span.parentSpanId);
-  w.string(5, span.name);
+  writeName(w, span.name, keptSlot(SPAN_SLOT + (span.kind & 7)));
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
   w.uint32(6, span.kind + 1);
   writeUnixNano(w, 7, span.startTime);
@@ -237,10 +237,33 @@ interface KeptAttribute {
   misses: number;
 }
 
-/** One slot's kept attributes: by key, and the one last met at each of the first positions of an attributes object. */
+/**
+ * One slot's kept attributes: by key, and the one last met at each of the first positions of an attributes object;
+ * for spans, also their names' encoded fields (a route's name repeats span after span).
+ */
 interface KeptSlot {
   readonly byKey: Map<string, KeptAttribute>;
   readonly byPosition: (KeptAttribute | undefined)[];
+  readonly names: Map<string, Uint8Array>;
+}
+
+/** Names kept per slot; apps may name spans from data, so a full slot starts over. */
+const MAX_KEPT_NAMES = 256;
+
+/** Span's `name` (field 5), copied from its kept encoding when the slot has met the name before. */
+function writeName(w: ProtoWriter, name: string, slot: KeptSlot): void {
+  const kept = slot.names.get(name);
+  if (kept !== undefined) {
+    w.raw(kept);
+    return;
+  }
+  const start = w.position;
+  w.string(5, name);
+  if (w.position - start > MAX_KEPT_BYTES) return;
+  if (slot.names.size >= MAX_KEPT_NAMES) slot.names.clear();
+  const encoded = new Uint8Array(w.position - start);
+  w.copyInto(encoded, 0, start, w.position);
+  slot.names.set(name, encoded);
 }
 
 const RESOURCE_SLOT = 0;
@@ -267,7 +290,7 @@ let keptLength = 0;
 function keptSlot(slot: number): KeptSlot {
   let kept = slots[slot];
   if (kept === undefined) {
-    kept = { byKey: new Map(), byPosition: new Array(MAX_POSITIONS).fill(undefined) };
+    kept = { byKey: new Map(), byPosition: new Array(MAX_POSITIONS).fill(undefined), names: new Map() };
     slots[slot] = kept;
   }
   return kept;
