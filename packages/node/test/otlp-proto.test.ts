@@ -34,6 +34,17 @@ function mergeScopes(decoded: Record<string, unknown>): Record<string, unknown> 
   return request as unknown as Record<string, unknown>;
 }
 
+/** Each encoded span's attributes as `[key, value]` pairs, for spans whose values are strings and integers. */
+function decodedStringAndIntAttributes(bytes: Uint8Array): [string, string | number][][] {
+  const decoded = decodeToObject(types.request, bytes) as unknown as Decoded;
+  return decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((span) =>
+    (span['attributes'] as { key: string; value: Record<string, unknown> }[]).map(({ key, value }) => [
+      key,
+      (value['stringValue'] as string | undefined) ?? Number(value['intValue']),
+    ]),
+  );
+}
+
 describe('encodeOtlpProto', () => {
   it('decodes with protobufjs against the official .proto to what OpenTelemetry ProtobufTraceSerializer encodes', () => {
     const { ours, theirs } = oracleSpans();
@@ -181,17 +192,9 @@ describe('encodeOtlpProto', () => {
       if (i >= 800) entries[3] = [`once.${i}`, long(i)];
       return makeSpan({ attributes: Object.fromEntries(entries) });
     });
-    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
-    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
-    expect(out).toHaveLength(spans.length);
-    out.forEach((span, i) => {
-      const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
-      const plain = attributes.map(({ key, value }) => [
-        key,
-        value['stringValue'] ?? Number(value['intValue']),
-      ]);
-      expect(plain).toEqual(Object.entries(spans[i]!.attributes));
-    });
+    expect(decodedStringAndIntAttributes(encodeOtlpProto(spans))).toEqual(
+      spans.map((span) => Object.entries(span.attributes)),
+    );
   });
 
   it('writes each span its own values where spans of different kinds share keys', () => {
@@ -204,16 +207,9 @@ describe('encodeOtlpProto', () => {
             : { 'http.request.method': 'GET', 'url.full': `http://down/${i}`, 'server.port': 4000 },
       }),
     );
-    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
-    const out = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
-    out.forEach((span, i) => {
-      const attributes = span['attributes'] as { key: string; value: Record<string, unknown> }[];
-      const plain = attributes.map(({ key, value }) => [
-        key,
-        value['stringValue'] ?? Number(value['intValue']),
-      ]);
-      expect(plain).toEqual(Object.entries(spans[i]!.attributes));
-    });
+    expect(decodedStringAndIntAttributes(encodeOtlpProto(spans))).toEqual(
+      spans.map((span) => Object.entries(span.attributes)),
+    );
   });
 
   it('writes each span its own name where names repeat, alternate, are new each time or are empty', () => {
