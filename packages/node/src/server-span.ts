@@ -440,6 +440,9 @@ export class ServerTracing {
           // Made in memory (see onClose): @codegenie/serverless-express never emits 'close' on its response.
           res.on('finish', onInMemoryFinish);
         }
+        // Started late (after an `await` in the app, or from a listener of this very 'close'): the response has
+        // closed already and 'close' will not come again, so it ends here as it would have then.
+        if (res.closed === true) onClose.call(res);
       }
       return trace;
     } catch {

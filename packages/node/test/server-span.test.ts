@@ -733,6 +733,27 @@ describe('server span lifecycle', () => {
     expect((await onlySpan(exporter)).attributes['error.type']).toBe('aborted');
   });
 
+  it('ends a span started after the client went away, as aborted, once', async () => {
+    const { exporter, tracer } = recordingTracer();
+    const tracing = createServerTracing({ tracer });
+    const started: (RequestTrace | undefined)[] = [];
+    const server = createServer((req, res) => {
+      // The app starts tracing late, after its own awaits; the client is gone by then.
+      setTimeout(() => started.push(tracing.start(req, res)), 100);
+    });
+    const { port } = await listenOn(server);
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('GET /late HTTP/1.1\r\nHost: x\r\n\r\n');
+      setTimeout(() => socket.destroy(), 20);
+    });
+    for (let i = 0; i < 100 && started.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(started[0]).toBeDefined();
+    const span = await onlySpan(exporter);
+    expect(span.attributes['error.type']).toBe('aborted');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
   it('still ends a request whose client went away as aborted when the server has a timeout', async () => {
     const { exporter, url, server } = await serve({}, (req) => req.socket.destroy());
     server.setTimeout(5000);
