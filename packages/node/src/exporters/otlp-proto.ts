@@ -41,7 +41,7 @@ function writeRequest(w: ProtoWriter, spans: readonly ReadableSpan[], from: numb
 /** ResourceSpans' `resource` (field 1). */
 export function writeResourceField(w: ProtoWriter, resource: Resource): void {
   const start = w.open(1);
-  writeAttributes(w, 1, resource.attributes, RESOURCE_SLOT);
+  writeAttributes(w, 1, resource.attributes, keptSlot(RESOURCE_SLOT));
   w.close(start);
 }
 
@@ -99,12 +99,13 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.hexBytes(2, context.spanId);
   w.string(3, context.traceState?.serialize());
   w.hexBytes(4, span.parentSpanId);
-  writeName(w, span.name, keptSlot(SPAN_SLOT + (span.kind & 7)));
+  const kept = keptSlot(SPAN_SLOT + (span.kind & 7));
+  writeName(w, span.name, kept);
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
   w.uint32(6, span.kind + 1);
   writeUnixNano(w, 7, span.startTime);
   writeUnixNano(w, 8, span.endTime);
-  writeAttributes(w, 9, span.attributes, SPAN_SLOT + (span.kind & 7));
+  writeAttributes(w, 9, span.attributes, kept);
   w.uint32(10, span.droppedAttributesCount);
   // Indexed loops: most spans have no events or links, and iterating their shared empty (frozen) array allocated an
   // iterator and its results for every span.
@@ -152,7 +153,7 @@ function writeUnixNano(w: ProtoWriter, field: number, ms: number): void {
 function writeEvent(w: ProtoWriter, event: SpanEvent): void {
   w.fixed64(1, toUnixNano(event.time));
   w.string(2, event.name);
-  if (event.attributes) writeAttributes(w, 3, event.attributes, EVENT_SLOT);
+  if (event.attributes) writeAttributes(w, 3, event.attributes, keptSlot(EVENT_SLOT));
   w.uint32(4, event.droppedAttributesCount ?? 0);
 }
 
@@ -160,18 +161,17 @@ function writeLink(w: ProtoWriter, link: SpanLink): void {
   w.hexBytes(1, link.context.traceId);
   w.hexBytes(2, link.context.spanId);
   w.string(3, link.context.traceState?.serialize());
-  if (link.attributes) writeAttributes(w, 4, link.attributes, LINK_SLOT);
+  if (link.attributes) writeAttributes(w, 4, link.attributes, keptSlot(LINK_SLOT));
   w.uint32(5, link.droppedAttributesCount ?? 0);
   w.fixed32(6, linkFlags(link.context.traceFlags, link.context.isRemote));
 }
 
 /**
- * `field` is the attributes' field number in their message; `slot` says whose attributes they are, and so which
- * kept fields they use: a resource's, an event's, a link's, or a span's of one kind (a server span and a client
- * span share keys, like `server.port`, whose values differ between them).
+ * `field` is the attributes' field number in their message; `kept` is the slot of whose attributes they are, and so
+ * which kept fields they use: a resource's, an event's, a link's, or a span's of one kind (a server span and a
+ * client span share keys, like `server.port`, whose values differ between them).
  */
-function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, slot: number): void {
-  const kept = keptSlot(slot);
+function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, kept: KeptSlot): void {
   // for-in rather than Object.keys, which made an array per span and event.
   const ownKeysOnly = inheritsNoKeys(attributes);
   // Kept fields that lie side by side in `keptBytes` are copied in one go: [runStart, runEnd).
