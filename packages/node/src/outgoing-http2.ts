@@ -87,6 +87,8 @@ function prepareStream(
   options: unknown,
 ): PreparedCall | undefined {
   if (headers != null && typeof headers !== 'object') return undefined;
+  // undici's own streams are recorded through its channels; checked first, before any header is read.
+  if (isUndiciSession(session)) return undefined;
   const raw = Array.isArray(headers);
   const named = (raw ? lowercasePairs(headers as unknown[]) : (headers ?? {})) as HeaderRecord;
   const method = typeof named[':method'] === 'string' ? named[':method'] : 'GET';
@@ -95,7 +97,6 @@ function prepareStream(
 
   const carried = carriedTrace(state, headers);
   if (carried === 'other') return undefined;
-  if (isUndiciSession(session)) return undefined;
 
   const path = typeof named[':path'] === 'string' ? named[':path'] : '/';
   const target: CallTarget = { method, path, ...sessionOrigin(session), protocolVersion: '2' };
