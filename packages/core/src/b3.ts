@@ -113,8 +113,19 @@ function multiSamplingOnly(
   flags: string | undefined,
 ): PropagationContext | undefined {
   if (flags === '1') return { sampled: true, debug: true };
-  if (sampled === '0' || sampled === 'false') return { sampled: false };
-  if (sampled === '1' || sampled === 'true') return { sampled: true };
+  const state = sampled === undefined ? undefined : sampledState(sampled);
+  return state === undefined ? undefined : { sampled: state };
+}
+
+/**
+ * `X-B3-Sampled`: "1" or "0", or the legacy "true" / "false" ("a lenient implementation may accept them"), read in
+ * any case as Brave and OpenTelemetry JS (`True`) do. Anything else is unreadable: undefined.
+ */
+function sampledState(value: string): boolean | undefined {
+  if (value === '1') return true;
+  if (value === '0') return false;
+  if (value.length === 4 && value.toLowerCase() === 'true') return true;
+  if (value.length === 5 && value.toLowerCase() === 'false') return false;
   return undefined;
 }
 
@@ -280,9 +291,11 @@ function parseB3Multi(h: B3Headers): SpanContext | undefined {
   if (h.flags === '1')
     return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true, debug: true };
   let traceFlags: number = TraceFlags.NONE;
-  const sampled = h.sampled;
-  if (sampled === '1' || sampled === 'true') traceFlags = TraceFlags.SAMPLED;
-  else if (sampled !== undefined && sampled !== '0' && sampled !== 'false') return undefined;
+  if (h.sampled !== undefined) {
+    const state = sampledState(h.sampled);
+    if (state === undefined) return undefined;
+    if (state) traceFlags = TraceFlags.SAMPLED;
+  }
   return { traceId, spanId, traceFlags, isRemote: true };
 }
 

@@ -116,17 +116,26 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
     ['0', TraceFlags.NONE],
     ['true', TraceFlags.SAMPLED],
     ['false', TraceFlags.NONE],
-  ])('reads X-B3-Sampled: %s (incl. the legacy "true"/"false" of "Sampling State")', (sampled, flags) => {
-    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': sampled })?.traceFlags).toBe(
-      flags,
-    );
-  });
+    ['True', TraceFlags.SAMPLED],
+    ['FALSE', TraceFlags.NONE],
+  ])(
+    'reads X-B3-Sampled: %s (incl. the legacy "true"/"false" of "Sampling State", in any case)',
+    (sampled, flags) => {
+      expect(
+        extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': sampled })?.traceFlags,
+      ).toBe(flags);
+    },
+  );
 
   it('treats X-B3-Flags: 1 (debug) as sampled, whatever X-B3-Sampled says ("Debug Flag")', () => {
     const sc = extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '1', 'x-b3-sampled': '0' });
     expect(sc?.traceFlags).toBe(TraceFlags.SAMPLED);
     expect(sc?.debug).toBe(true);
     expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-flags': '0' })?.debug).toBeUndefined();
+  });
+
+  it.each(['yes', 'truee', '2', ''])('ignores ids sent with an unreadable X-B3-Sampled: %j', (sampled) => {
+    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': sampled })).toBeUndefined();
   });
 
   it('defers the decision (not sampled) without X-B3-Sampled', () => {
@@ -199,6 +208,8 @@ describe('b3 sampling state without ids (openzipkin/b3-propagation "Sampling Sta
       ['b3: d as debug, which implies accept', { b3: 'd' }, { sampled: true, debug: true }],
       ['X-B3-Sampled: 0 as a deny', { 'x-b3-sampled': '0' }, { sampled: false }],
       ['X-B3-Sampled: false as a deny', { 'x-b3-sampled': 'false' }, { sampled: false }],
+      ['X-B3-Sampled: False as a deny', { 'x-b3-sampled': 'False' }, { sampled: false }],
+      ['X-B3-Sampled: True as an accept', { 'x-b3-sampled': 'True' }, { sampled: true }],
       ['X-B3-Sampled: 1 as an accept', { 'x-b3-sampled': '1' }, { sampled: true }],
       ['X-B3-Flags: 1 as debug', { 'x-b3-flags': '1' }, { sampled: true, debug: true }],
       [
