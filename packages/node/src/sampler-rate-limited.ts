@@ -1,10 +1,13 @@
 import { performance } from 'node:perf_hooks';
+import { TraceFlags } from '@tracewire/core';
 import type { Sampler } from './sampler.js';
 
 /**
- * Samples at most `perSecond` spans per second, averaged by a token bucket that holds one second's worth: a burst
- * after a quiet spell may take the whole second's budget at once, and steady traffic gets `perSecond`. Meant as the
- * `root` of `parentBased` so it caps new traces and children follow their parent.
+ * Samples at most `perSecond` traces per second, averaged by a token bucket that holds one second's worth: a burst
+ * after a quiet spell may take the whole second's budget at once, and steady traffic gets `perSecond`. A span
+ * with a local parent follows it without taking a token: the bucket counts traces, and a child asked again would
+ * record a fragment (or drop one out of a recorded trace). A new trace and a span under a remote parent take one,
+ * whatever the caller decided; as the `root` of `parentBased` it is asked for new traces only.
  *
  * `now` (milliseconds, monotonic) exists for tests.
  */
@@ -20,7 +23,9 @@ export function rateLimited(perSecond: number, now: () => number = () => perform
   let last = now();
   const description = `RateLimitingSampler{${perSecond}}`;
   return {
-    shouldSample() {
+    shouldSample(_traceId, parent) {
+      if (parent !== undefined && parent.isRemote !== true)
+        return (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
       if (perSecond === 0) return false;
       const current = now();
       const elapsed = current - last;

@@ -4,6 +4,7 @@ import { alwaysOff, alwaysOn, type Sampler } from '../src/sampler.js';
 import { parentBased } from '../src/sampler-parent-based.js';
 import { rateLimited } from '../src/sampler-rate-limited.js';
 import { traceIdRatio } from '../src/sampler-trace-id-ratio.js';
+import { SpanKind } from '../src/span-data.js';
 import { Tracer } from '../src/tracer.js';
 
 const sample = (sampler: Sampler, traceId: string, parent?: SpanContext) =>
@@ -188,6 +189,40 @@ describe('rateLimited', () => {
 
   it('works with the real clock', () => {
     expect(count(rateLimited(3), 100)).toBeLessThanOrEqual(4);
+  });
+
+  it('keeps each trace whole as a bare sampler: spans under a local parent follow it and take no token', () => {
+    const time = clock();
+    const tracer = new Tracer({ sampler: rateLimited(2, time.now) });
+    const traces = Array.from({ length: 5 }, () => {
+      const root = tracer.startSpan('GET /users/:id', { parent: null, kind: SpanKind.SERVER });
+      const child = tracer.startSpan('query', { parent: root.spanContext() });
+      const call = tracer.startSpan('GET', { parent: child.spanContext(), kind: SpanKind.CLIENT });
+      return [root, child, call].map((span) => span.isRecording());
+    });
+    // Two tokens: the first two traces whole, the rest not at all (asked per span, the children took tokens).
+    expect(traces).toEqual([
+      [true, true, true],
+      [true, true, true],
+      [false, false, false],
+      [false, false, false],
+      [false, false, false],
+    ]);
+  });
+
+  it('takes a token for a span under a remote parent, whatever the caller decided', () => {
+    const time = clock();
+    const sampler = rateLimited(1, time.now);
+    const remote = (traceFlags: number): SpanContext => ({
+      traceId: generateTraceId(),
+      spanId: '1'.repeat(16),
+      traceFlags,
+      isRemote: true,
+    });
+    expect(sample(sampler, generateTraceId(), remote(TraceFlags.NONE))).toBe(true);
+    expect(sample(sampler, generateTraceId(), remote(TraceFlags.SAMPLED))).toBe(false);
+    time.advance(1000);
+    expect(sample(sampler, generateTraceId(), remote(TraceFlags.SAMPLED))).toBe(true);
   });
 
   it('rejects a negative or non-finite rate with a RangeError', () => {
