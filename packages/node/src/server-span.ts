@@ -551,16 +551,16 @@ export class ServerTracing {
       parent = null;
     }
     // A decision sent without ids (B3 `b3: 0` from a proxy's health check) is the caller's sampling decision
-    // for the new trace: followed only where the caller's decisions are ('continue').
-    const sampled = remote === undefined && policy === 'continue' ? extracted.sampled : undefined;
+    // for the new trace: offered to the sampler only where the caller's decisions are followed ('continue').
+    const callerDecision = remote === undefined && policy === 'continue' ? extracted.sampled : undefined;
     const span = tracer.startSpan(serverSpanName(method, route || undefined), {
       kind: SpanKind.SERVER,
       attributes,
       parent,
       links,
       sampleAsRoot: policy === 'ignore-sampling',
-      sampled,
-      debug: sampled === true && extracted.debug === true,
+      callerDecision,
+      debug: callerDecision === true && extracted.debug === true,
     });
     const callerTraceId = policy === 'link' ? remote?.traceId : undefined;
     const trace = new RequestTrace(span, extracted.baggage, req, method, this, route, callerTraceId);

@@ -19,7 +19,8 @@ import { RecordingSpan, type SpanSink } from './recording-span.js';
 import { detectResource, SDK_VERSION } from './resource.js';
 import type { Sampler } from './sampler.js';
 import { alwaysOn } from './sampler.js';
-import { parentBased } from './sampler-parent-based.js';
+import { parentBased, shouldSampleCallerDecision } from './sampler-parent-based.js';
+import { warnSamplerMisbehaved } from './sampler-warning.js';
 import type { Span } from './span.js';
 import {
   type Attributes,
@@ -53,11 +54,16 @@ export interface StartSpanOptions {
    */
   sampleAsRoot?: boolean;
   /**
-   * A sampling decision already made, taken instead of asking the sampler: what a caller sent without trace ids
-   * (B3 `b3: 0` on a proxy's health check, `b3: 1`). An unsampled span with no parent still gets ids, so its
-   * outgoing calls pass the deny on with sampled=0. Default: the sampler decides.
+   * A sampling decision already made, taken instead of asking the sampler. An unsampled span with no parent still
+   * gets ids, so its outgoing calls pass the deny on with sampled=0. Default: the sampler decides.
    */
   sampled?: boolean;
+  /**
+   * @internal For a span with no parent: the decision a caller sent without trace ids (B3 `b3: 0` on a proxy's
+   * health check, `b3: 1`), which a parent-based sampler takes as a remote parent's flag and any other ignores
+   * (`shouldSampleCallerDecision`). Like `sampled: false` when tracing is off: the deny is passed on.
+   */
+  callerDecision?: boolean;
   /** With a sampled span: mark its context debug (B3 `d`, `X-B3-Flags: 1`), kept by its sampled children. */
   debug?: boolean;
   /**
@@ -200,7 +206,8 @@ export class Tracer {
       // OpenTelemetry's no-op tracer: pass the parent through untouched so downstream services see the caller's
       // decision, and inject nothing for a new root (an unsampled root would switch tracing off downstream),
       // unless switching it off is what the caller asked for.
-      if (parent === undefined && options?.sampled === false) return new NonRecordingSpan(unsampledRoot());
+      if (parent === undefined && (options?.sampled ?? options?.callerDecision) === false)
+        return new NonRecordingSpan(unsampledRoot());
       return new NonRecordingSpan(parent ?? INVALID_SPAN_CONTEXT);
     }
 
@@ -211,9 +218,26 @@ export class Tracer {
     if (sampled === undefined) {
       try {
         const asked = options?.sampleAsRoot === true ? undefined : parent;
-        sampled = this.sampler.shouldSample(traceId, asked, spanName, kind, options?.attributes) === true;
-      } catch {
+        const callerDecision = options?.callerDecision;
+        const decision =
+          callerDecision !== undefined && parent === undefined
+            ? shouldSampleCallerDecision(
+                this.sampler,
+                callerDecision,
+                traceId,
+                spanName,
+                kind,
+                options?.attributes,
+              )
+            : this.sampler.shouldSample(traceId, asked, spanName, kind, options?.attributes);
+        sampled = decision === true;
+        if (decision !== sampled) {
+          this.stats.instrumentationErrors++;
+          warnSamplerMisbehaved(this.sampler, { returned: decision });
+        }
+      } catch (error) {
         this.stats.instrumentationErrors++;
+        warnSamplerMisbehaved(this.sampler, { threw: error });
         sampled = false;
       }
     } else sampled = sampled === true;

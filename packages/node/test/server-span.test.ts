@@ -17,6 +17,7 @@ import { getActiveSpan, runInContext } from '../src/context.js';
 import { InMemoryExporter } from '../src/exporters/in-memory.js';
 import { getTracer } from '../src/global.js';
 import { alwaysOff, alwaysOn } from '../src/sampler.js';
+import { parentBased } from '../src/sampler-parent-based.js';
 import { globToRegExp, resolveServerOptions, type ServerTracingOptions } from '../src/server-options.js';
 import { createServerTracing, type RequestTrace } from '../src/server-span.js';
 import { SimpleSpanProcessor } from '../src/simple-processor.js';
@@ -1025,8 +1026,8 @@ describe('server span lifecycle', () => {
     });
   });
 
-  it('follows a B3 decision sent without ids under continue only, the sampler deciding otherwise', async () => {
-    const seen: Record<string, [boolean | undefined, number | undefined, boolean | undefined]> = {};
+  it('offers a B3 decision sent without ids to a parent-based sampler under continue only', async () => {
+    const seen: Record<string, string> = {};
     const requests = {
       'b3: 0': { b3: '0' },
       'x-b3-sampled: 0': { 'x-b3-sampled': '0' },
@@ -1034,23 +1035,29 @@ describe('server span lifecycle', () => {
       'b3: d': { b3: 'd' },
       'x-b3-flags: 1': { 'x-b3-flags': '1' },
     };
-    for (const [policy, sampler] of [
-      ['continue', alwaysOff],
-      ['continue', alwaysOn],
-      ['ignore-sampling', alwaysOff],
-      ['link', alwaysOn],
+    const samplers = {
+      parentbased_always_off: parentBased({ root: alwaysOff }),
+      parentbased_always_on: parentBased({ root: alwaysOn }),
+      always_off: alwaysOff,
+      always_on: alwaysOn,
+    };
+    for (const [policy, samplerName] of [
+      ['continue', 'parentbased_always_off'],
+      ['continue', 'parentbased_always_on'],
+      ['continue', 'always_off'],
+      ['continue', 'always_on'],
+      ['ignore-sampling', 'parentbased_always_off'],
+      ['link', 'parentbased_always_on'],
     ] as const) {
       for (const [name, headers] of Object.entries(requests)) {
-        const tracer = new Tracer({ sampler });
+        const tracer = new Tracer({ sampler: samplers[samplerName] });
         const { url } = await serve(
           { incomingContext: policy },
           (_req, res) => {
             const span = getActiveSpan();
-            seen[`${policy} ${sampler}, ${name}`] = [
-              span?.isRecording(),
-              span?.spanContext().traceFlags,
-              span?.spanContext().debug,
-            ];
+            const recorded = span?.isRecording() ? 'recorded' : 'not recorded';
+            seen[`${policy} ${samplerName}, ${name}`] =
+              `${recorded}, flags ${span?.spanContext().traceFlags}${span?.spanContext().debug ? ', debug' : ''}`;
             res.end();
           },
           tracer,
@@ -1058,27 +1065,26 @@ describe('server span lifecycle', () => {
         await get(url, { headers });
       }
     }
+    const row = (prefix: string, outcomes: string[]) =>
+      Object.fromEntries(Object.keys(requests).map((name, i) => [`${prefix}, ${name}`, outcomes[i]]));
+    const follows = ['not recorded, flags 0', 'not recorded, flags 0', 'recorded, flags 1'];
+    const followsDebug = ['recorded, flags 1, debug', 'recorded, flags 1, debug'];
+    const none = Array(5).fill('not recorded, flags 0');
+    const all = Array(5).fill('recorded, flags 1');
     expect(seen).toEqual({
-      'continue AlwaysOffSampler, b3: 0': [false, 0, undefined],
-      'continue AlwaysOffSampler, x-b3-sampled: 0': [false, 0, undefined],
-      'continue AlwaysOffSampler, b3: 1': [true, 1, undefined],
-      'continue AlwaysOffSampler, b3: d': [true, 1, true],
-      'continue AlwaysOffSampler, x-b3-flags: 1': [true, 1, true],
-      'continue AlwaysOnSampler, b3: 0': [false, 0, undefined],
-      'continue AlwaysOnSampler, x-b3-sampled: 0': [false, 0, undefined],
-      'continue AlwaysOnSampler, b3: 1': [true, 1, undefined],
-      'continue AlwaysOnSampler, b3: d': [true, 1, true],
-      'continue AlwaysOnSampler, x-b3-flags: 1': [true, 1, true],
-      'ignore-sampling AlwaysOffSampler, b3: 0': [false, 0, undefined],
-      'ignore-sampling AlwaysOffSampler, x-b3-sampled: 0': [false, 0, undefined],
-      'ignore-sampling AlwaysOffSampler, b3: 1': [false, 0, undefined],
-      'ignore-sampling AlwaysOffSampler, b3: d': [false, 0, undefined],
-      'ignore-sampling AlwaysOffSampler, x-b3-flags: 1': [false, 0, undefined],
-      'link AlwaysOnSampler, b3: 0': [true, 1, undefined],
-      'link AlwaysOnSampler, x-b3-sampled: 0': [true, 1, undefined],
-      'link AlwaysOnSampler, b3: 1': [true, 1, undefined],
-      'link AlwaysOnSampler, b3: d': [true, 1, undefined],
-      'link AlwaysOnSampler, x-b3-flags: 1': [true, 1, undefined],
+      // The parent-based sampler takes it as a remote parent's sampled flag (B3 "Sampling State", as Brave).
+      ...row('continue parentbased_always_off', [...follows, ...followsDebug]),
+      ...row('continue parentbased_always_on', [...follows, ...followsDebug]),
+      // Samplers that ignore their callers' flags ignore it too: always_off records nothing, always_on everything.
+      ...row('continue always_off', none),
+      ...row('continue always_on', [
+        'recorded, flags 1',
+        'recorded, flags 1',
+        'recorded, flags 1',
+        ...followsDebug,
+      ]),
+      ...row('ignore-sampling parentbased_always_off', none),
+      ...row('link parentbased_always_on', all),
     });
   });
 

@@ -236,6 +236,92 @@ describe('Tracer.startSpan', () => {
     );
   });
 
+  it("offers a caller's decision sent without ids to parentBased's remote-parent samplers, and nobody else", () => {
+    const asked: string[] = [];
+    const spy = (name: string, answer: boolean): Sampler => ({
+      shouldSample: (_traceId, parent) => {
+        asked.push(`${name}${parent === undefined ? '' : ' with a parent'}`);
+        return answer;
+      },
+      toString: () => name,
+    });
+    const followsCaller = new Tracer({
+      sampler: parentBased({
+        root: spy('root', false),
+        remoteParentSampled: spy('remoteParentSampled', true),
+        remoteParentNotSampled: spy('remoteParentNotSampled', false),
+      }),
+    });
+    expect(followsCaller.startSpan('a', { parent: null, callerDecision: true }).isRecording()).toBe(true);
+    expect(followsCaller.startSpan('b', { parent: null, callerDecision: false }).isRecording()).toBe(false);
+    expect(followsCaller.startSpan('c', { parent: null }).isRecording()).toBe(false);
+    // With ids, the decision sent alongside plays no part: the parent's flag does.
+    expect(
+      followsCaller.startSpan('d', { parent: REMOTE_SAMPLED, callerDecision: false }).isRecording(),
+    ).toBe(true);
+    expect(asked).toEqual([
+      'remoteParentSampled',
+      'remoteParentNotSampled',
+      'root',
+      'remoteParentSampled with a parent',
+    ]);
+
+    const off = new Tracer({ sampler: alwaysOff });
+    expect(
+      off.startSpan('e', { parent: null, callerDecision: true, debug: true }).spanContext(),
+    ).toMatchObject({
+      traceFlags: TraceFlags.NONE,
+      debug: undefined,
+    });
+    expect(
+      new Tracer({ sampler: alwaysOn }).startSpan('f', { parent: null, callerDecision: false }).isRecording(),
+    ).toBe(true);
+    const disabled = new Tracer({ disabled: true, sampler: alwaysOn });
+    const denied: Record<string, string> = {};
+    w3cTraceContext.inject(
+      { spanContext: disabled.startSpan('g', { parent: null, callerDecision: false }).spanContext() },
+      denied,
+    );
+    expect(denied.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  });
+
+  it('warns once per sampler, and counts, when it answers with anything but a boolean or throws', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      // The shape of an OpenTelemetry sampler's answer: { decision: SamplingDecision.RECORD_AND_SAMPLED }.
+      const otelShaped: Sampler = {
+        shouldSample: () => ({ decision: 2 }) as never,
+        toString: () => 'OtelLike',
+      };
+      const tracer = new Tracer({ sampler: otelShaped });
+      expect(tracer.startSpan('a', { parent: null }).isRecording()).toBe(false);
+      expect(tracer.startSpan('b', { parent: null }).isRecording()).toBe(false);
+      expect(tracer.stats.instrumentationErrors).toBe(2);
+      const throwing: Sampler = {
+        shouldSample: () => {
+          throw new Error('boom');
+        },
+        toString: () => 'Throwing',
+      };
+      const other = new Tracer({ sampler: throwing });
+      expect(other.startSpan('c', { parent: null }).isRecording()).toBe(false);
+      expect(other.stats.instrumentationErrors).toBe(1);
+      await new Promise(setImmediate);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // An earlier test's throwing sampler may warn inside this window too (warnings are emitted on the next tick).
+    const ours = warnings.filter(
+      (w) => (w as { code?: string }).code === 'TRACEWIRE_SAMPLER' && /OtelLike|Throwing/.test(w.message),
+    );
+    expect(ours.map((w) => w.message)).toEqual([
+      expect.stringContaining('sampler OtelLike: shouldSample returned a SamplingResult'),
+      expect.stringContaining('sampler Throwing: shouldSample threw (boom)'),
+    ]);
+  });
+
   it('detects the resource when none is given', () => {
     expect(new Tracer().resource.attributes).toMatchObject({
       'telemetry.sdk.name': 'tracewire',
