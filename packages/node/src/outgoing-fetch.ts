@@ -181,39 +181,51 @@ export function subscribeUndici(state: OutgoingState): () => void {
   };
 }
 
-/** undici's `Request` methods through which a connection hands a response to the request's handlers. */
-type ResponseMethod = 'onHeaders' | 'onData' | 'onComplete' | 'onError';
-const RESPONSE_METHODS: readonly ResponseMethod[] = ['onHeaders', 'onData', 'onComplete', 'onError'];
-
 /**
  * undici calls a response's handlers from the connection's callbacks, whose context is that of whoever opened the
  * connection (maybe another trace), or from inside another caller's code: a pipelined response parsed while the one
  * before it is read, an abort. The request's own context is made active around each such call, and only there: a
  * redirect or retry hop undici dispatches from a handler, a retry's timer and the caller's callbacks belong to the
  * request's trace, and the code around the call keeps its own. The methods are shadowed on this one request, with
- * functions shared by all requests.
+ * functions shared by all requests; one already shadowed (another instrumentation's wrapper) is left alone, as ours
+ * call the prototype's. Each method is named in the code, not looked up by a name in a loop: a lookup by a name that
+ * varies is a generic (megamorphic) one, paid for every request and every chunk of its response.
  */
 function runResponseInContext(request: UndiciRequest): void {
-  for (const name of RESPONSE_METHODS) {
-    if (typeof request[name] === 'function' && !Object.hasOwn(request, name))
-      request[name] = IN_CONTEXT[name];
-  }
+  const proto = Object.getPrototypeOf(request) as UndiciRequest;
+  const { onHeaders, onData, onComplete, onError } = proto;
+  if (typeof onHeaders === 'function' && request.onHeaders === onHeaders)
+    request.onHeaders = onHeadersInContext;
+  if (typeof onData === 'function' && request.onData === onData) request.onData = onDataInContext;
+  if (typeof onComplete === 'function' && request.onComplete === onComplete)
+    request.onComplete = onCompleteInContext;
+  if (typeof onError === 'function' && request.onError === onError) request.onError = onErrorInContext;
 }
 
-const IN_CONTEXT: Record<ResponseMethod, (this: UndiciRequest, ...args: unknown[]) => unknown> = {
-  onHeaders: inRequestContext('onHeaders'),
-  onData: inRequestContext('onData'),
-  onComplete: inRequestContext('onComplete'),
-  onError: inRequestContext('onError'),
-};
+function onHeadersInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onHeaders, args);
+}
 
-function inRequestContext(name: ResponseMethod): (this: UndiciRequest, ...args: unknown[]) => unknown {
-  return function runInRequestContext(this: UndiciRequest, ...args: unknown[]): unknown {
-    const method = Object.getPrototypeOf(this)[name] as (...args: unknown[]) => unknown;
-    const context = this[kContext];
-    if (context === undefined || context === getActiveContext()) return Reflect.apply(method, this, args);
-    return runInContext(context, Reflect.apply, method, this, args);
-  };
+function onDataInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onData, args);
+}
+
+function onCompleteInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onComplete, args);
+}
+
+function onErrorInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onError, args);
+}
+
+function applyInRequestContext(
+  request: UndiciRequest,
+  method: ((...args: unknown[]) => unknown) | undefined,
+  args: unknown[],
+): unknown {
+  const context = request[kContext];
+  if (context === undefined || context === getActiveContext()) return Reflect.apply(method!, request, args);
+  return runInContext(context, Reflect.apply, method!, request, args);
 }
 
 /**

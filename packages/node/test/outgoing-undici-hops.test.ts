@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as undici7 from 'undici';
@@ -83,6 +84,34 @@ describe.each([
     const target = received.find((r) => r.path === '/target');
     expect(parseTraceparent(target?.traceparent).traceId).toBe(b.spanContext().traceId);
     expect(parseTraceparent(target?.traceparent).spanId).toBe(hops[1]?.spanContext().spanId);
+  });
+
+  it('leave a response handler another instrumentation put on the request in place, and still trace the call', async () => {
+    let wrapped = 0;
+    // Subscribed before tracing is installed, so it sees each request first, as an APM agent loaded earlier would.
+    const wrapOnData = (message: unknown) => {
+      const request = (message as { request: { onData: (...args: unknown[]) => unknown } }).request;
+      const original = request.onData;
+      request.onData = function (this: unknown, ...args: unknown[]) {
+        wrapped++;
+        return Reflect.apply(original, this, args);
+      };
+    };
+    diagnosticsChannel.subscribe('undici:request:create', wrapOnData);
+    try {
+      const agent = new u.Agent();
+      const b = await afterAnotherTrace(u, agent, async () =>
+        (await u.request(`${base}/large`, { dispatcher: agent as never })).body.text(),
+      );
+      await agent.close();
+      expect(wrapped).toBeGreaterThan(0);
+      const call = harness!.spans.find((s) => s.attributes['url.full'] === `${base}/large`);
+      expect(call?.parentSpanId).toBe(b.spanContext().spanId);
+      const sent = received.find((r) => r.path === '/large');
+      expect(parseTraceparent(sent?.traceparent).spanId).toBe(call?.spanContext().spanId);
+    } finally {
+      diagnosticsChannel.unsubscribe('undici:request:create', wrapOnData);
+    }
   });
 
   it('keep a retry in the trace of the call that retried', async () => {
