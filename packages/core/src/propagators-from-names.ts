@@ -29,7 +29,8 @@ export const defaultPropagator: Propagator = composite([w3cTraceContext, w3cBagg
 
 /**
  * A composite of the propagators named in an `OTEL_PROPAGATORS` value (comma-separated, case-insensitive):
- * tracecontext, baggage, b3 (single header), b3multi, jaeger, none. `none` alone disables propagation; an
+ * tracecontext, baggage, b3 (single header), b3multi, jaeger, none. `none` disables propagation (listed with other
+ * names it throws, or, given `skipUnknown`, wins); an
  * empty value means "unset" (OpenTelemetry SDK environment variable spec) and returns {@link defaultPropagator}.
  * An unknown name throws a RangeError naming `source` (where the list came from: the variable, or a code option),
  * the unknown value and the accepted ones; given `skipUnknown`, it is passed to it and left out instead (what the
@@ -64,5 +65,14 @@ export function propagatorsFromNames(
   }
   // Nothing known named (`xray` alone): the setting is ignored, not read as `none`.
   if (skipped && list.length === 0 && !none) return defaultPropagator;
+  if (none && list.length > 0) {
+    // Whoever wrote `none` meant propagation off: with `skipUnknown` (the environment's way) it wins.
+    if (skipUnknown === undefined) {
+      throw new RangeError(
+        `${source}: "none" cannot be combined with other propagators; got ${JSON.stringify(names)}`,
+      );
+    }
+    return composite([]);
+  }
   return composite(list);
 }

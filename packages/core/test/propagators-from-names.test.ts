@@ -47,6 +47,17 @@ describe('propagatorsFromNames (OTEL_PROPAGATORS values)', () => {
     );
   });
 
+  it('refuses none listed with other names, or, reading the environment (skipUnknown), lets none win', () => {
+    expect(() => propagatorsFromNames('none,tracecontext', 'propagators')).toThrow(
+      'propagators: "none" cannot be combined with other propagators; got "none,tracecontext"',
+    );
+    const fromEnv = propagatorsFromNames('none, tracecontext', 'OTEL_PROPAGATORS', () => undefined);
+    const carrier: Record<string, string> = {};
+    fromEnv.inject(context, carrier);
+    expect(carrier).toEqual({});
+    expect(fromEnv.extract({ traceparent: `00-${T}-${S}-01` }).spanContext).toBeUndefined();
+  });
+
   it('does not accept names inherited from Object.prototype', () => {
     expect(() => propagatorsFromNames('constructor')).toThrow(RangeError);
   });

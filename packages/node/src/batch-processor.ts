@@ -11,6 +11,7 @@ import {
 } from './span-data.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
+import { timerDelay } from './timer-delay.js';
 
 /**
  * Defaults are the OpenTelemetry SDK spec's Batching processor defaults (and the `OTEL_BSP_*` variables'), except
@@ -109,7 +110,10 @@ export class BatchSpanProcessor implements SpanProcessor {
         `maxExportBatchSize (${this.maxExportBatchSize}) must not exceed maxQueueSize (${this.maxQueueSize})`,
       );
     }
-    this.scheduledDelayMillis = positiveNumber('scheduledDelayMillis', options.scheduledDelayMillis ?? 1000);
+    this.scheduledDelayMillis = nonNegativeNumber(
+      'scheduledDelayMillis',
+      options.scheduledDelayMillis ?? 1000,
+    );
     this.exportTimeoutMillis = positiveNumber(
       'exportTimeoutMillis',
       options.exportTimeoutMillis ?? DEFAULT_EXPORT_TIMEOUT_MILLIS,
@@ -255,7 +259,7 @@ export class BatchSpanProcessor implements SpanProcessor {
       else {
         // Nothing in flight, so a Retry-After pause is what holds the next export.
         if (this.resumeAt >= endsAt) break;
-        await new Promise((resolve) => setTimeout(resolve, this.resumeAt - Date.now()).unref());
+        await new Promise((resolve) => setTimeout(resolve, timerDelay(this.resumeAt - Date.now())).unref());
       }
     }
     await Promise.all(this.inFlight);
@@ -289,7 +293,7 @@ export class BatchSpanProcessor implements SpanProcessor {
         this.timer = undefined;
         while (this.queued > 0 && this.mayStart()) this.startExport();
         if (this.queued > 0) this.armTimer();
-      }, delay),
+      }, timerDelay(delay)),
     );
     this.timer.unref();
   }
@@ -331,7 +335,10 @@ export class BatchSpanProcessor implements SpanProcessor {
   private async exportBatch(batch: SpanBatch): Promise<void> {
     let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<ExportResult>((resolve) => {
-      timeout = setTimeout(() => resolve(FAILED_TIMEOUT), this.exportTimeoutMillis + ABANDON_GRACE_MILLIS);
+      timeout = setTimeout(
+        () => resolve(FAILED_TIMEOUT),
+        timerDelay(this.exportTimeoutMillis + ABANDON_GRACE_MILLIS),
+      );
       timeout.unref();
     });
     let result: ExportResult;
@@ -358,6 +365,13 @@ export class BatchSpanProcessor implements SpanProcessor {
 function positiveInteger(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`${option} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function nonNegativeNumber(option: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${option} must be a number of milliseconds >= 0, got ${value}`);
   }
   return value;
 }

@@ -353,7 +353,7 @@ function resolveBatch(
     warnIgnored(warn, problem, 'batches take the whole queue instead');
     maxExportBatchSize = queue;
   }
-  const scheduledDelayMillis = int('scheduledDelayMillis', 1) ?? fromEnv.scheduledDelayMillis;
+  const scheduledDelayMillis = int('scheduledDelayMillis', 0) ?? fromEnv.scheduledDelayMillis;
   const exportTimeoutMillis = int('exportTimeoutMillis', 1) ?? fromEnv.exportTimeoutMillis;
   const maxConcurrentExports = int('maxConcurrentExports', 1);
   if (maxQueueSize !== undefined) batch.maxQueueSize = maxQueueSize;

@@ -1,3 +1,5 @@
+import { timerDelay } from './timer-delay.js';
+
 /**
  * Waits for what `work` starts, at most `millis`; its failure, thrown or rejected, is ignored: flushes and shutdowns
  * report nothing, and must never turn into a rejection in the app. The timer holds the process only with
@@ -6,7 +8,7 @@
 export async function withDeadline(work: () => unknown, millis: number, keepAlive = false): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, millis);
+    timer = setTimeout(resolve, timerDelay(millis));
     if (!keepAlive) timer.unref();
   });
   let running: Promise<unknown>;

@@ -17,11 +17,11 @@ export const warnOfEnv: EnvWarn = (message) => {
  * value is reported and ignored ("MUST generate a warning and gracefully ignore the setting"), so a variable set
  * for a whole platform, or for another SDK, never keeps a service from starting. Invalid code options still throw.
  */
-export function orIgnored<T>(warn: EnvWarn, parse: () => T): T | undefined {
+export function orIgnored<T>(warn: EnvWarn, parse: () => T, instead?: string): T | undefined {
   try {
     return parse();
   } catch (error) {
-    warnIgnored(warn, error instanceof Error ? error.message : String(error));
+    warnIgnored(warn, error instanceof Error ? error.message : String(error), instead);
     return undefined;
   }
 }

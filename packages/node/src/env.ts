@@ -3,6 +3,7 @@ import { checkTls, type ExporterTlsOptions, readPemFile } from './exporters/tls-
 import { parseKeyValueList } from './key-value-list.js';
 import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
 import type { SpanLimits } from './span-limits.js';
+import { MAX_TIMER_MILLIS } from './timer-delay.js';
 
 export const EXPORTER_NAMES = ['otlp', 'zipkin', 'console', 'none'] as const;
 export type ExporterName = (typeof EXPORTER_NAMES)[number];
@@ -24,6 +25,9 @@ export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 
 export const COMPRESSIONS = ['gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
+
+/** OTEL_LOG_LEVEL's values (OpenTelemetry SDK environment variables, "General SDK Configuration"). */
+const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
 
 /** What the standard environment variables ask for, validated; fields stay undefined when a variable is unset. */
 export interface EnvOptions {
@@ -63,20 +67,42 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     return value === undefined || value === '' ? undefined : value;
   };
   /** `parse(value)` of a variable that is set; one that is invalid is warned of and counts as unset. */
-  const parsed = <T>(name: string, parse: (value: string) => T): T | undefined => {
+  const parsed = <T>(name: string, parse: (value: string) => T, instead?: string): T | undefined => {
     const value = get(name);
-    return value === undefined ? undefined : orIgnored(warn, () => parse(value));
+    return value === undefined ? undefined : orIgnored(warn, () => parse(value), instead);
   };
-  const int = (name: string, min: number) => parsed(name, (v) => parseInteger(v, name, min));
-  const oneOf = <T extends string>(name: string, accepted: readonly T[]) =>
-    parsed(name, (v) => checkOneOf(v.toLowerCase(), name, accepted));
-  const url = (name: string, toTraces: (url: string) => string = (u) => u) =>
-    parsed(name, (v) => toTraces(checkHttpUrl(v, name)));
-  const headerList = (name: string) => parsed(name, (v) => checkHeaders(parseKeyValueList(v, name), name));
-  const protocol = (name: string) => parsed(name, (v) => parseProtocol(v, name));
+  const int = (name: string, min: number, instead?: string) =>
+    parsed(name, (v) => parseInteger(v, name, min), instead);
+  // OpenTelemetry "Timeout": zero is indefinite, read as the longest delay a timer keeps (as the spec allows).
+  const timeout = (name: string, instead?: string) => {
+    const millis = int(name, 0, instead);
+    return millis === 0 ? MAX_TIMER_MILLIS : millis;
+  };
+  const oneOf = <T extends string>(name: string, accepted: readonly T[], instead?: string) =>
+    parsed(name, (v) => checkOneOf(v.toLowerCase(), name, accepted), instead);
+  const url = (name: string, toTraces: (url: string) => string = (u) => u, instead?: string) =>
+    parsed(name, (v) => toTraces(checkHttpUrl(v, name)), instead);
+  // A malformed entry or header is left out alone, as OpenTelemetry JS does: one typo must not cost the
+  // Authorization header beside it.
+  const headerList = (name: string): Record<string, string> | undefined => {
+    const value = get(name);
+    if (value === undefined) return undefined;
+    const leaveOut = (problem: string) => warnIgnored(warn, problem, 'that entry is left out');
+    const headers: Record<string, string> = {};
+    for (const [key, text] of Object.entries(parseKeyValueList(value, name, leaveOut))) {
+      const header = { [key]: text };
+      if (orIgnored(warn, () => checkHeaders(header, name), 'that header is left out') !== undefined)
+        headers[key] = text;
+    }
+    return Object.keys(headers).length === 0 ? undefined : headers;
+  };
+  const protocol = (name: string, instead?: string) => parsed(name, (v) => parseProtocol(v, name), instead);
+  /** What an invalid signal-specific variable leaves in charge: the generic one. */
+  const genericUsed = (generic: string) => `the variable is ignored and ${generic} (or its default) used`;
 
   const otlpUrl =
-    url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? url('OTEL_EXPORTER_OTLP_ENDPOINT', appendTracesPath);
+    url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', undefined, genericUsed('OTEL_EXPORTER_OTLP_ENDPOINT')) ??
+    url('OTEL_EXPORTER_OTLP_ENDPOINT', appendTracesPath);
   const genericHeaders = headerList('OTEL_EXPORTER_OTLP_HEADERS');
   const tracesHeaders = headerList('OTEL_EXPORTER_OTLP_TRACES_HEADERS');
   const headers =
@@ -93,56 +119,85 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
   const [caName, caPath] = tlsFile('CERTIFICATE');
   const [certName, certPath] = tlsFile('CLIENT_CERTIFICATE');
   const [keyName, keyPath] = tlsFile('CLIENT_KEY');
-  const tls =
-    caPath === undefined && certPath === undefined && keyPath === undefined
+  // The CA and the client certificate are separate settings: one that cannot be used leaves the other in place.
+  const ca =
+    caPath === undefined
       ? undefined
-      : orIgnored(warn, () =>
-          checkTls(
-            {
-              ca: readPemFile(caPath, caName),
-              cert: readPemFile(certPath, certName),
-              key: readPemFile(keyPath, keyName),
-            },
-            { ca: caName, cert: certName, key: keyName },
-          ),
+      : orIgnored(
+          warn,
+          () =>
+            checkTls({ ca: readPemFile(caPath, caName) }, { ca: caName, cert: certName, key: keyName }).ca,
+          'the default trusted CAs are used',
         );
+  const client =
+    certPath === undefined && keyPath === undefined
+      ? undefined
+      : orIgnored(
+          warn,
+          () =>
+            checkTls(
+              { cert: readPemFile(certPath, certName), key: readPemFile(keyPath, keyName) },
+              { ca: caName, cert: certName, key: keyName },
+            ),
+          'no client certificate is sent',
+        );
+  const tls =
+    ca === undefined && client === undefined ? undefined : { ca, cert: client?.cert, key: client?.key };
 
   // OpenTelemetry: a signal-specific variable wins over the generic one.
   const attributeValueLength =
-    int('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0);
-  const attributeCount = int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 0) ?? int('OTEL_ATTRIBUTE_COUNT_LIMIT', 0);
+    int('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0, genericUsed('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT')) ??
+    int('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0);
+  const attributeCount =
+    int('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 0, genericUsed('OTEL_ATTRIBUTE_COUNT_LIMIT')) ??
+    int('OTEL_ATTRIBUTE_COUNT_LIMIT', 0);
+  // Read where warnings are written (sdk-warn.ts); here only so that a value it does not know is reported.
+  oneOf('OTEL_LOG_LEVEL', LOG_LEVELS, 'warnings stay on');
 
   return {
     disabled: parsed('OTEL_SDK_DISABLED', (v) => parseBoolean(v, 'OTEL_SDK_DISABLED')),
-    exporters: parsed('OTEL_TRACES_EXPORTER', (v) =>
-      parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
-        warnIgnored(
-          warn,
-          `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
-          'it is left out',
+    exporters: parsed(
+      'OTEL_TRACES_EXPORTER',
+      (v) =>
+        noneWins(v, 'OTEL_TRACES_EXPORTER', 'exporters', 'nothing is exported', warn) ??
+        parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
+          warnIgnored(
+            warn,
+            `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
+            'it is left out',
+          ),
         ),
-      ),
     ),
     otlp: {
       url: otlpUrl,
       headers,
-      timeoutMillis: int('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1) ?? int('OTEL_EXPORTER_OTLP_TIMEOUT', 1),
+      timeoutMillis:
+        timeout('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', genericUsed('OTEL_EXPORTER_OTLP_TIMEOUT')) ??
+        timeout('OTEL_EXPORTER_OTLP_TIMEOUT'),
       compression:
-        oneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', COMPRESSIONS) ??
-        oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS),
-      protocol: protocol('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? protocol('OTEL_EXPORTER_OTLP_PROTOCOL'),
+        oneOf(
+          'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+          COMPRESSIONS,
+          genericUsed('OTEL_EXPORTER_OTLP_COMPRESSION'),
+        ) ?? oneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS),
+      protocol:
+        protocol('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', genericUsed('OTEL_EXPORTER_OTLP_PROTOCOL')) ??
+        protocol('OTEL_EXPORTER_OTLP_PROTOCOL'),
       tls,
     },
     zipkin: {
       url: url('OTEL_EXPORTER_ZIPKIN_ENDPOINT'),
-      timeoutMillis: int('OTEL_EXPORTER_ZIPKIN_TIMEOUT', 1),
+      timeoutMillis: timeout('OTEL_EXPORTER_ZIPKIN_TIMEOUT'),
     },
-    propagators: get('OTEL_PROPAGATORS'),
+    propagators: parsed(
+      'OTEL_PROPAGATORS',
+      (v) => noneWins(v, 'OTEL_PROPAGATORS', 'propagators', 'nothing is propagated', warn)?.[0] ?? v,
+    ),
     sampler: oneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES),
     samplerArg: get('OTEL_TRACES_SAMPLER_ARG'),
     batch: {
-      scheduledDelayMillis: int('OTEL_BSP_SCHEDULE_DELAY', 1),
-      exportTimeoutMillis: int('OTEL_BSP_EXPORT_TIMEOUT', 1),
+      scheduledDelayMillis: int('OTEL_BSP_SCHEDULE_DELAY', 0),
+      exportTimeoutMillis: timeout('OTEL_BSP_EXPORT_TIMEOUT'),
       maxQueueSize: int('OTEL_BSP_MAX_QUEUE_SIZE', 1),
       maxExportBatchSize: int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1),
     },
@@ -192,6 +247,27 @@ export function parseExporterNames(
     throw new RangeError(`${name}: "none" cannot be combined with other exporters; got ${describe(value)}`);
   }
   return names.length === 0 ? undefined : names;
+}
+
+/**
+ * `none` listed with other names (`none,otlp`): the spec leaves the combination open. Whoever wrote `none` meant to
+ * switch the thing off, so it wins, with a warning; `['none']` then, else undefined.
+ */
+function noneWins(
+  value: string,
+  variable: string,
+  what: string,
+  effect: string,
+  warn: EnvWarn,
+): ['none'] | undefined {
+  const names = value.split(',').map((name) => name.trim().toLowerCase());
+  if (!names.includes('none') || names.every((name) => name === 'none' || name === '')) return undefined;
+  warnIgnored(
+    warn,
+    `${variable}: "none" cannot be combined with other ${what}; got ${describe(value)}`,
+    `${effect}`,
+  );
+  return ['none'];
 }
 
 function parseBoolean(value: string | undefined, name: string): boolean | undefined {

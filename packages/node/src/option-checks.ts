@@ -53,12 +53,27 @@ export function checkHttpUrl(value: unknown, name: string): string {
   try {
     url = new URL(text);
   } catch {
-    throw new TypeError(`${name} must be an absolute http:// or https:// URL; got ${describe(value)}`);
+    throw new TypeError(
+      `${name} must be an absolute http:// or https:// URL; got ${describe(withoutUserinfo(text))}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new RangeError(`${name} must be an absolute http:// or https:// URL; got ${describe(value)}`);
+    throw new RangeError(
+      `${name} must be an absolute http:// or https:// URL; got ${describe(withoutUserinfo(text))}`,
+    );
   }
   return text;
+}
+
+/**
+ * A URL's `user:password@` masked for a message: an endpoint written without its scheme (`user:token@collector:4318`)
+ * parses as the scheme `user:`, so the credential would be quoted whole in a log.
+ */
+function withoutUserinfo(text: string): string {
+  return text.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i,
+    (_, scheme: string | undefined) => `${scheme ?? ''}***@`,
+  );
 }
 
 export function checkStringRecord(value: unknown, name: string): Record<string, string> {
@@ -91,8 +106,14 @@ export function checkHeaders(headers: Record<string, string>, name: string): Rec
   return headers;
 }
 
+/** How long a quoted value may be in a message: a whole mistyped variable of kilobytes would make one log line. */
+const QUOTED_LENGTH = 100;
+
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    if (value.length <= QUOTED_LENGTH) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, QUOTED_LENGTH))}… (${value.length} characters)`;
+  }
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';

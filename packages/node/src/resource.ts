@@ -40,6 +40,9 @@ export function detectResource(options: ResourceOptions = {}): Resource {
   const fromEnv = orIgnored(options.warn ?? warnOfEnv, () =>
     parseKeyValueList(env['OTEL_RESOURCE_ATTRIBUTES'], 'OTEL_RESOURCE_ATTRIBUTES'),
   );
+  // An empty service.name there (`service.name=,team=pay`) counts as unset, as a blank OTEL_SERVICE_NAME does: a
+  // service without a name cannot be found in any backend.
+  if (fromEnv?.['service.name']?.trim() === '') delete fromEnv['service.name'];
   const pkg = findPackage(options.cwd ?? appDirectory(options.mainScript ?? process.argv[1]));
   const attributes: Attributes = {
     'service.name': pkg?.name ?? 'unknown_service:node',

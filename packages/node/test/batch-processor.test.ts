@@ -171,6 +171,38 @@ describe('BatchSpanProcessor', () => {
     expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 2 });
   });
 
+  it('takes an export timeout as long as a timer can hold (2^31 - 1 ms) as that, not as 1 ms', async () => {
+    const overflows: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'TimeoutOverflowWarning') overflows.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const exporter = new ControlledExporter();
+      const processor = track(
+        new BatchSpanProcessor(exporter, {
+          exportTimeoutMillis: 2 ** 31 - 1,
+          maxExportBatchSize: 2,
+          scheduledDelayMillis: 60_000,
+        }),
+      );
+      for (let i = 0; i < 4; i++) processor.onEnd(makeSpan());
+      // Past 2^31 - 1, Node fires a timer after 1 ms: the export would have been given up, the next one started.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(exporter.calls).toHaveLength(1);
+      exporter.calls[0]!.resolve({ code: 0 });
+      await new Promise(setImmediate);
+      expect(exporter.calls).toHaveLength(2);
+      exporter.calls[1]!.resolve({ code: 0 });
+      await new Promise(setImmediate);
+      expect(exporter.maxInFlight).toBe(1);
+      expect(processor.stats).toMatchObject({ spansExported: 4, exportFailures: 0, droppedExportFailed: 0 });
+      expect(overflows).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('counts an exporter that throws or rejects, and never throws into onEnd or forceFlush', async () => {
     const stats = new TracerStats();
     const throwing: SpanExporter = {

@@ -132,11 +132,6 @@ describe('readEnv', () => {
     const cases: [string, string, string][] = [
       ['OTEL_SDK_DISABLED', 'yes', 'OTEL_SDK_DISABLED must be true or false; got "yes"'],
       [
-        'OTEL_TRACES_EXPORTER',
-        'none,console',
-        'OTEL_TRACES_EXPORTER: "none" cannot be combined with other exporters; got "none,console"',
-      ],
-      [
         'OTEL_EXPORTER_OTLP_ENDPOINT',
         'collector:4318',
         'OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL; got "collector:4318"',
@@ -149,8 +144,8 @@ describe('readEnv', () => {
       [
         // Written with a colon by mistake: the message must not quote the credential.
         'OTEL_EXPORTER_OTLP_HEADERS',
-        'x=1,Authorization: Bearer sk_live_SECRET',
-        'OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs; entry 2 has no key=',
+        'Authorization: Bearer sk_live_SECRET',
+        'OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs; entry 1 has no key=; that entry is left out.',
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
@@ -167,11 +162,11 @@ describe('readEnv', () => {
         'authorization=Bearer%0Asecret',
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS: the value of "authorization" is not a valid HTTP header value',
       ],
-      ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s', 'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 1; got "10s"'],
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s', 'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 0; got "10s"'],
       [
         'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
-        '0',
-        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 1; got "0"',
+        '-1',
+        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 0; got "-1"; the variable is ignored and OTEL_EXPORTER_OTLP_TIMEOUT (or its default) used.',
       ],
       [
         'OTEL_EXPORTER_OTLP_COMPRESSION',
@@ -201,15 +196,15 @@ describe('readEnv', () => {
       [
         'OTEL_EXPORTER_ZIPKIN_TIMEOUT',
         '-5',
-        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 1; got "-5"',
+        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 0; got "-5"',
       ],
       [
         'OTEL_TRACES_SAMPLER',
         'sometimes',
         'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, ratelimited, parentbased_ratelimited; got "sometimes"',
       ],
-      ['OTEL_BSP_SCHEDULE_DELAY', '0', 'OTEL_BSP_SCHEDULE_DELAY must be an integer >= 1; got "0"'],
-      ['OTEL_BSP_EXPORT_TIMEOUT', '1.5', 'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1; got "1.5"'],
+      ['OTEL_BSP_SCHEDULE_DELAY', '-1', 'OTEL_BSP_SCHEDULE_DELAY must be an integer >= 0; got "-1"'],
+      ['OTEL_BSP_EXPORT_TIMEOUT', '1.5', 'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 0; got "1.5"'],
       ['OTEL_BSP_MAX_QUEUE_SIZE', 'big', 'OTEL_BSP_MAX_QUEUE_SIZE must be an integer >= 1; got "big"'],
       [
         'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
@@ -255,6 +250,93 @@ describe('readEnv', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain(message);
       expect(env).toEqual(readEnv({}));
+    });
+
+    it('reads a timeout of 0 as no limit (the longest timer) and takes a schedule delay of 0', () => {
+      const warnings: string[] = [];
+      const env = readEnv(
+        {
+          OTEL_EXPORTER_OTLP_TIMEOUT: '0',
+          OTEL_EXPORTER_ZIPKIN_TIMEOUT: '0',
+          OTEL_BSP_EXPORT_TIMEOUT: '0',
+          OTEL_BSP_SCHEDULE_DELAY: '0',
+        },
+        (warning) => warnings.push(warning),
+      );
+      expect(warnings).toEqual([]);
+      expect(env.otlp.timeoutMillis).toBe(2 ** 31 - 1);
+      expect(env.zipkin.timeoutMillis).toBe(2 ** 31 - 1);
+      expect(env.batch).toMatchObject({ exportTimeoutMillis: 2 ** 31 - 1, scheduledDelayMillis: 0 });
+    });
+
+    it('leaves out a malformed header entry or header alone, keeping the others', () => {
+      const warnings: string[] = [];
+      const env = readEnv(
+        {
+          OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x,Api-Key: SECRET,x-ok=1,bad name=2,x-pct=%zz',
+          OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-traces=3',
+        },
+        (warning) => warnings.push(warning),
+      );
+      expect(env.otlp.headers).toEqual({ authorization: 'Bearer x', 'x-ok': '1', 'x-traces': '3' });
+      expect(warnings).toEqual([
+        'tracewire: OTEL_EXPORTER_OTLP_HEADERS: expected comma-separated key=value pairs; entry 2 has no key=; that entry is left out.',
+        'tracewire: OTEL_EXPORTER_OTLP_HEADERS: invalid percent-encoding in entry 5 (expected %XX escapes); that entry is left out.',
+        'tracewire: OTEL_EXPORTER_OTLP_HEADERS: "bad name" is not a valid HTTP header name; that header is left out.',
+      ]);
+      expect(warnings.join('\n')).not.toContain('SECRET');
+    });
+
+    it.each([
+      ['OTEL_TRACES_EXPORTER', 'none,otlp', 'exporters', 'nothing is exported'],
+      ['OTEL_PROPAGATORS', 'tracecontext, NONE', 'propagators', 'nothing is propagated'],
+    ])('lets none win when %s=%s lists it with others, with a warning', (name, value, what, effect) => {
+      const warnings: string[] = [];
+      const config = resolveConfig({}, { [name]: value }, (warning) => warnings.push(warning));
+      expect(warnings).toEqual([
+        `tracewire: ${name}: "none" cannot be combined with other ${what}; got ${JSON.stringify(value)}; ${effect}.`,
+      ]);
+      if (name === 'OTEL_TRACES_EXPORTER') expect(config.exporters).toEqual([]);
+      else {
+        const carrier: Record<string, string> = {};
+        config.propagator.inject(
+          {
+            spanContext: {
+              traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+              spanId: '00f067aa0ba902b7',
+              traceFlags: 1,
+            },
+          },
+          carrier,
+        );
+        expect(carrier).toEqual({});
+      }
+    });
+
+    it('quotes at most 100 characters of a value, and never the userinfo of an endpoint', () => {
+      const warnings: string[] = [];
+      readEnv(
+        {
+          OTEL_TRACES_SAMPLER: 'x'.repeat(5000),
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'user:s3cret-token@collector:4318',
+          OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'ftp://me:pw@zipkin/spans',
+        },
+        (warning) => warnings.push(warning),
+      );
+      expect(warnings).toEqual([
+        'tracewire: OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL; got "***@collector:4318"; the variable is ignored and its default used.',
+        'tracewire: OTEL_EXPORTER_ZIPKIN_ENDPOINT must be an absolute http:// or https:// URL; got "ftp://***@zipkin/spans"; the variable is ignored and its default used.',
+        `tracewire: OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, ratelimited, parentbased_ratelimited; got "${'x'.repeat(100)}"… (5000 characters); the variable is ignored and its default used.`,
+      ]);
+    });
+
+    it('warns of an OTEL_LOG_LEVEL it does not know', () => {
+      const warnings: string[] = [];
+      readEnv({ OTEL_LOG_LEVEL: 'loud' }, (warning) => warnings.push(warning));
+      readEnv({ OTEL_LOG_LEVEL: 'ERROR' }, (warning) => warnings.push(warning));
+      expect(warnings).toEqual([
+        'tracewire: OTEL_LOG_LEVEL must be one of none, error, warn, info, debug, verbose, all; got "loud"; warnings stay on.',
+      ]);
     });
 
     it('leaves out an unknown exporter name and keeps the known ones', () => {
@@ -585,7 +667,7 @@ describe('resolveConfig', () => {
         'batch.scheduledDelayMillis',
         { batch: { scheduledDelayMillis: -1 } },
         RangeError,
-        'batch.scheduledDelayMillis must be an integer >= 1; got -1',
+        'batch.scheduledDelayMillis must be an integer >= 0; got -1',
       ],
       [
         'batch.exportTimeoutMillis',

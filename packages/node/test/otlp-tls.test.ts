@@ -178,6 +178,39 @@ describe('TLS configuration errors, at start-up', () => {
     ]);
   });
 
+  it('keeps a usable CA when the client certificate next to it cannot be used, and the other way round', () => {
+    const warnings: string[] = [];
+    const withCa = resolveConfig(
+      {},
+      { OTEL_EXPORTER_OTLP_CERTIFICATE: certPath, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: certPath },
+      (warning) => warnings.push(warning),
+    );
+    expect(withCa.exporters).toEqual([
+      {
+        kind: 'otlp',
+        options: expect.objectContaining({ tls: { ca: cert, cert: undefined, key: undefined } }),
+      },
+    ]);
+    const withClient = resolveConfig(
+      {},
+      {
+        OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem',
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: certPath,
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: keyPath,
+      },
+      (warning) => warnings.push(warning),
+    );
+    expect(withClient.exporters).toEqual([
+      { kind: 'otlp', options: expect.objectContaining({ tls: { ca: undefined, cert, key } }) },
+    ]);
+    expect(warnings).toEqual([
+      'tracewire: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is set without OTEL_EXPORTER_OTLP_CLIENT_KEY: a client certificate needs its private key; no client certificate is sent.',
+      expect.stringMatching(
+        /^tracewire: OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read "\/nonexistent\/ca.pem" .*; the default trusted CAs are used\.$/,
+      ),
+    ]);
+  });
+
   it('names the code option that is wrong', () => {
     expect(() => resolveConfig({ otlp: { tls: { key: key.toString() } } }, {})).toThrow(
       'otlp.tls.key is set without otlp.tls.cert',

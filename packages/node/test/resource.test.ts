@@ -134,6 +134,15 @@ describe('detectResource', () => {
     expect(blank.attributes['service.name']).toBe('from-attrs');
   });
 
+  it('takes an empty service.name in OTEL_RESOURCE_ATTRIBUTES as unset, keeping the other attributes', () => {
+    const { attributes } = detectResource({
+      env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=,team=pay' },
+      cwd: appDir({ name: 'shop' }),
+    });
+    expect(attributes['service.name']).toBe('shop');
+    expect(attributes['team']).toBe('pay');
+  });
+
   it('uses service.name from OTEL_RESOURCE_ATTRIBUTES over package.json', () => {
     const { attributes } = detectResource({
       env: { OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' },

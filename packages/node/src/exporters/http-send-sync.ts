@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
+import { timerDelay } from '../timer-delay.js';
 import type { ExporterTlsOptions } from './tls-options.js';
 
 export interface HttpSendSyncOptions {
@@ -74,7 +75,7 @@ export function httpSendSync(body: Uint8Array, options: HttpSendSyncOptions): Se
   const unavailable = helperUnavailable();
   if (unavailable !== undefined) return failed(unavailable);
   // spawnSync takes whole milliseconds, and 0 would mean no limit at all.
-  const timeoutMillis = Math.floor(options.timeoutMillis);
+  const timeoutMillis = timerDelay(Math.floor(options.timeoutMillis));
   if (!(timeoutMillis >= 1)) return failed('no time left for it');
   const payload = options.compression === 'gzip' ? gzipSync(body) : body;
   const headers: Record<string, string> = {

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { suppressTracing } from '../context.js';
+import { timerDelay } from '../timer-delay.js';
 import { printable } from './log-text.js';
 
 const gzipAsync = promisify(gzip);
@@ -209,7 +210,7 @@ export function backoff(attempt: number, policy: RetryPolicy): number {
 
 function sleep(ms: number): Promise<void> {
   // Unref'd: a retry wait alone never keeps the process alive past the app's own work.
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, timerDelay(ms)).unref());
 }
 
 function unrefSocket(socket: { unref(): unknown }): void {
@@ -262,7 +263,7 @@ function postOnce(
     );
     const timer = setTimeout(() => {
       request.destroy(new Error(`export timed out after ${timeoutMillis} ms`));
-    }, timeoutMillis);
+    }, timerDelay(timeoutMillis));
     timer.unref();
     // Like the timers: a collector that accepts the connection but never answers must not keep a finished app
     // alive. Whoever waits for the export (forceFlush, shutdown, the beforeExit hook) holds the process instead.
