@@ -1,19 +1,5 @@
 import { TraceFlags } from '@tracewire/core';
-import { alwaysOff, alwaysOn, type Sampler } from './sampler.js';
-import type { Attributes, SpanKind } from './span-data.js';
-
-/** How a sampler that follows its callers takes a decision sent without ids (`shouldSampleCallerDecision`). */
-const kCallerDecision = Symbol('tracewire.callerDecision');
-
-interface FollowsCallers extends Sampler {
-  [kCallerDecision](
-    sampled: boolean,
-    traceId: string,
-    name: string,
-    kind: SpanKind,
-    attributes: Attributes | undefined,
-  ): boolean;
-}
+import { alwaysOff, alwaysOn, type FollowsCallers, kCallerDecision, type Sampler } from './sampler.js';
 
 export interface ParentBasedOptions {
   /** Decides for spans without a parent (new traces). */
@@ -65,26 +51,6 @@ export function parentBased(options: ParentBasedOptions): Sampler {
     toString: () => description,
   };
   return sampler;
-}
-
-/**
- * A sampling decision a caller sent without trace ids (B3 `b3: 0` on a proxy's health check, `b3: 1`, `b3: d`)
- * decides a new trace where the sampler follows its callers: a `parentBased` sampler takes it as a remote parent's
- * sampled flag. Any other sampler decides as for a new trace, ignoring it as it would ignore a parent's flag, so
- * `always_off` or `ratelimited` cannot be talked out of their decision by a header.
- */
-export function shouldSampleCallerDecision(
-  sampler: Sampler,
-  sampled: boolean,
-  traceId: string,
-  name: string,
-  kind: SpanKind,
-  attributes: Attributes | undefined,
-): boolean {
-  const follow = (sampler as Partial<FollowsCallers>)[kCallerDecision];
-  return follow !== undefined
-    ? follow(sampled, traceId, name, kind, attributes)
-    : sampler.shouldSample(traceId, undefined, name, kind, attributes);
 }
 
 function pick(value: Sampler | undefined, fallback: Sampler, name: string): Sampler {

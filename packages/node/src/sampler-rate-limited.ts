@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { TraceFlags } from '@tracewire/core';
-import type { Sampler } from './sampler.js';
+import { type IgnoresCallers, kIgnoresCallers, type Sampler } from './sampler.js';
 
 /**
  * Samples at most `perSecond` traces per second, averaged by a token bucket that holds one second's worth: a burst
@@ -22,7 +22,8 @@ export function rateLimited(perSecond: number, now: () => number = () => perform
   let tokens = perSecond === 0 ? 0 : capacity;
   let last = now();
   const description = `RateLimitingSampler{${perSecond}}`;
-  return {
+  const sampler: IgnoresCallers = {
+    [kIgnoresCallers]: true,
     shouldSample(_traceId, parent) {
       if (parent !== undefined && parent.isRemote !== true)
         return (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
@@ -40,4 +41,5 @@ export function rateLimited(perSecond: number, now: () => number = () => perform
     },
     toString: () => description,
   };
+  return sampler;
 }

@@ -1,4 +1,4 @@
-import type { Sampler } from './sampler.js';
+import { type IgnoresCallers, kIgnoresCallers, type Sampler } from './sampler.js';
 
 const HALF = 2 ** 28;
 
@@ -18,7 +18,8 @@ export function traceIdRatio(ratio: number): Sampler {
   const thresholdHigh = Number(threshold / BigInt(HALF));
   const thresholdLow = Number(threshold % BigInt(HALF));
   const description = `TraceIdRatioBased{${ratio}}`;
-  return {
+  const sampler: IgnoresCallers = {
+    [kIgnoresCallers]: true,
     shouldSample(traceId) {
       if (traceId.length !== 32) return false;
       const high = Number.parseInt(traceId.slice(18, 25), 16);
@@ -27,4 +28,5 @@ export function traceIdRatio(ratio: number): Sampler {
     },
     toString: () => description,
   };
+  return sampler;
 }

@@ -18,8 +18,8 @@ import { holdProcessWhile } from './process-hold.js';
 import { RecordingSpan, type SpanSink } from './recording-span.js';
 import { detectResource, SDK_VERSION } from './resource.js';
 import type { Sampler } from './sampler.js';
-import { alwaysOn } from './sampler.js';
-import { parentBased, shouldSampleCallerDecision } from './sampler-parent-based.js';
+import { alwaysOn, shouldSampleCallerDecision } from './sampler.js';
+import { parentBased } from './sampler-parent-based.js';
 import { warnSamplerMisbehaved } from './sampler-warning.js';
 import type { Span } from './span.js';
 import {
@@ -60,8 +60,8 @@ export interface StartSpanOptions {
   sampled?: boolean;
   /**
    * @internal For a span with no parent: the decision a caller sent without trace ids (B3 `b3: 0` on a proxy's
-   * health check, `b3: 1`), which a parent-based sampler takes as a remote parent's flag and any other ignores
-   * (`shouldSampleCallerDecision`). Like `sampled: false` when tracing is off: the deny is passed on.
+   * health check, `b3: 1`), which a parent-based sampler takes as a remote parent's flag and the other built-in
+   * samplers ignore (`shouldSampleCallerDecision`). Like `sampled: false` when tracing is off: the deny is passed on.
    */
   callerDecision?: boolean;
   /** With a sampled span: mark its context debug (B3 `d`, `X-B3-Flags: 1`), kept by its sampled children. */

@@ -276,6 +276,18 @@ describe('Tracer.startSpan', () => {
     expect(
       new Tracer({ sampler: alwaysOn }).startSpan('f', { parent: null, callerDecision: false }).isRecording(),
     ).toBe(true);
+    // A custom sampler, such as one handing on to parentBased after its own rules, cannot pass the decision on:
+    // it is not asked, and the decision is taken as sent.
+    const inner = parentBased({ root: alwaysOn });
+    const custom: Sampler = {
+      shouldSample: (...args) => inner.shouldSample(...args),
+      toString: () => 'Custom',
+    };
+    const wrapping = new Tracer({ sampler: custom });
+    expect(wrapping.startSpan('h', { parent: null, callerDecision: false }).isRecording()).toBe(false);
+    expect(wrapping.startSpan('i', { parent: null, callerDecision: true }).isRecording()).toBe(true);
+    expect(wrapping.startSpan('j', { parent: null }).isRecording()).toBe(true);
+
     const disabled = new Tracer({ disabled: true, sampler: alwaysOn });
     const denied: Record<string, string> = {};
     w3cTraceContext.inject(
