@@ -292,7 +292,9 @@ export class BatchSpanProcessor implements SpanProcessor {
       setTimeout(() => {
         this.timer = undefined;
         while (this.queued > 0 && this.mayStart()) this.startExport();
-        if (this.queued > 0) this.armTimer();
+        // With every slot busy, the export that ends first arms the timer again (startExport): re-armed here, a
+        // short delay would wake the process every few ms for as long as a slow export runs.
+        if (this.queued > 0 && this.inFlight.size < this.maxConcurrentExports) this.armTimer();
       }, timerDelay(delay)),
     );
     this.timer.unref();

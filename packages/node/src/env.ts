@@ -3,7 +3,6 @@ import { checkTls, type ExporterTlsOptions, readPemFile } from './exporters/tls-
 import { parseKeyValueList } from './key-value-list.js';
 import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
 import type { SpanLimits } from './span-limits.js';
-import { MAX_TIMER_MILLIS } from './timer-delay.js';
 
 export const EXPORTER_NAMES = ['otlp', 'zipkin', 'console', 'none'] as const;
 export type ExporterName = (typeof EXPORTER_NAMES)[number];
@@ -73,11 +72,10 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
   };
   const int = (name: string, min: number, instead?: string) =>
     parsed(name, (v) => parseInteger(v, name, min), instead);
-  // OpenTelemetry "Timeout": zero is indefinite, read as the longest delay a timer keeps (as the spec allows).
-  const timeout = (name: string, instead?: string) => {
-    const millis = int(name, 0, instead);
-    return millis === 0 ? MAX_TIMER_MILLIS : millis;
-  };
+  // OpenTelemetry's "Timeout" reads zero as no limit; here it is refused, as OpenTelemetry JS does: one export to
+  // a collector that never answers would hold its slot for good, and every later span would be dropped.
+  const timeout = (name: string, instead?: string) =>
+    parsed(name, (v) => parseInteger(v, name, 1, 'no limit (0) is not supported'), instead);
   const oneOf = <T extends string>(name: string, accepted: readonly T[], instead?: string) =>
     parsed(name, (v) => checkOneOf(v.toLowerCase(), name, accepted), instead);
   const url = (name: string, toTraces: (url: string) => string = (u) => u, instead?: string) =>
@@ -159,7 +157,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     exporters: parsed(
       'OTEL_TRACES_EXPORTER',
       (v) =>
-        noneWins(v, 'OTEL_TRACES_EXPORTER', 'exporters', 'nothing is exported', warn) ??
+        noneWins(v, 'OTEL_TRACES_EXPORTER', 'exporters', 'it is read as none', warn) ??
         parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
           warnIgnored(
             warn,
@@ -191,7 +189,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     },
     propagators: parsed(
       'OTEL_PROPAGATORS',
-      (v) => noneWins(v, 'OTEL_PROPAGATORS', 'propagators', 'nothing is propagated', warn)?.[0] ?? v,
+      (v) => noneWins(v, 'OTEL_PROPAGATORS', 'propagators', 'it is read as none', warn)?.[0] ?? v,
     ),
     sampler: oneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES),
     samplerArg: get('OTEL_TRACES_SAMPLER_ARG'),
@@ -251,7 +249,8 @@ export function parseExporterNames(
 
 /**
  * `none` listed with other names (`none,otlp`): the spec leaves the combination open. Whoever wrote `none` meant to
- * switch the thing off, so it wins, with a warning; `['none']` then, else undefined.
+ * switch the thing off, so the variable is read as `none`, with a warning (a code option still wins over it);
+ * `['none']` then, else undefined.
  */
 function noneWins(
   value: string,
@@ -265,7 +264,7 @@ function noneWins(
   warnIgnored(
     warn,
     `${variable}: "none" cannot be combined with other ${what}; got ${describe(value)}`,
-    `${effect}`,
+    effect,
   );
   return ['none'];
 }
@@ -278,13 +277,22 @@ function parseBoolean(value: string | undefined, name: string): boolean | undefi
   throw new RangeError(`${name} must be true or false; got ${describe(value)}`);
 }
 
-function parseInteger(value: string | undefined, name: string, min: number): number | undefined {
+function parseInteger(
+  value: string | undefined,
+  name: string,
+  min: number,
+  why?: string,
+): number | undefined {
   if (value === undefined) return undefined;
   const number = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(number)) {
     throw new TypeError(`${name} must be an integer >= ${min}; got ${describe(value)}`);
   }
-  if (number < min) throw new RangeError(`${name} must be an integer >= ${min}; got ${describe(value)}`);
+  if (number < min) {
+    throw new RangeError(
+      `${name} must be an integer >= ${min}${why ? ` (${why})` : ''}; got ${describe(value)}`,
+    );
+  }
   return number;
 }
 

@@ -67,13 +67,14 @@ export function checkHttpUrl(value: unknown, name: string): string {
 
 /**
  * A URL's `user:password@` masked for a message: an endpoint written without its scheme (`user:token@collector:4318`)
- * parses as the scheme `user:`, so the credential would be quoted whole in a log.
+ * parses as the scheme `user:`, so the credential would be quoted whole in a log. Everything up to the last `@` is
+ * masked, since a password written unescaped may hold `/`, `#` or `@`.
  */
 function withoutUserinfo(text: string): string {
-  return text.replace(
-    /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i,
-    (_, scheme: string | undefined) => `${scheme ?? ''}***@`,
-  );
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  return `${scheme}***${text.slice(at)}`;
 }
 
 export function checkStringRecord(value: unknown, name: string): Record<string, string> {

@@ -171,6 +171,27 @@ describe('BatchSpanProcessor', () => {
     expect(processor.stats).toMatchObject({ exportFailures: 1, droppedExportFailed: 2 });
   });
 
+  it('with a schedule delay of 0, sets no timer while every export slot is busy: nothing wakes the process', async () => {
+    vi.useFakeTimers();
+    const exporter = new ControlledExporter();
+    const processor = track(
+      new BatchSpanProcessor(exporter, { scheduledDelayMillis: 0, exportTimeoutMillis: 60_000 }),
+    );
+    processor.onEnd(makeSpan());
+    await vi.advanceTimersByTimeAsync(1);
+    expect(exporter.calls).toHaveLength(1);
+    processor.onEnd(makeSpan());
+    await vi.advanceTimersByTimeAsync(50);
+    // Only the export's own time limit is pending, not a timer re-armed every millisecond.
+    expect(vi.getTimerCount()).toBe(1);
+    exporter.calls[0]!.resolve({ code: 0 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(exporter.calls).toHaveLength(2);
+    exporter.calls[1]!.resolve({ code: 0 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(processor.stats).toMatchObject({ spansExported: 2 });
+  });
+
   it('takes an export timeout as long as a timer can hold (2^31 - 1 ms) as that, not as 1 ms', async () => {
     const overflows: Error[] = [];
     const onWarning = (warning: Error) => {

@@ -162,11 +162,11 @@ describe('readEnv', () => {
         'authorization=Bearer%0Asecret',
         'OTEL_EXPORTER_OTLP_TRACES_HEADERS: the value of "authorization" is not a valid HTTP header value',
       ],
-      ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s', 'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 0; got "10s"'],
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', '10s', 'OTEL_EXPORTER_OTLP_TIMEOUT must be an integer >= 1; got "10s"'],
       [
         'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
-        '-1',
-        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 0; got "-1"; the variable is ignored and OTEL_EXPORTER_OTLP_TIMEOUT (or its default) used.',
+        '0',
+        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "0"; the variable is ignored and OTEL_EXPORTER_OTLP_TIMEOUT (or its default) used.',
       ],
       [
         'OTEL_EXPORTER_OTLP_COMPRESSION',
@@ -196,7 +196,7 @@ describe('readEnv', () => {
       [
         'OTEL_EXPORTER_ZIPKIN_TIMEOUT',
         '-5',
-        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 0; got "-5"',
+        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "-5"',
       ],
       [
         'OTEL_TRACES_SAMPLER',
@@ -204,7 +204,7 @@ describe('readEnv', () => {
         'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, ratelimited, parentbased_ratelimited; got "sometimes"',
       ],
       ['OTEL_BSP_SCHEDULE_DELAY', '-1', 'OTEL_BSP_SCHEDULE_DELAY must be an integer >= 0; got "-1"'],
-      ['OTEL_BSP_EXPORT_TIMEOUT', '1.5', 'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 0; got "1.5"'],
+      ['OTEL_BSP_EXPORT_TIMEOUT', '1.5', 'OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1; got "1.5"'],
       ['OTEL_BSP_MAX_QUEUE_SIZE', 'big', 'OTEL_BSP_MAX_QUEUE_SIZE must be an integer >= 1; got "big"'],
       [
         'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
@@ -252,21 +252,16 @@ describe('readEnv', () => {
       expect(env).toEqual(readEnv({}));
     });
 
-    it('reads a timeout of 0 as no limit (the longest timer) and takes a schedule delay of 0', () => {
+    it('refuses a timeout of 0 (no limit: a hung export would hold its slot for good) and takes a delay of 0', () => {
       const warnings: string[] = [];
-      const env = readEnv(
-        {
-          OTEL_EXPORTER_OTLP_TIMEOUT: '0',
-          OTEL_EXPORTER_ZIPKIN_TIMEOUT: '0',
-          OTEL_BSP_EXPORT_TIMEOUT: '0',
-          OTEL_BSP_SCHEDULE_DELAY: '0',
-        },
-        (warning) => warnings.push(warning),
+      const env = readEnv({ OTEL_BSP_EXPORT_TIMEOUT: '0', OTEL_BSP_SCHEDULE_DELAY: '0' }, (warning) =>
+        warnings.push(warning),
       );
-      expect(warnings).toEqual([]);
-      expect(env.otlp.timeoutMillis).toBe(2 ** 31 - 1);
-      expect(env.zipkin.timeoutMillis).toBe(2 ** 31 - 1);
-      expect(env.batch).toMatchObject({ exportTimeoutMillis: 2 ** 31 - 1, scheduledDelayMillis: 0 });
+      expect(warnings).toEqual([
+        'tracewire: OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "0"; the variable is ignored and its default used.',
+      ]);
+      expect(env.batch.exportTimeoutMillis).toBeUndefined();
+      expect(env.batch.scheduledDelayMillis).toBe(0);
     });
 
     it('leaves out a malformed header entry or header alone, keeping the others', () => {
@@ -288,13 +283,13 @@ describe('readEnv', () => {
     });
 
     it.each([
-      ['OTEL_TRACES_EXPORTER', 'none,otlp', 'exporters', 'nothing is exported'],
-      ['OTEL_PROPAGATORS', 'tracecontext, NONE', 'propagators', 'nothing is propagated'],
-    ])('lets none win when %s=%s lists it with others, with a warning', (name, value, what, effect) => {
+      ['OTEL_TRACES_EXPORTER', 'none,otlp', 'exporters'],
+      ['OTEL_PROPAGATORS', 'tracecontext, NONE', 'propagators'],
+    ])('lets none win when %s=%s lists it with others, with a warning', (name, value, what) => {
       const warnings: string[] = [];
       const config = resolveConfig({}, { [name]: value }, (warning) => warnings.push(warning));
       expect(warnings).toEqual([
-        `tracewire: ${name}: "none" cannot be combined with other ${what}; got ${JSON.stringify(value)}; ${effect}.`,
+        `tracewire: ${name}: "none" cannot be combined with other ${what}; got ${JSON.stringify(value)}; it is read as none.`,
       ]);
       if (name === 'OTEL_TRACES_EXPORTER') expect(config.exporters).toEqual([]);
       else {
@@ -319,7 +314,7 @@ describe('readEnv', () => {
         {
           OTEL_TRACES_SAMPLER: 'x'.repeat(5000),
           OTEL_EXPORTER_OTLP_ENDPOINT: 'user:s3cret-token@collector:4318',
-          OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'ftp://me:pw@zipkin/spans',
+          OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'ftp://me:p/w#x@y@zipkin/spans',
         },
         (warning) => warnings.push(warning),
       );
