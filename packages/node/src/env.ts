@@ -75,7 +75,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
   // OpenTelemetry's "Timeout" reads zero as no limit; here it is refused, as OpenTelemetry JS does: one export to
   // a collector that never answers would hold its slot for good, and every later span would be dropped.
   const timeout = (name: string, instead?: string) =>
-    parsed(name, (v) => parseInteger(v, name, 1, 'no limit (0) is not supported'), instead);
+    parsed(name, (v) => parseInteger(v, name, 1, '0, no limit, is not supported'), instead);
   const oneOf = <T extends string>(name: string, accepted: readonly T[], instead?: string) =>
     parsed(name, (v) => checkOneOf(v.toLowerCase(), name, accepted), instead);
   const url = (name: string, toTraces: (url: string) => string = (u) => u, instead?: string) =>

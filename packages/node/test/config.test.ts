@@ -166,7 +166,7 @@ describe('readEnv', () => {
       [
         'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
         '0',
-        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "0"; the variable is ignored and OTEL_EXPORTER_OTLP_TIMEOUT (or its default) used.',
+        'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer >= 1 (0, no limit, is not supported); got "0"; the variable is ignored and OTEL_EXPORTER_OTLP_TIMEOUT (or its default) used.',
       ],
       [
         'OTEL_EXPORTER_OTLP_COMPRESSION',
@@ -196,7 +196,7 @@ describe('readEnv', () => {
       [
         'OTEL_EXPORTER_ZIPKIN_TIMEOUT',
         '-5',
-        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "-5"',
+        'OTEL_EXPORTER_ZIPKIN_TIMEOUT must be an integer >= 1 (0, no limit, is not supported); got "-5"',
       ],
       [
         'OTEL_TRACES_SAMPLER',
@@ -258,7 +258,7 @@ describe('readEnv', () => {
         warnings.push(warning),
       );
       expect(warnings).toEqual([
-        'tracewire: OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1 (no limit (0) is not supported); got "0"; the variable is ignored and its default used.',
+        'tracewire: OTEL_BSP_EXPORT_TIMEOUT must be an integer >= 1 (0, no limit, is not supported); got "0"; the variable is ignored and its default used.',
       ]);
       expect(env.batch.exportTimeoutMillis).toBeUndefined();
       expect(env.batch.scheduledDelayMillis).toBe(0);
