@@ -157,7 +157,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     exporters: parsed(
       'OTEL_TRACES_EXPORTER',
       (v) =>
-        noneWins(v, 'OTEL_TRACES_EXPORTER', 'exporters', 'it is read as none', warn) ??
+        noneWins(
+          v,
+          'OTEL_TRACES_EXPORTER',
+          'exporters',
+          'it is read as none, unless a code option sets it',
+          warn,
+        ) ??
         parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
           warnIgnored(
             warn,
@@ -189,7 +195,14 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     },
     propagators: parsed(
       'OTEL_PROPAGATORS',
-      (v) => noneWins(v, 'OTEL_PROPAGATORS', 'propagators', 'it is read as none', warn)?.[0] ?? v,
+      (v) =>
+        noneWins(
+          v,
+          'OTEL_PROPAGATORS',
+          'propagators',
+          'it is read as none, unless a code option sets it',
+          warn,
+        )?.[0] ?? v,
     ),
     sampler: oneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES),
     samplerArg: get('OTEL_TRACES_SAMPLER_ARG'),

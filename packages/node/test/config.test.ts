@@ -289,7 +289,7 @@ describe('readEnv', () => {
       const warnings: string[] = [];
       const config = resolveConfig({}, { [name]: value }, (warning) => warnings.push(warning));
       expect(warnings).toEqual([
-        `tracewire: ${name}: "none" cannot be combined with other ${what}; got ${JSON.stringify(value)}; it is read as none.`,
+        `tracewire: ${name}: "none" cannot be combined with other ${what}; got ${JSON.stringify(value)}; it is read as none, unless a code option sets it.`,
       ]);
       if (name === 'OTEL_TRACES_EXPORTER') expect(config.exporters).toEqual([]);
       else {
