@@ -21,7 +21,7 @@ import {
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, type SpanLink, SpanStatusCode } from './span-data.js';
 import type { Tracer } from './tracer.js';
-import { SWITCHING_PROTOCOLS, watchRawAnswer } from './upgrade-answer.js';
+import { SWITCHING_PROTOCOLS, statusLineCode, watchRawAnswer } from './upgrade-answer.js';
 
 const ERROR = Object.freeze({ code: SpanStatusCode.ERROR });
 
@@ -245,7 +245,7 @@ export class RequestTrace {
    * @internal Called from the response's `close` listener, or with the `status` of an upgrade's answer written
    * straight to the socket.
    */
-  end(res: ServerResponse | undefined, completed: boolean, status = res?.statusCode): void {
+  end(res: ServerResponse | undefined, completed: boolean, status = sentStatus(res)): void {
     if (this.#ended) return;
     if (!completed && res !== undefined) {
       if (this.#bodyDeliveredWhole(res)) completed = true;
@@ -303,6 +303,21 @@ export class RequestTrace {
     }
     span.end();
   }
+}
+
+/**
+ * The status the client got. Once the head is written, `res.statusCode` can still be changed without reaching the
+ * wire (Fastify sets 500 for a handler that throws after `reply.raw.writeHead(200)`); the head Node wrote says.
+ */
+function sentStatus(res: ServerResponse | undefined): number | undefined {
+  if (res === undefined) return undefined;
+  const status = res.statusCode;
+  const head = (res as { _header?: unknown })._header;
+  if (typeof head !== 'string' || head.length < 12) return status;
+  // "HTTP/1.1 NNN ...": the digits at 9-11, read at once; the whole line is checked only when they differ.
+  const written =
+    (head.charCodeAt(9) - 0x30) * 100 + (head.charCodeAt(10) - 0x30) * 10 + head.charCodeAt(11) - 0x30;
+  return written === status ? status : (statusLineCode(head) ?? status);
 }
 
 function isEventStream(res: ServerResponse): boolean {
