@@ -85,6 +85,30 @@ describe('the API context manager', () => {
     expect(seen).toHaveLength(4);
   });
 
+  it('removes a once-listener of a bound emitter by the function the app added, before it ever ran', () => {
+    const emitter = api.context.bind(withTenant('bound'), new EventEmitter());
+    const ran: string[] = [];
+    // The pattern of many libraries: wait once for 'close', stop waiting when the work ends first.
+    for (let i = 0; i < 3; i++) {
+      const onClose = () => ran.push(`once ${i}`);
+      emitter.once('close', onClose);
+      emitter.removeListener('close', onClose);
+      const onEnd = () => ran.push(`prepended ${i}`);
+      emitter.prependOnceListener('end', onEnd);
+      emitter.off('end', onEnd);
+    }
+    expect(emitter.listenerCount('close')).toBe(0);
+    expect(emitter.listenerCount('end')).toBe(0);
+    emitter.emit('close');
+    emitter.emit('end');
+    expect(ran).toEqual([]);
+    // A once-listener left in place still runs once, in the bound context.
+    emitter.once('close', () => ran.push(`kept in ${tenant()}`));
+    api.context.with(withTenant('emitter'), () => emitter.emit('close'));
+    emitter.emit('close');
+    expect(ran).toEqual(['kept in bound']);
+  });
+
   it('restores the outer context after a nested with, and returns the same object while nothing changes', () => {
     const outer = withTenant('outer');
     api.context.with(outer, () => {

@@ -11,6 +11,13 @@ const ADD_METHODS = ['addListener', 'on', 'once', 'prependListener', 'prependOnc
 const REMOVE_METHODS = ['removeListener', 'off'] as const;
 
 /**
+ * Set while one of the patched methods adds a listener. Node's `once` adds its own wrapper through `this.on`: wrapped
+ * again there, the registered function would no longer carry `.listener` pointing at ours, and `removeListener` by
+ * the app's function would find nothing to remove.
+ */
+let adding = false;
+
+/**
  * The API's `context.bind(context, emitter)`: every listener added to `emitter` from now on runs in `context`,
  * whoever emits (OpenTelemetry's context managers do the same, by patching the emitter's own methods). The app
  * still removes a listener by the function it added. An emitter is bound once; later binds leave it as it is.
@@ -29,7 +36,7 @@ export function bindEmitter<T extends EventEmitter>(
       emitter,
       name,
       function addBound(this: EventEmitter, event: string | symbol, listener: Listener) {
-        if (typeof listener !== 'function') return original.call(this, event, listener);
+        if (adding || typeof listener !== 'function') return original.call(this, event, listener);
         let listeners = map.get(event);
         if (listeners === undefined) {
           listeners = new WeakMap();
@@ -37,7 +44,12 @@ export function bindEmitter<T extends EventEmitter>(
         }
         const wrapped = bindListener(listener);
         listeners.set(listener, wrapped);
-        return original.call(this, event, wrapped);
+        adding = true;
+        try {
+          return original.call(this, event, wrapped);
+        } finally {
+          adding = false;
+        }
       },
     );
   }
