@@ -14,7 +14,7 @@ import {
   SpanStatusCode,
 } from '@tracewire/node';
 import express from 'express';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 // Code written against @opentelemetry/api (an app's own spans, libraries that trace through the API) records into
 // tracewire once it is registered: its spans join the request's trace and its context reaches outgoing calls.
@@ -297,6 +297,36 @@ describe('registerOpenTelemetryApi, given values the API would not make', () => 
 describe('registerOpenTelemetryApi, registration', () => {
   it('refuses anything but the API module, with a message that says what to pass', () => {
     expect(() => registerOpenTelemetryApi({} as never)).toThrow(/pass the @opentelemetry\/api module/);
+  });
+
+  it('runs the callback of startActiveSpan as the SDK does: the fourth argument, whatever follows it', () => {
+    const returned = library.startActiveSpan(
+      'five arguments',
+      {},
+      api.context.active(),
+      (span: api.Span) => {
+        span.end();
+        return 'fourth';
+      },
+      // @ts-expect-error: one argument more than the API declares, which the SDK ignores
+      () => 'fifth',
+    );
+    expect(returned).toBe('fourth');
+    // Exported: the span the fourth argument ended.
+    expect(byName('five arguments').name).toBe('five arguments');
+  });
+
+  it("flushes tracewire through the API's provider, as the Lambda instrumentation does before it returns", async () => {
+    const provider = api.trace.getTracerProvider() as api.TracerProvider & {
+      getDelegate(): { forceFlush?: () => Promise<void> };
+    };
+    const flush = vi.spyOn(tracer, 'forceFlush');
+    try {
+      await expect(provider.getDelegate().forceFlush?.()).resolves.toBeUndefined();
+      expect(flush).toHaveBeenCalledTimes(1);
+    } finally {
+      flush.mockRestore();
+    }
   });
 
   it('records through tracers a library got from the API before tracewire was registered', () => {

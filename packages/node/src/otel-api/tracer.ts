@@ -96,9 +96,13 @@ export class BridgedTracer {
       countBridgeError();
       return undefined;
     }
-    const fn = rest[rest.length - 1];
+    // (name, fn), (name, options, fn), (name, options, context, fn): arguments past the fourth are ignored, as the SDK
+    // ignores them.
+    const fn = rest[Math.min(rest.length, 3) - 1];
     if (typeof fn !== 'function')
-      throw new TypeError('startActiveSpan: the last argument must be a function');
+      throw new TypeError(
+        'startActiveSpan: its callback (the last of at most four arguments) must be a function',
+      );
     const options = rest.length >= 2 ? (rest[0] as OtelSpanOptions | undefined) : undefined;
     const context = rest.length >= 3 ? (rest[1] as OtelContext | undefined) : undefined;
     const parentContext = context ?? this.#api.context.active();
@@ -154,5 +158,13 @@ export class BridgedTracerProvider {
       if (this.#tracers.size < MAX_TRACERS) this.#tracers.set(key, tracer);
     }
     return tracer;
+  }
+
+  /**
+   * Delivers what tracewire holds, as the SDK's provider does: what code flushing through the API calls (the AWS
+   * Lambda instrumentation before its handler returns, a test's `provider.forceFlush()`). Never rejects.
+   */
+  forceFlush(): Promise<void> {
+    return getTracer().forceFlush();
   }
 }
