@@ -60,8 +60,8 @@ export interface StartSpanOptions {
   sampled?: boolean;
   /**
    * @internal For a span with no parent: the decision a caller sent without trace ids (B3 `b3: 0` on a proxy's
-   * health check, `b3: 1`), which a parent-based sampler takes as a remote parent's flag and the other built-in
-   * samplers ignore (`shouldSampleCallerDecision`). Like `sampled: false` when tracing is off: the deny is passed on.
+   * health check, `b3: 1`): a parent-based sampler takes it as a remote parent's flag, the other built-in samplers
+   * ignore it, a custom one is not asked (`shouldSampleCallerDecision`). When tracing is off, a deny is passed on.
    */
   callerDecision?: boolean;
   /** With a sampled span: mark its context debug (B3 `d`, `X-B3-Flags: 1`), kept by its sampled children. */
