@@ -100,7 +100,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
 
   const otlpUrl =
     url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', undefined, genericUsed('OTEL_EXPORTER_OTLP_ENDPOINT')) ??
-    url('OTEL_EXPORTER_OTLP_ENDPOINT', appendTracesPath);
+    url('OTEL_EXPORTER_OTLP_ENDPOINT', (base) => appendTracesPath(base, warn));
   const genericHeaders = headerList('OTEL_EXPORTER_OTLP_HEADERS');
   const tracesHeaders = headerList('OTEL_EXPORTER_OTLP_TRACES_HEADERS');
   const headers =
@@ -225,10 +225,19 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
 
 /**
  * OpenTelemetry OTLP exporter spec: `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL, and `v1/traces` is appended to its
- * path (not to a query string it may carry), without doubling a trailing slash. `base` is an absolute URL.
+ * path (not to a query string it may carry), without doubling a trailing slash. `base` is an absolute URL. A base
+ * that already ends in `/v1/traces` is the usual slip (the full URL given where the base goes): it is appended to
+ * as the spec says, and `warn`, when given, says where spans will go and what takes a full URL.
  */
-export function appendTracesPath(base: string): string {
+export function appendTracesPath(base: string, warn?: EnvWarn): string {
   const url = new URL(base);
+  if (warn !== undefined && /\/v1\/traces\/?$/.test(url.pathname)) {
+    warnIgnored(
+      warn,
+      'OTEL_EXPORTER_OTLP_ENDPOINT already ends in /v1/traces, and /v1/traces is appended to it (it is a base URL)',
+      'spans go to …/v1/traces/v1/traces; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT takes a full URL',
+    );
+  }
   url.pathname = url.pathname.endsWith('/') ? `${url.pathname}v1/traces` : `${url.pathname}/v1/traces`;
   return url.href;
 }

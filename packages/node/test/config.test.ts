@@ -325,6 +325,22 @@ describe('readEnv', () => {
       ]);
     });
 
+    it('says where spans go when OTEL_EXPORTER_OTLP_ENDPOINT is given the full traces URL, as the spec appends', () => {
+      const warnings: string[] = [];
+      const env = readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/v1/traces' }, (warning) =>
+        warnings.push(warning),
+      );
+      expect(env.otlp.url).toBe('http://collector:4318/v1/traces/v1/traces');
+      expect(warnings).toEqual([
+        'tracewire: OTEL_EXPORTER_OTLP_ENDPOINT already ends in /v1/traces, and /v1/traces is appended to it (it is a base URL); spans go to …/v1/traces/v1/traces; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT takes a full URL.',
+      ]);
+      const quiet: string[] = [];
+      readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/otlp' }, (warning) =>
+        quiet.push(warning),
+      );
+      expect(quiet).toEqual([]);
+    });
+
     it('warns of an OTEL_LOG_LEVEL it does not know', () => {
       const warnings: string[] = [];
       readEnv({ OTEL_LOG_LEVEL: 'loud' }, (warning) => warnings.push(warning));
