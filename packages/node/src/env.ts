@@ -1,7 +1,7 @@
 import { type EnvWarn, orIgnored, warnIgnored, warnOfEnv } from './env-warning.js';
 import { checkTls, type ExporterTlsOptions, readPemFile } from './exporters/tls-options.js';
 import { parseKeyValueList } from './key-value-list.js';
-import { checkHeaders, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
+import { checkHeader, checkHttpUrl, checkOneOf, describe } from './option-checks.js';
 import type { SpanLimits } from './span-limits.js';
 
 export const EXPORTER_NAMES = ['otlp', 'zipkin', 'console', 'none'] as const;
@@ -88,9 +88,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
     const leaveOut = (problem: string) => warnIgnored(warn, problem, 'that entry is left out');
     const headers: Record<string, string> = {};
     for (const [key, text] of Object.entries(parseKeyValueList(value, name, leaveOut))) {
-      const header = { [key]: text };
-      if (orIgnored(warn, () => checkHeaders(header, name), 'that header is left out') !== undefined)
-        headers[key] = text;
+      const valid = () => {
+        checkHeader(key, text, name);
+        return true;
+      };
+      if (orIgnored(warn, valid, 'that header is left out')) headers[key] = text;
     }
     return Object.keys(headers).length === 0 ? undefined : headers;
   };
@@ -154,23 +156,16 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
 
   return {
     disabled: parsed('OTEL_SDK_DISABLED', (v) => parseBoolean(v, 'OTEL_SDK_DISABLED')),
-    exporters: parsed(
-      'OTEL_TRACES_EXPORTER',
-      (v) =>
-        noneWins(
-          v,
-          'OTEL_TRACES_EXPORTER',
-          'exporters',
-          'it is read as none, unless a code option sets it',
-          warn,
-        ) ??
-        parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
-          warnIgnored(
-            warn,
-            `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
-            'it is left out',
+    exporters: parsed('OTEL_TRACES_EXPORTER', (v) =>
+      noneWins(v, 'OTEL_TRACES_EXPORTER', 'exporters', warn)
+        ? ['none']
+        : parseExporterNames(v, 'OTEL_TRACES_EXPORTER', (unknown) =>
+            warnIgnored(
+              warn,
+              `OTEL_TRACES_EXPORTER: unknown exporter ${describe(unknown)}; accepted values: ${EXPORTER_NAMES.join(', ')}`,
+              'it is left out',
+            ),
           ),
-        ),
     ),
     otlp: {
       url: otlpUrl,
@@ -193,16 +188,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, warn: EnvWarn = wa
       url: url('OTEL_EXPORTER_ZIPKIN_ENDPOINT'),
       timeoutMillis: timeout('OTEL_EXPORTER_ZIPKIN_TIMEOUT'),
     },
-    propagators: parsed(
-      'OTEL_PROPAGATORS',
-      (v) =>
-        noneWins(
-          v,
-          'OTEL_PROPAGATORS',
-          'propagators',
-          'it is read as none, unless a code option sets it',
-          warn,
-        )?.[0] ?? v,
+    propagators: parsed('OTEL_PROPAGATORS', (v) =>
+      noneWins(v, 'OTEL_PROPAGATORS', 'propagators', warn) ? 'none' : v,
     ),
     sampler: oneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES),
     samplerArg: get('OTEL_TRACES_SAMPLER_ARG'),
@@ -271,24 +258,17 @@ export function parseExporterNames(
 
 /**
  * `none` listed with other names (`none,otlp`): the spec leaves the combination open. Whoever wrote `none` meant to
- * switch the thing off, so the variable is read as `none`, with a warning (a code option still wins over it);
- * `['none']` then, else undefined.
+ * switch the thing off, so the variable is read as `none`, with a warning (a code option still wins over it).
  */
-function noneWins(
-  value: string,
-  variable: string,
-  what: string,
-  effect: string,
-  warn: EnvWarn,
-): ['none'] | undefined {
+function noneWins(value: string, variable: string, what: string, warn: EnvWarn): boolean {
   const names = value.split(',').map((name) => name.trim().toLowerCase());
-  if (!names.includes('none') || names.every((name) => name === 'none' || name === '')) return undefined;
+  if (!names.includes('none') || names.every((name) => name === 'none' || name === '')) return false;
   warnIgnored(
     warn,
     `${variable}: "none" cannot be combined with other ${what}; got ${describe(value)}`,
-    effect,
+    'it is read as none, unless a code option sets it',
   );
-  return ['none'];
+  return true;
 }
 
 function parseBoolean(value: string | undefined, name: string): boolean | undefined {

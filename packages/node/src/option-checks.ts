@@ -94,17 +94,20 @@ export function checkStringRecord(value: unknown, name: string): Record<string, 
  * The value is never quoted in the error: it is often a secret.
  */
 export function checkHeaders(headers: Record<string, string>, name: string): Record<string, string> {
-  for (const [key, value] of Object.entries(headers)) {
-    if (!isHttpToken(key)) throw new TypeError(`${name}: ${describe(key)} is not a valid HTTP header name`);
-    try {
-      validateHeaderValue(key, value);
-    } catch {
-      throw new TypeError(
-        `${name}: the value of ${describe(key)} is not a valid HTTP header value (no control characters, nothing past U+00FF)`,
-      );
-    }
-  }
+  for (const [key, value] of Object.entries(headers)) checkHeader(key, value, name);
   return headers;
+}
+
+/** One header of `checkHeaders`: a name that is an HTTP token and a value Node would send. */
+export function checkHeader(key: string, value: string, name: string): void {
+  if (!isHttpToken(key)) throw new TypeError(`${name}: ${describe(key)} is not a valid HTTP header name`);
+  try {
+    validateHeaderValue(key, value);
+  } catch {
+    throw new TypeError(
+      `${name}: the value of ${describe(key)} is not a valid HTTP header value (no control characters, nothing past U+00FF)`,
+    );
+  }
 }
 
 /** How long a quoted value may be in a message: a whole mistyped variable of kilobytes would make one log line. */
