@@ -177,6 +177,7 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, 
   // Kept fields that lie side by side in `keptBytes` are copied in one go: [runStart, runEnd).
   let runStart = 0;
   let runEnd = 0;
+  let run = 0;
   let position = 0;
   for (const key in attributes) {
     if (!ownKeysOnly && !Object.hasOwn(attributes, key)) continue;
@@ -192,13 +193,13 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, 
     position++;
     if (attribute.value === value) {
       if (attribute.start !== runEnd) {
-        if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
+        if (runEnd > runStart) w.raw(keptRun(kept, run++, runStart, runEnd));
         runStart = attribute.start;
       }
       runEnd = attribute.end;
       continue;
     }
-    if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
+    if (runEnd > runStart) w.raw(keptRun(kept, run++, runStart, runEnd));
     runStart = runEnd = 0;
     const fieldStart = w.position;
     const kv = w.open(field);
@@ -216,7 +217,21 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, 
       attribute.end = keptLength += size;
     }
   }
-  if (runEnd > runStart) w.rawRange(keptBytes, runStart, runEnd);
+  if (runEnd > runStart) w.raw(keptRun(kept, run, runStart, runEnd));
+}
+
+/**
+ * `keptBytes[start, end)`, the `run`th run of kept fields in an attributes object, as a view. Spans of a slot make
+ * the same runs time after time, so the view made for the last one is most often the one asked for: a new view
+ * (`subarray`) cost about as much as the copy. keptBytes is never replaced, so a view of the same range is the same.
+ */
+function keptRun(slot: KeptSlot, run: number, start: number, end: number): Uint8Array {
+  let view = slot.runs[run];
+  if (view === undefined || view.byteOffset !== start || view.length !== end - start) {
+    view = keptBytes.subarray(start, end);
+    if (run < MAX_POSITIONS) slot.runs[run] = view;
+  }
+  return view;
 }
 
 /**
@@ -244,6 +259,8 @@ interface KeptAttribute {
 interface KeptSlot {
   readonly byKey: Map<string, KeptAttribute>;
   readonly byPosition: (KeptAttribute | undefined)[];
+  /** The view of each run of kept fields the last attributes object made, by its place among them. */
+  readonly runs: (Uint8Array | undefined)[];
   readonly names: Map<string, Uint8Array>;
 }
 
@@ -290,7 +307,12 @@ let keptLength = 0;
 function keptSlot(slot: number): KeptSlot {
   let kept = slots[slot];
   if (kept === undefined) {
-    kept = { byKey: new Map(), byPosition: new Array(MAX_POSITIONS).fill(undefined), names: new Map() };
+    kept = {
+      byKey: new Map(),
+      byPosition: new Array(MAX_POSITIONS).fill(undefined),
+      runs: new Array(MAX_POSITIONS).fill(undefined),
+      names: new Map(),
+    };
     slots[slot] = kept;
   }
   return kept;

@@ -116,14 +116,6 @@ export class ProtoWriter {
     this.length += n;
   }
 
-  /** `source[start, end)` appended as it is: a run of fields kept elsewhere. */
-  rawRange(source: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    this.reserve(n);
-    this.buffer.set(source.subarray(start, end), this.length);
-    this.length += n;
-  }
-
   /** Copies the bytes written in [start, end) into `target` at `at`. */
   copyInto(target: Uint8Array, at: number, start: number, end: number): void {
     target.set(this.buffer.subarray(start, end), at);
