@@ -18,9 +18,9 @@ import { schemePort, splitAuthority } from './outgoing-url.js';
 import type { PeerSocket } from './socket-peer.js';
 
 /**
- * The part of undici's `Request` its diagnostics channels expose (stable across undici 5-7 and the copy bundled in
- * Node 20+ for `fetch`). `headers` is a flat `[name, value, ...]` array since undici 6, a `name: value\r\n` string
- * before.
+ * The part of undici's `Request` its diagnostics channels expose (the same across undici 5-8 and the copy bundled in
+ * Node 20+ for `fetch`, but for the names of its response handlers, renamed in undici 8). `headers` is a flat
+ * `[name, value, ...]` array since undici 6, a `name: value\r\n` string before.
  */
 interface UndiciRequest {
   origin: string | URL;
@@ -31,10 +31,16 @@ interface UndiciRequest {
   upgrade?: string | null;
   addHeader(name: string, value: string): unknown;
   onUpgrade?: (statusCode: unknown, ...rest: unknown[]) => unknown;
+  // undici 5-7
   onHeaders?: (...args: unknown[]) => unknown;
   onData?: (...args: unknown[]) => unknown;
   onComplete?: (...args: unknown[]) => unknown;
   onError?: (...args: unknown[]) => unknown;
+  // undici 8
+  onResponseStart?: (...args: unknown[]) => unknown;
+  onResponseData?: (...args: unknown[]) => unknown;
+  onResponseEnd?: (...args: unknown[]) => unknown;
+  onResponseError?: (...args: unknown[]) => unknown;
   [kCall]?: ClientCall;
   [kContext]?: TraceContext;
 }
@@ -194,12 +200,23 @@ export function subscribeUndici(state: OutgoingState): () => void {
 function runResponseInContext(request: UndiciRequest): void {
   const proto = Object.getPrototypeOf(request) as UndiciRequest;
   const { onHeaders, onData, onComplete, onError } = proto;
-  if (typeof onHeaders === 'function' && request.onHeaders === onHeaders)
-    request.onHeaders = onHeadersInContext;
-  if (typeof onData === 'function' && request.onData === onData) request.onData = onDataInContext;
-  if (typeof onComplete === 'function' && request.onComplete === onComplete)
-    request.onComplete = onCompleteInContext;
-  if (typeof onError === 'function' && request.onError === onError) request.onError = onErrorInContext;
+  if (typeof onHeaders === 'function') {
+    if (request.onHeaders === onHeaders) request.onHeaders = onHeadersInContext;
+    if (typeof onData === 'function' && request.onData === onData) request.onData = onDataInContext;
+    if (typeof onComplete === 'function' && request.onComplete === onComplete)
+      request.onComplete = onCompleteInContext;
+    if (typeof onError === 'function' && request.onError === onError) request.onError = onErrorInContext;
+    return;
+  }
+  const { onResponseStart, onResponseData, onResponseEnd, onResponseError } = proto;
+  if (typeof onResponseStart === 'function' && request.onResponseStart === onResponseStart)
+    request.onResponseStart = onResponseStartInContext;
+  if (typeof onResponseData === 'function' && request.onResponseData === onResponseData)
+    request.onResponseData = onResponseDataInContext;
+  if (typeof onResponseEnd === 'function' && request.onResponseEnd === onResponseEnd)
+    request.onResponseEnd = onResponseEndInContext;
+  if (typeof onResponseError === 'function' && request.onResponseError === onResponseError)
+    request.onResponseError = onResponseErrorInContext;
 }
 
 function onHeadersInContext(this: UndiciRequest, ...args: unknown[]): unknown {
@@ -218,6 +235,22 @@ function onErrorInContext(this: UndiciRequest, ...args: unknown[]): unknown {
   return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onError, args);
 }
 
+function onResponseStartInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onResponseStart, args);
+}
+
+function onResponseDataInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onResponseData, args);
+}
+
+function onResponseEndInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onResponseEnd, args);
+}
+
+function onResponseErrorInContext(this: UndiciRequest, ...args: unknown[]): unknown {
+  return applyInRequestContext(this, (Object.getPrototypeOf(this) as UndiciRequest).onResponseError, args);
+}
+
 function applyInRequestContext(
   request: UndiciRequest,
   method: ((...args: unknown[]) => unknown) | undefined,
@@ -229,8 +262,9 @@ function applyInRequestContext(
 }
 
 /**
- * undici publishes nothing more for a request answered by an upgrade (a WebSocket's `101 Switching Protocols`,
- * a CONNECT's 200): it hands the socket over through the request's own `onUpgrade`, which no channel reports.
+ * undici 5-7 publish nothing more for a request answered by an upgrade (a WebSocket's `101 Switching Protocols`,
+ * a CONNECT's 200): they hand the socket over through the request's own `onUpgrade`, which no channel reports
+ * (undici 8 publishes `trailers` there, and has no `onUpgrade`).
  * Without this the span of every WebSocket opened with `WebSocket` (Node 22+) or undici's stayed open for good.
  * `onUpgrade` is shadowed on this one request, which undici drops once it is answered.
  */

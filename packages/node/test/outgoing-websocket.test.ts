@@ -69,9 +69,13 @@ function openStandard(Ctor: typeof undici.WebSocket) {
 }
 
 const globalWebSocket = (globalThis as { WebSocket?: typeof undici.WebSocket }).WebSocket;
+/** undici 8 loads on Node 22.19 and later only; it reports the 101 answer on its channels, where 5-7 do not. */
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const undici8 = major > 22 || (major === 22 && minor >= 19) ? await import('undici8') : undefined;
 
 const clients: Client[] = [
   ["undici's WebSocket", openStandard(undici.WebSocket)],
+  ["undici 8's WebSocket", undici8 && openStandard(undici8.WebSocket as unknown as typeof undici.WebSocket)],
   // The global exists from Node 22 on; node-versions.test.ts runs this file under Node 22 and 24.
   ['the WebSocket global', globalWebSocket && openStandard(globalWebSocket)],
   [
