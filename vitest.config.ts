@@ -38,7 +38,7 @@ const NODE_VERSIONS = 'test/node-versions.test.ts';
  * Vitest's default is one worker fewer than the cores: one worker on a two-core machine, so the files ran one after
  * another while most of them wait on sockets and child processes. Two workers there took the whole run from about
  * 430 s to about 250 s; more cores keep the default. TRACEWIRE_TEST_MAX_WORKERS sets it: node-versions.test.ts runs
- * two child vitests side by side with half each (the projects below take `maxWorkers` from here, not from the CLI).
+ * child vitests side by side with half each (the projects below take `maxWorkers` from here, not from the CLI).
  */
 const MAX_WORKERS = Number(process.env.TRACEWIRE_TEST_MAX_WORKERS) || Math.max(2, availableParallelism() - 1);
 
@@ -60,7 +60,7 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, NODE_VERSIONS],
         },
       },
-      // Runs the version-sensitive files again under Node 22 and 24, two child vitest runs side by side that keep
+      // Runs the version-sensitive files again under Node 22, 24 and 26, child vitest runs side by side that keep
       // both cores busy: alone, after the rest, rather than beside a worker of the main run.
       {
         extends: true,

@@ -10,11 +10,13 @@ import { it } from 'vitest';
  * most users run: from 22.12 requests are announced on `http.client.request.created`, Node 24.21 keeps the port a
  * request connects to (the private `kAuthority`), V8 13 (Node 24) changes how Express's route watch is installed, and
  * Node 24's `AsyncLocalStorage` keeps its stores in async context frames (which the OpenTelemetry API bridge enters);
- * the `WebSocket` global (22+) runs on a bundled undici that publishes nothing when its handshake is answered;
+ * the `WebSocket` global (22+) runs on a bundled undici that publishes nothing when its handshake is answered, and
+ * Node 26 bundles undici 8, whose requests name their response handlers anew (and so do other undici copies' requests
+ * sent through the global dispatcher, Node's);
  * OpenTelemetry's instrumentations patch modules through require hooks, which Node 22 and 24 changed; HTTP/2
  * sessions keep their origin under private symbols, and take raw header lists from 22 on.
- * The files below exercise those paths, so they run again here under the Node 22 and Node 24 that `pnpm install`
- * puts in bench/ (the registry's `node` package; `node22` is an alias of it).
+ * The files below exercise those paths, so they run again here under the Node 22, 24 and 26 that `pnpm install`
+ * puts in bench/ (the registry's `node` package; `node22` and `node26` are aliases of it).
  */
 const VERSION_SENSITIVE = [
   'packages/node/test/outgoing-http.test.ts',
@@ -57,10 +59,11 @@ const VERSION_SENSITIVE = [
 const RUNTIMES = [
   { major: 22, bin: 'bench/node_modules/node22/bin/node' },
   { major: 24, bin: 'bench/node_modules/node/bin/node' },
+  { major: 26, bin: 'bench/node_modules/node26/bin/node' },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** Workers of each inner run: the two runs side by side get about one per core between them. */
+/** Workers of each inner run: the runs side by side get about one per core between them. */
 const INNER_WORKERS = Math.max(1, Math.floor(availableParallelism() / 2));
 const vitest = realpathSync(join(root, 'node_modules/vitest/vitest.mjs'));
 
@@ -93,7 +96,7 @@ async function runUnder(node: string, files: string[]) {
         {
           cwd: root,
           env: { ...env, NO_COLOR: '1', TRACEWIRE_TEST_MAX_WORKERS: String(INNER_WORKERS) },
-          timeout: 170_000,
+          timeout: 230_000,
           maxBuffer: 64 * 1024 * 1024,
         },
         (error, _stdout, stderr) => resolve({ code: error ? (error.code as number | null) : 0, stderr }),
@@ -125,11 +128,12 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').split('\n', 1)[0] ?? '';
 }
 
-// The two Nodes run side by side, after the rest of the suite and alone (the `node-versions` project in
-// vitest.config.ts), each inner run with half the cores' workers: one each on a two-core machine.
+// The Nodes run side by side, after the rest of the suite and alone (the `node-versions` project in
+// vitest.config.ts), each inner run with half the cores' workers: one each on a two-core machine (about 100 s
+// there for the three).
 it.concurrent.for(RUNTIMES)(
   'under Node $major (installed in bench/), the tests of Node-version-sensitive paths pass',
-  { timeout: 180_000 },
+  { timeout: 240_000 },
   async ({ major, bin }, { expect }) => {
     const node = join(root, bin);
     expect(existsSync(node), `${bin} is missing; pnpm install puts it there`).toBe(true);

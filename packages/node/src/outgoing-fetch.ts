@@ -37,6 +37,7 @@ interface UndiciRequest {
   onComplete?: (...args: unknown[]) => unknown;
   onError?: (...args: unknown[]) => unknown;
   // undici 8
+  onRequestUpgrade?: (statusCode: unknown, ...rest: unknown[]) => unknown;
   onResponseStart?: (...args: unknown[]) => unknown;
   onResponseData?: (...args: unknown[]) => unknown;
   onResponseEnd?: (...args: unknown[]) => unknown;
@@ -262,24 +263,28 @@ function applyInRequestContext(
 }
 
 /**
- * undici 5-7 publish nothing more for a request answered by an upgrade (a WebSocket's `101 Switching Protocols`,
- * a CONNECT's 200): they hand the socket over through the request's own `onUpgrade`, which no channel reports
- * (undici 8 publishes `trailers` there, and has no `onUpgrade`).
+ * undici publishes nothing more for a request answered by an upgrade (a WebSocket's `101 Switching Protocols`,
+ * a CONNECT's 200): it hands the socket over through the request's own `onUpgrade` (`onRequestUpgrade` in undici 8),
+ * which no channel reports. undici 8.13 publishes `headers` and `trailers` there, but the undici 8.10 inside Node 26
+ * does not, and undici's `WebSocket` of any version opens on the global dispatcher, Node's own copy's.
  * Without this the span of every WebSocket opened with `WebSocket` (Node 22+) or undici's stayed open for good.
- * `onUpgrade` is shadowed on this one request, which undici drops once it is answered.
+ * The method is shadowed on this one request, which undici drops once it is answered; ending twice is harmless.
  */
 function endOnUpgrade(request: UndiciRequest, call: ClientCall): void {
-  const onUpgrade = request.onUpgrade;
-  if (typeof onUpgrade !== 'function') return;
-  request.onUpgrade = function upgraded(this: UndiciRequest, statusCode: unknown, ...rest: unknown[]) {
+  const legacy = request.onUpgrade;
+  const upgrade = typeof legacy === 'function' ? legacy : request.onRequestUpgrade;
+  if (typeof upgrade !== 'function') return;
+  const upgraded = function upgraded(this: UndiciRequest, statusCode: unknown, ...rest: unknown[]) {
     try {
       if (typeof statusCode === 'number') recordResponseStatus(call, statusCode);
       endClientCall(call);
     } catch {
       call.stats.instrumentationErrors++;
     }
-    return Reflect.apply(onUpgrade, this, [statusCode, ...rest]);
+    return Reflect.apply(upgrade, this, [statusCode, ...rest]);
   };
+  if (upgrade === legacy) request.onUpgrade = upgraded;
+  else request.onRequestUpgrade = upgraded;
 }
 
 /**

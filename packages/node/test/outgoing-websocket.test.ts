@@ -141,3 +141,49 @@ describe.each(clients)('%s', (_name, open) => {
     },
   );
 });
+
+// undici's own `upgrade()` and `connect()` go through the dispatcher they are given, so the undici 8 package runs
+// its own request there (which reports the answer on its channels) where its WebSocket uses Node's copy.
+describe.each([
+  ['undici 7', undici as typeof undici | undefined],
+  ['undici 8', undici8 as unknown as typeof undici | undefined],
+])("%s's upgrade() and connect()", (_name, u) => {
+  let raw: http.Server;
+  let origin = '';
+  beforeAll(async () => {
+    raw = http.createServer();
+    raw.on('upgrade', (_req, socket) => {
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: chat\r\nConnection: Upgrade\r\n\r\n');
+    });
+    raw.on('connect', (_req, socket) => socket.end('HTTP/1.1 200 Connection Established\r\n\r\n'));
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    raw.closeAllConnections();
+    await new Promise((r) => raw.close(r));
+  });
+
+  it.skipIf(u === undefined).for([
+    ['upgrade', 101],
+    ['connect', 200],
+  ] as const)('%s ends its client span at the answer', async ([method, status]) => {
+    harness = installHarness();
+    const h = harness;
+    const agent = new u!.Agent();
+    try {
+      const answered = await withSpan(h.tracer.startSpan('parent'), () =>
+        method === 'upgrade'
+          ? u!.upgrade(`${origin}/chat`, { dispatcher: agent, protocol: 'chat' })
+          : u!.connect(`${origin}/`, { dispatcher: agent }),
+      );
+      answered.socket.destroy();
+      await waitForSpans(h.spans, 1);
+      expect(h.spans[0]!.attributes['http.response.status_code']).toBe(status);
+      expect(h.spans[0]!.kind).toBe(SpanKind.CLIENT);
+    } finally {
+      await agent.close();
+    }
+    expect(h.spans).toHaveLength(1);
+  });
+});
