@@ -1,7 +1,12 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { CarrierSetter } from '@tracewire/core';
 import { getActiveContext, runInContext, type TraceContext } from './context.js';
-import { carriesActiveTrace, lowercasePairs, withoutReplacedPairs } from './outgoing-forwarded.js';
+import {
+  carriesActiveTrace,
+  isActiveTraceHeader,
+  lowercasePairs,
+  withoutReplacedPairs,
+} from './outgoing-forwarded.js';
 import {
   type CallTarget,
   type ClientCall,
@@ -120,9 +125,32 @@ export function subscribeUndici(state: OutgoingState): () => void {
       if (request.upgrade || request.method === 'CONNECT') endOnUpgrade(request, call);
       const carrier: UndiciCarrier = { request, callerHeaders: headers, callerEntries: entries };
       injectClientCall(state, call, carrier, undiciSetter);
+      // After our own headers: as on the `http` path, also where nothing was propagated (outgoing-http.ts).
+      request.addHeader = addHeaderKeepingTrace;
     } catch {
       stats.instrumentationErrors++;
     }
+  };
+
+  /**
+   * Another instrumentation subscribed to `undici:request:create` after tracewire (OpenTelemetry's undici one, kept
+   * on beside tracewire, or started after it) adds its own `traceparent` to a call tracewire already traced: undici
+   * sends both values, which W3C Trace Context reads as none, so the next service started a new trace. A trace header
+   * of the active trace added after tracewire's own is dropped, as `setHeader` does for `http` (outgoing-forwarded.ts).
+   */
+  const addHeaderKeepingTrace = function addHeaderKeepingTrace(
+    this: UndiciRequest,
+    name: string,
+    value: string,
+  ): unknown {
+    if (isActiveTraceHeader(state, name, value)) return this;
+    // Looked up at each call, as on the `http` path: a patch put on the prototype later still sees every call.
+    const addHeader = Reflect.get(
+      Object.getPrototypeOf(this) as object,
+      'addHeader',
+      this,
+    ) as UndiciRequest['addHeader'];
+    return addHeader.call(this, name, value);
   };
 
   const onTrailers = (message: unknown): void => {

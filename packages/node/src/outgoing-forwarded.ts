@@ -62,15 +62,20 @@ type SetHeader = (
 export function keepingClientSpanHeaders(state: OutgoingState): SetHeader {
   return function setHeaderKeepingTrace(this: ClientRequest, name, value) {
     // Once the headers are sent Node's own method throws, as it does without tracing.
-    if (typeof name === 'string' && !this.headersSent && isReplacedHeader(state, name)) {
-      try {
-        if (carriesActiveTrace(state, { [name.toLowerCase()]: value })) return this;
-      } catch {
-        state.tracer.stats.instrumentationErrors++;
-      }
-    }
+    if (!this.headersSent && isActiveTraceHeader(state, name, value)) return this;
     // Looked up at each call: a spy or patch put on the prototype after tracing started still sees every call.
     const setHeader = Reflect.get(Object.getPrototypeOf(this) as object, 'setHeader', this) as SetHeader;
     return setHeader.call(this, name, value);
   };
+}
+
+/** Whether a header written onto a traced call after it was made is a trace header of the active trace. */
+export function isActiveTraceHeader(state: OutgoingState, name: unknown, value: unknown): boolean {
+  if (typeof name !== 'string' || !isReplacedHeader(state, name)) return false;
+  try {
+    return carriesActiveTrace(state, { [name.toLowerCase()]: value });
+  } catch {
+    state.tracer.stats.instrumentationErrors++;
+    return false;
+  }
 }
