@@ -4,6 +4,7 @@ import { getActiveContext, runInContext, type TraceContext } from './context.js'
 import {
   carriesActiveTrace,
   isActiveTraceHeader,
+  isReplacedHeader,
   lowercasePairs,
   withoutReplacedPairs,
 } from './outgoing-forwarded.js';
@@ -134,16 +135,22 @@ export function subscribeUndici(state: OutgoingState): () => void {
 
   /**
    * Another instrumentation subscribed to `undici:request:create` after tracewire (OpenTelemetry's undici one, kept
-   * on beside tracewire, or started after it) adds its own `traceparent` to a call tracewire already traced: undici
-   * sends both values, which W3C Trace Context reads as none, so the next service started a new trace. A trace header
-   * of the active trace added after tracewire's own is dropped, as `setHeader` does for `http` (outgoing-forwarded.ts).
+   * on beside tracewire, or started after it) adds its own trace headers to a call tracewire already traced: undici
+   * sends both values of each, which the next service reads as none (two `traceparent`s, B3's ids twice) or as a
+   * broken `tracestate`. A trace header the call already has (tracewire's) is not added again, and one of the active
+   * trace is dropped, as `setHeader` does for `http` (outgoing-forwarded.ts).
    */
   const addHeaderKeepingTrace = function addHeaderKeepingTrace(
     this: UndiciRequest,
     name: string,
     value: string,
   ): unknown {
-    if (isActiveTraceHeader(state, name, value)) return this;
+    if (typeof name === 'string' && isReplacedHeader(state, name)) {
+      const headers = this.headers;
+      const entries = Array.isArray(headers) ? headers.length : 0;
+      if (someHeaderName(headers, entries, sameHeaderName, name) || isActiveTraceHeader(state, name, value))
+        return this;
+    }
     // Looked up at each call, as on the `http` path: a patch put on the prototype later still sees every call.
     const addHeader = Reflect.get(
       Object.getPrototypeOf(this) as object,
