@@ -16,7 +16,7 @@ import { it } from 'vitest';
  * OpenTelemetry's instrumentations patch modules through require hooks, which Node 22 and 24 changed; HTTP/2
  * sessions keep their origin under private symbols, and take raw header lists from 22 on.
  * The files below exercise those paths, so they run again here under the Node 22, 24 and 26 that `pnpm install`
- * puts in bench/ (the registry's `node` package; `node22` and `node26` are aliases of it).
+ * puts in test/runtimes/ (22 and 26: aliases of the registry's `node` package) and bench/ (24, the same package).
  */
 const VERSION_SENSITIVE = [
   'packages/node/test/outgoing-http.test.ts',
@@ -57,9 +57,9 @@ const VERSION_SENSITIVE = [
 ];
 
 const RUNTIMES = [
-  { major: 22, bin: 'bench/node_modules/node22/bin/node' },
+  { major: 22, bin: 'test/runtimes/node_modules/node22/bin/node' },
   { major: 24, bin: 'bench/node_modules/node/bin/node' },
-  { major: 26, bin: 'bench/node_modules/node26/bin/node' },
+  { major: 26, bin: 'test/runtimes/node_modules/node26/bin/node' },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -132,7 +132,7 @@ function firstLine(text: string | undefined): string {
 // vitest.config.ts), each inner run with half the cores' workers: one each on a two-core machine (about 100 s
 // there for the three).
 it.concurrent.for(RUNTIMES)(
-  'under Node $major (installed in bench/), the tests of Node-version-sensitive paths pass',
+  'under Node $major (installed by pnpm install), the tests of Node-version-sensitive paths pass',
   { timeout: 240_000 },
   async ({ major, bin }, { expect }) => {
     const node = join(root, bin);
