@@ -4,10 +4,12 @@ import * as api from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
+  Baggage,
   configure,
   InMemoryExporter,
   type OpenTelemetryApiRegistration,
   registerOpenTelemetryApi,
+  runInContext,
   SimpleSpanProcessor,
   SpanKind,
   type Tracer,
@@ -85,7 +87,7 @@ afterAll(async () => {
 describe.each<Order>(['tracewire first', 'OpenTelemetry first'])(
   "OpenTelemetry's undici instrumentation left on beside tracewire, %s",
   (order) => {
-    it("sends one traceparent and one tracestate per fetch, tracewire's client span's", async () => {
+    it("sends one traceparent, tracestate and baggage per fetch, tracewire's client span's", async () => {
       const t = traceWith(order, {});
       const caller = {
         traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
@@ -95,7 +97,8 @@ describe.each<Order>(['tracewire first', 'OpenTelemetry first'])(
         traceState: TraceState.parse('vendor=a1'),
       };
       const parent = t.startSpan('GET /orders', { kind: SpanKind.SERVER, parent: caller });
-      await withSpan(parent, fetchOnce);
+      const baggage = Baggage.empty().set('tenant', 'acme');
+      await runInContext({ span: parent, baggage, suppressed: false }, fetchOnce);
       parent.end();
 
       const { ours, theirs } = clientSpans();
@@ -104,6 +107,7 @@ describe.each<Order>(['tracewire first', 'OpenTelemetry first'])(
       expect(received).toHaveLength(1);
       expect(received[0]?.traceparent).toEqual([`00-${caller.traceId}-${ours?.spanContext().spanId}-01`]);
       expect(received[0]?.tracestate).toEqual(['vendor=a1']);
+      expect(received[0]?.baggage).toEqual(['tenant=acme']);
     });
 
     it("sends each B3 multi header once, tracewire's", async () => {

@@ -4,7 +4,6 @@ import { getActiveContext, runInContext, type TraceContext } from './context.js'
 import {
   carriesActiveTrace,
   isActiveTraceHeader,
-  isReplacedHeader,
   lowercasePairs,
   withoutReplacedPairs,
 } from './outgoing-forwarded.js';
@@ -133,19 +132,23 @@ export function subscribeUndici(state: OutgoingState): () => void {
     }
   };
 
+  /** The headers the propagators write (`traceparent`, `tracestate`, `baggage`, B3's, ...), lowercase. */
+  const propagatedHeaders = new Set(state.tracer.propagator.fields.map((field) => field.toLowerCase()));
+
   /**
    * Another instrumentation subscribed to `undici:request:create` after tracewire (OpenTelemetry's undici one, kept
    * on beside tracewire, or started after it) adds its own trace headers to a call tracewire already traced: undici
-   * sends both values of each, which the next service reads as none (two `traceparent`s, B3's ids twice) or as a
-   * broken `tracestate`. A trace header the call already has (tracewire's) is not added again, and one of the active
-   * trace is dropped, as `setHeader` does for `http` (outgoing-forwarded.ts).
+   * sends both values of each, which the next service reads as none (two `traceparent`s, B3's ids twice), as a
+   * broken `tracestate`, or as baggage twice the size. A propagated header the call already has (tracewire's, or
+   * baggage the caller set) is not added again, and a trace header of the active trace is dropped, as `setHeader`
+   * does for `http` (outgoing-forwarded.ts).
    */
   const addHeaderKeepingTrace = function addHeaderKeepingTrace(
     this: UndiciRequest,
     name: string,
     value: string,
   ): unknown {
-    if (typeof name === 'string' && isReplacedHeader(state, name)) {
+    if (typeof name === 'string' && propagatedHeaders.has(name.toLowerCase())) {
       const headers = this.headers;
       const entries = Array.isArray(headers) ? headers.length : 0;
       if (someHeaderName(headers, entries, sameHeaderName, name) || isActiveTraceHeader(state, name, value))
