@@ -23,9 +23,18 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
 
 const exporter = new InMemoryExporter();
+// Node warns once per process when a compatibility response's statusMessage is read (HTTP/2 has none).
+const warnings: Error[] = [];
+const onWarning = (warning: Error): void => {
+  warnings.push(warning);
+};
 
 beforeAll(() => {
   configure({ serviceName: 'http2-test', processors: [new SimpleSpanProcessor(exporter)] });
+  process.on('warning', onWarning);
+});
+afterAll(() => {
+  process.off('warning', onWarning);
 });
 beforeEach(() => exporter.reset());
 
@@ -170,6 +179,9 @@ describe.each(factories)('%s', (_name, create) => {
       'server.address': '127.0.0.1',
       'server.port': app.port,
     });
+    // Let a warning emitted while the span ended reach its listeners (process.emitWarning defers them).
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
 
   it('records a body stream failing after the headers as its exception, not as a client abort', async () => {

@@ -316,9 +316,10 @@ export class RequestTrace {
 function sentStatus(res: ServerResponse | undefined): number | undefined {
   if (res === undefined) return undefined;
   const status = res.statusCode;
-  if (res.statusMessage === STATUS_CODES[status]) return status;
+  // HTTP/2 compatibility responses have no head string, and reading their statusMessage makes Node warn.
   const head = (res as { _header?: unknown })._header;
   if (typeof head !== 'string' || head.length < 12) return status;
+  if (res.statusMessage === STATUS_CODES[status]) return status;
   // "HTTP/1.1 NNN ...": the digits at 9-11, read at once; the whole line is checked only when they differ.
   const written =
     (head.charCodeAt(9) - 0x30) * 100 + (head.charCodeAt(10) - 0x30) * 10 + head.charCodeAt(11) - 0x30;
