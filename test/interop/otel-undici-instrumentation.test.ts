@@ -122,6 +122,35 @@ describe.each<Order>(['tracewire first', 'OpenTelemetry first'])(
       expect(received[0]?.['x-b3-sampled']).toEqual(['1']);
     });
 
+    it("sends Jaeger's headers once, its baggage included", async () => {
+      const t = traceWith(order, { propagators: 'jaeger' });
+      const parent = t.startSpan('GET /orders', { kind: SpanKind.SERVER });
+      const baggage = Baggage.empty().set('tenant', 'acme');
+      await runInContext({ span: parent, baggage, suppressed: false }, fetchOnce);
+      parent.end();
+
+      const { ours } = clientSpans();
+      expect(received[0]?.['uber-trace-id']).toEqual([
+        `${parent.spanContext().traceId}:${ours?.spanContext().spanId}:0:01`,
+      ]);
+      expect(received[0]?.['uberctx-tenant']).toEqual(['acme']);
+    });
+
+    it('sends no trace header where the destination rules say none', async () => {
+      const t = traceWith(order, { instrumentOutgoing: { doNotPropagateTo: ['127.0.0.1'] } });
+      const parent = t.startSpan('GET /orders', { kind: SpanKind.SERVER });
+      const baggage = Baggage.empty().set('tenant', 'acme');
+      await runInContext({ span: parent, baggage, suppressed: false }, fetchOnce);
+      parent.end();
+
+      expect(clientSpans().ours).toBeDefined();
+      expect(received[0]?.traceparent).toBeUndefined();
+      expect(received[0]?.tracestate).toBeUndefined();
+      // Where the instrumentation went first, its baggage is on the call before tracewire sees it, as a caller's
+      // own header would be, and is left there.
+      expect(received[0]?.baggage).toEqual(order === 'tracewire first' ? undefined : ['tenant=acme']);
+    });
+
     it('sends one traceparent for a call outside any request, with root calls traced', async () => {
       traceWith(order, { instrumentOutgoing: { traceRootCalls: true } });
       await fetchOnce();

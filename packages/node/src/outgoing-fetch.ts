@@ -4,6 +4,7 @@ import { getActiveContext, runInContext, type TraceContext } from './context.js'
 import {
   carriesActiveTrace,
   isActiveTraceHeader,
+  isReplacedHeader,
   lowercasePairs,
   withoutReplacedPairs,
 } from './outgoing-forwarded.js';
@@ -134,25 +135,38 @@ export function subscribeUndici(state: OutgoingState): () => void {
 
   /** The headers the propagators write (`traceparent`, `tracestate`, `baggage`, B3's, ...), lowercase. */
   const propagatedHeaders = new Set(state.tracer.propagator.fields.map((field) => field.toLowerCase()));
+  // Jaeger's baggage goes in headers named by their keys, which no list of fields can hold.
+  const jaegerBaggage = propagatedHeaders.has('uber-trace-id');
 
   /**
    * Another instrumentation subscribed to `undici:request:create` after tracewire (OpenTelemetry's undici one, kept
-   * on beside tracewire, or started after it) adds its own trace headers to a call tracewire already traced: undici
-   * sends both values of each, which the next service reads as none (two `traceparent`s, B3's ids twice), as a
-   * broken `tracestate`, or as baggage twice the size. A propagated header the call already has (tracewire's, or
-   * baggage the caller set) is not added again, and a trace header of the active trace is dropped, as `setHeader`
-   * does for `http` (outgoing-forwarded.ts).
+   * on beside tracewire, or started after it) adds its own propagation headers to a call tracewire already traced,
+   * through the API bridge from the same context: undici sends both values of each, which the next service reads as
+   * none (two `traceparent`s, B3's ids twice), as a broken `tracestate`, or as baggage twice. So on such a call a
+   * trace header is not added when the call has one already (tracewire's) or when it carries the active trace (as
+   * `setHeader` on `http`, outgoing-forwarded.ts); a baggage header not when the call has the same one already; and
+   * no propagation header at all where the destination rules said none.
    */
   const addHeaderKeepingTrace = function addHeaderKeepingTrace(
     this: UndiciRequest,
     name: string,
     value: string,
   ): unknown {
-    if (typeof name === 'string' && propagatedHeaders.has(name.toLowerCase())) {
-      const headers = this.headers;
-      const entries = Array.isArray(headers) ? headers.length : 0;
-      if (someHeaderName(headers, entries, sameHeaderName, name) || isActiveTraceHeader(state, name, value))
-        return this;
+    if (typeof name === 'string') {
+      const lower = name.toLowerCase();
+      const traceHeader = isReplacedHeader(state, lower);
+      if (traceHeader || propagatedHeaders.has(lower) || (jaegerBaggage && lower.startsWith('uberctx-'))) {
+        if (this[kCall]?.propagate === false) return this;
+        const headers = this.headers;
+        const entries = Array.isArray(headers) ? headers.length : 0;
+        if (
+          traceHeader
+            ? someHeaderName(headers, entries, sameHeaderName, lower) ||
+              isActiveTraceHeader(state, name, value)
+            : hasHeaderValue(headers, entries, lower, value)
+        )
+          return this;
+      }
     }
     // Looked up at each call, as on the `http` path: a patch put on the prototype later still sees every call.
     const addHeader = Reflect.get(
@@ -323,6 +337,21 @@ function endOnUpgrade(request: UndiciRequest, call: ClientCall): void {
   };
   if (upgrade === legacy) request.onUpgrade = upgraded;
   else request.onRequestUpgrade = upgraded;
+}
+
+/** Whether undici's flat `[name, value, ...]` list (undici 6+) has `lower` in any case with exactly `value`. */
+function hasHeaderValue(
+  headers: string[] | string | undefined,
+  entries: number,
+  lower: string,
+  value: unknown,
+): boolean {
+  if (!Array.isArray(headers)) return false;
+  for (let i = 0; i + 1 < entries; i += 2) {
+    const name = headers[i];
+    if (headers[i + 1] === value && typeof name === 'string' && sameHeaderName(lower, name)) return true;
+  }
+  return false;
 }
 
 /**
