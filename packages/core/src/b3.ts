@@ -9,6 +9,7 @@ import {
   singleValue,
   toHeaderValue,
 } from './carrier.js';
+import { isHeaderName } from './header-name.js';
 import { isHexId } from './hex.js';
 import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
@@ -129,16 +130,6 @@ function sampledState(value: string): boolean | undefined {
   return undefined;
 }
 
-/** Case-insensitive equality of a header name with a lowercase name of the same length, without allocating. */
-function sameName(name: string, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) {
-    const c = name.charCodeAt(i);
-    const l = lower.charCodeAt(i);
-    if (c !== l && !(l >= 0x61 && l <= 0x7a && (c | 0x20) === l)) return false;
-  }
-  return true;
-}
-
 /**
  * One `X-B3-*` value out of what a getter returned. "Multiple Headers": when extracting state headers, the first
  * value wins; Node's `req.headers` and fetch `Headers` join a repeated header with ", " (no B3 value has a comma).
@@ -171,15 +162,15 @@ function headerValue(field: B3Field, value: string | string[] | undefined): stri
 function b3Field(name: string): B3Field | undefined {
   switch (name.length) {
     case 2:
-      return sameName(name, B3) ? 'single' : undefined;
+      return isHeaderName(name, B3) ? 'single' : undefined;
     case 10:
-      return sameName(name, FLAGS) ? 'flags' : undefined;
+      return isHeaderName(name, FLAGS) ? 'flags' : undefined;
     case 11:
-      return sameName(name, SPAN_ID) ? 'spanId' : undefined;
+      return isHeaderName(name, SPAN_ID) ? 'spanId' : undefined;
     case 12:
-      return sameName(name, TRACE_ID) ? 'traceId' : sameName(name, SAMPLED) ? 'sampled' : undefined;
+      return isHeaderName(name, TRACE_ID) ? 'traceId' : isHeaderName(name, SAMPLED) ? 'sampled' : undefined;
     case 17:
-      return sameName(name, PARENT_SPAN_ID) ? 'parentSpanId' : undefined;
+      return isHeaderName(name, PARENT_SPAN_ID) ? 'parentSpanId' : undefined;
     default:
       return undefined;
   }
@@ -236,7 +227,8 @@ function readB3Headers<C>(carrier: C, get: CarrierGetter<C>): B3Headers {
 
 /** Both forms from headers whose names are all lowercase: one property read per header, no walk over the names. */
 function extractLowercase(h: Record<string, unknown>): SpanContext | PropagationContext | undefined {
-  const single = singleValue(recordValue(h[B3]));
+  const rawSingle = h[B3];
+  const single = rawSingle === undefined ? undefined : singleValue(recordValue(rawSingle));
   const fromSingle = single !== undefined ? parseB3Single(single) : undefined;
   if (fromSingle !== undefined) return fromSingle;
   const traceId = h[TRACE_ID];
@@ -245,20 +237,10 @@ function extractLowercase(h: Record<string, unknown>): SpanContext | Propagation
     const sampled = h[SAMPLED];
     const flags = h[FLAGS];
     if (single === undefined && sampled === undefined && flags === undefined) return undefined;
-    return (
-      singleSamplingOnly(single) ??
-      multiSamplingOnly(firstValue(recordValue(sampled)), firstValue(recordValue(flags)))
-    );
+    return singleSamplingOnly(single) ?? multiSamplingOnly(stateValue(sampled), stateValue(flags));
   }
   return (
-    parseB3Multi({
-      single,
-      traceId: firstValue(recordValue(traceId)),
-      spanId: firstValue(recordValue(h[SPAN_ID])),
-      parentSpanId: firstValue(recordValue(h[PARENT_SPAN_ID])),
-      sampled: firstValue(recordValue(h[SAMPLED])),
-      flags: firstValue(recordValue(h[FLAGS])),
-    }) ?? singleSamplingOnly(single)
+    parseB3Multi(traceId, h[SPAN_ID], h[PARENT_SPAN_ID], h[SAMPLED], h[FLAGS]) ?? singleSamplingOnly(single)
   );
 }
 
@@ -270,29 +252,68 @@ function fromHeaders(headers: B3Headers): SpanContext | PropagationContext | und
   const single = headers.single;
   return (
     (single !== undefined ? parseB3Single(single) : undefined) ??
-    parseB3Multi(headers) ??
+    parseB3Multi(headers.traceId, headers.spanId, headers.parentSpanId, headers.sampled, headers.flags) ??
     singleSamplingOnly(single) ??
     (headers.traceId === undefined ? multiSamplingOnly(headers.sampled, headers.flags) : undefined)
   );
 }
 
+// The X-B3-* values below arrive as a getter or a header record gives them (a string, an array of repeated
+// values, a number). One that is already valid as it is needs no search for a comma nor trimming: none of the
+// grammars allows either, so firstValue would return it unchanged. Only the others go through firstValue.
+
+/** `X-B3-TraceId` as a 128-bit id, or undefined when it is absent or invalid. */
+function multiTraceId(raw: unknown): string | undefined {
+  if (typeof raw === 'string') {
+    const id = readTraceId(raw, 0, raw.length);
+    if (id !== undefined) return id;
+  }
+  const value = firstValue(recordValue(raw));
+  return value === undefined || value === raw ? undefined : readTraceId(value, 0, value.length);
+}
+
+/** `X-B3-SpanId` / `X-B3-ParentSpanId`, or undefined when it is absent or invalid. */
+function multiSpanId(raw: unknown): string | undefined {
+  if (typeof raw === 'string' && raw.length === 16 && isHexId(raw, 0, 16)) return raw;
+  const value = firstValue(recordValue(raw));
+  return value !== undefined && value !== raw && value.length === 16 && isHexId(value, 0, 16)
+    ? value
+    : undefined;
+}
+
+/** `X-B3-Sampled` / `X-B3-Flags` as one value. */
+function stateValue(raw: unknown): string | undefined {
+  return raw === '1' || raw === '0' || raw === undefined ? raw : firstValue(recordValue(raw));
+}
+
 /**
  * Multiple headers ("Multiple Headers" in openzipkin/b3-propagation). `X-B3-Sampled` is "1"/"0", or the
- * legacy "true"/"false"; `X-B3-Flags: 1` is debug, which implies sampled.
+ * legacy "true"/"false"; `X-B3-Flags: 1` is debug, which implies sampled. A parent span id is optional, but when
+ * present it must be a valid id.
  */
-function parseB3Multi(h: B3Headers): SpanContext | undefined {
-  const { spanId, parentSpanId } = h;
-  if (h.traceId === undefined || spanId === undefined) return undefined;
-  const traceId = readTraceId(h.traceId, 0, h.traceId.length);
-  if (traceId === undefined || spanId.length !== 16 || !isHexId(spanId, 0, 16)) return undefined;
-  if (parentSpanId !== undefined && (parentSpanId.length !== 16 || !isHexId(parentSpanId, 0, 16))) {
+function parseB3Multi(
+  rawTraceId: unknown,
+  rawSpanId: unknown,
+  rawParentSpanId: unknown,
+  rawSampled: unknown,
+  rawFlags: unknown,
+): SpanContext | undefined {
+  const traceId = multiTraceId(rawTraceId);
+  const spanId = multiSpanId(rawSpanId);
+  if (traceId === undefined || spanId === undefined) return undefined;
+  if (
+    rawParentSpanId !== undefined &&
+    multiSpanId(rawParentSpanId) === undefined &&
+    firstValue(recordValue(rawParentSpanId)) !== undefined
+  ) {
     return undefined;
   }
-  if (h.flags === '1')
+  if (stateValue(rawFlags) === '1')
     return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true, debug: true };
   let traceFlags: number = TraceFlags.NONE;
-  if (h.sampled !== undefined) {
-    const state = sampledState(h.sampled);
+  const sampled = stateValue(rawSampled);
+  if (sampled !== undefined) {
+    const state = sampledState(sampled);
     if (state === undefined) return undefined;
     if (state) traceFlags = TraceFlags.SAMPLED;
   }

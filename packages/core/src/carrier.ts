@@ -1,3 +1,5 @@
+import { isHeaderName } from './header-name.js';
+
 /** Reads header values from a carrier. Returns `undefined` when the key is absent. */
 export interface CarrierGetter<C = unknown> {
   get(carrier: C, key: string): string | string[] | undefined;
@@ -56,7 +58,7 @@ export const defaultGetter: CarrierGetter<unknown> = {
     // Slow path for objects written by hand ("Traceparent"); Node's own header objects never get here
     // with a present header because Node lowercases names.
     for (const k in record) {
-      if (k.length === key.length && k.toLowerCase() === key) return toHeaderValue(record[k]);
+      if (isHeaderName(k, key)) return toHeaderValue(record[k]);
     }
     return undefined;
   },
@@ -75,7 +77,7 @@ function getFromHeadersLike(carrier: HeadersLike, key: string): string | string[
   const value = toHeaderValue(carrier.get(key));
   if (value !== undefined || isFetchHeaders(carrier) || typeof carrier.keys !== 'function') return value;
   for (const k of carrier.keys()) {
-    if (typeof k === 'string' && k.length === key.length && k.toLowerCase() === key) {
+    if (typeof k === 'string' && isHeaderName(k, key)) {
       return toHeaderValue(carrier.get(k));
     }
   }
@@ -140,14 +142,13 @@ export const defaultSetter: CarrierSetter<unknown> = {
 };
 
 /**
- * `record[key] = value`, first removing the same name in another case (`Traceparent`): the getters read names in any
- * case, and fetch would send both spellings as one joined value, which no receiver can parse.
+ * `record[key] = value`, first removing the same name in any other case (`Traceparent`): the getters read names in
+ * any case, and fetch would send both spellings as one joined value, which no receiver can parse. for-in walks the
+ * names without allocating; it costs less than looking `key` up first (a megamorphic load: the names vary).
  */
 function setInRecord(record: Record<string, unknown>, key: string, value: string): void {
-  if (!Object.hasOwn(record, key)) {
-    for (const k of Object.keys(record)) {
-      if (k.length === key.length && k.toLowerCase() === key) delete record[k];
-    }
+  for (const k in record) {
+    if (k !== key && isHeaderName(k, key)) delete record[k];
   }
   record[key] = value;
 }

@@ -80,6 +80,19 @@ describe('defaultSetter', () => {
     expect(headers).toEqual({ traceparent: TP, Accept: 'application/json' });
   });
 
+  it('also drops other spellings when the lowercase name is already there', () => {
+    const headers: Record<string, string> = { traceparent: 'old', TRACEPARENT: 'older', Accept: '*/*' };
+    defaultSetter.set(headers, 'traceparent', TP);
+    expect(headers).toEqual({ traceparent: TP, Accept: '*/*' });
+  });
+
+  it('folds only ASCII letters when matching names, as HTTP does', () => {
+    // U+212A KELVIN SIGN lowercases to "k" in JavaScript, but is no spelling of an HTTP field name.
+    const headers: Record<string, string> = { 'uberctx-\u212A': 'x' };
+    defaultSetter.set(headers, 'uberctx-k', 'v');
+    expect(headers).toEqual({ 'uberctx-\u212A': 'x', 'uberctx-k': 'v' });
+  });
+
   it('calls setHeader on objects shaped like Node OutgoingMessage', () => {
     const written: [string, string][] = [];
     const outgoing = { setHeader: (k: string, v: string) => written.push([k, v]) };
