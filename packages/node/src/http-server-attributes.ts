@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { peerOf } from './socket-peer.js';
 import type { Attributes } from './span-data.js';
 import type { UrlRedactor } from './url-redaction.js';
@@ -39,6 +39,7 @@ function firstValue(value: string | string[] | undefined): string | undefined {
 /** The attributes known when the request arrives, so samplers see them. */
 export function requestAttributes(
   req: IncomingMessage,
+  headers: IncomingHttpHeaders,
   method: string,
   redactor: UrlRedactor,
   attributes: Attributes,
@@ -53,8 +54,6 @@ export function requestAttributes(
   attributes['url.path'] = redactor.path(pathOf(target, start, q));
   if (q !== -1 && q + 1 < target.length) attributes['url.query'] = redactor.query(target.slice(q + 1));
 
-  // Read once: on Node's IncomingMessage `headers` is a getter, a call each time it is not inlined.
-  const headers = req.headers;
   // Semconv (url.scheme, server.address, client.address on server spans): what the original client used, when a
   // proxy says so, Forwarded (RFC 7239) first, then X-Forwarded-*.
   const forwarded = firstHeader(headers.forwarded);

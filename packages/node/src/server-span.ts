@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import { type Baggage, isSpanContextValid, lowercaseHeadersGetter, TraceFlags } from '@tracewire/core';
 import { newAttributes } from './attribute-record.js';
@@ -445,7 +445,10 @@ export class ServerTracing {
     const tracedReq = req as IncomingMessage & Traced;
     if (tracedReq[kTrace] !== undefined) return undefined;
     try {
-      const trace = this.#start(req, res, route);
+      // Read once: on Node's IncomingMessage `headers` is a getter, a call each time it is not inlined (~500
+      // instructions each on Express's requests under Node 24, whose prototype chain makes its loads megamorphic).
+      const headers = req.headers;
+      const trace = this.#start(req, headers, res, route);
       tracedReq[kTrace] = trace;
       if (trace.span.isRecording()) {
         if (res.req !== req) (res as ServerResponse & Traced)[kTrace] = trace;
@@ -456,7 +459,7 @@ export class ServerTracing {
         const socket = req.socket as WatchedSocket | null;
         if (socket instanceof Socket) {
           if (socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
-          if (req.headers.upgrade !== undefined) this.#watchUpgrade(trace, req, res, socket);
+          if (headers.upgrade !== undefined) this.#watchUpgrade(trace, req, res, socket);
         } else {
           // Made in memory (see onClose): @codegenie/serverless-express never emits 'close' on its response.
           res.on('finish', onInMemoryFinish);
@@ -520,12 +523,17 @@ export class ServerTracing {
     socket.once('close', () => endWith(false));
   }
 
-  #start(req: IncomingMessage, res: ServerResponse, route: string | undefined): RequestTrace {
+  #start(
+    req: IncomingMessage,
+    headers: IncomingHttpHeaders,
+    res: ServerResponse,
+    route: string | undefined,
+  ): RequestTrace {
     const options = this.options;
     const tracer = this.tracer();
     const propagator = options.propagator ?? tracer.propagator;
     // Node lowercases incoming header names, so a header missing under its lowercase name is absent.
-    const extracted = propagator.extract(req.headers, lowercaseHeadersGetter);
+    const extracted = propagator.extract(headers, lowercaseHeadersGetter);
     const remote = extracted.spanContext;
     const method = normalizeMethod(req.method, options.knownMethods);
     const policy = options.incomingContext;
@@ -558,9 +566,9 @@ export class ServerTracing {
     }
 
     const attributes = newAttributes();
-    requestAttributes(req, method, this.options.redactor, attributes);
+    requestAttributes(req, headers, method, this.options.redactor, attributes);
     if (route !== undefined && route.length > 0) attributes['http.route'] = route;
-    captureRequestHeaders(options.requestHeaders, req.headers, attributes);
+    captureRequestHeaders(options.requestHeaders, headers, attributes);
     if (tracer.baggageAttributes.length > 0)
       addBaggageAttributes(tracer.baggageAttributes, extracted.baggage, attributes);
     const conflicting = extracted.conflicting;
