@@ -142,15 +142,17 @@ export const defaultSetter: CarrierSetter<unknown> = {
 };
 
 /**
- * `record[key] = value`, first removing the same name in any other case (`Traceparent`): the getters read names in
- * any case, and fetch would send both spellings as one joined value, which no receiver can parse. for-in walks the
- * names without allocating; it costs less than looking `key` up first (a megamorphic load: the names vary).
+ * `record[key] = value`, removing the same name in any other case (`Traceparent`): the getters read names in any
+ * case, and fetch would send both spellings as one joined value, which no receiver can parse. Stored first, so a
+ * spelling that cannot be removed (a sealed carrier) does not cost the write. for-in walks the names without the
+ * array `Object.keys` makes (on objects in fast mode), and costs less than looking `key` up first to skip the walk
+ * (a megamorphic load: the names vary).
  */
 function setInRecord(record: Record<string, unknown>, key: string, value: string): void {
+  record[key] = value;
   for (const k in record) {
     if (k !== key && isHeaderName(k, key)) delete record[k];
   }
-  record[key] = value;
 }
 
 /**

@@ -86,6 +86,24 @@ describe('defaultSetter', () => {
     expect(headers).toEqual({ traceparent: TP, Accept: '*/*' });
   });
 
+  it('writes even when another spelling cannot be removed', () => {
+    const headers = Object.seal({ traceparent: 'old', Traceparent: 'other' });
+    defaultSetter.set(headers, 'traceparent', TP);
+    expect(headers).toEqual({ traceparent: TP, Traceparent: 'other' });
+  });
+
+  it('leaves other spellings of a mixed-case name alone, as toLowerCase would', () => {
+    const headers: Record<string, string> = { 'uberctx-USERID': 'b', 'X-CUSTOM': 'c' };
+    defaultSetter.set(headers, 'uberctx-userId', 'a');
+    defaultSetter.set(headers, 'X-Custom', 'd');
+    expect(headers).toEqual({
+      'uberctx-USERID': 'b',
+      'X-CUSTOM': 'c',
+      'uberctx-userId': 'a',
+      'X-Custom': 'd',
+    });
+  });
+
   it('folds only ASCII letters when matching names, as HTTP does', () => {
     // U+212A KELVIN SIGN lowercases to "k" in JavaScript, but is no spelling of an HTTP field name.
     const headers: Record<string, string> = { 'uberctx-\u212A': 'x' };

@@ -152,6 +152,24 @@ describe('jaeger baggage (uberctx-{key})', () => {
     expect(carrier).toEqual({ 'uber-trace-id': `${TRACE}:${SPAN}:0:01`, 'uberctx-user': 'J%C3%BCrgen%20K' });
   });
 
+  it('writes one uberctx-* header per baggage key into a plain object, keys differing only in case included', () => {
+    for (const entries of [
+      { USERID: 'b', userId: 'a' },
+      { userId: 'a', USERID: 'b' },
+    ]) {
+      const carrier: Record<string, string> = {};
+      jaeger.inject(
+        { spanContext: { traceId: TRACE, spanId: SPAN, traceFlags: 1 }, baggage: Baggage.from(entries) },
+        carrier,
+      );
+      expect(carrier).toEqual({
+        'uber-trace-id': `${TRACE}:${SPAN}:0:01`,
+        'uberctx-USERID': 'b',
+        'uberctx-userId': 'a',
+      });
+    }
+  });
+
   it('writes nothing for an invalid context', () => {
     const carrier: Record<string, string> = {};
     jaeger.inject({ spanContext: { traceId: TRACE, spanId: 'nope', traceFlags: 1 } }, carrier);
