@@ -115,6 +115,9 @@ export class TraceState {
 
     const members: [string, string][] = [];
     const len = value.length;
+    // Whether the header is already written as serialize() would write it (the usual case: one vendor's entries,
+    // no spaces), so that injecting it again needs no string built.
+    let canonical = typeof header === 'string' && len <= MAX_LENGTH;
     let start = 0;
     while (start <= len) {
       let end = value.indexOf(',', start);
@@ -133,10 +136,14 @@ export class TraceState {
         if (members.length === MAX_MEMBERS) return undefined;
         for (const [k] of members) if (k === key) return undefined;
         members.push([key, memberValue]);
-      }
+        if (s !== start || e !== end) canonical = false;
+      } else canonical = false;
       start = end + 1;
     }
-    return members.length === 0 ? undefined : new TraceState(members);
+    if (members.length === 0) return undefined;
+    const state = new TraceState(members);
+    if (canonical) state.#serialized = value;
+    return state;
   }
 
   /** Number of list members. */

@@ -86,6 +86,12 @@ describe('TraceState.parse (W3C Trace Context §3.3.1.3)', () => {
     expect(ts.serialize()).toBe('rojo=1,congo=2');
   });
 
+  it('writes a header with an empty first or last member without it', () => {
+    expect(TraceState.parse('rojo=1,congo=2,')!.serialize()).toBe('rojo=1,congo=2');
+    expect(TraceState.parse(',rojo=1')!.serialize()).toBe('rojo=1');
+    expect(TraceState.parse('rojo=1,,congo=2')!.serialize()).toBe('rojo=1,congo=2');
+  });
+
   it('keeps leading spaces of a value as part of it', () => {
     expect(TraceState.parse('a=  x')!.get('a')).toBe('  x');
   });
