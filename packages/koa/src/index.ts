@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServerTracing, runInContext, ServerTracing, type ServerTracingOptions } from '@tracewire/node';
+import {
+  createServerTracing,
+  getActiveContext,
+  runInContext,
+  ServerTracing,
+  type ServerTracingOptions,
+} from '@tracewire/node';
 import { extendAppContextOnce } from './app-context.js';
 import { recordEmittedErrors, watchBodyErrors } from './body-errors.js';
 import { isMiddlewareLayerPath } from './middleware-layer.js';
@@ -11,7 +17,7 @@ import {
   watchMountedRoutes,
 } from './mount-prefix.js';
 import { checkRegistrationOrder } from './registration-order.js';
-import { fillResponseContext, respondInRequestContext } from './respond-context.js';
+import { respondInRequestContext } from './respond-context.js';
 
 export type { ServerTracingOptions as TracingOptions } from '@tracewire/node';
 
@@ -85,9 +91,9 @@ export function tracing(options?: ServerTracingOptions): Middleware {
       checkRegistrationOrder(app, tracewireKoa);
       respondInRequestContext(app);
     }
-    const trace = server.start(ctx.req, ctx.res);
+    // Inside the context the app's shadowed handleRequest entered (respond-context.ts), the trace fills that in.
+    const trace = server.start(ctx.req, ctx.res, undefined, getActiveContext());
     if (trace === undefined) return next();
-    fillResponseContext(trace.context);
     // The router sets the template while dispatching; read it when the span ends (also on a client abort).
     if (trace.span.isRecording()) {
       extendAppContextOnce(ctx, extendAppContext);

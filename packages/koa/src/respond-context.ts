@@ -1,29 +1,11 @@
-import { getActiveContext, runInContext, type Span, type TraceContext } from '@tracewire/node';
+import { openRequestContext, runInContext } from '@tracewire/node';
 
 // Koa sends the response after the middleware chain has settled, from a `.then` that `app.handleRequest` attaches
 // outside it: `respond()` piping `ctx.body` (a stream produced as it is read), `res` 'finish' listeners and Koa's own
 // `onerror` run in the context `handleRequest` was called in, which has no span. `handleRequest` (looked up on the
-// app for every request) is shadowed on the app, once, to run in a context of its own that the tracing middleware
-// fills in when it starts the request's trace, a moment later in the same call: everything Koa then does for the
-// request sees its span and baggage.
-
-/** Filled in by the tracing middleware; holds what the request's context holds except the trace itself. */
-class ResponseContext implements TraceContext {
-  span: Span | undefined = undefined;
-  baggage: TraceContext['baggage'] = undefined;
-  suppressed = false;
-  recordsNothing: boolean | undefined = undefined;
-  callerTraceId: string | undefined = undefined;
-
-  /** Copies what code running in the request's context sees; not its trace, which keeps the request alive. */
-  adopt(context: TraceContext): void {
-    this.span = context.span;
-    this.baggage = context.baggage;
-    this.suppressed = context.suppressed;
-    this.recordsNothing = context.recordsNothing;
-    this.callerTraceId = context.callerTraceId;
-  }
-}
+// app for every request) is shadowed on the app, once, to run in a request context that the tracing middleware's
+// `start` fills in a moment later in the same call: everything Koa then does for the request sees its span and
+// baggage, and the middleware enters no context of its own.
 
 type HandleRequest = (this: unknown, ctx: unknown, fnMiddleware: unknown) => unknown;
 const shadowed = new WeakSet<object>();
@@ -37,7 +19,7 @@ function callHandleRequest(
   return original.call(app, ctx, fnMiddleware);
 }
 
-/** Makes the app send its responses in a context the request's trace fills in; once per app. */
+/** Makes the app handle each request, its response included, in a context the request's trace fills in. */
 export function respondInRequestContext(app: unknown): void {
   if (typeof app !== 'object' || app === null || shadowed.has(app)) return;
   shadowed.add(app);
@@ -49,7 +31,7 @@ export function respondInRequestContext(app: unknown): void {
     writable: true,
     value: function handleRequest(this: unknown, ctx: unknown, fnMiddleware: unknown): unknown {
       return runInContext(
-        new ResponseContext(),
+        openRequestContext(),
         callHandleRequest,
         original as HandleRequest,
         this,
@@ -58,10 +40,4 @@ export function respondInRequestContext(app: unknown): void {
       );
     },
   });
-}
-
-/** Gives the response's context (when the app's `handleRequest` made one) what the request's trace holds. */
-export function fillResponseContext(context: TraceContext): void {
-  const active = getActiveContext();
-  if (active instanceof ResponseContext) active.adopt(context);
 }

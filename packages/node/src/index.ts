@@ -61,7 +61,7 @@ export { type ParentBasedOptions, parentBased } from './sampler-parent-based.js'
 export { rateLimited } from './sampler-rate-limited.js';
 export { traceIdRatio } from './sampler-trace-id-ratio.js';
 export type { IgnoreOption, IncomingContextPolicy, ServerTracingOptions } from './server-options.js';
-export { createServerTracing, RequestTrace, ServerTracing } from './server-span.js';
+export { createServerTracing, openRequestContext, RequestTrace, ServerTracing } from './server-span.js';
 export { SimpleSpanProcessor } from './simple-processor.js';
 export type { Span } from './span.js';
 export * from './span-data.js';

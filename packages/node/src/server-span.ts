@@ -55,15 +55,44 @@ class RequestContext implements TraceContext {
   readonly suppressed = false;
   /** The trace, for the adapters' error paths, while it can still record; dropped when it ends. */
   trace: RequestTrace | undefined;
+  // Written once more only by `fill`, for a context entered before its trace started (`openRequestContext`).
+  span: Span | undefined;
+  baggage: Baggage | undefined;
+  callerTraceId: string | undefined;
+  recordsNothing: boolean;
 
   constructor(
-    readonly span: Span,
-    readonly baggage: Baggage | undefined,
+    span: Span | undefined,
+    baggage: Baggage | undefined,
     trace: RequestTrace | undefined,
-    readonly callerTraceId: string | undefined,
-    readonly recordsNothing: boolean,
+    callerTraceId: string | undefined,
+    recordsNothing: boolean,
   ) {
+    this.span = span;
+    this.baggage = baggage;
     this.trace = trace;
+    this.callerTraceId = callerTraceId;
+    this.recordsNothing = recordsNothing;
+  }
+
+  /** Still waiting for its trace: entered by `openRequestContext` and not yet filled in by `start`. */
+  get open(): boolean {
+    return this.span === undefined;
+  }
+
+  fill(
+    span: Span,
+    baggage: Baggage | undefined,
+    trace: RequestTrace | undefined,
+    callerTraceId: string | undefined,
+    recordsNothing: boolean,
+  ): this {
+    this.span = span;
+    this.baggage = baggage;
+    this.trace = trace;
+    this.callerTraceId = callerTraceId;
+    this.recordsNothing = recordsNothing;
+    return this;
   }
 
   get request(): RequestTrace | undefined {
@@ -103,16 +132,14 @@ export class RequestTrace {
     route?: string,
     callerTraceId?: string,
     recordsNothing = false,
+    into?: RequestContext,
   ) {
     this.#route = route || undefined;
     this.span = span;
-    this.#context = new RequestContext(
-      span,
-      baggage,
-      span.isRecording() ? this : undefined,
-      callerTraceId,
-      recordsNothing,
-    );
+    const trace = span.isRecording() ? this : undefined;
+    this.#context =
+      into?.fill(span, baggage, trace, callerTraceId, recordsNothing) ??
+      new RequestContext(span, baggage, trace, callerTraceId, recordsNothing);
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
@@ -439,16 +466,24 @@ export class ServerTracing {
 
   /**
    * Extracts the caller's context and starts the SERVER span. Returns `undefined` only when this request is
-   * already traced (a mounted sub-app) or tracing failed; the adapter then just calls on.
+   * already traced (a mounted sub-app) or tracing failed; the adapter then just calls on. Given the context that
+   * is active, when that is one `openRequestContext` made and no trace has filled yet, the trace's context is
+   * that one: entering it again costs nothing.
    */
-  start(req: IncomingMessage, res: ServerResponse, route?: string): RequestTrace | undefined {
+  start(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route?: string,
+    active?: TraceContext,
+  ): RequestTrace | undefined {
     const tracedReq = req as IncomingMessage & Traced;
     if (tracedReq[kTrace] !== undefined) return undefined;
     try {
       // Read once: on Node's IncomingMessage `headers` is a getter, a call each time it is not inlined (~500
       // instructions each on Express's requests under Node 24, whose prototype chain makes its loads megamorphic).
       const headers = req.headers;
-      const trace = this.#start(req, headers, res, route);
+      const into = active instanceof RequestContext && active.open ? active : undefined;
+      const trace = this.#start(req, headers, res, route, into);
       tracedReq[kTrace] = trace;
       if (trace.span.isRecording()) {
         if (res.req !== req) (res as ServerResponse & Traced)[kTrace] = trace;
@@ -528,6 +563,7 @@ export class ServerTracing {
     headers: IncomingHttpHeaders,
     res: ServerResponse,
     route: string | undefined,
+    into: RequestContext | undefined,
   ): RequestTrace {
     const options = this.options;
     const tracer = this.tracer();
@@ -562,6 +598,7 @@ export class ServerTracing {
         undefined,
         callerTraceId,
         true,
+        into,
       );
     }
 
@@ -592,7 +629,17 @@ export class ServerTracing {
       debug: callerDecision === true && extracted.debug === true,
     });
     const callerTraceId = policy === 'link' ? remote?.traceId : undefined;
-    const trace = new RequestTrace(span, extracted.baggage, req, method, this, route, callerTraceId);
+    const trace = new RequestTrace(
+      span,
+      extracted.baggage,
+      req,
+      method,
+      this,
+      route,
+      callerTraceId,
+      false,
+      into,
+    );
     if (span.isRecording() && options.requestHook !== undefined) {
       try {
         options.requestHook(span, req);
@@ -631,6 +678,18 @@ export class ServerTracing {
       return false;
     }
   }
+}
+
+/**
+ * A request's context to enter before its trace starts, where a framework runs part of each request outside the
+ * middleware that starts the trace (Koa sends the response from a `.then` its `handleRequest` attaches, after the
+ * middleware chain). It holds no span until `start`, given it as the active context, fills it in with the trace;
+ * from then on code anywhere in it sees the request's span and baggage, and the middleware's own `runInContext`
+ * of the trace's context enters nothing new (each `AsyncLocalStorage.run` with another value copies the async
+ * context frame twice on Node 24, about 2 500 instructions).
+ */
+export function openRequestContext(): TraceContext {
+  return new RequestContext(undefined, undefined, undefined, undefined, false);
 }
 
 /** Validates `options` once (TypeError/RangeError naming the option); call once per app, at registration. */

@@ -13,13 +13,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { b3 } from '@tracewire/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getActiveSpan, runInContext } from '../src/context.js';
+import { getActiveBaggage, getActiveContext, getActiveSpan, runInContext } from '../src/context.js';
 import { InMemoryExporter } from '../src/exporters/in-memory.js';
 import { getTracer } from '../src/global.js';
 import { alwaysOff, alwaysOn } from '../src/sampler.js';
 import { parentBased } from '../src/sampler-parent-based.js';
 import { globToRegExp, resolveServerOptions, type ServerTracingOptions } from '../src/server-options.js';
-import { createServerTracing, type RequestTrace } from '../src/server-span.js';
+import {
+  createServerTracing,
+  openRequestContext,
+  type RequestTrace,
+  ServerTracing,
+} from '../src/server-span.js';
 import { SimpleSpanProcessor } from '../src/simple-processor.js';
 import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
 import { Tracer } from '../src/tracer.js';
@@ -308,6 +313,55 @@ describe('absolute-form request targets (RFC 9112 §3.2.2)', () => {
     await sendRaw(port, 'http://example.com');
     await new Promise((r) => setTimeout(r, 20));
     expect(exporter.getFinishedSpans().map((s) => s.attributes['url.path'])).toEqual(['/']);
+  });
+});
+
+describe('a request context opened before the trace starts (Koa sends its response from such a context)', () => {
+  it("is filled in by start: what was attached in it before sees the request's span and baggage", async () => {
+    const { exporter, tracer } = recordingTracer();
+    const tracing = createServerTracing({ tracer });
+    const seen: { span?: string; baggage?: string; active?: boolean; same?: boolean } = {};
+    const server = createServer((req, res) => {
+      runInContext(openRequestContext(), () => {
+        // Attached before the trace exists, as Koa's handleRequest attaches its response step.
+        const responded = Promise.resolve().then(() => {
+          seen.span = getActiveSpan()?.spanContext().spanId;
+          seen.baggage = getActiveBaggage()?.get('tenant')?.value;
+          seen.active = ServerTracing.active() !== undefined;
+          res.end('ok');
+        });
+        const trace = tracing.start(req, res, undefined, getActiveContext());
+        seen.same = trace?.context === getActiveContext();
+        return responded;
+      });
+    });
+    const { url } = await listenOn(server);
+    await get(`${url}/p`, { headers: { baggage: 'tenant=acme' } });
+    const span = await onlySpan(exporter);
+    expect(seen).toEqual({ span: span.spanContext().spanId, baggage: 'acme', active: true, same: true });
+  });
+
+  it('is filled in once: a later start, and a start given any other context, makes a context of its own', async () => {
+    const { exporter, tracer } = recordingTracer();
+    const tracing = createServerTracing({ tracer });
+    const opened = openRequestContext();
+    const contexts: unknown[] = [];
+    const server = createServer((req, res) => {
+      const given = contexts.length === 0 || contexts.length === 1 ? opened : { ...opened };
+      const trace = tracing.start(req, res, undefined, given);
+      contexts.push(trace?.context);
+      runInContext(trace!.context, () => res.end('ok'));
+    });
+    const { url } = await listenOn(server);
+    for (let i = 0; i < 3; i++) await get(`${url}/p`);
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(3));
+    expect(contexts[0]).toBe(opened);
+    expect(contexts[1]).not.toBe(opened);
+    expect(contexts[2]).not.toBe(opened);
+    // The first request's context still holds its own span, not a later request's.
+    expect((opened as { span?: { spanContext(): { spanId: string } } }).span?.spanContext().spanId).toBe(
+      exporter.getFinishedSpans()[0]!.spanContext().spanId,
+    );
   });
 });
 
