@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,6 +147,60 @@ describe.each([
     }
     const children = harness!.spans.filter((s) => s.parentSpanId === b.spanContext().spanId);
     expect(children).toHaveLength(2);
+  });
+
+  it("run the response's handlers in the async scope of the call: the app's own AsyncLocalStorage too", async () => {
+    harness = installHarness();
+    const { tracer } = harness;
+    // An app's request id, kept as loggers and request-scoped containers keep theirs.
+    const requestId = new AsyncLocalStorage<string>();
+    const agent = new u.Agent();
+    try {
+      const a = tracer.startSpan('A');
+      await requestId.run('a', () =>
+        withSpan(a, async () =>
+          (await u.request(`${base}/warm`, { dispatcher: agent as never })).body.text(),
+        ),
+      );
+      a.end();
+      await new Promise((r) => setTimeout(r, 100));
+      const b = tracer.startSpan('B');
+      const seen = await requestId.run('b', () =>
+        withSpan(
+          b,
+          () =>
+            new Promise<string[]>((resolve, reject) => {
+              const seen: string[] = [];
+              const active = () => `${requestId.getStore()} ${getActiveSpan() === b ? 'B' : 'other'}`;
+              const headers = () => seen.push(`headers ${active()}`) > 0;
+              const data = () => seen.push(`data ${active()}`) > 0;
+              const complete = () => resolve([...seen, `complete ${active()}`]);
+              const handler =
+                major === 8
+                  ? {
+                      onRequestStart() {},
+                      onResponseStart: headers,
+                      onResponseData: data,
+                      onResponseEnd: complete,
+                      onResponseError: (_: unknown, error: unknown) => reject(error),
+                    }
+                  : {
+                      onConnect() {},
+                      onHeaders: headers,
+                      onData: data,
+                      onComplete: complete,
+                      onError: reject,
+                    };
+              agent.dispatch({ origin: base, path: '/small', method: 'GET' }, handler as never);
+            }),
+        ),
+      );
+      b.end();
+      // The pooled socket A opened answers B: without the switch the handlers ran in A's scope.
+      expect(seen).toEqual(['headers b B', 'data b B', 'complete b B']);
+    } finally {
+      await agent.close();
+    }
   });
 
   it("leave the code that reads a pipelined answer in its own trace while the next one's handlers run", async () => {
