@@ -1,5 +1,6 @@
 // Compares the tracewire servers of two checkouts side by side:
 //   node compare.mjs --base=<dir> [--framework=koa] [--route=users] [--rate=8000] [--rounds=10] [--seconds=2]
+//                    [--node-path=<node binary the servers run on>]
 // <dir> is another checkout of this repository, installed and built (`git worktree add ../base <commit>`, then
 // `pnpm install && pnpm build` in it). Each tree's `bench/lib/server.mjs` runs the tracewire variant, next to an
 // `als` server as the floor, against this tree's sink, downstream and load generator, interleaved round by round.
@@ -26,6 +27,7 @@ const route = option('route', 'users');
 const rate = Number(option('rate', '8000'));
 const rounds = Number(option('rounds', '10'));
 const seconds = Number(option('seconds', '2'));
+const nodePath = option('node-path', process.execPath);
 
 const sink = await startChild(join(here, 'lib', 'sink.mjs'));
 const downstream = await startChild(join(here, 'lib', 'downstream.mjs'));
@@ -42,6 +44,7 @@ try {
     c.runs = [];
     c.server = await startChild(c.file, {
       args: [framework, c.variant],
+      execPath: nodePath,
       env: {
         BENCH_DOWNSTREAM: `http://127.0.0.1:${downstream.info.port}/${key}`,
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.info.port}/${key}`,
