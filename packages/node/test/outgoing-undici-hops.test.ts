@@ -80,6 +80,35 @@ const redirecting = {
 /** The request's handler of response chunks: renamed in undici 8. */
 const onData = { 6: 'onData', 7: 'onData', 8: 'onResponseData' } as const;
 
+/**
+ * Dispatches a GET with a handler of undici `major`'s interface that records `active()` in each response handler;
+ * resolves to what it saw, `complete` last.
+ */
+function dispatchRecording(
+  major: 6 | 7 | 8,
+  dispatch: (handler: unknown) => void,
+  active: () => string | undefined,
+): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const seen: string[] = [];
+    const headers = () => seen.push(`headers ${active()}`) > 0;
+    const data = () => seen.push(`data ${active()}`) > 0;
+    const complete = () => resolve([...seen, `complete ${active()}`]);
+    // undici 8 takes only the handler interface undici 7 added beside the first one.
+    dispatch(
+      major === 8
+        ? {
+            onRequestStart() {},
+            onResponseStart: headers,
+            onResponseData: data,
+            onResponseEnd: complete,
+            onResponseError: (_: unknown, error: unknown) => reject(error),
+          }
+        : { onConnect() {}, onHeaders: headers, onData: data, onComplete: complete, onError: reject },
+    );
+  });
+}
+
 describe.each([
   [6, undici6 as Undici],
   [7, undici7 as Undici],
@@ -165,34 +194,14 @@ describe.each([
       a.end();
       await new Promise((r) => setTimeout(r, 100));
       const b = tracer.startSpan('B');
+      const active = () => `${requestId.getStore()} ${getActiveSpan() === b ? 'B' : 'other'}`;
       const seen = await requestId.run('b', () =>
-        withSpan(
-          b,
-          () =>
-            new Promise<string[]>((resolve, reject) => {
-              const seen: string[] = [];
-              const active = () => `${requestId.getStore()} ${getActiveSpan() === b ? 'B' : 'other'}`;
-              const headers = () => seen.push(`headers ${active()}`) > 0;
-              const data = () => seen.push(`data ${active()}`) > 0;
-              const complete = () => resolve([...seen, `complete ${active()}`]);
-              const handler =
-                major === 8
-                  ? {
-                      onRequestStart() {},
-                      onResponseStart: headers,
-                      onResponseData: data,
-                      onResponseEnd: complete,
-                      onResponseError: (_: unknown, error: unknown) => reject(error),
-                    }
-                  : {
-                      onConnect() {},
-                      onHeaders: headers,
-                      onData: data,
-                      onComplete: complete,
-                      onError: reject,
-                    };
-              agent.dispatch({ origin: base, path: '/small', method: 'GET' }, handler as never);
-            }),
+        withSpan(b, () =>
+          dispatchRecording(
+            major,
+            (handler) => agent.dispatch({ origin: base, path: '/small', method: 'GET' }, handler as never),
+            active,
+          ),
         ),
       );
       b.end();
@@ -227,27 +236,12 @@ describe.each([
         return [afterBody, active()];
       });
       // B's own handler runs where undici parses B's answer: inside A's loop.
-      const activeInB = withSpan(
-        b,
-        () =>
-          new Promise<string[]>((resolve, reject) => {
-            const seen: string[] = [];
-            const headers = () => seen.push(`headers ${active()}`) > 0;
-            const data = () => seen.push(`data ${active()}`) > 0;
-            const complete = () => resolve([...seen, `complete ${active()}`]);
-            // undici 8 takes only the handler interface undici 7 added beside the first one.
-            const handler =
-              major === 8
-                ? {
-                    onRequestStart() {},
-                    onResponseStart: headers,
-                    onResponseData: data,
-                    onResponseEnd: complete,
-                    onResponseError: (_: unknown, error: unknown) => reject(error),
-                  }
-                : { onConnect() {}, onHeaders: headers, onData: data, onComplete: complete, onError: reject };
-            client.dispatch({ path: '/small', method: 'GET' }, handler as never);
-          }),
+      const activeInB = withSpan(b, () =>
+        dispatchRecording(
+          major,
+          (handler) => client.dispatch({ path: '/small', method: 'GET' }, handler as never),
+          active,
+        ),
       );
       expect(await activeInA).toEqual(['A', 'A']);
       expect(await activeInB).toEqual(['headers B', 'data B', 'complete B']);
