@@ -54,32 +54,19 @@ type BrandedContext = TraceContext & { readonly [kRequestContext]?: true; readon
 class RequestContext implements TraceContext {
   readonly suppressed = false;
   /** The trace, for the adapters' error paths, while it can still record; dropped when it ends. */
-  trace: RequestTrace | undefined;
-  // Written once more only by `fill`, for a context entered before its trace started (`openRequestContext`).
-  span: Span | undefined;
-  baggage: Baggage | undefined;
-  callerTraceId: string | undefined;
-  recordsNothing: boolean;
-
-  constructor(
-    span: Span | undefined,
-    baggage: Baggage | undefined,
-    trace: RequestTrace | undefined,
-    callerTraceId: string | undefined,
-    recordsNothing: boolean,
-  ) {
-    this.span = span;
-    this.baggage = baggage;
-    this.trace = trace;
-    this.callerTraceId = callerTraceId;
-    this.recordsNothing = recordsNothing;
-  }
+  trace: RequestTrace | undefined = undefined;
+  // Empty until `fill`: made by the request's trace, or entered before it started (`openRequestContext`).
+  span: Span | undefined = undefined;
+  baggage: Baggage | undefined = undefined;
+  callerTraceId: string | undefined = undefined;
+  recordsNothing = false;
 
   /** Still waiting for its trace: entered by `openRequestContext` and not yet filled in by `start`. */
   get open(): boolean {
     return this.span === undefined;
   }
 
+  /** Written once, by the request's trace. */
   fill(
     span: Span,
     baggage: Baggage | undefined,
@@ -137,9 +124,7 @@ export class RequestTrace {
     this.#route = route || undefined;
     this.span = span;
     const trace = span.isRecording() ? this : undefined;
-    this.#context =
-      into?.fill(span, baggage, trace, callerTraceId, recordsNothing) ??
-      new RequestContext(span, baggage, trace, callerTraceId, recordsNothing);
+    this.#context = (into ?? new RequestContext()).fill(span, baggage, trace, callerTraceId, recordsNothing);
     this.#req = req;
     this.#method = method;
     this.#tracing = tracing;
@@ -689,7 +674,7 @@ export class ServerTracing {
  * context frame twice on Node 24, about 2 500 instructions).
  */
 export function openRequestContext(): TraceContext {
-  return new RequestContext(undefined, undefined, undefined, undefined, false);
+  return new RequestContext();
 }
 
 /** Validates `options` once (TypeError/RangeError naming the option); call once per app, at registration. */
