@@ -46,7 +46,9 @@ describe('span clock', () => {
     await sleep(PAST_CHECK);
     const first = tracer.startSpan('first', { parent: null }) as RecordingSpan;
     expect(Math.abs(first.startTime - realNow())).toBeLessThan(5);
-    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3);
+    // 3 ms off the clock the spans are on, not off the real wall clock: the real one may already sit up to the
+    // tolerance away from that clock (left so by the last check), and 3 more could then cross it.
+    vi.spyOn(Date, 'now').mockImplementation(() => Math.floor(first.clock + performance.now() + 3));
     await sleep(PAST_CHECK);
     const second = tracer.startSpan('second', { parent: null }) as RecordingSpan;
     expect(second.clock).toBe(first.clock);
