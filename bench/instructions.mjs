@@ -1,16 +1,17 @@
 // Instructions per request, counted by valgrind's callgrind: a comparison that the machine's noise does not move.
 //   node instructions.mjs [--base=<dir>] [--framework=fastify] [--route=users] [--variants=tracewire,als]
-//                         [--warmup=32768] [--requests=2048] [--functions=20] [--node-path=<node binary>]
+//                         [--warmup=32768] [--requests=2048] [--functions=20] [--node-path=<node binary>] [--cache]
 // Each server (the base checkout's tracewire server when --base is given, then this tree's variants) runs alone
 // under callgrind, takes `warmup` requests uncounted, then `requests` counted, one at a time. The count is the
 // server process's instructions, its exports included (batches of 512 spans, so `requests` must be a multiple of
 // 512). `--functions=N` lists the N functions whose instructions per request differ most between the first two
-// servers (with one server: its N costliest).
+// servers (with one server: its N costliest). `--cache` also simulates the caches and reports their misses per
+// request (about twice as slow).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option } from './lib/args.mjs';
+import { flag, option } from './lib/args.mjs';
 import { hasCallgrind, runtimeShares, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
 import { startChild } from './lib/children.mjs';
 import { EXPORTING, TRACED } from './lib/measure.mjs';
@@ -27,6 +28,7 @@ const warmup = Number(option('warmup', '32768'));
 const requests = Number(option('requests', '2048'));
 const functions = Number(option('functions', '0'));
 const nodePath = option('node-path', process.execPath);
+const cacheSim = flag('cache');
 
 if (!Number.isInteger(requests) || requests <= 0 || requests % BATCH !== 0)
   throw new RangeError(`--requests must be a positive multiple of ${BATCH}, got ${requests}`);
@@ -65,12 +67,14 @@ async function measure(c, key) {
     execPath: nodePath,
     outDir,
     perfMap: functions > 0,
+    cacheSim,
   });
   const client = sequentialClient(run.server.info.port, route);
   try {
     await client.send(warmup);
-    const { instructions, dump } = await run.count(() => client.send(requests));
+    const { instructions, misses, dump } = await run.count(() => client.send(requests));
     c.perRequest = instructions / requests;
+    c.misses = misses;
     c.shares = runtimeShares(dump, requests);
     if (functions > 0) c.functions = selfCostByFunction(dump, run.pid, requests);
     c.problems = await validate(c, run.server, key, client.sent);
@@ -106,14 +110,21 @@ function report() {
   let out =
     `${framework} GET /${route}/:id: instructions per request under callgrind (${nodePath} --single-threaded), ` +
     `${requests} requests after ${warmup}, one at a time\n\n` +
-    '| server | instructions/req | more than als | of which optimizing compilers | of which GC | valid |\n' +
-    '| --- | ---: | ---: | ---: | ---: | --- |\n';
+    `| server | instructions/req | more than als | of which optimizing compilers | of which GC |${
+      cacheSim ? ' L1 instruction misses/req | L1 data misses/req | last-level misses/req |' : ''
+    } valid |\n` +
+    `| --- | ---: | ---: | ---: | ---: |${cacheSim ? ' ---: | ---: | ---: |' : ''} --- |\n`;
   for (const c of contenders) {
     const extra = floor === undefined || c === floor ? '' : number(c.perRequest - floor.perRequest);
     const valid = c.problems.length === 0 ? 'yes' : `**INVALID**: ${c.problems[0]}`;
+    const misses =
+      c.misses === undefined
+        ? ''
+        : ` ${number(c.misses.instructionL1 / requests)} | ${number(c.misses.dataL1 / requests)} | ` +
+          `${number(c.misses.lastLevel / requests)} |`;
     out +=
       `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${extra} | ${number(c.shares.compiling)} | ` +
-      `${number(c.shares.collecting)} | ${valid} |\n`;
+      `${number(c.shares.collecting)} |${misses} ${valid} |\n`;
     if (c.problems.length > 0) process.exitCode = 1;
   }
   if (functions > 0 && contenders.length === 1) {

@@ -42,28 +42,42 @@ const hasCallgrind = spawnSync('callgrind_control', ['--version']).status === 0;
 
 describe('bench/instructions.mjs', () => {
   it.skipIf(!hasCallgrind)(
-    'counts a tracewire server under callgrind with every span exported',
+    'counts a tracewire server under callgrind with every span exported, and its simulated cache misses',
     () => {
       const result = spawnSync(
         process.execPath,
-        ['bench/instructions.mjs', '--variants=tracewire', '--warmup=0', '--requests=512', '--functions=3'],
-        { encoding: 'utf8', timeout: 120_000 },
+        [
+          'bench/instructions.mjs',
+          '--variants=tracewire',
+          '--warmup=0',
+          '--requests=512',
+          '--functions=3',
+          '--cache',
+        ],
+        { encoding: 'utf8', timeout: 240_000 },
       );
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       const row = result.stdout.split('\n').find((line) => line.startsWith('| this tree (tracewire) |'));
-      expect(row).toMatch(/^\| this tree \(tracewire\) \| [\d,]+ \| {2}\| [\d,]+ \| [\d,]+ \| yes \|$/);
-      const [count, compiling] = [1, 3].map((column) =>
-        Number(row?.split(' | ')[column]?.replaceAll(',', '')),
+      expect(row).toMatch(/^\| this tree \(tracewire\) \| [\d,]+ \| {2}(\| [\d,]+ ){5}\| yes \|$/);
+      const [count, compiling, instructionMisses, dataMisses, lastLevelMisses] = [1, 3, 5, 6, 7].map(
+        (column) => Number(row?.split(' | ')[column]?.replaceAll(',', '')),
       );
       // A request through Fastify takes tens of thousands of instructions: a zero or tiny count measured nothing.
       expect(count).toBeGreaterThan(20_000);
       // Counted from a cold start, so V8 optimized the hot functions inside the count: a part of it, not all.
       expect(compiling).toBeGreaterThan(0);
       expect(compiling).toBeLessThan(count!);
+      // Code and data met for the first time miss every cache; far fewer misses than instructions all the same.
+      for (const misses of [instructionMisses, dataMisses, lastLevelMisses]) {
+        expect(misses).toBeGreaterThan(0);
+        expect(misses).toBeLessThan(count! / 2);
+      }
+      expect(lastLevelMisses).toBeLessThan(instructionMisses! + dataMisses!);
+      // The function table reads the instructions column of a dump that has one per simulated event.
       const functionRows = result.stdout.split('\n').filter((line) => /^\| `[^`]+` \| [\d,]+ \|$/.test(line));
       expect(functionRows).toHaveLength(3);
     },
-    150_000,
+    300_000,
   );
 });

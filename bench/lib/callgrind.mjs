@@ -20,9 +20,10 @@ export function hasCallgrind() {
 /**
  * Starts `file` under callgrind with counting off. `--single-threaded` puts V8's compiler and garbage collector
  * on the main thread, so their work is counted and happens at the same points in every run; `perfMap` has Node
- * write /tmp/perf-<pid>.map, naming JIT-compiled functions for `selfCostByFunction`.
+ * write /tmp/perf-<pid>.map, naming JIT-compiled functions for `selfCostByFunction`; `cacheSim` has callgrind
+ * simulate the machine's caches too, and `count` report their misses.
  */
-export async function startUnderCallgrind(file, { args, env, execPath, outDir, perfMap }) {
+export async function startUnderCallgrind(file, { args, env, execPath, outDir, perfMap, cacheSim = false }) {
   // --perf-basic-prof also turns V8's log on, which would leave an isolate-*.log in the working directory.
   const perfFlags = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(outDir, 'v8.log')}`];
   const nodeFlags = ['--single-threaded', ...(perfMap ? perfFlags : [])];
@@ -34,6 +35,8 @@ export async function startUnderCallgrind(file, { args, env, execPath, outDir, p
       '--tool=callgrind',
       // Not instrumented until counting starts: warm-up runs several times faster.
       '--instr-atstart=no',
+      // Its warning that it models the L3 cache as the last level goes to a log, not into the report's stderr.
+      ...(cacheSim ? ['--cache-sim=yes', `--log-file=${join(outDir, 'valgrind.%p.log')}`] : []),
       `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
       '-q',
       execPath,
@@ -45,7 +48,7 @@ export async function startUnderCallgrind(file, { args, env, execPath, outDir, p
   return {
     server,
     pid,
-    /** Counts instructions while `work` runs; returns the total. */
+    /** Counts instructions (and with `cacheSim`, cache misses) while `work` runs; returns the totals. */
     async count(work) {
       execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
       execFileSync('callgrind_control', ['--zero', String(pid)], { stdio: 'ignore' });
@@ -53,9 +56,9 @@ export async function startUnderCallgrind(file, { args, env, execPath, outDir, p
       execFileSync('callgrind_control', ['--dump=measured', String(pid)], { stdio: 'ignore' });
       execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
       const { dump, text } = measuredDump(outDir, pid);
-      const total = /^(?:summary|totals): (\d+)/m.exec(text);
-      if (total === null) throw new Error(`${dump} has no instruction total`);
-      return { instructions: Number(total[1]), dump };
+      const totals = eventTotals(text);
+      if (totals.Ir === undefined) throw new Error(`${dump} has no instruction total`);
+      return { instructions: totals.Ir, misses: cacheSim ? cacheMisses(totals) : undefined, dump };
     },
     /** Resolves once the process has exited (callgrind writes its last dump then). */
     async stop() {
@@ -81,6 +84,26 @@ function measuredDump(outDir, pid) {
   throw new Error(`callgrind wrote no dump for process ${pid} in ${outDir}`);
 }
 
+/** The dump's totals by event name (`Ir`, and with the cache simulated `I1mr`, `D1mr`, `DLmw`, ...). */
+function eventTotals(text) {
+  const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+  const values = /^(?:summary|totals): (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+  return Object.fromEntries(events.map((name, i) => [name, Number(values[i] ?? 0)]));
+}
+
+/**
+ * Misses of the simulated first-level instruction and data caches (a miss there is served by the next level,
+ * some ten cycles) and of the last level (served by memory, a hundred or more). Both cost time the instruction
+ * count does not show: code and data a request touches once, cold, cost more per instruction than a loop's.
+ */
+function cacheMisses(t) {
+  return {
+    instructionL1: t.I1mr ?? 0,
+    dataL1: (t.D1mr ?? 0) + (t.D1mw ?? 0),
+    lastLevel: (t.ILmr ?? 0) + (t.DLmr ?? 0) + (t.DLmw ?? 0),
+  };
+}
+
 /**
  * The rows `callgrind_annotate` prints for a dump, each function's instructions (its own, or `inclusive` of all it
  * calls) and its name as annotate gives it (`file:function`, `???:0x…` for JIT code); the totals row left out.
@@ -88,7 +111,8 @@ function measuredDump(outDir, pid) {
 function annotatedRows(dump, inclusive) {
   const text = execFileSync(
     'callgrind_annotate',
-    [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', dump],
+    // Instructions only: a dump with the caches simulated has a column per event.
+    [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--show=Ir', '--threshold=100', dump],
     {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
