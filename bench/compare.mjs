@@ -78,7 +78,8 @@ try {
     if (ok < c.runs.length) process.exitCode = 1;
   }
 } finally {
-  for (const c of contenders) c.server?.stop();
+  // The servers deliver the spans of requests that ended after the last flush as they exit: keep the sink up.
+  await Promise.all(contenders.map((c) => c.server?.stop()));
   sink.stop();
   downstream.stop();
   loader.stop();

@@ -55,13 +55,18 @@ export function startChild(
         child.send({ ...message, id });
       });
     },
-    /** Disconnecting lets the child exit on its own (writing a --cpu-prof profile); killed if it lingers. */
+    /**
+     * Disconnecting lets the child exit on its own (writing a --cpu-prof profile, delivering what it still traced);
+     * killed if it lingers. Resolves once it has exited.
+     */
     stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       if (child.connected) child.disconnect();
       setTimeout(() => {
         if (child.exitCode === null && child.signalCode === null) child.kill();
       }, 5000).unref();
+      return exited;
     },
   };
   return new Promise((resolve, reject) => {
