@@ -1,8 +1,9 @@
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { encodeOtlpProto, encodeOtlpProtoInSlices } from '../src/exporters/otlp-proto.js';
+import { encodeOtlpProto, encodeOtlpProtoInSlices, writeSpanField } from '../src/exporters/otlp-proto.js';
 import { readOtlpAnswer } from '../src/exporters/otlp-response.js';
-import type { SpanKind } from '../src/span-data.js';
+import { ProtoWriter } from '../src/exporters/proto-writer.js';
+import type { ReadableSpan, SpanKind } from '../src/span-data.js';
 import { oracleSpans } from './fixtures/oracle-spans.js';
 import { decodeToObject, loadOtlpTypes } from './fixtures/otlp-proto-root.js';
 import { defaultResource, makeSpan, ROOT_SPAN_ID, TRACE_ID } from './fixtures/spans.js';
@@ -288,6 +289,26 @@ describe('encodeOtlpProto', () => {
       (s['attributes'] as { value: { stringValue: string } }[])[0]!.value.stringValue,
     ]);
     expect(got).toEqual(spans.map((s) => [s.name, s.attributes['value']]));
+  });
+
+  it('frames spans of under 128 bytes, of up to 16 KB and over it, each whole between its neighbours', () => {
+    const sizes = [0, 300, 20_000, 0, 16_200, 100];
+    const spans = sizes.map((n) => makeSpan(n === 0 ? {} : { attributes: { value: 'v'.repeat(n) } }));
+    const alone = (span: ReadableSpan) => {
+      const w = new ProtoWriter();
+      writeSpanField(w, span);
+      return w.finish().length;
+    };
+    expect(alone(spans[0]!)).toBeLessThan(128);
+    expect(alone(spans[1]!)).toBeGreaterThan(128);
+    expect(alone(spans[4]!)).toBeLessThan(16_384);
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    const got = decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((s) => [
+      s['name'],
+      s['spanId'],
+      (s['attributes'] as { value: { stringValue: string } }[])[0]?.value.stringValue.length ?? 0,
+    ]);
+    expect(got).toEqual(spans.map((s, i) => [s.name, s.spanContext().spanId, sizes[i]]));
   });
 });
 

@@ -55,9 +55,9 @@ export function writeScopeField(w: ProtoWriter, scope: InstrumentationScope): vo
 
 /** One span as ScopeSpans' repeated `spans` (field 2): a run of these is a scope's spans, however they were batched. */
 export function writeSpanField(w: ProtoWriter, span: ReadableSpan): void {
-  const start = w.open(2);
+  const start = w.openWide(2);
   writeSpan(w, span);
-  w.close(start);
+  w.closeWide(start);
 }
 
 /** Spans encoded per turn of the event loop: about 0.2 ms of work on a 2-core machine. */
