@@ -13,6 +13,7 @@ import { CONNECTIONS, measureRun } from './lib/measure.mjs';
 import { report } from './lib/report.mjs';
 import { rotated } from './lib/rotated.mjs';
 import { runSoak } from './lib/soak.mjs';
+import { cpuTimes, stealShare } from './lib/steal.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const lib = (name) => join(here, 'lib', name);
@@ -168,8 +169,10 @@ async function main() {
         `${size.rounds} interleaved round(s) of ${size.seconds} s per cell after ${size.warmup} s warm-up.\n`,
     );
     for (const runtime of list) {
+      const before = cpuTimes();
       const cells = await benchRuntime(runtime, infra);
-      invalid += report(runtime, cells, { mode, write: (s) => process.stdout.write(s) });
+      const steal = stealShare(before, cpuTimes());
+      invalid += report(runtime, cells, { mode, steal, write: (s) => process.stdout.write(s) });
       if (size.soak > 0 && !flag('no-soak')) {
         await runSoak(runtime, { loader, requests: size.soak, connections: CONNECTIONS, freePort });
       }

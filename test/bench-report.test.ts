@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: the benchmark's plain-JavaScript report module has no type declarations.
 import { report } from '../bench/lib/report.mjs';
+// @ts-expect-error: plain JavaScript, no type declarations.
+import { cpuTimes, stealShare } from '../bench/lib/steal.mjs';
 
 type Cell = { framework: string; route: string; variant: string; runs: unknown[] };
 
@@ -14,9 +16,9 @@ function cell(framework: string, route: string, variant: string, rps: number, cp
   };
 }
 
-function render(cells: Cell[]): string {
+function render(cells: Cell[], steal?: number): string {
   let text = '';
-  report({ version: 'v20.0.0' }, cells, { mode: 'full', write: (chunk: string) => (text += chunk) });
+  report({ version: 'v20.0.0' }, cells, { mode: 'full', steal, write: (chunk: string) => (text += chunk) });
   return text;
 }
 
@@ -45,5 +47,32 @@ describe('bench report', () => {
     ]);
     expect(text).toContain('| fastify | GET /users/:id | 0.79 |');
     expect(text).not.toContain('bare spent more');
+  });
+
+  it("prints the share of the machine's CPU time the hypervisor stole while the cells ran, when it is known", () => {
+    const cells = [
+      cell('fastify', 'users', 'bare', 39462, 31),
+      cell('fastify', 'users', 'tracewire', 31115, 35),
+    ];
+    expect(render(cells, 0.0712)).toContain(
+      "Hypervisor steal while these cells ran: 7.1% of the machine's CPU time",
+    );
+    expect(render(cells)).not.toContain('Hypervisor steal');
+  });
+});
+
+describe('steal share', () => {
+  it('is the stolen part of the CPU time between two readings of /proc/stat', () => {
+    expect(stealShare({ total: 1000, steal: 10 }, { total: 3000, steal: 110 })).toBe(0.05);
+    expect(stealShare(undefined, { total: 3000, steal: 110 })).toBeUndefined();
+    expect(stealShare({ total: 1000, steal: 10 }, { total: 1000, steal: 10 })).toBeUndefined();
+  });
+
+  it("reads this machine's counters where /proc/stat exists", () => {
+    const times = cpuTimes();
+    if (times === undefined) return;
+    expect(times.total).toBeGreaterThan(0);
+    expect(times.steal).toBeGreaterThanOrEqual(0);
+    expect(times.steal).toBeLessThanOrEqual(times.total);
   });
 });

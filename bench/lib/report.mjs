@@ -13,7 +13,7 @@ function ratio(cell, bare) {
 }
 
 /** Writes the tables; returns how many runs were invalid. */
-export function report(runtime, cells, { mode, write }) {
+export function report(runtime, cells, { mode, write, steal }) {
   let invalidRuns = 0;
   const find = (framework, route, variant) =>
     cells.find((c) => c.framework === framework && c.route === route && c.variant === variant);
@@ -96,6 +96,12 @@ export function report(runtime, cells, { mode, write }) {
           `${[als, ship, tw, otel].map((c) => (usable(c) ? fixed(c.cpu - bare.cpu, 0) : '—')).join(' / ')} |\n`,
       );
     }
+  }
+  if (steal !== undefined) {
+    write(
+      `\nHypervisor steal while these cells ran: ${fixed(steal * 100, 1)}% of the machine's CPU time (/proc/stat): ` +
+        'time the host gave other guests while this machine had work to run.\n',
+    );
   }
   if (slowBare.length > 0) {
     write(
