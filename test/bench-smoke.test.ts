@@ -81,3 +81,26 @@ describe('bench/instructions.mjs', () => {
     300_000,
   );
 });
+
+describe('bench/allocations.mjs', () => {
+  it("samples what each server allocates per request and names tracewire's own allocating functions", () => {
+    const result = spawnSync(
+      process.execPath,
+      ['bench/allocations.mjs', '--warmup=256', '--requests=256', '--functions=40'],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const bytes = (server: string) => {
+      const row = result.stdout.split('\n').find((line) => line.startsWith(`| this tree (${server}) |`));
+      expect(row).toMatch(/\| yes \|$/);
+      return Number(row?.split(' | ')[1]?.replaceAll(',', ''));
+    };
+    // Both run Fastify and deliver a span per request; only tracewire records one: it must allocate more.
+    expect(bytes('ship')).toBeGreaterThan(1000);
+    expect(bytes('tracewire')).toBeGreaterThan(bytes('ship'));
+    const tracewireRows = result.stdout
+      .split('\n')
+      .filter((line) => /^\| `\S+ packages\/(node|core|fastify)\/dist\//.test(line));
+    expect(tracewireRows.length).toBeGreaterThan(0);
+  }, 120_000);
+});

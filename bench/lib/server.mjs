@@ -131,6 +131,16 @@ process.on('message', async (message) => {
     process.send({ id: message.id, rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system });
   } else if (message.cmd === 'stats') {
     process.send({ id: message.id, ...statsBody() });
+  } else if (message.cmd === 'heap-sampling') {
+    // allocations.mjs: loaded only when asked, so other runs never load the inspector.
+    const sampling = await import('./heap-sampling.mjs');
+    try {
+      if (message.file === undefined) await sampling.startSampling(message.interval);
+      else await sampling.stopSampling(message.file);
+      process.send({ id: message.id, ok: true });
+    } catch (error) {
+      process.send({ id: message.id, ok: false, error: String(error) });
+    }
   }
 });
 process.on('disconnect', () => process.exit(0));
