@@ -1,12 +1,14 @@
 // Instructions per request, counted by valgrind's callgrind: a comparison that the machine's noise does not move.
 //   node instructions.mjs [--base=<dir>] [--framework=fastify] [--route=users] [--variants=tracewire,als]
 //                         [--warmup=32768] [--requests=2048] [--functions=20] [--node-path=<node binary>] [--cache]
+//                         [--connections=1]
 // Each server (the base checkout's tracewire server when --base is given, then this tree's variants) runs alone
 // under callgrind, takes `warmup` requests uncounted, then `requests` counted, one at a time. The count is the
 // server process's instructions, its exports included (batches of 512 spans, so `requests` must be a multiple of
 // 512). `--functions=N` lists the N functions whose instructions per request differ most between the first two
 // servers (with one server: its N costliest). `--cache` also simulates the caches and reports their misses per
-// request (about twice as slow).
+// request (about twice as slow). `--connections=N` (N > 1) loads the server with the load generator on N
+// connections at once instead of one request at a time.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,11 +31,14 @@ const requests = Number(option('requests', '2048'));
 const functions = Number(option('functions', '0'));
 const nodePath = option('node-path', process.execPath);
 const cacheSim = flag('cache');
+const connections = Number(option('connections', '1'));
 
 if (!Number.isInteger(requests) || requests <= 0 || requests % BATCH !== 0)
   throw new RangeError(`--requests must be a positive multiple of ${BATCH}, got ${requests}`);
 if (!Number.isInteger(warmup) || warmup < 0 || warmup % BATCH !== 0)
   throw new RangeError(`--warmup must be a multiple of ${BATCH}, got ${warmup}`);
+if (!Number.isInteger(connections) || connections < 1)
+  throw new RangeError(`--connections must be a positive integer, got ${option('connections')}`);
 if (!hasCallgrind()) throw new Error('valgrind (with callgrind_control) is not on PATH');
 
 const contenders = [
@@ -46,12 +51,15 @@ const contenders = [
 const outDir = mkdtempSync(join(tmpdir(), 'tracewire-callgrind-'));
 const sink = await startChild(join(here, 'lib', 'sink.mjs'));
 const downstream = await startChild(join(here, 'lib', 'downstream.mjs'));
+// More than one connection: the load generator keeps them all busy, as in a timed run.
+const loader = connections > 1 ? await startChild(join(here, 'lib', 'load.mjs')) : undefined;
 try {
   for (const [i, c] of contenders.entries()) await measure(c, `instructions-${i}`);
   report();
 } finally {
   sink.stop();
   downstream.stop();
+  loader?.stop();
   rmSync(outDir, { recursive: true, force: true });
 }
 
@@ -69,7 +77,10 @@ async function measure(c, key) {
     perfMap: functions > 0,
     cacheSim,
   });
-  const client = sequentialClient(run.server.info.port, route);
+  const client =
+    loader === undefined
+      ? sequentialClient(run.server.info.port, route)
+      : concurrentClient(loader, run.server.info.port, route, connections);
   try {
     await client.send(warmup);
     const { instructions, misses, dump } = await run.count(() => client.send(requests));
@@ -82,6 +93,29 @@ async function measure(c, key) {
     client.close();
     await run.stop();
   }
+}
+
+/** `sequentialClient`'s interface over the load generator: `count` requests on `connections` at once. */
+function concurrentClient(load, port, path, connections) {
+  let sent = 0;
+  return {
+    get sent() {
+      return sent;
+    },
+    async send(count) {
+      if (count === 0) return;
+      // Under valgrind a server answers some 30 times slower: give the run time.
+      const result = await load.ask(
+        { cmd: 'run', url: `http://127.0.0.1:${port}`, path: `/${path}`, amount: count, connections },
+        1_800_000,
+      );
+      if (result.error) throw new Error(result.error);
+      sent += result.requests;
+      if (result.errors > 0 || result.non2xx > 0)
+        throw new Error(`${result.errors} errors and ${result.non2xx} non-2xx answers under load`);
+    },
+    close() {},
+  };
 }
 
 /** The same checks as a timed run's: spans exported and the trace propagated for every request, or none. */
@@ -109,7 +143,7 @@ function report() {
   const number = (n) => Math.round(n).toLocaleString('en-US');
   let out =
     `${framework} GET /${route}/:id: instructions per request under callgrind (${nodePath} --single-threaded), ` +
-    `${requests} requests after ${warmup}, one at a time\n\n` +
+    `${requests} requests after ${warmup}, ${connections === 1 ? 'one at a time' : `${connections} connections at once`}\n\n` +
     `| server | instructions/req | more than als | of which optimizing compilers | of which GC |${
       cacheSim ? ' L1 instruction misses/req | L1 data misses/req | last-level misses/req |' : ''
     } valid |\n` +

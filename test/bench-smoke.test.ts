@@ -80,6 +80,25 @@ describe('bench/instructions.mjs', () => {
     },
     300_000,
   );
+
+  it.skipIf(!hasCallgrind)(
+    'counts a server that the load generator keeps busy on several connections',
+    () => {
+      const result = spawnSync(
+        process.execPath,
+        ['bench/instructions.mjs', '--variants=tracewire', '--warmup=0', '--requests=512', '--connections=4'],
+        { encoding: 'utf8', timeout: 240_000 },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain('512 requests after 0, 4 connections at once');
+      // Every request answered and its span exported: the same validation as one request at a time.
+      const row = result.stdout.split('\n').find((line) => line.startsWith('| this tree (tracewire) |'));
+      expect(row).toMatch(/\| yes \|$/);
+      expect(Number(row?.split(' | ')[1]?.replaceAll(',', ''))).toBeGreaterThan(20_000);
+    },
+    300_000,
+  );
 });
 
 describe('bench/allocations.mjs', () => {
