@@ -9,11 +9,11 @@
 // allocates a few hundred bytes per request.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option } from './lib/args.mjs';
 import { startChild } from './lib/children.mjs';
-import { EXPORTING, TRACED } from './lib/measure.mjs';
+import { countedServers, countProblems, functionTable, validCell } from './lib/count-checks.mjs';
 import { sequentialClient } from './lib/sequential.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -33,12 +33,7 @@ for (const [name, value] of Object.entries({ warmup, requests, interval })) {
     throw new RangeError(`--${name} must be a ${name === 'warmup' ? 'non-negative' : 'positive'} integer`);
 }
 
-const contenders = [
-  ...(baseDir === undefined
-    ? []
-    : [{ name: 'base', file: join(resolve(baseDir), 'bench', 'lib', 'server.mjs'), variant: 'tracewire' }]),
-  ...variants.map((variant) => ({ name: 'this tree', file: join(here, 'lib', 'server.mjs'), variant })),
-];
+const contenders = countedServers(baseDir, variants);
 
 const outDir = mkdtempSync(join(tmpdir(), 'tracewire-allocations-'));
 const sink = await startChild(join(here, 'lib', 'sink.mjs'));
@@ -70,7 +65,15 @@ async function measure(c, key, file) {
     const byFunction = bytesByFunction(JSON.parse(readFileSync(file, 'utf8')));
     c.perRequest = [...byFunction.values()].reduce((a, b) => a + b, 0) / requests;
     c.functions = new Map([...byFunction].map(([name, bytes]) => [name, bytes / requests]));
-    c.problems = await validate(c, server, key, client.sent);
+    c.problems = await countProblems({
+      sink,
+      downstream,
+      server,
+      key,
+      variant: c.variant,
+      route,
+      sent: client.sent,
+    });
   } finally {
     client.close();
     await server.stop();
@@ -98,26 +101,6 @@ function bytesByFunction(profile) {
   return totals;
 }
 
-/** The same checks as instructions.mjs: the sampled requests were traced (or not) as the variant says. */
-async function validate(c, server, key, sent) {
-  if (EXPORTING.has(c.variant)) {
-    const flushed = await server.ask({ cmd: 'flush' });
-    if (!flushed.ok) return [`flush failed: ${flushed.error}`];
-  }
-  const [spans, calls] = await Promise.all([sink.ask({ cmd: 'counts' }), downstream.ask({ cmd: 'counts' })]);
-  const serverSpans = spans.counts[key]?.server ?? 0;
-  const problems = [];
-  const expected = EXPORTING.has(c.variant) ? sent : 0;
-  if (serverSpans !== expected) problems.push(`sink got ${serverSpans} server spans for ${sent} requests`);
-  if (route === 'chain') {
-    const got = calls.counts[key] ?? { requests: 0, propagated: 0 };
-    if (got.requests !== sent) problems.push(`downstream got ${got.requests} calls for ${sent} requests`);
-    if (TRACED.has(c.variant) && got.propagated !== sent)
-      problems.push(`the trace continued on ${got.propagated} of ${sent} downstream calls`);
-  }
-  return problems;
-}
-
 function report() {
   const number = (n) => Math.round(n).toLocaleString('en-US');
   let out =
@@ -125,26 +108,13 @@ function report() {
     `a sample per ~${interval} bytes), ${requests} requests after ${warmup}, one at a time\n\n` +
     '| server | bytes/req | valid |\n| --- | ---: | --- |\n';
   for (const c of contenders) {
-    const valid = c.problems.length === 0 ? 'yes' : `**INVALID**: ${c.problems[0]}`;
+    const valid = validCell(c);
     out += `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${valid} |\n`;
-    if (c.problems.length > 0) process.exitCode = 1;
   }
-  if (functions > 0 && contenders.length === 1) {
-    const rows = [...contenders[0].functions].sort((x, y) => y[1] - x[1]).slice(0, functions);
-    out += '\nFunctions that allocate the most per request:\n\n| function | bytes/req |\n| --- | ---: |\n';
-    for (const [name, n] of rows) out += `| \`${name.slice(0, 110)}\` | ${number(n)} |\n`;
-  } else if (functions > 0) {
-    const [a, b] = contenders;
-    const names = new Set([...a.functions.keys(), ...b.functions.keys()]);
-    const rows = [...names]
-      .map((name) => ({ name, a: a.functions.get(name) ?? 0, b: b.functions.get(name) ?? 0 }))
-      .sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a))
-      .slice(0, functions);
-    out +=
-      `\nFunctions whose allocations per request differ most, ${b.name} (${b.variant}) − ${a.name} ` +
-      `(${a.variant}):\n\n| function | ${a.name} | ${b.name} | difference |\n| --- | ---: | ---: | ---: |\n`;
-    for (const r of rows)
-      out += `| \`${r.name.slice(0, 110)}\` | ${number(r.a)} | ${number(r.b)} | ${number(r.b - r.a)} |\n`;
-  }
+  out += functionTable(contenders, functions, {
+    most: 'Functions that allocate the most per request',
+    differ: 'Functions whose allocations per request differ most',
+    column: 'bytes/req',
+  });
   process.stdout.write(out);
 }

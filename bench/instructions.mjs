@@ -11,12 +11,12 @@
 // connections at once instead of one request at a time.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag, option } from './lib/args.mjs';
 import { hasCallgrind, runtimeShares, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
 import { startChild } from './lib/children.mjs';
-import { EXPORTING, TRACED } from './lib/measure.mjs';
+import { countedServers, countProblems, functionTable, validCell } from './lib/count-checks.mjs';
 import { sequentialClient } from './lib/sequential.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -41,12 +41,7 @@ if (!Number.isInteger(connections) || connections < 1)
   throw new RangeError(`--connections must be a positive integer, got ${option('connections')}`);
 if (!hasCallgrind()) throw new Error('valgrind (with callgrind_control) is not on PATH');
 
-const contenders = [
-  ...(baseDir === undefined
-    ? []
-    : [{ name: 'base', file: join(resolve(baseDir), 'bench', 'lib', 'server.mjs'), variant: 'tracewire' }]),
-  ...variants.map((variant) => ({ name: 'this tree', file: join(here, 'lib', 'server.mjs'), variant })),
-];
+const contenders = countedServers(baseDir, variants);
 
 const outDir = mkdtempSync(join(tmpdir(), 'tracewire-callgrind-'));
 const sink = await startChild(join(here, 'lib', 'sink.mjs'));
@@ -88,7 +83,15 @@ async function measure(c, key) {
     c.misses = misses;
     c.shares = runtimeShares(dump, requests);
     if (functions > 0) c.functions = selfCostByFunction(dump, run.pid, requests);
-    c.problems = await validate(c, run.server, key, client.sent);
+    c.problems = await countProblems({
+      sink,
+      downstream,
+      server: run.server,
+      key,
+      variant: c.variant,
+      route,
+      sent: client.sent,
+    });
   } finally {
     client.close();
     await run.stop();
@@ -118,26 +121,6 @@ function concurrentClient(load, port, path, connections) {
   };
 }
 
-/** The same checks as a timed run's: spans exported and the trace propagated for every request, or none. */
-async function validate(c, server, key, sent) {
-  if (EXPORTING.has(c.variant)) {
-    const flushed = await server.ask({ cmd: 'flush' });
-    if (!flushed.ok) return [`flush failed: ${flushed.error}`];
-  }
-  const [spans, calls] = await Promise.all([sink.ask({ cmd: 'counts' }), downstream.ask({ cmd: 'counts' })]);
-  const serverSpans = spans.counts[key]?.server ?? 0;
-  const problems = [];
-  const expected = EXPORTING.has(c.variant) ? sent : 0;
-  if (serverSpans !== expected) problems.push(`sink got ${serverSpans} server spans for ${sent} requests`);
-  if (route === 'chain') {
-    const got = calls.counts[key] ?? { requests: 0, propagated: 0 };
-    if (got.requests !== sent) problems.push(`downstream got ${got.requests} calls for ${sent} requests`);
-    if (TRACED.has(c.variant) && got.propagated !== sent)
-      problems.push(`the trace continued on ${got.propagated} of ${sent} downstream calls`);
-  }
-  return problems;
-}
-
 function report() {
   const floor = contenders.find((c) => c.variant === 'als');
   const number = (n) => Math.round(n).toLocaleString('en-US');
@@ -150,7 +133,7 @@ function report() {
     `| --- | ---: | ---: | ---: | ---: |${cacheSim ? ' ---: | ---: | ---: |' : ''} --- |\n`;
   for (const c of contenders) {
     const extra = floor === undefined || c === floor ? '' : number(c.perRequest - floor.perRequest);
-    const valid = c.problems.length === 0 ? 'yes' : `**INVALID**: ${c.problems[0]}`;
+    const valid = validCell(c);
     const misses =
       c.misses === undefined
         ? ''
@@ -159,25 +142,11 @@ function report() {
     out +=
       `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${extra} | ${number(c.shares.compiling)} | ` +
       `${number(c.shares.collecting)} |${misses} ${valid} |\n`;
-    if (c.problems.length > 0) process.exitCode = 1;
   }
-  if (functions > 0 && contenders.length === 1) {
-    const [c] = contenders;
-    const rows = [...c.functions].sort((x, y) => y[1] - x[1]).slice(0, functions);
-    out += `\nFunctions with the most own instructions per request:\n\n| function | instructions/req |\n| --- | ---: |\n`;
-    for (const [name, n] of rows) out += `| \`${name.slice(0, 110)}\` | ${number(n)} |\n`;
-  } else if (functions > 0) {
-    const [a, b] = contenders;
-    const names = new Set([...a.functions.keys(), ...b.functions.keys()]);
-    const rows = [...names]
-      .map((name) => ({ name, a: a.functions.get(name) ?? 0, b: b.functions.get(name) ?? 0 }))
-      .sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a))
-      .slice(0, functions);
-    out +=
-      `\nFunctions whose own instructions per request differ most, ${b.name} (${b.variant}) − ${a.name} ` +
-      `(${a.variant}):\n\n| function | ${a.name} | ${b.name} | difference |\n| --- | ---: | ---: | ---: |\n`;
-    for (const r of rows)
-      out += `| \`${r.name.slice(0, 110)}\` | ${number(r.a)} | ${number(r.b)} | ${number(r.b - r.a)} |\n`;
-  }
+  out += functionTable(contenders, functions, {
+    most: 'Functions with the most own instructions per request',
+    differ: 'Functions whose own instructions per request differ most',
+    column: 'instructions/req',
+  });
   process.stdout.write(out);
 }

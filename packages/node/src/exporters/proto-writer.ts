@@ -169,11 +169,7 @@ export class ProtoWriter {
 
   /** Starts a nested message; write its fields, then `close` with what this returned. */
   open(field: number): number {
-    this.tag(field, 2);
-    this.reserve(1);
-    const start = this.length + 1;
-    this.length = start;
-    return start;
+    return this.openBehind(field, 1);
   }
 
   close(start: number): void {
@@ -185,11 +181,7 @@ export class ProtoWriter {
    * `closeWide` writes it in place instead of moving the message one byte up, as `close` would.
    */
   openWide(field: number): number {
-    this.tag(field, 2);
-    this.reserve(2);
-    const start = this.length + 2;
-    this.length = start;
-    return start;
+    return this.openBehind(field, 2);
   }
 
   closeWide(start: number): void {
@@ -222,6 +214,15 @@ export class ProtoWriter {
   /** What was written, without copying: valid until the writer is reset or written to again. */
   written(): Uint8Array {
     return this.buffer.subarray(0, this.length);
+  }
+
+  /** A length-delimited field's tag, then `lengthBytes` kept for its length; returns where its content starts. */
+  private openBehind(field: number, lengthBytes: number): number {
+    this.tag(field, 2);
+    this.reserve(lengthBytes);
+    const start = this.length + lengthBytes;
+    this.length = start;
+    return start;
   }
 
   /** Content sits at [start, end) behind one reserved byte at start - 1: write its length varint there. */
