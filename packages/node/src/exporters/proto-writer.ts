@@ -185,16 +185,7 @@ export class ProtoWriter {
   }
 
   closeWide(start: number): void {
-    const size = this.length - start;
-    if (size >= 0x80 && size < 0x4000) {
-      this.buffer[start - 2] = (size & 0x7f) | 0x80;
-      this.buffer[start - 1] = size >> 7;
-      return;
-    }
-    // Outside two bytes' range: back to one reserved byte, then as `close`.
-    this.buffer.copyWithin(start - 1, start, this.length);
-    this.length--;
-    this.frame(start - 1, this.length);
+    this.frame(start, this.length, 2);
   }
 
   /** fixed64 from its two 32-bit halves, for values past 2^53 computed without BigInt. */
@@ -225,28 +216,32 @@ export class ProtoWriter {
     return start;
   }
 
-  /** Content sits at [start, end) behind one reserved byte at start - 1: write its length varint there. */
-  private frame(start: number, end: number): void {
+  /**
+   * Content sits at [start, end) behind `reserved` bytes kept for its length: write the length varint there, moving
+   * the content once when the varint needs another number of bytes.
+   */
+  private frame(start: number, end: number, reserved = 1): void {
     const size = end - start;
-    if (size < 0x80) {
+    if (size < 0x80 && reserved === 1) {
       this.buffer[start - 1] = size;
       this.length = end;
       return;
     }
-    let extra = 0;
-    for (let v = size; v > 0x7f; v = Math.floor(v / 0x80)) extra++;
+    let bytes = 1;
+    for (let v = size; v > 0x7f; v = Math.floor(v / 0x80)) bytes++;
+    const shift = bytes - reserved;
     this.length = end;
-    this.reserve(extra);
+    if (shift > 0) this.reserve(shift);
     const buffer = this.buffer;
-    buffer.copyWithin(start + extra, start, end);
-    let at = start - 1;
+    if (shift !== 0) buffer.copyWithin(start + shift, start, end);
+    let at = start - reserved;
     let v = size;
     while (v > 0x7f) {
       buffer[at++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
     }
     buffer[at] = v;
-    this.length = end + extra;
+    this.length = end + shift;
   }
 }
 
