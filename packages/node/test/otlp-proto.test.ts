@@ -198,6 +198,23 @@ describe('encodeOtlpProto', () => {
     );
   });
 
+  it('writes each span its own values where keys alternate among a few values and the kept bytes start over', () => {
+    // Each key takes three long values in turn, then the first two again, found among its earlier values; the
+    // route alternates among three. About 100 KB of values are kept per case, so the kept bytes (64 KB) fill up and
+    // start over amid them; value lengths vary from case to case, moving where.
+    for (let length = 150; length < 156; length++) {
+      const keys = 200;
+      const value = (k: number, v: number) => `${'abc'[v]}${k}`.padEnd(length, 'x');
+      const spans = [
+        ...Array.from({ length: keys * 3 }, (_, i) => ({ k: Math.floor(i / 3), v: i % 3 })),
+        ...Array.from({ length: keys * 2 }, (_, i) => ({ k: Math.floor(i / 2), v: i % 2 })),
+      ].map(({ k, v }) => makeSpan({ attributes: { 'http.route': `/r${v}`, [`key.${k}`]: value(k, v) } }));
+      expect(decodedStringAndIntAttributes(encodeOtlpProto(spans))).toEqual(
+        spans.map((span) => Object.entries(span.attributes)),
+      );
+    }
+  });
+
   it('writes each span its own values where spans of different kinds share keys', () => {
     const spans = Array.from({ length: 600 }, (_, i) =>
       makeSpan({

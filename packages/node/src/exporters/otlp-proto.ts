@@ -191,7 +191,7 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, 
       if (position < MAX_POSITIONS) kept.byPosition[position] = attribute;
     }
     position++;
-    if (attribute.value === value) {
+    if (attribute.value === value || (attribute.earlier.length > 0 && recallEarlier(attribute, value))) {
       if (attribute.start !== runEnd) {
         if (runEnd > runStart) w.raw(keptRun(kept, run++, runStart, runEnd));
         runStart = attribute.start;
@@ -211,6 +211,7 @@ function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, 
     const size = w.position - fieldStart;
     if (typeof value !== 'object' && size <= MAX_KEPT_BYTES && keepsAgain(attribute)) {
       if (keptLength + size > keptBytes.length) startKeepingOver(kept, attribute);
+      if (attribute.value !== undefined) rememberCurrent(attribute);
       w.copyInto(keptBytes, keptLength, fieldStart, w.position);
       attribute.value = value;
       attribute.start = keptLength;
@@ -236,21 +237,35 @@ function keptRun(slot: KeptSlot, run: number, start: number, end: number): Uint8
 
 /**
  * Most attributes of a service's spans repeat from span to span: every key, and most values (the method, the
- * route, the server's address, the status code). Per key and slot, the encoded key is kept, and so is the last
- * value seen as a whole encoded field (tag, length and `KeyValue`), appended as it is while the value stays the
- * same. A key whose value keeps changing (a path, a peer port) stops being kept again after a few misses, but for
- * one in 256. Bounded in keys (apps may make keys from data) and in bytes.
+ * route, the server's address, the status code). Per key and slot, the encoded key is kept, and so are the last
+ * few values seen, each as a whole encoded field (tag, length and `KeyValue`), appended as it is when a span has
+ * that value again: a service answers on several routes, with a few methods and status codes, so these values
+ * alternate among a few. A key whose value keeps changing (a path, a peer port) stops being kept again after a few
+ * misses, but for one in 256. Bounded in keys (apps may make keys from data) and in bytes.
  */
 interface KeptAttribute {
   readonly name: string;
   /** The key as written in a `KeyValue` (tag, length, UTF-8). */
   readonly key: Uint8Array;
+  /** The value met last; its field is `keptBytes[start, end)`. */
   value: string | number | boolean | undefined;
-  /** The kept field is `keptBytes[start, end)`. */
   start: number;
   end: number;
+  /** Values kept before it, the most recently met first: at most `MAX_KEPT_VALUES - 1`. */
+  readonly earlier: KeptValue[];
   misses: number;
+  /** Spans that found their value among the earlier ones. */
+  recalls: number;
 }
+
+interface KeptValue {
+  value: string | number | boolean;
+  start: number;
+  end: number;
+}
+
+/** Values kept per key: a route, a method or a status code alternates among a few. */
+const MAX_KEPT_VALUES = 4;
 
 /**
  * One slot's kept attributes: by key, and the one last met at each of the first positions of an attributes object;
@@ -326,7 +341,16 @@ function keptAttribute(slot: KeptSlot, key: string): KeptAttribute {
     if (keptKeys >= MAX_KEPT_KEYS) forgetKeptAttributes();
     keyWriter.reset();
     keyWriter.string(1, key);
-    attribute = { name: key, key: keyWriter.finish(), value: undefined, start: 0, end: 0, misses: 0 };
+    attribute = {
+      name: key,
+      key: keyWriter.finish(),
+      value: undefined,
+      start: 0,
+      end: 0,
+      earlier: [],
+      misses: 0,
+      recalls: 0,
+    };
     slot.byKey.set(key, attribute);
     keptKeys++;
   }
@@ -345,14 +369,56 @@ function forgetKeptAttributes(): void {
 /** `keptBytes` is full: forget every kept field but `attribute`'s key, which is about to be kept again. */
 function startKeepingOver(slot: KeptSlot, attribute: KeptAttribute): void {
   forgetKeptAttributes();
+  // Its values kept so far lie in the bytes about to be written over.
+  attribute.value = undefined;
+  attribute.earlier.length = 0;
   slot.byKey.set(attribute.name, attribute);
   keptKeys = 1;
   keptLength = 0;
 }
 
+/**
+ * Whether `value` is one of the values kept before the last one; if so it becomes the last one (the others move
+ * down a place), so a run of spans with that value finds it at once.
+ */
+function recallEarlier(attribute: KeptAttribute, value: AttributeValue): boolean {
+  const earlier = attribute.earlier;
+  for (let i = 0; i < earlier.length; i++) {
+    const found = earlier[i]!;
+    if (found.value !== value) continue;
+    const { start, end } = found;
+    found.value = attribute.value as string | number | boolean;
+    found.start = attribute.start;
+    found.end = attribute.end;
+    for (let j = i; j > 0; j--) earlier[j] = earlier[j - 1]!;
+    earlier[0] = found;
+    attribute.value = value;
+    attribute.start = start;
+    attribute.end = end;
+    attribute.recalls++;
+    return true;
+  }
+  return false;
+}
+
+/** Moves the last value down among the earlier ones (before another is kept), the oldest dropping out when full. */
+function rememberCurrent(attribute: KeptAttribute): void {
+  const earlier = attribute.earlier;
+  const moved: KeptValue =
+    earlier.length < MAX_KEPT_VALUES - 1 ? { value: '', start: 0, end: 0 } : earlier.pop()!;
+  moved.value = attribute.value as string | number | boolean;
+  moved.start = attribute.start;
+  moved.end = attribute.end;
+  earlier.unshift(moved);
+}
+
 function keepsAgain(attribute: KeptAttribute): boolean {
   attribute.misses++;
-  return attribute.misses <= 2 || (attribute.misses & 0xff) === 0;
+  if (attribute.misses <= MAX_KEPT_VALUES || (attribute.misses & 0xff) === 0) return true;
+  // A key none of whose earlier values ever came back (a path, a peer port) is not searched again: a miss then
+  // costs what it did with one value kept.
+  if (attribute.recalls === 0 && attribute.earlier.length > 0) attribute.earlier.length = 0;
+  return false;
 }
 
 // common.proto AnyValue oneof: string 1, bool 2, int64 3, double 4, ArrayValue 5.
