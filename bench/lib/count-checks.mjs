@@ -2,7 +2,7 @@
 // requests were traced (or not) as their variants say, and the table of their functions' costs per request.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXPORTING, TRACED } from './measure.mjs';
+import { EXPORTING, sinkCountsLanded, TRACED } from './measure.mjs';
 
 /** The servers to count: another checkout's tracewire server first when `baseDir` is given, then this tree's `variants`. */
 export function countedServers(baseDir, variants) {
@@ -24,7 +24,13 @@ export async function countProblems({ sink, downstream, server, key, variant, ro
     const flushed = await server.ask({ cmd: 'flush' });
     if (!flushed.ok) return [`flush failed: ${flushed.error}`];
   }
-  const [spans, calls] = await Promise.all([sink.ask({ cmd: 'counts' }), downstream.ask({ cmd: 'counts' })]);
+  const [afterFlush, calls] = await Promise.all([
+    sink.ask({ cmd: 'counts' }),
+    downstream.ask({ cmd: 'counts' }),
+  ]);
+  const spans = EXPORTING.has(variant)
+    ? await sinkCountsLanded(sink, key, undefined, sent, afterFlush)
+    : afterFlush;
   const serverSpans = spans.counts[key]?.server ?? 0;
   const problems = [];
   const expected = EXPORTING.has(variant) ? sent : 0;

@@ -39,7 +39,7 @@ export async function measureRun(cell, { sink, downstream, loader }, { seconds, 
   ]);
   const s0 = sinkBefore.counts[cell.key];
   const sinkAfter = EXPORTING.has(cell.variant)
-    ? await exportsLanded(sink, cell.key, s0, result.requests, sinkFlushed)
+    ? await sinkCountsLanded(sink, cell.key, s0, result.requests - slackFor(result.requests), sinkFlushed)
     : sinkFlushed;
   const s1 = sinkAfter.counts[cell.key];
   const d0 = downBefore.counts[cell.key];
@@ -68,14 +68,14 @@ const slackFor = (requests) => Math.ceil(requests * 0.01) + CONNECTIONS;
 const LANDING_MILLIS = 3000;
 
 /**
- * The sink's counts once the run's server spans have arrived, or after `LANDING_MILLIS`. OpenTelemetry's
- * `forceFlush` exports what is queued but does not wait for an export its timer started just before (its
- * BatchSpanProcessor `_flushAll`), so under load the count could be read while those spans were still on the wire
- * (likely the smoke test's rare "sink got 0 server spans" for OpenTelemetry under the whole suite's load). tracewire's
- * flush awaits its exports, so its counts are read at once.
+ * The sink's counts (`counts`, read after a flush, then read again) once `key` has `wanted` server spans more than
+ * `before`, or after `LANDING_MILLIS`; for timed runs and the counting scripts alike. OpenTelemetry's `forceFlush`
+ * exports what is queued but does not wait for an export its timer started just before (its BatchSpanProcessor
+ * `_flushAll`), so under load the count could be read while those spans were still on the wire (likely the smoke
+ * test's rare "sink got 0 server spans" for OpenTelemetry under the whole suite's load). tracewire's flush awaits
+ * its exports, so its counts are read at once.
  */
-async function exportsLanded(sink, key, before, requests, counts) {
-  const wanted = requests - slackFor(requests);
+export async function sinkCountsLanded(sink, key, before, wanted, counts) {
   for (let waited = 0; waited < LANDING_MILLIS; waited += 50) {
     if (sumDelta(counts.counts[key], before, 'server') >= wanted) return counts;
     await new Promise((resolve) => setTimeout(resolve, 50));
