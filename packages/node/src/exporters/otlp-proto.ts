@@ -404,12 +404,12 @@ function recallEarlier(attribute: KeptAttribute, value: AttributeValue): boolean
 /** Moves the last value down among the earlier ones (before another is kept), the oldest dropping out when full. */
 function rememberCurrent(attribute: KeptAttribute): void {
   const earlier = attribute.earlier;
-  const moved: KeptValue =
-    earlier.length < MAX_KEPT_VALUES - 1 ? { value: '', start: 0, end: 0 } : earlier.pop()!;
-  moved.value = attribute.value as string | number | boolean;
-  moved.start = attribute.start;
-  moved.end = attribute.end;
-  earlier.unshift(moved);
+  if (earlier.length === MAX_KEPT_VALUES - 1) earlier.pop();
+  earlier.unshift({
+    value: attribute.value as string | number | boolean,
+    start: attribute.start,
+    end: attribute.end,
+  });
 }
 
 function keepsAgain(attribute: KeptAttribute): boolean {
