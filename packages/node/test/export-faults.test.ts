@@ -111,8 +111,9 @@ describe('export faults against real local HTTP servers', () => {
     const warn = vi.fn();
     const url = `http://tenant:glc_SECRET@127.0.0.1:${await closedPort()}/v1/traces?api_key=SECRET`;
     const down = new OtlpHttpExporter({ url, retry: { maxAttempts: 1 }, warn });
-    await down.export([makeSpan()]);
-    expect(warn).toHaveBeenCalledTimes(1);
+    const failed = await down.export([makeSpan()]);
+    // Once in many runs warn was not called; what the export answered then says why.
+    expect(warn, `export answered ${failed.code} (${String(failed.error)})`).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0]![0]).toContain(`http://127.0.0.1:${new URL(url).port}/v1/traces (`);
     expect(warn.mock.calls[0]![0]).not.toMatch(/SECRET|tenant|api_key/);
     const collector = await receiver((req, _i, res) =>
