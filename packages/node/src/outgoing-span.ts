@@ -10,7 +10,7 @@ import { recordForwardedTarget, recordTunnelTarget } from './outgoing-proxy.js';
 import { recordSocketCall } from './outgoing-socket.js';
 import { formatUrl, stripBrackets } from './outgoing-url.js';
 import { RecordingSpan } from './recording-span.js';
-import type { PeerSocket } from './socket-peer.js';
+import { type PeerSocket, peerOf } from './socket-peer.js';
 import type { Span } from './span.js';
 import { type Attributes, SpanKind, SpanStatusCode } from './span-data.js';
 import type { TracerStats } from './stats.js';
@@ -176,15 +176,14 @@ export function injectClientCall<C>(
 
 /**
  * Semconv `network.peer.*`: the address the call's connection really reached (the resolved IP; a proxy's, when
- * there is one), read once the socket is connected. Node caches the peer's name on the socket, so a kept-alive
- * connection asks the kernel once. A socket that knows no address (a Unix domain socket) keeps what the target said.
+ * there is one), read once the socket is connected, and once per connection (`peerOf`), so a kept-alive connection
+ * asks the kernel once. A socket that knows no address (a Unix domain socket) keeps what the target said.
  */
 export function recordPeer(call: ClientCall, socket: PeerSocket | null | undefined): void {
-  const address = socket?.remoteAddress;
-  if (typeof address !== 'string' || address.length === 0) return;
-  call.span.setAttribute('network.peer.address', address);
-  const port = socket?.remotePort;
-  if (typeof port === 'number') call.span.setAttribute('network.peer.port', port);
+  const peer = peerOf(socket);
+  if (peer === undefined) return;
+  call.span.setAttribute('network.peer.address', peer.address);
+  if (peer.port !== undefined) call.span.setAttribute('network.peer.port', peer.port);
 }
 
 export function recordResponseStatus(call: ClientCall, statusCode: number): void {

@@ -358,10 +358,13 @@ function requestTimedOut(req: IncomingMessage): boolean {
   return (errored as { code?: unknown } | null | undefined)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
 }
 
-// Marks a connection whose 'timeout' listener is in place: one listener per connection, not per request.
-const kWatchesTimeout = Symbol.for('tracewire.watchesTimeout');
+/**
+ * Connections whose 'timeout' listener is in place: one listener per connection, not per request. Kept here rather
+ * than marked on the socket, which would give every connection's socket another hidden class (see socket-peer.ts).
+ */
+const timeoutWatched = new WeakSet<Socket>();
 
-type WatchedSocket = Socket & { [kWatchesTimeout]?: true; _httpMessage?: (ServerResponse & Traced) | null };
+type WatchedSocket = Socket & { _httpMessage?: (ServerResponse & Traced) | null };
 
 /**
  * A server timeout (`server.setTimeout`, `server.timeout`) destroys the socket without an error, which `close`
@@ -478,7 +481,7 @@ export class ServerTracing {
         res.on('pipe', onPipe);
         const socket = req.socket as WatchedSocket | null;
         if (socket instanceof Socket) {
-          if (socket[kWatchesTimeout] !== true) this.#watchTimeout(socket);
+          if (!timeoutWatched.has(socket)) this.#watchTimeout(socket);
           if (headers.upgrade !== undefined) this.#watchUpgrade(trace, req, res, socket);
         } else {
           // Made in memory (see onClose): @codegenie/serverless-express never emits 'close' on its response.
@@ -505,7 +508,7 @@ export class ServerTracing {
 
   #watchTimeout(socket: WatchedSocket): void {
     try {
-      socket[kWatchesTimeout] = true;
+      timeoutWatched.add(socket);
       socket.on('timeout', onSocketTimeout);
     } catch {
       // An HTTP/2 compatibility socket may refuse; the span then reports a timeout as an abort.
