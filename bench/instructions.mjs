@@ -1,14 +1,16 @@
 // Instructions per request, counted by valgrind's callgrind: a comparison that the machine's noise does not move.
 //   node instructions.mjs [--base=<dir>] [--framework=fastify] [--route=users] [--variants=tracewire,als]
 //                         [--warmup=32768] [--requests=2048] [--functions=20] [--node-path=<node binary>] [--cache]
-//                         [--connections=1]
+//                         [--connections=1] [--first=<route>:<count>]
 // Each server (the base checkout's tracewire server when --base is given, then this tree's variants) runs alone
 // under callgrind, takes `warmup` requests uncounted, then `requests` counted, one at a time. The count is the
 // server process's instructions, its exports included (batches of 512 spans, so `requests` must be a multiple of
 // 512). `--functions=N` lists the N functions whose instructions per request differ most between the first two
 // servers (with one server: its N costliest). `--cache` also simulates the caches and reports their misses per
 // request (about twice as slow). `--connections=N` (N > 1) loads the server with the load generator on N
-// connections at once instead of one request at a time.
+// connections at once instead of one request at a time. `--first=chain:4096` sends that many requests to the other
+// route before the warm-up: a server whose routes do different work (one of them calling out) runs the counted
+// route in the state the other left it in.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +41,7 @@ if (!Number.isInteger(warmup) || warmup < 0 || warmup % BATCH !== 0)
   throw new RangeError(`--warmup must be a multiple of ${BATCH}, got ${warmup}`);
 if (!Number.isInteger(connections) || connections < 1)
   throw new RangeError(`--connections must be a positive integer, got ${option('connections')}`);
+const first = firstRequests(option('first', undefined));
 if (!hasCallgrind()) throw new Error('valgrind (with callgrind_control) is not on PATH');
 
 const contenders = countedServers(baseDir, variants);
@@ -72,11 +75,14 @@ async function measure(c, key) {
     perfMap: functions > 0,
     cacheSim,
   });
-  const client =
+  const clientFor = (path) =>
     loader === undefined
-      ? sequentialClient(run.server.info.port, route)
-      : concurrentClient(loader, run.server.info.port, route, connections);
+      ? sequentialClient(run.server.info.port, path)
+      : concurrentClient(loader, run.server.info.port, path, connections);
+  const client = clientFor(route);
+  const before = first === undefined ? undefined : clientFor(first.route);
   try {
+    if (before !== undefined) await before.send(first.count);
     await client.send(warmup);
     const { instructions, misses, dump } = await run.count(() => client.send(requests));
     c.perRequest = instructions / requests;
@@ -90,12 +96,30 @@ async function measure(c, key) {
       key,
       variant: c.variant,
       route,
-      sent: client.sent,
+      sent: client.sent + (before?.sent ?? 0),
+      calledOut: route === 'chain' ? client.sent : first?.route === 'chain' ? before.sent : 0,
     });
   } finally {
+    before?.close();
     client.close();
     await run.stop();
   }
+}
+
+/** `--first=<route>:<count>`: requests to another route, before the warm-up; whole batches, like the rest. */
+function firstRequests(value) {
+  if (value === undefined) return undefined;
+  const [path, count] = value.split(':');
+  if (
+    !['users', 'chain'].includes(path) ||
+    path === route ||
+    !(Number(count) > 0) ||
+    Number(count) % BATCH !== 0
+  )
+    throw new RangeError(
+      `--first must be the other route and a multiple of ${BATCH} (chain:4096), got ${value}`,
+    );
+  return { route: path, count: Number(count) };
 }
 
 /** `sequentialClient`'s interface over the load generator: `count` requests on `connections` at once. */
