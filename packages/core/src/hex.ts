@@ -13,20 +13,20 @@ export function hexValue(code: number): number {
   return code < 128 ? HEX_VALUE[code]! : -1;
 }
 
-/** Marks a pair that is not two lowercase hex digits; the other bits of an entry are its digits' values ORed. */
-const NOT_HEX = 0x80;
+/** Marks a pair that is not two lowercase hex digits; any other entry is the byte the pair spells. */
+const NOT_HEX = 0x100;
 
 /**
- * Two ASCII character codes (`a << 7 | b`) → both digits' values ORed, or NOT_HEX. Ids are checked on every
- * request that carries one; a pair per lookup halves the loop, which measured ~30% faster than one character at a
- * time (16 KB, built once).
+ * Two ASCII character codes (`a << 7 | b`) → the byte they spell, or NOT_HEX. Ids are checked on every request
+ * that carries one; a pair per lookup halves the loop, which measured ~30% faster than one character at a time, and
+ * the same lookup decodes them (32 KB, built once).
  */
-const HEX_PAIR = new Uint8Array(1 << 14).fill(NOT_HEX);
+const HEX_PAIR = new Uint16Array(1 << 14).fill(NOT_HEX);
 for (let a = 0; a < 128; a++) {
   for (let b = 0; b < 128; b++) {
     const va = HEX_VALUE[a]!;
     const vb = HEX_VALUE[b]!;
-    if (va >= 0 && vb >= 0) HEX_PAIR[(a << 7) | b] = va | vb;
+    if (va >= 0 && vb >= 0) HEX_PAIR[(a << 7) | b] = (va << 4) | vb;
   }
 }
 
@@ -47,6 +47,23 @@ export function isHexId(s: string, start: number, end: number): boolean {
     const v = hexValue(s.charCodeAt(i));
     if (v < 0) return false;
     seen |= v;
+  }
+  return seen !== 0 && seen < NOT_HEX;
+}
+
+/**
+ * `isHexId` for an id of whole bytes (`end - start` even) that also writes them into `into` from `at`, so that an id
+ * read from a header is decoded as it is checked. `into` holds garbage where the answer is false.
+ */
+export function decodeHexId(s: string, start: number, end: number, into: Uint8Array, at: number): boolean {
+  let seen = 0;
+  for (let i = start; i < end; i += 2) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    if ((a | b) >= 128) return false;
+    const byte = HEX_PAIR[(a << 7) | b]!;
+    seen |= byte;
+    into[at++] = byte;
   }
   return seen !== 0 && seen < NOT_HEX;
 }

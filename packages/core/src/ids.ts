@@ -1,9 +1,11 @@
 import { rememberValidIds } from './span-context.js';
 
-// One getRandomValues call per 256 ids instead of one per id; the call dominates the cost of an id.
+// One getRandomValues call per 256 ids instead of one per id; the call dominates the cost of an id. A full pool is
+// replaced, not filled again: the bytes of an id already handed out stay as they are (`lastIdBytes`).
 const POOL_SIZE = 4096;
-const pool = new Uint8Array(POOL_SIZE);
+let pool = new Uint8Array(POOL_SIZE);
 let offset = POOL_SIZE;
+let lastAt = 0;
 
 /** Lowercase hex digit char codes by value. */
 const DIGIT = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i));
@@ -11,7 +13,7 @@ const DIGIT = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i))
 /** Where the next `bytes` random bytes start in the pool, refilling it when they do not fit. */
 function take(bytes: number): number {
   if (offset + bytes > POOL_SIZE) {
-    globalThis.crypto.getRandomValues(pool);
+    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
     offset = 0;
   }
   const at = offset;
@@ -26,7 +28,10 @@ function takeNonZero(bytes: number): number {
     let any = 0;
     for (let i = at; i < at + bytes; i++) any |= pool[i]!;
     // An all-zero id is invalid in every format (W3C Trace Context §3.2.2.3/§3.2.2.4).
-    if (any !== 0) return at;
+    if (any !== 0) {
+      lastAt = at;
+      return at;
+    }
   }
 }
 
@@ -70,4 +75,17 @@ export function generateSpanId(): string {
   const id = hex8(takeNonZero(8));
   rememberValidIds(undefined, id);
   return id;
+}
+
+/**
+ * Where the bytes of the id `generateTraceId` or `generateSpanId` returned last lie: `lastIdBytes()` from
+ * `lastIdOffset()`, 16 or 8 of them, never written again. For exporters that send ids as bytes (OTLP protobuf), which
+ * can keep them instead of decoding the hex; read them before generating another id.
+ */
+export function lastIdBytes(): Uint8Array {
+  return pool;
+}
+
+export function lastIdOffset(): number {
+  return lastAt;
 }

@@ -42,6 +42,13 @@ export interface RecordingSpanInit {
   clock?: number | undefined;
   attributes?: Attributes | undefined;
   links?: readonly SpanLink[] | undefined;
+  /** Where the span's ids lie as bytes (`RecordingSpan#traceIdBytes`); undefined where they are not known. */
+  traceIdBytes?: Uint8Array | undefined;
+  traceIdAt?: number | undefined;
+  spanIdBytes?: Uint8Array | undefined;
+  spanIdAt?: number | undefined;
+  parentIdBytes?: Uint8Array | undefined;
+  parentIdAt?: number | undefined;
 }
 
 /** A sampled span: records what instrumentation tells it until `end()`, then hands itself to the processors. */
@@ -67,6 +74,24 @@ export class RecordingSpan implements Span, ReadableSpan {
   openNext: RecordingSpan | undefined = undefined;
   /** @internal */
   openTracked = false;
+  /**
+   * @internal Where the span's ids lie as bytes, each array from its offset: OTLP's protobuf encoding sends ids as
+   * bytes, and decoding the hex of a span's three ids was the largest item of encoding it. Nothing is copied: each
+   * id's bytes stay where they were made, never written again. A span id's (and a new trace's id's) are where core's
+   * generator drew them, a parent span's are that span's own, a caller's are where core decoded its `traceparent`.
+   * Undefined (a parent from a B3 header): the encoder decodes the hex.
+   */
+  readonly traceIdBytes: Uint8Array | undefined;
+  /** @internal */
+  readonly traceIdAt: number;
+  /** @internal */
+  readonly spanIdBytes: Uint8Array | undefined;
+  /** @internal */
+  readonly spanIdAt: number;
+  /** @internal */
+  readonly parentIdBytes: Uint8Array | undefined;
+  /** @internal */
+  readonly parentIdAt: number;
   /** A start time the caller gave on the wall clock, perhaps a faked or stepped one (`now()`). */
   readonly #startGiven: boolean;
   readonly #context: SpanContext;
@@ -83,6 +108,12 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.kind = init.kind;
     this.parentSpanId = init.parentSpanId;
     this.parentIsRemote = init.parentIsRemote === true;
+    this.traceIdBytes = init.traceIdBytes;
+    this.traceIdAt = init.traceIdAt ?? 0;
+    this.spanIdBytes = init.spanIdBytes;
+    this.spanIdAt = init.spanIdAt ?? 0;
+    this.parentIdBytes = init.parentIdBytes;
+    this.parentIdAt = init.parentIdAt ?? 0;
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
     const startTime = init.startTime;

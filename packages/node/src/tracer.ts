@@ -3,8 +3,12 @@ import {
   generateSpanId,
   generateTraceId,
   isSpanContextValid,
+  lastIdBytes,
+  lastIdOffset,
   type Propagator,
   type SpanContext,
+  spanContextIdBytes,
+  spanContextIdBytesOffset,
   TraceFlags,
 } from '@tracewire/core';
 import { addBaggageAttributes } from './baggage-attributes.js';
@@ -212,6 +216,9 @@ export class Tracer {
     }
 
     const traceId = parent === undefined ? generateTraceId() : parent.traceId;
+    // Where its bytes lie (RecordingSpan#traceIdBytes): read before another id is drawn.
+    let traceIdBytes = parent === undefined ? lastIdBytes() : undefined;
+    let traceIdAt = parent === undefined ? lastIdOffset() : 0;
     const kind = options?.kind ?? SpanKind.INTERNAL;
     const spanName = typeof name === 'string' ? name : String(name);
     let sampled = options?.sampled;
@@ -257,6 +264,26 @@ export class Tracer {
           : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
+    const spanIdBytes = lastIdBytes();
+    const spanIdAt = lastIdOffset();
+    let parentIdBytes: Uint8Array | undefined;
+    let parentIdAt = 0;
+    if (parent !== undefined) {
+      // The active span is the parent unless the caller named one; a named one may come from a traceparent header.
+      const local =
+        parentOption === undefined && active?.span instanceof RecordingSpan ? active.span : undefined;
+      if (local !== undefined) {
+        traceIdBytes = local.traceIdBytes;
+        traceIdAt = local.traceIdAt;
+        parentIdBytes = local.spanIdBytes;
+        parentIdAt = local.spanIdAt;
+      } else {
+        // The header's trace id, then the caller's span id: this span's parent.
+        traceIdBytes = parentIdBytes = spanContextIdBytes(parent);
+        traceIdAt = traceIdBytes === undefined ? 0 : spanContextIdBytesOffset(parent);
+        parentIdAt = traceIdAt + 16;
+      }
+    }
 
     this.stats.spansStarted++;
     const scope = options?.scope;
@@ -278,6 +305,12 @@ export class Tracer {
       clock: parentClock(parentOption, active?.span),
       attributes,
       links: options?.links,
+      traceIdBytes,
+      traceIdAt,
+      spanIdBytes,
+      spanIdAt,
+      parentIdBytes,
+      parentIdAt,
     });
     if (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) {
       const own = scope === undefined;

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { inheritsNoKeys } from '../attribute-record.js';
+import { RecordingSpan } from '../recording-span.js';
 import type {
   Attributes,
   AttributeValue,
@@ -95,10 +96,11 @@ async function encodeSlices(spans: readonly ReadableSpan[], writer: ProtoWriter)
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   const context = span.spanContext();
-  w.hexBytes(1, context.traceId);
-  w.hexBytes(2, context.spanId);
+  const own = span instanceof RecordingSpan ? span : undefined;
+  writeId(w, 1, 16, context.traceId, own?.traceIdBytes, own?.traceIdAt);
+  writeId(w, 2, 8, context.spanId, own?.spanIdBytes, own?.spanIdAt);
   w.string(3, context.traceState?.serialize());
-  w.hexBytes(4, span.parentSpanId);
+  writeId(w, 4, 8, span.parentSpanId, own?.parentIdBytes, own?.parentIdAt);
   const kept = keptSlot(SPAN_SLOT + (span.kind & 7));
   writeName(w, span.name, kept);
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
@@ -128,6 +130,22 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.uint32(3, span.status.code);
   w.close(status);
   w.fixed32(16, spanFlags(context.traceFlags, span.parentSpanId !== undefined, span.parentIsRemote));
+}
+
+/**
+ * An id copied from the bytes our span holds, where it holds them (RecordingSpan#traceIdBytes), or decoded from its
+ * hex: a span of another SDK, a parent read from a B3 header.
+ */
+function writeId(
+  w: ProtoWriter,
+  field: number,
+  length: number,
+  hex: string | undefined,
+  bytes: Uint8Array | undefined,
+  at: number | undefined,
+): void {
+  if (bytes === undefined || hex === undefined) w.hexBytes(field, hex);
+  else w.idBytes(field, length, bytes, at ?? 0);
 }
 
 const TWO_16 = 0x1_0000;

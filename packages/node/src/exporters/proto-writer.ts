@@ -167,6 +167,22 @@ export class ProtoWriter {
     this.length = at;
   }
 
+  /**
+   * An id (8 or 16 bytes) as a `bytes` field of number 1 to 15, copied from `from` at `at`: ids whose bytes a span
+   * holds. Its tag and length are one byte each.
+   */
+  idBytes(field: number, length: number, from: Uint8Array, at: number): void {
+    this.reserve(2 + length);
+    const buffer = this.buffer;
+    let to = this.length;
+    buffer[to++] = (field << 3) | 2;
+    buffer[to++] = length;
+    // A loop: `TypedArray#set` of a view costs a view and a call into V8's runtime for a few bytes.
+    const end = at + length;
+    while (at < end) buffer[to++] = from[at++]!;
+    this.length = to;
+  }
+
   /** Starts a nested message; write its fields, then `close` with what this returned. */
   open(field: number): number {
     return this.openBehind(field, 1);
