@@ -1,39 +1,20 @@
 import type { SpanContext } from './span-context.js';
 import type { TraceState } from './trace-state.js';
 
-/**
- * Ids read from headers are decoded into shared blocks, 24 bytes each (trace id 16, then span id 8): a block is
- * never written again once a context holds a place in it, and a full one is replaced, not reused, so a context's
- * bytes stay as they were for as long as it lives, without an array of its own per request.
- */
-const BLOCK_SIZE = 4096;
-const ID_BYTES = 24;
-let block = new Uint8Array(BLOCK_SIZE);
-let used = 0;
+/** Where `w3cTraceContext` decodes a header's trace id (16 bytes) and span id (8) as it checks them. */
+export const decodedIds = new Uint8Array(24);
 
-/** Where the next context's 24 bytes go: `decodeBlock()` from this offset, until `claimDecoded()` keeps them. */
-export function nextDecodedOffset(): number {
-  if (used + ID_BYTES > BLOCK_SIZE) {
-    block = new Uint8Array(BLOCK_SIZE);
-    used = 0;
-  }
-  return used;
-}
-
-export function decodeBlock(): Uint8Array {
-  return block;
-}
-
-/** The bytes written at `nextDecodedOffset()` belong to a context now. */
-export function claimDecoded(): void {
-  used += ID_BYTES;
+function word(at: number): number {
+  return (
+    (decodedIds[at]! << 24) | (decodedIds[at + 1]! << 16) | (decodedIds[at + 2]! << 8) | decodedIds[at + 3]!
+  );
 }
 
 /**
- * A span context read from a header that also keeps where its ids' bytes lie, decoded while they were checked: an
- * exporter that sends ids as bytes (OTLP protobuf) copies them instead of decoding the hex again, which cost more
- * than any other part of encoding a server span. Private, so the context reads, compares and serializes as the
- * plain record every other context is.
+ * A span context read from a header that also keeps its ids as six 32-bit words (trace id 4, span id 2), decoded
+ * while they were checked: an exporter that sends ids as bytes (OTLP protobuf) writes them instead of decoding the
+ * hex again, which cost more than any other part of encoding a server span. Private, so the context reads, compares
+ * and serializes as the plain record every other context is.
  */
 export class DecodedSpanContext implements SpanContext {
   traceId: string;
@@ -41,44 +22,67 @@ export class DecodedSpanContext implements SpanContext {
   traceFlags: number;
   traceState: TraceState | undefined = undefined;
   isRemote = true;
-  readonly #bytes: Uint8Array;
-  readonly #at: number;
-  // The ids the bytes spell: the context is a mutable record, and ids given to it since do not match the bytes.
+  readonly #w0: number;
+  readonly #w1: number;
+  readonly #w2: number;
+  readonly #w3: number;
+  readonly #w4: number;
+  readonly #w5: number;
+  // The ids the words spell: the context is a mutable record, and ids given to it since do not match the words.
   readonly #traceId: string;
   readonly #spanId: string;
 
-  /** `bytes` from `at`: the 24 bytes `traceId` and `spanId` spell, never to be written again. */
-  constructor(traceId: string, spanId: string, traceFlags: number, bytes: Uint8Array, at: number) {
+  /** Takes the ids' words from `decodedIds`, just written with `traceId` and `spanId`. */
+  constructor(traceId: string, spanId: string, traceFlags: number) {
     this.traceId = traceId;
     this.spanId = spanId;
     this.traceFlags = traceFlags;
-    this.#bytes = bytes;
-    this.#at = at;
+    this.#w0 = word(0);
+    this.#w1 = word(4);
+    this.#w2 = word(8);
+    this.#w3 = word(12);
+    this.#w4 = word(16);
+    this.#w5 = word(20);
     this.#traceId = traceId;
     this.#spanId = spanId;
   }
 
-  static bytesOf(context: SpanContext): Uint8Array | undefined {
-    if (!(context instanceof DecodedSpanContext)) return undefined;
-    return context.traceId === context.#traceId && context.spanId === context.#spanId
-      ? context.#bytes
-      : undefined;
+  static hasWords(context: SpanContext): boolean {
+    return (
+      context instanceof DecodedSpanContext &&
+      context.traceId === context.#traceId &&
+      context.spanId === context.#spanId
+    );
   }
 
-  static offsetOf(context: SpanContext): number {
-    return context instanceof DecodedSpanContext ? context.#at : 0;
+  /** Word `index` (0-3 the trace id's, 4-5 the span id's) of a context `hasWords` answered true for. */
+  static word(context: DecodedSpanContext, index: number): number {
+    switch (index) {
+      case 0:
+        return context.#w0;
+      case 1:
+        return context.#w1;
+      case 2:
+        return context.#w2;
+      case 3:
+        return context.#w3;
+      case 4:
+        return context.#w4;
+      default:
+        return context.#w5;
+    }
   }
 }
 
 /**
- * Where the trace id's and span id's bytes (16, then 8) of a context read from a `traceparent` header lie:
- * `spanContextIdBytes(context)` from `spanContextIdBytesOffset(context)`, never written again. For exporters that
- * send ids as bytes; undefined for any other context (or one given other ids since), whose hex is to be decoded.
+ * Whether `context` was read from a `traceparent` header and still has the ids read: then `spanContextIdWord` gives
+ * its ids as big-endian 32-bit words (for exporters that send ids as bytes) instead of their hex being decoded.
  */
-export function spanContextIdBytes(context: SpanContext): Uint8Array | undefined {
-  return DecodedSpanContext.bytesOf(context);
+export function hasSpanContextIdWords(context: SpanContext): boolean {
+  return DecodedSpanContext.hasWords(context);
 }
 
-export function spanContextIdBytesOffset(context: SpanContext): number {
-  return DecodedSpanContext.offsetOf(context);
+/** Word `index` of such a context's ids: 0-3 the trace id's, 4-5 the span id's, each a signed int32. */
+export function spanContextIdWord(context: SpanContext, index: number): number {
+  return DecodedSpanContext.word(context as DecodedSpanContext, index);
 }

@@ -1,9 +1,8 @@
 import { rememberValidIds } from './span-context.js';
 
-// One getRandomValues call per 256 ids instead of one per id; the call dominates the cost of an id. A full pool is
-// replaced, not filled again: the bytes of an id already handed out stay as they are (`lastIdBytes`).
+// One getRandomValues call per 256 ids instead of one per id; the call dominates the cost of an id.
 const POOL_SIZE = 4096;
-let pool = new Uint8Array(POOL_SIZE);
+const pool = new Uint8Array(POOL_SIZE);
 let offset = POOL_SIZE;
 let lastAt = 0;
 
@@ -13,7 +12,7 @@ const DIGIT = new Uint8Array(16).map((_, i) => '0123456789abcdef'.charCodeAt(i))
 /** Where the next `bytes` random bytes start in the pool, refilling it when they do not fit. */
 function take(bytes: number): number {
   if (offset + bytes > POOL_SIZE) {
-    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    globalThis.crypto.getRandomValues(pool);
     offset = 0;
   }
   const at = offset;
@@ -78,14 +77,11 @@ export function generateSpanId(): string {
 }
 
 /**
- * Where the bytes of the id `generateTraceId` or `generateSpanId` returned last lie: `lastIdBytes()` from
- * `lastIdOffset()`, 16 or 8 of them, never written again. For exporters that send ids as bytes (OTLP protobuf), which
- * can keep them instead of decoding the hex; read them before generating another id.
+ * Word `index` of the id `generateTraceId` or `generateSpanId` returned last: its bytes as big-endian 32-bit words
+ * (4 of a trace id, 2 of a span id), each a signed int32. For exporters that send ids as bytes (OTLP protobuf),
+ * which keep these few numbers instead of decoding the hex again. Read before generating another id.
  */
-export function lastIdBytes(): Uint8Array {
-  return pool;
-}
-
-export function lastIdOffset(): number {
-  return lastAt;
+export function lastIdWord(index: number): number {
+  const at = lastAt + 4 * index;
+  return (pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!;
 }

@@ -9,8 +9,8 @@ export {
   lowercaseHeadersGetter,
 } from './carrier.js';
 export { type CompositeOptions, composite } from './composite.js';
-export { spanContextIdBytes, spanContextIdBytesOffset } from './decoded-span-context.js';
-export { generateSpanId, generateTraceId, lastIdBytes, lastIdOffset } from './ids.js';
+export { hasSpanContextIdWords, spanContextIdWord } from './decoded-span-context.js';
+export { generateSpanId, generateTraceId, lastIdWord } from './ids.js';
 export { jaeger } from './jaeger.js';
 export type { PropagationContext, Propagator } from './propagator.js';
 export { defaultPropagator, propagatorsFromNames } from './propagators-from-names.js';

@@ -6,7 +6,7 @@ import {
   lowercaseRecord,
   recordValue,
 } from './carrier.js';
-import { claimDecoded, DecodedSpanContext, decodeBlock, nextDecodedOffset } from './decoded-span-context.js';
+import { DecodedSpanContext, decodedIds } from './decoded-span-context.js';
 import { BYTE_TO_HEX, decodeHexId, hexValue } from './hex.js';
 import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
@@ -46,9 +46,8 @@ export function parseTraceparent(header: string): MutableSpanContext | undefined
   }
   if (value.charCodeAt(35) !== DASH || value.charCodeAt(52) !== DASH) return undefined;
   // §3.2.2.3 / §3.2.2.4: lowercase hex, not all zeros.
-  const at = nextDecodedOffset();
-  const bytes = decodeBlock();
-  if (!decodeHexId(value, 3, 35, bytes, at) || !decodeHexId(value, 36, 52, bytes, at + 16)) return undefined;
+  if (!decodeHexId(value, 3, 35, decodedIds, 0) || !decodeHexId(value, 36, 52, decodedIds, 16))
+    return undefined;
   const f0 = hexValue(value.charCodeAt(53));
   const f1 = hexValue(value.charCodeAt(54));
   if (f0 < 0 || f1 < 0) return undefined;
@@ -58,8 +57,7 @@ export function parseTraceparent(header: string): MutableSpanContext | undefined
   const traceId = value.slice(3, 35);
   const spanId = value.slice(36, 52);
   rememberValidIds(traceId, spanId);
-  claimDecoded();
-  return new DecodedSpanContext(traceId, spanId, traceFlags, bytes, at);
+  return new DecodedSpanContext(traceId, spanId, traceFlags);
 }
 
 /** The version 00 header for a valid context (§3.2.4: always written in the highest version we know). */

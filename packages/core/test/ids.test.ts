@@ -3,12 +3,11 @@ import {
   b3,
   generateSpanId,
   generateTraceId,
+  hasSpanContextIdWords,
   isValidSpanId,
   isValidTraceId,
-  lastIdBytes,
-  lastIdOffset,
-  spanContextIdBytes,
-  spanContextIdBytesOffset,
+  lastIdWord,
+  spanContextIdWord,
   w3cTraceContext,
 } from '../src/index.js';
 
@@ -47,43 +46,35 @@ describe('id generation', () => {
   });
 });
 
-const hexOf = (bytes: Uint8Array, at: number, length: number): string =>
-  Buffer.from(bytes.subarray(at, at + length)).toString('hex');
+/** Big-endian 32-bit words (signed) as the hex they spell. */
+const hexOfWords = (words: number[]): string =>
+  words.map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
 
-describe('ids with their bytes', () => {
-  it("lastIdBytes: where the last id's bytes lie, left as they were while more ids are drawn", () => {
-    const drawn: { id: string; bytes: Uint8Array; at: number; length: number }[] = [];
-    // Past several pools of 4096 bytes: a full pool is replaced, not drawn from again.
+describe('ids as 32-bit words', () => {
+  it('lastIdWord: the words of the id generated last, for trace ids and span ids, pool after pool', () => {
+    // Past several pools of 4096 bytes.
     for (let i = 0; i < 1000; i++) {
       const traceId = generateTraceId();
-      drawn.push({ id: traceId, bytes: lastIdBytes(), at: lastIdOffset(), length: 16 });
+      expect(hexOfWords([0, 1, 2, 3].map(lastIdWord))).toBe(traceId);
       const spanId = generateSpanId();
-      drawn.push({ id: spanId, bytes: lastIdBytes(), at: lastIdOffset(), length: 8 });
+      expect(hexOfWords([lastIdWord(0), lastIdWord(1)])).toBe(spanId);
     }
-    for (const { id, bytes, at, length } of drawn) expect(hexOf(bytes, at, length)).toBe(id);
-    expect(new Set(drawn.map((d) => d.bytes)).size).toBeGreaterThan(5);
   });
 
-  it('spanContextIdBytes: the trace id and span id of a traceparent context, nothing for other contexts', () => {
-    const contexts = Array.from({ length: 400 }, (_, i) => {
-      const traceId = `4bf92f3577b34da6a3ce929d${i.toString(16).padStart(8, '0')}`;
-      const header = `00-${traceId}-00f067aa0ba902b7-01`;
-      return { traceId, context: w3cTraceContext.extract({ traceparent: header }).spanContext! };
-    });
-    // Every context keeps its own bytes, past the first block of decoded ids (4096 bytes, 170 contexts).
-    for (const { traceId, context } of contexts) {
-      const bytes = spanContextIdBytes(context)!;
-      expect(hexOf(bytes, spanContextIdBytesOffset(context), 24)).toBe(`${traceId}00f067aa0ba902b7`);
+  it('spanContextIdWord: the trace id and span id of a traceparent context, nothing for other contexts', () => {
+    for (const traceId of ['4bf92f3577b34da6a3ce929d0e0e4736', 'ffffffffffffffff8000000000000001']) {
+      const header = `00-${traceId}-80f067aa0ba902b7-01`;
+      const context = w3cTraceContext.extract({ traceparent: header }).spanContext!;
+      expect(hasSpanContextIdWords(context)).toBe(true);
+      const words = [0, 1, 2, 3, 4, 5].map((i) => spanContextIdWord(context, i));
+      expect(hexOfWords(words)).toBe(`${traceId}80f067aa0ba902b7`);
     }
     const fromB3 = b3().extract({ b3: '4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1' }).spanContext!;
-    expect(spanContextIdBytes(fromB3)).toBeUndefined();
-    expect(spanContextIdBytes({ ...contexts[0]!.context })).toBeUndefined();
-  });
-
-  it('spanContextIdBytes: nothing for a traceparent context given other ids since', () => {
+    expect(hasSpanContextIdWords(fromB3)).toBe(false);
     const header = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const context = w3cTraceContext.extract({ traceparent: header }).spanContext as { spanId: string };
-    context.spanId = 'b7ad6b7169203331';
-    expect(spanContextIdBytes(context as never)).toBeUndefined();
+    const context = w3cTraceContext.extract({ traceparent: header }).spanContext!;
+    expect(hasSpanContextIdWords({ ...context })).toBe(false);
+    (context as { spanId: string }).spanId = 'b7ad6b7169203331';
+    expect(hasSpanContextIdWords(context)).toBe(false);
   });
 });

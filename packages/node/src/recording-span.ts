@@ -15,6 +15,7 @@ import {
   type SpanStatus,
   SpanStatusCode,
 } from './span-data.js';
+import type { IdWords } from './span-id-words.js';
 import type { ResolvedSpanLimits } from './span-limits.js';
 
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
@@ -42,13 +43,8 @@ export interface RecordingSpanInit {
   clock?: number | undefined;
   attributes?: Attributes | undefined;
   links?: readonly SpanLink[] | undefined;
-  /** Where the span's ids lie as bytes (`RecordingSpan#traceIdBytes`); undefined where they are not known. */
-  traceIdBytes?: Uint8Array | undefined;
-  traceIdAt?: number | undefined;
-  spanIdBytes?: Uint8Array | undefined;
-  spanIdAt?: number | undefined;
-  parentIdBytes?: Uint8Array | undefined;
-  parentIdAt?: number | undefined;
+  /** The span's ids as 32-bit words, and which of them are known (`RecordingSpan#idWords`). */
+  idWords?: IdWords | undefined;
 }
 
 /** A sampled span: records what instrumentation tells it until `end()`, then hands itself to the processors. */
@@ -75,23 +71,10 @@ export class RecordingSpan implements Span, ReadableSpan {
   /** @internal */
   openTracked = false;
   /**
-   * @internal Where the span's ids lie as bytes, each array from its offset: OTLP's protobuf encoding sends ids as
-   * bytes, and decoding the hex of a span's three ids was the largest item of encoding it. Nothing is copied: each
-   * id's bytes stay where they were made, never written again. A span id's (and a new trace's id's) are where core's
-   * generator drew them, a parent span's are that span's own, a caller's are where core decoded its `traceparent`.
-   * Undefined (a parent from a B3 header): the encoder decodes the hex.
+   * @internal The span's ids as big-endian 32-bit words, for the OTLP encoder: protobuf sends ids as bytes, and
+   * decoding the hex of a span's three ids was the largest item of encoding it. Undefined when none is known.
    */
-  readonly traceIdBytes: Uint8Array | undefined;
-  /** @internal */
-  readonly traceIdAt: number;
-  /** @internal */
-  readonly spanIdBytes: Uint8Array | undefined;
-  /** @internal */
-  readonly spanIdAt: number;
-  /** @internal */
-  readonly parentIdBytes: Uint8Array | undefined;
-  /** @internal */
-  readonly parentIdAt: number;
+  readonly idWords: IdWords | undefined;
   /** A start time the caller gave on the wall clock, perhaps a faked or stepped one (`now()`). */
   readonly #startGiven: boolean;
   readonly #context: SpanContext;
@@ -108,12 +91,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.kind = init.kind;
     this.parentSpanId = init.parentSpanId;
     this.parentIsRemote = init.parentIsRemote === true;
-    this.traceIdBytes = init.traceIdBytes;
-    this.traceIdAt = init.traceIdAt ?? 0;
-    this.spanIdBytes = init.spanIdBytes;
-    this.spanIdAt = init.spanIdAt ?? 0;
-    this.parentIdBytes = init.parentIdBytes;
-    this.parentIdAt = init.parentIdAt ?? 0;
+    this.idWords = init.idWords;
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
     const startTime = init.startTime;

@@ -3,12 +3,8 @@ import {
   generateSpanId,
   generateTraceId,
   isSpanContextValid,
-  lastIdBytes,
-  lastIdOffset,
   type Propagator,
   type SpanContext,
-  spanContextIdBytes,
-  spanContextIdBytesOffset,
   TraceFlags,
 } from '@tracewire/core';
 import { addBaggageAttributes } from './baggage-attributes.js';
@@ -34,6 +30,7 @@ import {
   type SpanLink,
   SpanStatusCode,
 } from './span-data.js';
+import { idWordsOf, keepNewTraceId } from './span-id-words.js';
 import { DEFAULT_SPAN_LIMITS, type ResolvedSpanLimits, type SpanLimits } from './span-limits.js';
 import type { SpanProcessor } from './span-processor.js';
 import { TracerStats } from './stats.js';
@@ -215,10 +212,11 @@ export class Tracer {
       return new NonRecordingSpan(parent ?? INVALID_SPAN_CONTEXT);
     }
 
-    const traceId = parent === undefined ? generateTraceId() : parent.traceId;
-    // Where its bytes lie (RecordingSpan#traceIdBytes): read before another id is drawn.
-    let traceIdBytes = parent === undefined ? lastIdBytes() : undefined;
-    let traceIdAt = parent === undefined ? lastIdOffset() : 0;
+    let traceId: string;
+    if (parent === undefined) {
+      traceId = generateTraceId();
+      keepNewTraceId();
+    } else traceId = parent.traceId;
     const kind = options?.kind ?? SpanKind.INTERNAL;
     const spanName = typeof name === 'string' ? name : String(name);
     let sampled = options?.sampled;
@@ -264,26 +262,10 @@ export class Tracer {
           : undefined,
     };
     if (!sampled) return new NonRecordingSpan(spanContext);
-    const spanIdBytes = lastIdBytes();
-    const spanIdAt = lastIdOffset();
-    let parentIdBytes: Uint8Array | undefined;
-    let parentIdAt = 0;
-    if (parent !== undefined) {
-      // The active span is the parent unless the caller named one; a named one may come from a traceparent header.
-      const local =
-        parentOption === undefined && active?.span instanceof RecordingSpan ? active.span : undefined;
-      if (local !== undefined) {
-        traceIdBytes = local.traceIdBytes;
-        traceIdAt = local.traceIdAt;
-        parentIdBytes = local.spanIdBytes;
-        parentIdAt = local.spanIdAt;
-      } else {
-        // The header's trace id, then the caller's span id: this span's parent.
-        traceIdBytes = parentIdBytes = spanContextIdBytes(parent);
-        traceIdAt = traceIdBytes === undefined ? 0 : spanContextIdBytesOffset(parent);
-        parentIdAt = traceIdAt + 16;
-      }
-    }
+    // The active span is the parent unless the caller named one (which may come from a traceparent header).
+    const local =
+      parentOption === undefined && active?.span instanceof RecordingSpan ? active.span : undefined;
+    const idWords = idWordsOf(parent, local);
 
     this.stats.spansStarted++;
     const scope = options?.scope;
@@ -305,12 +287,7 @@ export class Tracer {
       clock: parentClock(parentOption, active?.span),
       attributes,
       links: options?.links,
-      traceIdBytes,
-      traceIdAt,
-      spanIdBytes,
-      spanIdAt,
-      parentIdBytes,
-      parentIdAt,
+      idWords,
     });
     if (kind === SpanKind.SERVER || kind === SpanKind.CLIENT) {
       const own = scope === undefined;

@@ -10,6 +10,7 @@ import type {
   SpanEvent,
   SpanLink,
 } from '../span-data.js';
+import { KNOWN_PARENT_ID, KNOWN_SPAN_ID, KNOWN_TRACE_ID } from '../span-id-words.js';
 import { groupByResourceAndScope, isInt64, linkFlags, spanFlags } from './otlp-grouping.js';
 import { ProtoWriter } from './proto-writer.js';
 import { toUnixNano } from './unix-nano.js';
@@ -96,11 +97,17 @@ async function encodeSlices(spans: readonly ReadableSpan[], writer: ProtoWriter)
 
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   const context = span.spanContext();
-  const own = span instanceof RecordingSpan ? span : undefined;
-  writeId(w, 1, 16, context.traceId, own?.traceIdBytes, own?.traceIdAt);
-  writeId(w, 2, 8, context.spanId, own?.spanIdBytes, own?.spanIdAt);
+  // Ids our spans know as words are written from them; the others (a parent from a B3 header, spans of other SDKs)
+  // are decoded from their hex.
+  const ids = span instanceof RecordingSpan ? span.idWords : undefined;
+  const known = ids === undefined ? 0 : ids.known;
+  if ((known & KNOWN_TRACE_ID) !== 0) w.traceIdWords(1, ids!.t0, ids!.t1, ids!.t2, ids!.t3);
+  else w.hexBytes(1, context.traceId);
+  if ((known & KNOWN_SPAN_ID) !== 0) w.spanIdWords(2, ids!.s0, ids!.s1);
+  else w.hexBytes(2, context.spanId);
   w.string(3, context.traceState?.serialize());
-  writeId(w, 4, 8, span.parentSpanId, own?.parentIdBytes, own?.parentIdAt);
+  if ((known & KNOWN_PARENT_ID) !== 0) w.spanIdWords(4, ids!.p0, ids!.p1);
+  else w.hexBytes(4, span.parentSpanId);
   const kept = keptSlot(SPAN_SLOT + (span.kind & 7));
   writeName(w, span.name, kept);
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
@@ -130,22 +137,6 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.uint32(3, span.status.code);
   w.close(status);
   w.fixed32(16, spanFlags(context.traceFlags, span.parentSpanId !== undefined, span.parentIsRemote));
-}
-
-/**
- * An id copied from the bytes our span holds, where it holds them (RecordingSpan#traceIdBytes), or decoded from its
- * hex: a span of another SDK, a parent read from a B3 header.
- */
-function writeId(
-  w: ProtoWriter,
-  field: number,
-  length: number,
-  hex: string | undefined,
-  bytes: Uint8Array | undefined,
-  at: number | undefined,
-): void {
-  if (bytes === undefined || hex === undefined) w.hexBytes(field, hex);
-  else w.idBytes(field, length, bytes, at ?? 0);
 }
 
 const TWO_16 = 0x1_0000;

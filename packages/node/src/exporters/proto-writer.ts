@@ -168,19 +168,30 @@ export class ProtoWriter {
   }
 
   /**
-   * An id (8 or 16 bytes) as a `bytes` field of number 1 to 15, copied from `from` at `at`: ids whose bytes a span
-   * holds. Its tag and length are one byte each.
+   * A span id as a `bytes` field of number 1 to 15 from its two big-endian 32-bit words (span-id-words.ts); its tag
+   * and length take a byte each.
    */
-  idBytes(field: number, length: number, from: Uint8Array, at: number): void {
-    this.reserve(2 + length);
-    const buffer = this.buffer;
-    let to = this.length;
-    buffer[to++] = (field << 3) | 2;
-    buffer[to++] = length;
-    // A loop: `TypedArray#set` of a view costs a view and a call into V8's runtime for a few bytes.
-    const end = at + length;
-    while (at < end) buffer[to++] = from[at++]!;
-    this.length = to;
+  spanIdWords(field: number, w0: number, w1: number): void {
+    this.reserve(10);
+    const at = this.length;
+    this.buffer[at] = (field << 3) | 2;
+    this.buffer[at + 1] = 8;
+    this.view.setInt32(at + 2, w0);
+    this.view.setInt32(at + 6, w1);
+    this.length = at + 10;
+  }
+
+  /** A trace id the same way, from its four words. */
+  traceIdWords(field: number, w0: number, w1: number, w2: number, w3: number): void {
+    this.reserve(18);
+    const at = this.length;
+    this.buffer[at] = (field << 3) | 2;
+    this.buffer[at + 1] = 16;
+    this.view.setInt32(at + 2, w0);
+    this.view.setInt32(at + 6, w1);
+    this.view.setInt32(at + 10, w2);
+    this.view.setInt32(at + 14, w3);
+    this.length = at + 18;
   }
 
   /** Starts a nested message; write its fields, then `close` with what this returned. */

@@ -48,7 +48,7 @@ function tracerWithCollector(): { tracer: Tracer; collector: SpanCollector } {
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
-describe('ids in OTLP protobuf, from the bytes spans keep or from their hex', () => {
+describe('ids in OTLP protobuf, from the words spans keep or from their hex', () => {
   it('exports the ids every span reports: new traces, children, a traceparent parent, a B3 parent', () => {
     const { tracer, collector } = tracerWithCollector();
     const fromTraceparent = w3cTraceContext.extract({ traceparent: TRACEPARENT }).spanContext!;
