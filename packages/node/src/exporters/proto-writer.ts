@@ -172,26 +172,28 @@ export class ProtoWriter {
    * and length take a byte each.
    */
   spanIdWords(field: number, w0: number, w1: number): void {
-    this.reserve(10);
-    const at = this.length;
-    this.buffer[at] = (field << 3) | 2;
-    this.buffer[at + 1] = 8;
-    this.view.setInt32(at + 2, w0);
-    this.view.setInt32(at + 6, w1);
-    this.length = at + 10;
+    const at = this.idField(field, 8);
+    this.view.setInt32(at, w0);
+    this.view.setInt32(at + 4, w1);
   }
 
   /** A trace id the same way, from its four words. */
   traceIdWords(field: number, w0: number, w1: number, w2: number, w3: number): void {
-    this.reserve(18);
+    const at = this.idField(field, 16);
+    this.view.setInt32(at, w0);
+    this.view.setInt32(at + 4, w1);
+    this.view.setInt32(at + 8, w2);
+    this.view.setInt32(at + 12, w3);
+  }
+
+  /** An id field's tag and one-byte length; answers where its `length` bytes (counted written) go. */
+  private idField(field: number, length: number): number {
+    this.reserve(2 + length);
     const at = this.length;
     this.buffer[at] = (field << 3) | 2;
-    this.buffer[at + 1] = 16;
-    this.view.setInt32(at + 2, w0);
-    this.view.setInt32(at + 6, w1);
-    this.view.setInt32(at + 10, w2);
-    this.view.setInt32(at + 14, w3);
-    this.length = at + 18;
+    this.buffer[at + 1] = length;
+    this.length = at + 2 + length;
+    return at + 2;
   }
 
   /** Starts a nested message; write its fields, then `close` with what this returned. */
