@@ -1,14 +1,8 @@
 import type { SpanContext } from './span-context.js';
 import type { TraceState } from './trace-state.js';
 
-/** Where `w3cTraceContext` decodes a header's trace id (16 bytes) and span id (8) as it checks them. */
-export const decodedIds = new Uint8Array(24);
-
-function word(at: number): number {
-  return (
-    (decodedIds[at]! << 24) | (decodedIds[at + 1]! << 16) | (decodedIds[at + 2]! << 8) | decodedIds[at + 3]!
-  );
-}
+/** Where `w3cTraceContext` decodes a header's trace id (words 0-3) and span id (4-5) as it checks them. */
+export const decodedIds = new Int32Array(6);
 
 /**
  * A span context read from a header that also keeps its ids as six 32-bit words (trace id 4, span id 2), decoded
@@ -37,12 +31,12 @@ export class DecodedSpanContext implements SpanContext {
     this.traceId = traceId;
     this.spanId = spanId;
     this.traceFlags = traceFlags;
-    this.#w0 = word(0);
-    this.#w1 = word(4);
-    this.#w2 = word(8);
-    this.#w3 = word(12);
-    this.#w4 = word(16);
-    this.#w5 = word(20);
+    this.#w0 = decodedIds[0]!;
+    this.#w1 = decodedIds[1]!;
+    this.#w2 = decodedIds[2]!;
+    this.#w3 = decodedIds[3]!;
+    this.#w4 = decodedIds[4]!;
+    this.#w5 = decodedIds[5]!;
     this.#traceId = traceId;
     this.#spanId = spanId;
   }

@@ -52,18 +52,23 @@ export function isHexId(s: string, start: number, end: number): boolean {
 }
 
 /**
- * `isHexId` for an id of whole bytes (`end - start` even) that also writes them into `into` from `at`, so that an id
- * read from a header is decoded as it is checked. `into` holds garbage where the answer is false.
+ * `isHexId` for an id of whole 32-bit words (`end - start` a multiple of 8) that also writes them, big-endian, into
+ * `into` from `at`: an id read from a header is decoded as it is checked. `into` holds garbage where the answer is
+ * false.
  */
-export function decodeHexId(s: string, start: number, end: number, into: Uint8Array, at: number): boolean {
+export function decodeHexWords(s: string, start: number, end: number, into: Int32Array, at: number): boolean {
   let seen = 0;
-  for (let i = start; i < end; i += 2) {
-    const a = s.charCodeAt(i);
-    const b = s.charCodeAt(i + 1);
-    if ((a | b) >= 128) return false;
-    const byte = HEX_PAIR[(a << 7) | b]!;
-    seen |= byte;
-    into[at++] = byte;
+  for (let i = start; i < end; i += 8) {
+    let word = 0;
+    for (let j = i; j < i + 8; j += 2) {
+      const a = s.charCodeAt(j);
+      const b = s.charCodeAt(j + 1);
+      if ((a | b) >= 128) return false;
+      const byte = HEX_PAIR[(a << 7) | b]!;
+      seen |= byte;
+      word = (word << 8) | byte;
+    }
+    into[at++] = word;
   }
   return seen !== 0 && seen < NOT_HEX;
 }

@@ -7,7 +7,7 @@ import {
   recordValue,
 } from './carrier.js';
 import { DecodedSpanContext, decodedIds } from './decoded-span-context.js';
-import { BYTE_TO_HEX, decodeHexId, hexValue } from './hex.js';
+import { BYTE_TO_HEX, decodeHexWords, hexValue } from './hex.js';
 import { trimOws } from './ows.js';
 import type { PropagationContext, Propagator } from './propagator.js';
 import { isSpanContextValid, rememberValidIds, type SpanContext, TraceFlags } from './span-context.js';
@@ -46,7 +46,7 @@ export function parseTraceparent(header: string): MutableSpanContext | undefined
   }
   if (value.charCodeAt(35) !== DASH || value.charCodeAt(52) !== DASH) return undefined;
   // §3.2.2.3 / §3.2.2.4: lowercase hex, not all zeros.
-  if (!decodeHexId(value, 3, 35, decodedIds, 0) || !decodeHexId(value, 36, 52, decodedIds, 16))
+  if (!decodeHexWords(value, 3, 35, decodedIds, 0) || !decodeHexWords(value, 36, 52, decodedIds, 4))
     return undefined;
   const f0 = hexValue(value.charCodeAt(53));
   const f1 = hexValue(value.charCodeAt(54));
