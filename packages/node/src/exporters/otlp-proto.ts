@@ -10,7 +10,7 @@ import type {
   SpanEvent,
   SpanLink,
 } from '../span-data.js';
-import { KNOWN_PARENT_ID, KNOWN_SPAN_ID, KNOWN_TRACE_ID } from '../span-id-words.js';
+import { IdWords, KNOWN_PARENT_ID, KNOWN_SPAN_ID, KNOWN_TRACE_ID } from '../span-id-words.js';
 import { groupByResourceAndScope, isInt64, linkFlags, spanFlags } from './otlp-grouping.js';
 import { ProtoWriter } from './proto-writer.js';
 import { toUnixNano } from './unix-nano.js';
@@ -95,18 +95,20 @@ async function encodeSlices(spans: readonly ReadableSpan[], writer: ProtoWriter)
   return writer.written();
 }
 
+/** The words of a span that knows none of its ids (`known` 0): each is decoded from its hex. Never written to. */
+const NO_ID_WORDS = new IdWords();
+
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   const context = span.spanContext();
   // Ids our spans know as words are written from them; the others (a parent from a B3 header, spans of other SDKs)
   // are decoded from their hex.
-  const ids = span instanceof RecordingSpan ? span.idWords : undefined;
-  const known = ids === undefined ? 0 : ids.known;
-  if ((known & KNOWN_TRACE_ID) !== 0) w.traceIdWords(1, ids!.t0, ids!.t1, ids!.t2, ids!.t3);
+  const ids = (span instanceof RecordingSpan ? span.idWords : undefined) ?? NO_ID_WORDS;
+  if ((ids.known & KNOWN_TRACE_ID) !== 0) w.traceIdWords(1, ids.t0, ids.t1, ids.t2, ids.t3);
   else w.hexBytes(1, context.traceId);
-  if ((known & KNOWN_SPAN_ID) !== 0) w.spanIdWords(2, ids!.s0, ids!.s1);
+  if ((ids.known & KNOWN_SPAN_ID) !== 0) w.spanIdWords(2, ids.s0, ids.s1);
   else w.hexBytes(2, context.spanId);
   w.string(3, context.traceState?.serialize());
-  if ((known & KNOWN_PARENT_ID) !== 0) w.spanIdWords(4, ids!.p0, ids!.p1);
+  if ((ids.known & KNOWN_PARENT_ID) !== 0) w.spanIdWords(4, ids.p0, ids.p1);
   else w.hexBytes(4, span.parentSpanId);
   const kept = keptSlot(SPAN_SLOT + (span.kind & 7));
   writeName(w, span.name, kept);
