@@ -163,16 +163,35 @@ export class RecordingSpan implements Span, ReadableSpan {
     if (this.ended || typeof key !== 'string' || key.length === 0) return this;
     const limits = this.#sink.limits;
     const clean = cleanValue(value, limits.attributeValueLengthLimit);
-    if (clean === undefined) return this;
-    if (!(key in this.attributes)) {
-      if (this.#attributeCount >= limits.attributeCountLimit) {
-        this.droppedAttributesCount++;
-        return this;
-      }
-      this.#attributeCount++;
-    }
+    if (clean === undefined || !this.#admits(key in this.attributes)) return this;
     this.attributes[key] = clean;
     return this;
+  }
+
+  /**
+   * @internal What a server span learns as its response ends, as `setAttribute('http.route', route)` and
+   * `setAttribute('http.response.status_code', status)` would set it. The keys are written out because
+   * `setAttribute`'s store and `in` check meet every key of the process: V8 handles those two sites generically
+   * (megamorphic), while each of these meets one key.
+   */
+  setRouteAndStatus(route: string | undefined, status: number | undefined): void {
+    if (this.ended) return;
+    const attributes = this.attributes;
+    if (route !== undefined && this.#admits('http.route' in attributes))
+      attributes['http.route'] = cleanValue(route, this.#sink.limits.attributeValueLengthLimit) as string;
+    if (status !== undefined && this.#admits('http.response.status_code' in attributes))
+      attributes['http.response.status_code'] = status;
+  }
+
+  /** Whether a key may be stored: it is there already, or the count limit leaves room (then it is counted). */
+  #admits(present: boolean): boolean {
+    if (present) return true;
+    if (this.#attributeCount >= this.#sink.limits.attributeCountLimit) {
+      this.droppedAttributesCount++;
+      return false;
+    }
+    this.#attributeCount++;
+    return true;
   }
 
   setAttributes(attributes: Attributes): this {

@@ -12,6 +12,7 @@ import { normalizeMethod } from './http-methods.js';
 import { pathOf, requestAttributes, requestTarget, serverSpanName } from './http-server-attributes.js';
 import { NonRecordingSpan, unsampledRoot } from './non-recording-span.js';
 import { deliveredWhole, type PipeStart, pipeStart } from './piped-body-delivery.js';
+import { RecordingSpan } from './recording-span.js';
 import { startSpansOnEmit } from './server-emit.js';
 import {
   type ResolvedServerOptions,
@@ -269,14 +270,15 @@ export class RequestTrace {
     this.#context.trace = undefined;
     const tracing = this.#tracing;
     const span = this.span;
-    if (tracing === undefined || !span.isRecording()) return;
+    // A span not recording is a NonRecordingSpan (unsampled) or a RecordingSpan someone ended early.
+    if (tracing === undefined || !(span instanceof RecordingSpan) || !span.isRecording()) return;
     const options = tracing.options;
     try {
       const read = this.#readRoute?.(this.#routeSource as never);
       if (read !== undefined && read.length > 0) this.#route = read;
-      if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
-      if (status !== undefined && (completed || res?.headersSent === true))
-        span.setAttribute('http.response.status_code', status);
+      const answeredStatus =
+        status !== undefined && (completed || res?.headersSent === true) ? status : undefined;
+      span.setRouteAndStatus(this.#route, answeredStatus);
       const headerSource = this.#headerSource ?? res;
       if (options.responseHeaders.length > 0 && headerSource !== undefined) {
         const captured: Attributes = {};

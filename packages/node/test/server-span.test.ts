@@ -405,6 +405,38 @@ describe('server span lifecycle', () => {
     expect(span.attributes['http.route']).toBe('/x/:id');
   });
 
+  it('keeps the span limits for the route and status it sets as the response ends', async () => {
+    const exporter = new InMemoryExporter();
+    const limited = (spanLimits: ConstructorParameters<typeof Tracer>[0]['spanLimits']) =>
+      new Tracer({ processors: [new SimpleSpanProcessor(exporter)], spanLimits });
+    const short = await serve(
+      {},
+      (_req, res, trace) => {
+        trace?.setRoute('/users/:id');
+        res.end();
+      },
+      limited({ attributeValueLengthLimit: 6 }),
+    );
+    await get(`${short.url}/users/1`);
+    const truncated = exporter.getFinishedSpans().at(-1);
+    expect(truncated?.attributes['http.route']).toBe('/users');
+    expect(truncated?.attributes['http.response.status_code']).toBe(200);
+
+    const full = await serve(
+      {},
+      (_req, res, trace) => {
+        trace?.setRoute('/users/:id');
+        res.end();
+      },
+      limited({ attributeCountLimit: 2 }),
+    );
+    await get(`${full.url}/users/1`);
+    const dropped = exporter.getFinishedSpans().at(-1);
+    expect(dropped?.attributes['http.route']).toBeUndefined();
+    expect(dropped?.attributes['http.response.status_code']).toBeUndefined();
+    expect(dropped?.droppedAttributesCount).toBeGreaterThanOrEqual(2);
+  });
+
   it('names each span by its own method and route, for routes answering several methods and past 1024 routes', async () => {
     const { exporter, url } = await serve({}, (req, res, trace) => {
       trace?.setRoute(`/r/${new URL(req.url ?? '/', 'http://x').searchParams.get('n')}/:id`);
