@@ -1,7 +1,7 @@
 // Instructions per request, counted by valgrind's callgrind: a comparison that the machine's noise does not move.
 //   node instructions.mjs [--base=<dir>] [--framework=fastify] [--route=users] [--variants=tracewire,als]
 //                         [--warmup=32768] [--requests=2048] [--functions=20] [--node-path=<node binary>] [--cache]
-//                         [--connections=1] [--first=<route>:<count>]
+//                         [--connections=1] [--first=<route>:<count>] [--callers=<function>]
 // Each server (the base checkout's tracewire server when --base is given, then this tree's variants) runs alone
 // under callgrind, takes `warmup` requests uncounted, then `requests` counted, one at a time. The count is the
 // server process's instructions, its exports included (batches of 512 spans, so `requests` must be a multiple of
@@ -10,13 +10,20 @@
 // request (about twice as slow). `--connections=N` (N > 1) loads the server with the load generator on N
 // connections at once instead of one request at a time. `--first=chain:4096` sends that many requests to the other
 // route before the warm-up: a server whose routes do different work (one of them calling out) runs the counted
-// route in the state the other left it in.
+// route in the state the other left it in. `--callers=KeyedStoreIC_Megamorphic` lists who calls the functions whose
+// names contain it, and what those calls cost per request (a V8 builtin says how generic an access is, not whose).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag, option } from './lib/args.mjs';
-import { hasCallgrind, runtimeShares, selfCostByFunction, startUnderCallgrind } from './lib/callgrind.mjs';
+import {
+  callerCosts,
+  hasCallgrind,
+  runtimeShares,
+  selfCostByFunction,
+  startUnderCallgrind,
+} from './lib/callgrind.mjs';
 import { startChild } from './lib/children.mjs';
 import { countedServers, countProblems, functionTable, validCell } from './lib/count-checks.mjs';
 import { sequentialClient } from './lib/sequential.mjs';
@@ -34,6 +41,7 @@ const functions = Number(option('functions', '0'));
 const nodePath = option('node-path', process.execPath);
 const cacheSim = flag('cache');
 const connections = Number(option('connections', '1'));
+const callersOf = option('callers', undefined);
 
 if (!Number.isInteger(requests) || requests <= 0 || requests % BATCH !== 0)
   throw new RangeError(`--requests must be a positive multiple of ${BATCH}, got ${requests}`);
@@ -72,7 +80,7 @@ async function measure(c, key) {
     },
     execPath: nodePath,
     outDir,
-    perfMap: functions > 0,
+    perfMap: functions > 0 || callersOf !== undefined,
     cacheSim,
   });
   const clientFor = (path) =>
@@ -89,6 +97,7 @@ async function measure(c, key) {
     c.misses = misses;
     c.shares = runtimeShares(dump, requests);
     if (functions > 0) c.functions = selfCostByFunction(dump, run.pid, requests);
+    if (callersOf !== undefined) c.callers = callerCosts(dump, run.pid, requests, callersOf);
     c.problems = await countProblems({
       sink,
       downstream,
@@ -172,5 +181,13 @@ function report() {
     differ: 'Functions whose own instructions per request differ most',
     column: 'instructions/req',
   });
+  if (callersOf !== undefined) {
+    const callers = contenders.map((c) => ({ ...c, functions: c.callers }));
+    out += functionTable(callers, functions > 0 ? functions : 20, {
+      most: `Callers of \`${callersOf}\`, with what their calls into it cost per request`,
+      differ: `Callers of \`${callersOf}\` whose calls into it cost most differently per request`,
+      column: 'instructions/req',
+    });
+  }
   process.stdout.write(out);
 }

@@ -109,15 +109,7 @@ function cacheMisses(t) {
  * calls) and its name as annotate gives it (`file:function`, `???:0x…` for JIT code); the totals row left out.
  */
 function annotatedRows(dump, inclusive) {
-  const text = execFileSync(
-    'callgrind_annotate',
-    // Instructions only: a dump with the caches simulated has a column per event.
-    [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--show=Ir', '--threshold=100', dump],
-    {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+  const text = annotate(dump, [`--inclusive=${inclusive ? 'yes' : 'no'}`]);
   const rows = [];
   for (const line of text.split('\n')) {
     const match = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
@@ -125,6 +117,51 @@ function annotatedRows(dump, inclusive) {
     rows.push({ instructions: Number(match[1].replaceAll(',', '')), name: match[2] });
   }
   return rows;
+}
+
+function annotate(dump, args) {
+  // Instructions only: a dump with the caches simulated has a column per event.
+  return execFileSync('callgrind_annotate', [...args, '--show=Ir', '--threshold=100', dump], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/**
+ * Who calls the functions whose names contain `pattern` (`KeyedStoreIC_Megamorphic`), from a dump: per caller, the
+ * instructions its calls into them cost (all they run, inclusive), divided by `per`. Callers are named as in
+ * `selfCostByFunction`: V8's builtins say how generic an access is, their callers say whose access it is.
+ */
+export function callerCosts(dump, pid, per, pattern) {
+  const names = jitNames(`/tmp/perf-${pid}.map`);
+  const costs = new Map();
+  // `--tree=caller` prints a block per function: its callers (`<`), then the function itself (`*`).
+  let callers = [];
+  for (const line of annotate(dump, ['--inclusive=yes', '--tree=caller']).split('\n')) {
+    const match = /^\s*([\d,]+) \([^)]*\)\s+([<*])\s+(\S+)/.exec(line);
+    if (match === null) {
+      callers = [];
+      continue;
+    }
+    const [, count, mark, annotated] = match;
+    if (mark === '<') {
+      callers.push({ instructions: Number(count.replaceAll(',', '')), name: functionName(annotated, names) });
+      continue;
+    }
+    if (annotated.includes(pattern))
+      for (const caller of callers)
+        costs.set(caller.name, (costs.get(caller.name) ?? 0) + caller.instructions / per);
+    callers = [];
+  }
+  return costs;
+}
+
+/** A function as `callgrind_annotate` names it, JIT code (`???:0x…`) named from the perf map. */
+function functionName(annotated, names) {
+  const address = /^\?\?\?:0x([0-9a-f]+)/.exec(annotated);
+  return address === null
+    ? annotated.replace(/^\S*?:/, '')
+    : inCheckout(names(Number.parseInt(address[1], 16)));
 }
 
 /**
@@ -135,9 +172,7 @@ export function selfCostByFunction(dump, pid, per) {
   const names = jitNames(`/tmp/perf-${pid}.map`);
   const costs = new Map();
   for (const { instructions, name: annotated } of annotatedRows(dump, false)) {
-    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(annotated);
-    const name =
-      address === null ? annotated.replace(/^\S*?:/, '') : inCheckout(names(Number.parseInt(address[1], 16)));
+    const name = functionName(annotated, names);
     costs.set(name, (costs.get(name) ?? 0) + instructions / per);
   }
   return costs;
