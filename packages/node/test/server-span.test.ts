@@ -27,6 +27,7 @@ import {
 } from '../src/server-span.js';
 import { SimpleSpanProcessor } from '../src/simple-processor.js';
 import { type ReadableSpan, SpanKind, SpanStatusCode } from '../src/span-data.js';
+import type { SpanLimits } from '../src/span-limits.js';
 import { Tracer } from '../src/tracer.js';
 import { forgetProcessSharedState } from './fixtures/fresh-process-state.js';
 
@@ -407,7 +408,7 @@ describe('server span lifecycle', () => {
 
   it('keeps the span limits for the route and status it sets as the response ends', async () => {
     const exporter = new InMemoryExporter();
-    const limited = (spanLimits: ConstructorParameters<typeof Tracer>[0]['spanLimits']) =>
+    const limited = (spanLimits: SpanLimits) =>
       new Tracer({ processors: [new SimpleSpanProcessor(exporter)], spanLimits });
     const short = await serve(
       {},
