@@ -230,6 +230,32 @@ describe('encodeOtlpProto', () => {
     );
   });
 
+  it('writes each span its own values where many routes interleave, past the routes kept apart and a start-over', () => {
+    // 50 routes (more than get kept fields of their own), each with its own status and a long value that repeats
+    // per route; then keys new each time (~100 KB kept) so that the kept bytes start over amid them.
+    const route = (i: number) => `/r${(i * 7) % 50}/:id`;
+    const spans = Array.from({ length: 2000 }, (_, i) =>
+      makeSpan({
+        name: `GET ${route(i)}`,
+        kind: (i % 3 === 0 ? 2 : 1) as SpanKind,
+        attributes: {
+          'http.request.method': 'GET',
+          'url.path': `/r/${i}`,
+          'http.route': route(i),
+          'http.response.status_code': 200 + ((i * 7) % 50),
+          [i < 1000 ? 'route.note' : `once.${i}`]: `${route(i)}`.padEnd(100, 'x'),
+        },
+      }),
+    );
+    expect(decodedStringAndIntAttributes(encodeOtlpProto(spans))).toEqual(
+      spans.map((span) => Object.entries(span.attributes)),
+    );
+    const decoded = decodeToObject(types.request, encodeOtlpProto(spans)) as unknown as Decoded;
+    expect(decoded.resourceSpans[0]!.scopeSpans[0]!.spans.map((span) => span['name'])).toEqual(
+      spans.map((span) => span.name),
+    );
+  });
+
   it('writes each span its own name where names repeat, alternate, are new each time or are empty', () => {
     const names = (i: number) =>
       i % 4 === 0 ? 'GET /users/:id' : i % 4 === 1 ? `GET /files/${i}` : i % 4 === 2 ? 'grüße' : '';

@@ -110,7 +110,7 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.string(3, context.traceState?.serialize());
   if ((ids.known & KNOWN_PARENT_ID) !== 0) w.spanIdWords(4, ids.p0, ids.p1);
   else w.hexBytes(4, span.parentSpanId);
-  const kept = keptSlot(SPAN_SLOT + (span.kind & 7));
+  const kept = spanSlot(span.kind & 7, span.name);
   writeName(w, span.name, kept);
   // trace.proto SpanKind reserves 0 for UNSPECIFIED, so the API's INTERNAL=0 is 1 on the wire.
   w.uint32(6, span.kind + 1);
@@ -315,6 +315,10 @@ const LINK_SLOT = 2;
 /** Plus the span's kind (0-4; masked, as a slot index). */
 const SPAN_SLOT = 3;
 const slots: KeptSlot[] = [];
+/** Per span kind, the slots of the first `MAX_NAMED_SLOTS` span names (`spanSlot`). */
+const slotsByName: (Map<string, KeptSlot> | undefined)[] = [];
+/** Names (routes) per kind with a slot of their own; their keys count towards `MAX_KEPT_KEYS` like the rest. */
+const MAX_NAMED_SLOTS = 32;
 let keptKeys = 0;
 const MAX_KEPT_KEYS = 1024;
 const MAX_POSITIONS = 32;
@@ -333,15 +337,40 @@ let keptLength = 0;
 function keptSlot(slot: number): KeptSlot {
   let kept = slots[slot];
   if (kept === undefined) {
-    kept = {
-      byKey: new Map(),
-      byPosition: new Array(MAX_POSITIONS).fill(undefined),
-      runs: new Array(MAX_POSITIONS).fill(undefined),
-      names: new Map(),
-    };
+    kept = newSlot();
     slots[slot] = kept;
   }
   return kept;
+}
+
+function newSlot(): KeptSlot {
+  return {
+    byKey: new Map(),
+    byPosition: new Array(MAX_POSITIONS).fill(undefined),
+    runs: new Array(MAX_POSITIONS).fill(undefined),
+    names: new Map(),
+  };
+}
+
+/**
+ * A span's slot: one per kind and name for the first names met (a server's routes, `GET /users/:id`), else its
+ * kind's. Each route's spans then keep their fields side by side in the order they set them, and go out in as few
+ * copies as a server with that one route: in one slot per kind, a route first met after another route's spans
+ * found most of its fields where the other route had kept them, and its own route and status elsewhere (two more
+ * copies per span, and more work per field).
+ */
+function spanSlot(kind: number, name: string): KeptSlot {
+  let byName = slotsByName[kind];
+  if (byName === undefined) {
+    byName = new Map();
+    slotsByName[kind] = byName;
+  }
+  const named = byName.get(name);
+  if (named !== undefined) return named;
+  if (byName.size >= MAX_NAMED_SLOTS) return keptSlot(SPAN_SLOT + kind);
+  const slot = newSlot();
+  byName.set(name, slot);
+  return slot;
 }
 
 function keptAttribute(slot: KeptSlot, key: string): KeptAttribute {
@@ -369,12 +398,15 @@ function keptAttribute(slot: KeptSlot, key: string): KeptAttribute {
 }
 
 function forgetKeptAttributes(): void {
-  for (const slot of slots) {
-    if (slot === undefined) continue;
-    slot.byKey.clear();
-    slot.byPosition.fill(undefined);
-  }
+  for (const slot of slots) if (slot !== undefined) forgetSlot(slot);
+  for (const byName of slotsByName)
+    if (byName !== undefined) for (const slot of byName.values()) forgetSlot(slot);
   keptKeys = 0;
+}
+
+function forgetSlot(slot: KeptSlot): void {
+  slot.byKey.clear();
+  slot.byPosition.fill(undefined);
 }
 
 /** `keptBytes` is full: forget every kept field but `attribute`'s key, which is about to be kept again. */
