@@ -21,7 +21,15 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     });
     expect(run.status, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      spans: { name: string; kind: number; spanId: string; traceId: string; parentSpanId?: string }[];
+      spans: {
+        name: string;
+        kind: number;
+        spanId: string;
+        traceId: string;
+        parentSpanId?: string;
+        route?: string;
+        status?: number;
+      }[];
       activeInHandler?: string;
       activeTraceInHandler?: string;
       downstreamHeader?: string;
@@ -32,6 +40,8 @@ describe('ES module app with a CommonJS adapter (two copies of @tracewire/node)'
     const server = report.spans.find((s) => s.name === 'GET /users/:id');
     const client = report.spans.find((s) => s.kind === 2 && s.parentSpanId === server?.spanId);
     expect(server).toBeDefined();
+    // Set as the span ended, by the adapter's copy on the app's copy's span.
+    expect(server).toMatchObject({ route: '/users/:id', status: 200 });
     expect(client).toBeDefined();
     expect(report.activeInHandler).toBe(server?.spanId);
     expect(report.activeTraceInHandler).toBe(server?.spanId);

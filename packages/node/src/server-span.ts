@@ -270,15 +270,19 @@ export class RequestTrace {
     this.#context.trace = undefined;
     const tracing = this.#tracing;
     const span = this.span;
-    // A span not recording is a NonRecordingSpan (unsampled) or a RecordingSpan someone ended early.
-    if (tracing === undefined || !(span instanceof RecordingSpan) || !span.isRecording()) return;
+    if (tracing === undefined || !span.isRecording()) return;
     const options = tracing.options;
     try {
       const read = this.#readRoute?.(this.#routeSource as never);
       if (read !== undefined && read.length > 0) this.#route = read;
       const answeredStatus =
         status !== undefined && (completed || res?.headersSent === true) ? status : undefined;
-      span.setRouteAndStatus(this.#route, answeredStatus);
+      if (span instanceof RecordingSpan) span.setRouteAndStatus(this.#route, answeredStatus);
+      else {
+        // The other build's span (an app loading this package both as ES module and CommonJS): another class.
+        if (this.#route !== undefined) span.setAttribute('http.route', this.#route);
+        if (answeredStatus !== undefined) span.setAttribute('http.response.status_code', answeredStatus);
+      }
       const headerSource = this.#headerSource ?? res;
       if (options.responseHeaders.length > 0 && headerSource !== undefined) {
         const captured: Attributes = {};
