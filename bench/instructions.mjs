@@ -30,6 +30,8 @@ import { sequentialClient } from './lib/sequential.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const BATCH = 512;
+/** Instructions per request in V8's optimizing compilers above which a count measured a warm-up (bench/README.md). */
+const STEADY_COMPILING = 500;
 
 const baseDir = option('base', undefined);
 const framework = option('framework', 'fastify');
@@ -176,6 +178,12 @@ function report() {
       `| ${c.name} (${c.variant}) | ${number(c.perRequest)} | ${extra} | ${number(c.shares.compiling)} | ` +
       `${number(c.shares.collecting)} |${misses} ${valid} |\n`;
   }
+  const warming = contenders.filter((c) => c.shares.compiling > STEADY_COMPILING);
+  if (warming.length > 0)
+    out +=
+      `\nStill warming up: ${warming.map((c) => `${c.name} (${c.variant})`).join(', ')} spent more than ` +
+      `${STEADY_COMPILING} instructions per request in V8's optimizing compilers, which a steady state does not: ` +
+      `compare with care, or count again with a longer --warmup (${warmup * 2}).\n`;
   out += functionTable(contenders, functions, {
     most: 'Functions with the most own instructions per request',
     differ: 'Functions whose own instructions per request differ most',
