@@ -30,6 +30,13 @@ for (let a = 0; a < 128; a++) {
   }
 }
 
+/** The byte `s[i, i + 2)` spells as two lowercase hex digits, or NOT_HEX. */
+function hexPair(s: string, i: number): number {
+  const a = s.charCodeAt(i);
+  const b = s.charCodeAt(i + 1);
+  return (a | b) < 128 ? HEX_PAIR[(a << 7) | b]! : NOT_HEX;
+}
+
 /**
  * True when `s[start, end)` is lowercase hex and not all zeros: the rule every trace and span id
  * in every format we read shares (an all-zero id means "absent").
@@ -38,17 +45,16 @@ export function isHexId(s: string, start: number, end: number): boolean {
   let seen = 0;
   let i = start;
   for (; i + 1 < end; i += 2) {
-    const a = s.charCodeAt(i);
-    const b = s.charCodeAt(i + 1);
-    if ((a | b) >= 128) return false;
-    seen |= HEX_PAIR[(a << 7) | b]!;
+    const byte = hexPair(s, i);
+    if (byte === NOT_HEX) return false;
+    seen |= byte;
   }
   if (i < end) {
     const v = hexValue(s.charCodeAt(i));
     if (v < 0) return false;
     seen |= v;
   }
-  return seen !== 0 && seen < NOT_HEX;
+  return seen !== 0;
 }
 
 /**
@@ -61,16 +67,14 @@ export function decodeHexWords(s: string, start: number, end: number, into: Int3
   for (let i = start; i < end; i += 8) {
     let word = 0;
     for (let j = i; j < i + 8; j += 2) {
-      const a = s.charCodeAt(j);
-      const b = s.charCodeAt(j + 1);
-      if ((a | b) >= 128) return false;
-      const byte = HEX_PAIR[(a << 7) | b]!;
-      seen |= byte;
+      const byte = hexPair(s, j);
+      if (byte === NOT_HEX) return false;
       word = (word << 8) | byte;
+      seen |= byte;
     }
     into[at++] = word;
   }
-  return seen !== 0 && seen < NOT_HEX;
+  return seen !== 0;
 }
 
 /** True when `s[start, end)` is lowercase hex (zeros allowed). */
