@@ -12,14 +12,26 @@ const requests = [
   ['an unknown order (404)', '/api/orders/99'],
 ];
 
-const externalCollector =
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+// Any of these set means the user picked where spans go (the README's Collector, Jaeger and Zipkin recipes): the
+// services are left to their own configuration, and no viewer is started.
+const BACKEND_VARIABLES = [
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_ZIPKIN_ENDPOINT',
+];
+const chosenBackend = BACKEND_VARIABLES.filter((name) => process.env[name]).map(
+  (name) => `${name}=${process.env[name]}`,
+);
 const startedAt = Date.now();
 // The viewer's usual ports when free (so `pnpm viewer` later shows the same traces from .tracewire/traces.db),
 // any free ports otherwise.
-const viewer = externalCollector
-  ? undefined
-  : await startViewer({ zipkinPort: 0 }).catch(() => startViewer({ uiPort: 0, otlpPort: 0, zipkinPort: 0 }));
+const viewer =
+  chosenBackend.length > 0
+    ? undefined
+    : await startViewer({ zipkinPort: 0 }).catch(() =>
+        startViewer({ uiPort: 0, otlpPort: 0, zipkinPort: 0 }),
+      );
 const env = viewer ? { OTEL_EXPORTER_OTLP_ENDPOINT: viewer.urls.otlp, OTEL_TRACES_EXPORTER: 'otlp' } : {};
 const { gatewayUrl, stop } = await startServices({ env: { OTEL_BSP_SCHEDULE_DELAY: '200', ...env } });
 
@@ -36,7 +48,7 @@ try {
 }
 
 if (!viewer) {
-  console.log(`\nSpans were sent to ${externalCollector}; open your collector's UI to see them.`);
+  console.log(`\nSpans were sent as ${chosenBackend.join(' ')} says; open that backend's UI to see them.`);
 } else {
   const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
   const traces = viewer.store.listTraces({ from: startedAt, limit: 100 }).traces.reverse();
