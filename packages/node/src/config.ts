@@ -19,11 +19,13 @@ import {
   checkHeaders,
   checkHttpUrl,
   checkInteger,
+  checkKnownKeys,
   checkOneOf,
   checkString,
   checkStringRecord,
   commaList,
   describe,
+  optionKeys,
 } from './option-checks.js';
 import type { OutgoingOptions } from './outgoing-options.js';
 import { detectResource } from './resource.js';
@@ -136,6 +138,55 @@ export interface TracewireOptions {
   baggageAttributes?: string[];
 }
 
+const OPTION_KEYS = optionKeys<TracewireOptions>({
+  serviceName: true,
+  serviceVersion: true,
+  resourceAttributes: true,
+  disabled: true,
+  sampler: true,
+  propagators: true,
+  exporters: true,
+  otlp: true,
+  zipkin: true,
+  batch: true,
+  spanLimits: true,
+  processors: true,
+  shutdownOnSignals: true,
+  instrumentOutgoing: true,
+  baggageAttributes: true,
+});
+const OTLP_KEYS = optionKeys<OtlpOptions>({
+  endpoint: true,
+  tracesEndpoint: true,
+  headers: true,
+  timeoutMillis: true,
+  compression: true,
+  protocol: true,
+  tls: true,
+});
+const ZIPKIN_KEYS = optionKeys<ZipkinOptions>({
+  endpoint: true,
+  headers: true,
+  timeoutMillis: true,
+  tls: true,
+});
+const BATCH_KEYS = optionKeys<BatchOptions>({
+  maxQueueSize: true,
+  maxExportBatchSize: true,
+  scheduledDelayMillis: true,
+  exportTimeoutMillis: true,
+  maxConcurrentExports: true,
+});
+const TLS_KEYS = optionKeys<ExporterTlsOptions>({ ca: true, cert: true, key: true });
+const SHUTDOWN_KEYS = optionKeys<ShutdownOptions>({ timeoutMillis: true });
+const OUTGOING_KEYS = optionKeys<OutgoingOptions>({
+  traceRootCalls: true,
+  propagateTo: true,
+  doNotPropagateTo: true,
+  redactQuery: true,
+  sensitiveQueryKeys: true,
+});
+
 export type ExporterSpec =
   | {
       kind: 'otlp';
@@ -191,6 +242,7 @@ export function resolveConfig(
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`tracewire options must be an object; got ${describe(options)}`);
   }
+  checkKnownKeys(options, 'option', OPTION_KEYS);
   const fromEnv = readEnv(env, warn);
   const disabled = optional(options.disabled, 'disabled', checkBoolean) ?? fromEnv.disabled ?? false;
   const processors = resolveProcessors(options.processors);
@@ -322,7 +374,9 @@ const SPAN_LIMIT_KEYS = [
 ] as const;
 
 function resolveSpanLimits(code: SpanLimits | undefined, fromEnv: SpanLimits): SpanLimits {
-  optional(code, 'spanLimits', checkObject);
+  if (optional(code, 'spanLimits', checkObject) !== undefined) {
+    checkKnownKeys(code as object, 'spanLimits option', SPAN_LIMIT_KEYS);
+  }
   const limits: SpanLimits = {};
   for (const key of SPAN_LIMIT_KEYS) {
     const value = optional(code?.[key], `spanLimits.${key}`, (v, n) => checkInteger(v, n, 0)) ?? fromEnv[key];
@@ -336,7 +390,8 @@ function resolveBatch(
   fromEnv: EnvOptions['batch'],
   warn: EnvWarn,
 ): BatchOptions {
-  optional(code, 'batch', checkObject);
+  if (optional(code, 'batch', checkObject) !== undefined)
+    checkKnownKeys(code as object, 'batch option', BATCH_KEYS);
   const int = (key: keyof BatchOptions, min: number) =>
     optional(code?.[key], `batch.${key}`, (v, n) => checkInteger(v, n, min));
   const batch: BatchOptions = {};
@@ -402,7 +457,8 @@ function resolveOtlp(
   code: OtlpOptions | undefined,
   fromEnv: EnvOptions['otlp'],
 ): Extract<ExporterSpec, { kind: 'otlp' }>['options'] {
-  optional(code, 'otlp', checkObject);
+  if (optional(code, 'otlp', checkObject) !== undefined)
+    checkKnownKeys(code as object, 'otlp option', OTLP_KEYS);
   const tracesEndpoint = optional(code?.tracesEndpoint, 'otlp.tracesEndpoint', checkHttpUrl);
   const endpoint = optional(code?.endpoint, 'otlp.endpoint', checkHttpUrl);
   const headers = optional(code?.headers, 'otlp.headers', checkHeaderRecord);
@@ -430,6 +486,7 @@ function resolveTls(
 ): ExporterTlsOptions | undefined {
   optional(code, name, checkObject);
   if (code === undefined) return fromEnv;
+  checkKnownKeys(code, `${name} option`, TLS_KEYS);
   const merged: ExporterTlsOptions = { ...fromEnv };
   for (const field of ['ca', 'cert', 'key'] as const) {
     if (code[field] !== undefined) merged[field] = code[field];
@@ -441,7 +498,9 @@ function resolveZipkin(
   code: ZipkinOptions | undefined,
   fromEnv: EnvOptions['zipkin'],
 ): Extract<ExporterSpec, { kind: 'zipkin' }>['options'] {
-  optional(code, 'zipkin', checkObject);
+  if (optional(code, 'zipkin', checkObject) !== undefined) {
+    checkKnownKeys(code as object, 'zipkin option', ZIPKIN_KEYS);
+  }
   return {
     url: optional(code?.endpoint, 'zipkin.endpoint', checkHttpUrl) ?? fromEnv.url,
     headers: optional(code?.headers, 'zipkin.headers', checkHeaderRecord),
@@ -472,6 +531,7 @@ function resolveShutdown(code: boolean | ShutdownOptions | undefined): Required<
   if (code === null || typeof code !== 'object') {
     throw new TypeError(`shutdownOnSignals must be a boolean or { timeoutMillis }; got ${describe(code)}`);
   }
+  checkKnownKeys(code, 'shutdownOnSignals option', SHUTDOWN_KEYS);
   return {
     timeoutMillis:
       optional(code.timeoutMillis, 'shutdownOnSignals.timeoutMillis', (v, n) => checkInteger(v, n, 0)) ??
@@ -487,6 +547,7 @@ function resolveOutgoing(code: boolean | OutgoingOptions | undefined): OutgoingO
       `instrumentOutgoing must be a boolean or an OutgoingOptions object; got ${describe(code)}`,
     );
   }
+  checkKnownKeys(code, 'instrumentOutgoing option', OUTGOING_KEYS);
   return code;
 }
 

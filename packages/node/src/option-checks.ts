@@ -37,6 +37,27 @@ export function checkOneOf<T extends string>(value: unknown, name: string, accep
   return value as T;
 }
 
+/**
+ * Throws for a key `accepted` does not list: a misspelt option (`exporter` for `exporters`) would otherwise be
+ * ignored without a word, and the app would run with a setting it did not ask for. `what` names the keys in the
+ * message (`unknown otlp option 'endpont'; accepted: ...`).
+ */
+export function checkKnownKeys(value: object, what: string, accepted: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!accepted.includes(key)) {
+      throw new TypeError(`unknown ${what} '${key}'; accepted: ${accepted.join(', ')}`);
+    }
+  }
+}
+
+/**
+ * The keys of an options interface, written as `{ key: true, ... }` so that TypeScript fails the build when a key
+ * is added to the interface and not here, or listed here and not there.
+ */
+export function optionKeys<T>(keys: Record<keyof T, true>): readonly string[] {
+  return Object.keys(keys);
+}
+
 /** A comma list from an environment variable (`a, b,c`), blanks dropped; empty or unset gives none. */
 export function commaList(value: string | undefined): string[] {
   if (!value) return [];

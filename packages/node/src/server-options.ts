@@ -3,7 +3,7 @@ import { type Propagator, propagatorsFromNames } from '@tracewire/core';
 import { type EnvWarn, warnIgnored, warnOfEnv } from './env-warning.js';
 import { compileHeaderList, type HeaderCapture } from './header-capture.js';
 import { knownHttpMethods } from './http-methods.js';
-import { commaList } from './option-checks.js';
+import { checkKnownKeys, commaList, optionKeys } from './option-checks.js';
 import type { Span } from './span.js';
 import type { Tracer } from './tracer.js';
 import { createUrlRedactor, type UrlRedactionOptions, type UrlRedactor } from './url-redaction.js';
@@ -84,20 +84,25 @@ export interface ResolvedServerOptions {
   readonly knownMethods: ReadonlySet<string>;
 }
 
-const KNOWN_KEYS = new Set([
-  'ignore',
-  'requestHook',
-  'responseHook',
-  'captureHeaders',
-  'spanName',
-  'isError',
-  'traceResponse',
-  'tracer',
-  'propagator',
-  'incomingContext',
-  'redactQuery',
-  'sensitiveQueryKeys',
-]);
+const KNOWN_KEYS = optionKeys<ServerTracingOptions>({
+  ignore: true,
+  requestHook: true,
+  responseHook: true,
+  captureHeaders: true,
+  spanName: true,
+  isError: true,
+  traceResponse: true,
+  tracer: true,
+  propagator: true,
+  incomingContext: true,
+  redactQuery: true,
+  sensitiveQueryKeys: true,
+});
+const CAPTURE_KEYS = optionKeys<NonNullable<ServerTracingOptions['captureHeaders']>>({
+  request: true,
+  response: true,
+  allowSensitive: true,
+});
 
 const defaultIsError = (status: number): boolean => status >= 500;
 
@@ -111,11 +116,7 @@ export function resolveServerOptions(
   if (typeof o !== 'object' || o === null) {
     throw new TypeError(`tracing options must be an object; got ${typeof o}`);
   }
-  for (const key of Object.keys(o)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new TypeError(`unknown tracing option '${key}'; accepted: ${[...KNOWN_KEYS].join(', ')}`);
-    }
-  }
+  checkKnownKeys(o, 'tracing option', KNOWN_KEYS);
   const ignorePatterns: RegExp[] = envEntries(env, 'TRACEWIRE_IGNORE_PATHS', globToRegExp, warn);
   let ignorePredicate: ((req: IncomingMessage) => boolean) | undefined;
   if (typeof o.ignore === 'function') ignorePredicate = o.ignore;
@@ -143,11 +144,7 @@ export function resolveServerOptions(
   if (typeof capture !== 'object' || capture === null) {
     throw new TypeError('captureHeaders must be an object { request?: string[], response?: string[] }');
   }
-  for (const key of Object.keys(capture)) {
-    if (key !== 'request' && key !== 'response' && key !== 'allowSensitive') {
-      throw new TypeError(`unknown captureHeaders key '${key}'; accepted: request, response, allowSensitive`);
-    }
-  }
+  checkKnownKeys(capture, 'captureHeaders key', CAPTURE_KEYS);
   for (const key of ['request', 'response'] as const) {
     if (capture[key] !== undefined && !Array.isArray(capture[key])) {
       throw new TypeError(`captureHeaders.${key} must be an array of header names`);

@@ -771,6 +771,49 @@ describe('resolveConfig', () => {
       expect(() => resolve(options)).toThrow(message);
     });
 
+    // A misspelt key would otherwise be ignored without a word, and the app run with a setting it did not ask for.
+    it.each([
+      ['a top-level option', { exporter: 'console' }, "unknown option 'exporter'; accepted: serviceName,"],
+      [
+        'an otlp option',
+        { otlp: { endpont: 'http://c:4318' } },
+        "unknown otlp option 'endpont'; accepted: endpoint,",
+      ],
+      [
+        'a zipkin option',
+        { zipkin: { url: 'http://z:9411' } },
+        "unknown zipkin option 'url'; accepted: endpoint,",
+      ],
+      [
+        'an otlp.tls option',
+        { otlp: { tls: { certificate: 'x' } } },
+        "unknown otlp.tls option 'certificate'",
+      ],
+      [
+        'a batch option',
+        { batch: { maxQueue: 10 } },
+        "unknown batch option 'maxQueue'; accepted: maxQueueSize,",
+      ],
+      [
+        'a spanLimits option',
+        { spanLimits: { attributeLimit: 5 } },
+        "unknown spanLimits option 'attributeLimit'",
+      ],
+      [
+        'a shutdownOnSignals option',
+        { shutdownOnSignals: { timeout: 1 } },
+        "unknown shutdownOnSignals option 'timeout'",
+      ],
+      [
+        'an instrumentOutgoing option',
+        { instrumentOutgoing: { propagateTO: [] } },
+        "unknown instrumentOutgoing option 'propagateTO'; accepted: traceRootCalls, propagateTo,",
+      ],
+    ])('rejects %s it does not know, listing the accepted ones', (_label, options, message) => {
+      expect(() => resolve(options as never)).toThrow(TypeError);
+      expect(() => resolve(options as never)).toThrow(message);
+    });
+
     it('checks the otlp and zipkin options even when another exporter is chosen', () => {
       // Else OTEL_TRACES_EXPORTER choosing that exporter later would make the same code fail at start-up.
       for (const exporters of ['console', 'none'] as const) {
