@@ -365,5 +365,19 @@ function exceptionAttributes(error: unknown): Attributes {
   } catch {
     // A throwing getter on a user's error object must not reach the app; record what we have.
   }
+  // The event needs a type or a message (semantic conventions, exception spans): a thrown object with neither
+  // (`throw { status: 500 }`) is named by its class.
+  if (attributes['exception.type'] === undefined && attributes['exception.message'] === undefined) {
+    attributes['exception.type'] = className(error as object);
+  }
   return attributes;
+}
+
+function className(value: object): string {
+  try {
+    const name = (value.constructor as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' && name.length > 0 ? name : 'Object';
+  } catch {
+    return 'Object';
+  }
 }

@@ -209,6 +209,22 @@ describe('RecordingSpan', () => {
     expect(span.events[0]?.name).toBe('exception');
   });
 
+  it('names a thrown object with neither type nor message by its class, as the event needs one of them', () => {
+    const { start } = setup();
+    const span = start();
+    class Answer {
+      readonly status = 500;
+    }
+    span.recordException({ status: 500, msg: 'x' });
+    span.recordException(new Answer());
+    span.recordException(Object.create(null));
+    expect(span.events.map((event) => ({ ...event.attributes }))).toEqual([
+      { 'exception.type': 'Object' },
+      { 'exception.type': 'Answer' },
+      { 'exception.type': 'Object' },
+    ]);
+  });
+
   it('follows the OpenTelemetry status rules: UNSET ignored, OK final, message only for ERROR', () => {
     const { start } = setup();
     const span = start();
