@@ -301,7 +301,9 @@ function parseInteger(
 function parseProtocol(value: string | undefined, name: string): OtlpProtocol | undefined {
   if (value === undefined) return undefined;
   if (value.toLowerCase() === 'grpc') {
-    throw new RangeError(`${name}: grpc is not supported; use one of ${OTLP_PROTOCOLS.join(', ')}`);
+    throw new RangeError(
+      `${name}: grpc is not supported; use one of ${OTLP_PROTOCOLS.join(', ')}, with the endpoint of the collector's OTLP/HTTP receiver (port 4318, not gRPC's 4317)`,
+    );
   }
   return checkOneOf(value.toLowerCase(), name, OTLP_PROTOCOLS);
 }

@@ -181,7 +181,7 @@ describe('readEnv', () => {
       [
         'OTEL_EXPORTER_OTLP_PROTOCOL',
         'grpc',
-        'OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported; use one of http/protobuf, http/json',
+        "OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported; use one of http/protobuf, http/json, with the endpoint of the collector's OTLP/HTTP receiver (port 4318, not gRPC's 4317)",
       ],
       [
         'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
