@@ -71,24 +71,21 @@ export function parseB3Single(header: string): SpanContext | undefined {
   if (traceId === undefined) return undefined;
   const spanEnd = d1 + 17;
   if (spanEnd > len || !isHexId(value, d1 + 1, spanEnd)) return undefined;
-  let traceFlags: number = TraceFlags.NONE;
-  let debug = false;
-  if (spanEnd !== len) {
-    if (value.charCodeAt(spanEnd) !== DASH || spanEnd + 2 > len) return undefined;
-    const flags = singleSamplingFlags(value, spanEnd + 1);
-    if (flags === undefined) return undefined;
-    traceFlags = flags;
-    debug = value.charCodeAt(spanEnd + 1) === DEBUG_STATE;
-    const afterFlags = spanEnd + 2;
-    if (afterFlags !== len) {
-      // The parent span id is optional, but when present it must be a valid id.
-      if (value.charCodeAt(afterFlags) !== DASH || len !== afterFlags + 17) return undefined;
-      if (!isHexId(value, afterFlags + 1, len)) return undefined;
-    }
-  }
   const spanId = value.slice(d1 + 1, spanEnd);
-  return debug
-    ? { traceId, spanId, traceFlags, isRemote: true, debug }
+  // "Sampling State" absent: defer the decision to the receiver.
+  if (spanEnd === len)
+    return { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: true, samplingDeferred: true };
+  if (value.charCodeAt(spanEnd) !== DASH || spanEnd + 2 > len) return undefined;
+  const traceFlags = singleSamplingFlags(value, spanEnd + 1);
+  if (traceFlags === undefined) return undefined;
+  const afterFlags = spanEnd + 2;
+  if (afterFlags !== len) {
+    // The parent span id is optional, but when present it must be a valid id.
+    if (value.charCodeAt(afterFlags) !== DASH || len !== afterFlags + 17) return undefined;
+    if (!isHexId(value, afterFlags + 1, len)) return undefined;
+  }
+  return value.charCodeAt(spanEnd + 1) === DEBUG_STATE
+    ? { traceId, spanId, traceFlags, isRemote: true, debug: true }
     : { traceId, spanId, traceFlags, isRemote: true };
 }
 
@@ -310,14 +307,12 @@ function parseB3Multi(
   }
   if (stateValue(rawFlags) === '1')
     return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true, debug: true };
-  let traceFlags: number = TraceFlags.NONE;
   const sampled = stateValue(rawSampled);
-  if (sampled !== undefined) {
-    const state = sampledState(sampled);
-    if (state === undefined) return undefined;
-    if (state) traceFlags = TraceFlags.SAMPLED;
-  }
-  return { traceId, spanId, traceFlags, isRemote: true };
+  if (sampled === undefined)
+    return { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: true, samplingDeferred: true };
+  const state = sampledState(sampled);
+  if (state === undefined) return undefined;
+  return { traceId, spanId, traceFlags: state ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true };
 }
 
 function isSpanContext(found: SpanContext | PropagationContext): found is SpanContext {
@@ -347,14 +342,21 @@ export function b3(options: B3Options = {}): Propagator {
       const set = setter ?? (defaultSetter as CarrierSetter<C>);
       // "Debug Flag": debug implies an accept decision, so X-B3-Sampled is not sent along with X-B3-Flags.
       const debug = sc.debug === true;
+      // A context passed on as it came, with the decision still deferred (nothing here decided, e.g. tracing
+      // disabled), leaves it to the next hop too.
+      const deferred = sc.samplingDeferred === true && !debug && !isSampled(sc);
       const sampled = debug ? 'd' : isSampled(sc) ? '1' : '0';
       if (multi) {
         set.set(carrier, TRACE_ID, sc.traceId);
         set.set(carrier, SPAN_ID, sc.spanId);
         if (debug) set.set(carrier, FLAGS, '1');
-        else set.set(carrier, SAMPLED, sampled);
+        else if (!deferred) set.set(carrier, SAMPLED, sampled);
       } else {
-        set.set(carrier, B3, `${sc.traceId}-${sc.spanId}-${sampled}`);
+        set.set(
+          carrier,
+          B3,
+          deferred ? `${sc.traceId}-${sc.spanId}` : `${sc.traceId}-${sc.spanId}-${sampled}`,
+        );
       }
     },
 

@@ -26,6 +26,12 @@ export interface SpanContext {
    * context has no such flag; the B3 and Jaeger propagators write it back, and child spans inherit it.
    */
   readonly debug?: boolean | undefined;
+  /**
+   * B3 "defer": the caller sent ids without a sampling state, leaving the decision to the receiver
+   * (openzipkin/b3-propagation, "Sampling State"). `traceFlags` is then NONE; a parent-based sampler decides as for a
+   * new trace, in the caller's trace, and the B3 propagator writes such a context back without a sampling state.
+   */
+  readonly samplingDeferred?: boolean | undefined;
 }
 
 // Strings are immutable, so an id identical to the last one that passed a check is valid as well. Most

@@ -31,8 +31,16 @@ describe('b3 single header (openzipkin/b3-propagation "Single Header")', () => {
     });
   });
 
-  it('reads {TraceId}-{SpanId} with the sampling decision deferred (not sampled here)', () => {
-    expect(extract({ b3: `${T128}-${SPAN}` })?.traceFlags).toBe(TraceFlags.NONE);
+  it('reads {TraceId}-{SpanId} as the sampling decision deferred to the receiver ("absent means defer")', () => {
+    expect(extract({ b3: `${T128}-${SPAN}` })).toEqual({
+      traceId: T128,
+      spanId: SPAN,
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+      samplingDeferred: true,
+    });
+    for (const state of ['0', '1', 'd'])
+      expect(extract({ b3: `${T128}-${SPAN}-${state}` })?.samplingDeferred).toBe(undefined);
   });
 
   it('reads {TraceId}-{SpanId}-{SamplingState}', () => {
@@ -138,8 +146,18 @@ describe('b3 multiple headers (openzipkin/b3-propagation "Multiple Headers")', (
     expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': sampled })).toBeUndefined();
   });
 
-  it('defers the decision (not sampled) without X-B3-Sampled', () => {
-    expect(extract({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN })?.traceFlags).toBe(TraceFlags.NONE);
+  it('defers the decision to the receiver without X-B3-Sampled, but not with it or with X-B3-Flags: 1', () => {
+    const ids = { 'x-b3-traceid': T128, 'x-b3-spanid': SPAN };
+    expect(extract(ids)).toEqual({
+      traceId: T128,
+      spanId: SPAN,
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+      samplingDeferred: true,
+    });
+    expect(extract({ ...ids, 'x-b3-flags': '0' })?.samplingDeferred).toBe(true);
+    expect(extract({ ...ids, 'x-b3-sampled': '0' })?.samplingDeferred).toBe(undefined);
+    expect(extract({ ...ids, 'x-b3-flags': '1' })?.samplingDeferred).toBe(undefined);
   });
 
   it.each([
@@ -282,6 +300,16 @@ describe('b3 inject', () => {
     const carrier: Record<string, string> = {};
     multi.inject({ spanContext: { ...spanContext, traceFlags: 0 } }, carrier);
     expect(carrier).toEqual({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN, 'x-b3-sampled': '0' });
+  });
+
+  it('writes a context whose decision is still deferred without a sampling state, in either form', () => {
+    const deferred = { ...spanContext, traceFlags: TraceFlags.NONE, samplingDeferred: true };
+    const one: Record<string, string> = {};
+    single.inject({ spanContext: deferred }, one);
+    expect(one).toEqual({ b3: `${T128}-${SPAN}` });
+    const many: Record<string, string> = {};
+    multi.inject({ spanContext: deferred }, many);
+    expect(many).toEqual({ 'x-b3-traceid': T128, 'x-b3-spanid': SPAN });
   });
 
   it('writes a debug context as sampling state "d", and as X-B3-Flags: 1 without X-B3-Sampled ("Debug Flag")', () => {

@@ -40,7 +40,9 @@ export function parentBased(options: ParentBasedOptions): Sampler {
     },
     shouldSample(traceId, parent, name, kind, attributes) {
       let delegate: Sampler;
-      if (parent === undefined) delegate = root;
+      // A caller that sent its trace without a decision (B3 "defer") leaves it to this service's root sampler.
+      if (parent === undefined || (parent.isRemote === true && parent.samplingDeferred === true))
+        delegate = root;
       else if (parent.isRemote === true) {
         delegate = (parent.traceFlags & TraceFlags.SAMPLED) !== 0 ? remoteSampled : remoteNotSampled;
       } else {

@@ -101,6 +101,14 @@ describe('parentBased', () => {
     expect(sample(sampler, 'a'.repeat(32), context(TraceFlags.RANDOM, false))).toBe(false);
   });
 
+  it('asks root for a remote parent that deferred its decision (B3 without a sampling state)', () => {
+    const deferred = { ...context(TraceFlags.NONE, true), samplingDeferred: true };
+    expect(sample(parentBased({ root: alwaysOn }), deferred.traceId, deferred)).toBe(true);
+    expect(
+      sample(parentBased({ root: alwaysOff, remoteParentNotSampled: alwaysOn }), deferred.traceId, deferred),
+    ).toBe(false);
+  });
+
   it('uses the configured delegate for each of the four parent cases', () => {
     const sampler = parentBased({
       root: alwaysOff,

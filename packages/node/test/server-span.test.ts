@@ -664,6 +664,20 @@ describe('server span lifecycle', () => {
     expect(span.links.map((l) => l.context.traceId)).toEqual([other]);
   });
 
+  it("decides for a B3 caller that sent ids without a sampling state, in the caller's trace", async () => {
+    const passedOn: Record<string, string> = {};
+    const { exporter, url } = await serve({}, (_req, res) => {
+      b3().inject({ spanContext: getActiveSpan()!.spanContext() }, passedOn);
+      res.end();
+    });
+    await get(url, { headers: { b3: `${TRACE_ID}-${PARENT_ID}` } });
+    const span = await onlySpan(exporter);
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.parentSpanId).toBe(PARENT_ID);
+    // The decision taken here goes on downstream.
+    expect(passedOn).toEqual({ b3: `${TRACE_ID}-${span.spanContext().spanId}-1` });
+  });
+
   it('uses the propagator option instead of the tracer default', async () => {
     const { exporter, url } = await serve({ propagator: b3() }, ok);
     await get(url, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
