@@ -411,6 +411,38 @@ function onClose(this: ServerResponse): void {
   traceOfResponse(this)?.end(this, drained && this.writableEnded && !clientLeftMidUpload(this.req));
 }
 
+/**
+ * Responses of pipelined requests (HTTP/1.1) waiting behind an earlier one on their connection, per connection.
+ * Node emits no 'close' on a response that never got its connection: one that closed first (the client gone) left
+ * the span open for good. One listener per connection, however many wait on it.
+ */
+const queuedResponses = new WeakMap<Socket, Set<ServerResponse>>();
+
+function watchQueuedResponse(socket: Socket, res: ServerResponse): void {
+  let queued = queuedResponses.get(socket);
+  if (queued === undefined) {
+    queued = new Set();
+    queuedResponses.set(socket, queued);
+    socket.once('close', onQueueingConnectionClose);
+  }
+  queued.add(res);
+  // Its turn came: its own 'close' ends it from here on.
+  res.once('close', forgetQueuedResponse);
+}
+
+function forgetQueuedResponse(this: ServerResponse): void {
+  const socket = this.req?.socket;
+  if (socket instanceof Socket) queuedResponses.get(socket)?.delete(this);
+}
+
+function onQueueingConnectionClose(this: Socket): void {
+  const queued = queuedResponses.get(this);
+  queuedResponses.delete(this);
+  if (queued === undefined) return;
+  // Whatever such a response holds never reached the client: no status of its own, ended as aborted.
+  for (const res of queued) if (res.socket == null) traceOfResponse(res)?.end(undefined, false);
+}
+
 function onInMemoryFinish(this: ServerResponse): void {
   traceOfResponse(this)?.end(this, !clientLeftMidUpload(this.req));
 }
@@ -489,6 +521,7 @@ export class ServerTracing {
         if (socket instanceof Socket) {
           if (!timeoutWatched.has(socket)) this.#watchTimeout(socket);
           if (headers.upgrade !== undefined) this.#watchUpgrade(trace, req, res, socket);
+          else if (res.socket == null) watchQueuedResponse(socket, res);
         } else {
           // Made in memory (see onClose): @codegenie/serverless-express never emits 'close' on its response.
           res.on('finish', onInMemoryFinish);

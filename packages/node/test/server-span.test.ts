@@ -6,7 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
@@ -846,6 +846,51 @@ describe('server span lifecycle', () => {
     expect(span.attributes['error.type']).toBe('aborted');
     await new Promise((r) => setTimeout(r, 50));
     expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
+  it('ends pipelined requests still waiting behind a slow one as aborted when the client goes, once each', async () => {
+    const { exporter, port } = await serve({}, (req, res) => {
+      // The first answers late; the ones pipelined behind it answer at once, into Node's queue.
+      if (req.url === '/slow') setTimeout(() => res.end('slow'), 200);
+      else res.end('fast');
+    });
+    const socket = connect(port, '127.0.0.1', () => {
+      const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      socket.write(request('/slow') + request('/fast') + request('/fast'));
+      setTimeout(() => socket.destroy(), 50);
+    });
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(3), { timeout: 2000 });
+    for (const span of exporter.getFinishedSpans()) {
+      expect(span.attributes['error.type']).toBe('aborted');
+      // What the queued ones wrote never reached the client.
+      expect(span.attributes['http.response.status_code']).toBeUndefined();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    expect(exporter.getFinishedSpans()).toHaveLength(3);
+  });
+
+  it('records pipelined requests answered in turn as answered, with one close listener per connection', async () => {
+    let connection: Socket | undefined;
+    const { exporter, port } = await serve({}, (req, res) => {
+      connection = req.socket;
+      setTimeout(() => res.end('ok'), req.url === '/slow' ? 50 : 0);
+    });
+    const socket = connect(port, '127.0.0.1', () => {
+      const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      socket.write(request('/slow') + request('/a').repeat(12));
+    });
+    let answers = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answers += chunk;
+    });
+    await vi.waitFor(() => expect(answers.match(/HTTP\/1\.1 200/g)).toHaveLength(13), { timeout: 2000 });
+    expect(connection?.listenerCount('close')).toBeLessThanOrEqual(3);
+    socket.destroy();
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(13));
+    for (const span of exporter.getFinishedSpans()) {
+      expect(span.attributes['http.response.status_code']).toBe(200);
+      expect(span.attributes['error.type']).toBeUndefined();
+    }
   });
 
   it('still ends a request whose client went away as aborted when the server has a timeout', async () => {
