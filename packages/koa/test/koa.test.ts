@@ -1,4 +1,10 @@
-import { createServer, get as httpGet, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  get as httpGet,
+  request as httpRequest,
+  type RequestListener,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
@@ -111,6 +117,10 @@ describe.each([
         },
       });
     });
+    api.post('/upload', async (ctx) => {
+      for await (const _chunk of ctx.req);
+      ctx.body = 'stored';
+    });
     api.get('/active', (ctx) => {
       const active = getActiveSpan();
       const context = active?.spanContext();
@@ -190,6 +200,22 @@ describe.each([
       req.on('close', () => resolve());
     });
     const s = await span();
+    expect(s.attributes['error.type']).toBe('aborted');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
+  });
+
+  it('ends an upload the client gives up on as aborted, not as the parse error Koa reports', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${url}/api/upload`, {
+        method: 'POST',
+        headers: { 'content-length': '100000' },
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.write('partial', () => setTimeout(() => req.destroy(), 50));
+    });
+    const s = await span();
+    expect(s.name).toBe('POST /api/upload');
     expect(s.attributes['error.type']).toBe('aborted');
     expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
   });

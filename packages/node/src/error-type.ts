@@ -28,9 +28,16 @@ export function errorTypeOrOther(error: unknown): string {
 
 /**
  * Errors that mean the client went away (the socket's ECONNRESET, a write after it closed, `pipeline`'s premature
- * close): a response cut off by them is the client's abort, which the span reports as `aborted`, not the app's error.
+ * close, Node's HTTP parser meeting the end of the connection inside a request, i.e. an upload the client gave up
+ * on): a response cut off by them is the client's abort, which the span reports as `aborted`, not the app's error.
  */
-const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const CLIENT_GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'HPE_INVALID_EOF_STATE',
+]);
 
 export function isClientGoneError(error: unknown): boolean {
   const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
