@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
@@ -299,6 +299,21 @@ describe.each([
       .expect(200);
     expect(res.body.size).toBeGreaterThan(200_000);
     expect(res.body.spanId).toBe((await span()).spanContext().spanId);
+  });
+
+  it('ends an upload the client gives up on as aborted, not as the error express.json() passes on', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '100000' },
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.write('{"a": "', () => setTimeout(() => req.destroy(), 50));
+    });
+    const s = await span();
+    expect(s.attributes['error.type']).toBe('aborted');
+    expect(s.events.filter((e) => e.name === 'exception')).toHaveLength(0);
   });
 
   it('names app.route() handlers per method', async () => {

@@ -179,6 +179,9 @@ export class RequestTrace {
   /** Adds the `exception` event; the error itself is left for the app to handle or re-throw. */
   recordError(error: unknown): void {
     if (this.#ended || error === this.#error || !this.span.isRecording()) return;
+    // The client going away reaches the app as errors too (body-parser's 'request aborted' passed to `next(err)`, a
+    // write after the connection closed): not the app's failure; the span ends as aborted.
+    if (isClientGoneError(error) && this.#req.socket?.destroyed === true) return;
     // A framework answering the first error after the app had already started its response (Fastify sending its
     // 500) fails with ERR_HTTP_HEADERS_SENT: a consequence, which must not replace the error that failed the request.
     if (this.#error !== undefined && (error as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT')
