@@ -116,6 +116,44 @@ describe('toZipkinSpans', () => {
     expect(falseError!.tags['error']).toBeUndefined();
   });
 
+  it("never lets the app's own error or otel.status_code attributes contradict the span's status", () => {
+    const claims = { error: true, 'otel.status_code': 'ERROR' };
+    const [unset, ok, error] = toZipkinSpans([
+      makeSpan({ status: { code: 0 }, attributes: claims }),
+      makeSpan({ status: { code: 1 }, attributes: claims }),
+      makeSpan({
+        status: { code: 2, message: 'timeout' },
+        attributes: { error: 'mine', 'otel.status_code': 'OK' },
+      }),
+    ]);
+    expect(unset!.tags['error']).toBeUndefined();
+    expect(unset!.tags['otel.status_code']).toBeUndefined();
+    expect(ok!.tags['error']).toBeUndefined();
+    expect(ok!.tags['otel.status_code']).toBe('OK');
+    expect(error!.tags).toMatchObject({ error: 'timeout', 'otel.status_code': 'ERROR' });
+  });
+
+  it('writes NaN and the infinities inside arrays and event attributes as strings, not as null', () => {
+    const [span] = toZipkinSpans([
+      makeSpan({
+        attributes: { floats: [1.5, Number.NaN, Number.POSITIVE_INFINITY] },
+        events: [
+          {
+            name: 'sample',
+            time: START,
+            attributes: { low: Number.NEGATIVE_INFINITY, all: [1, Number.NaN] },
+            droppedAttributesCount: 2,
+          },
+        ],
+      }),
+    ]);
+    expect(span!.tags['floats']).toBe('[1.5,"NaN","Infinity"]');
+    // The event's dropped attributes are reported with it (generic non-OTLP mapping).
+    expect(span!.annotations?.[0]?.value).toBe(
+      '"sample": {"low":"-Infinity","all":[1,"NaN"],"otel.dropped_attributes_count":2}',
+    );
+  });
+
   it('turns events into annotations with their attributes, and dropped counts into tags', () => {
     const [span] = toZipkinSpans([
       makeSpan({

@@ -1,5 +1,12 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Attributes, AttributeValue, ExportResult, ReadableSpan, SpanExporter } from '../span-data.js';
+import type {
+  Attributes,
+  AttributeValue,
+  ExportResult,
+  ReadableSpan,
+  SpanEvent,
+  SpanExporter,
+} from '../span-data.js';
 import { type HttpSenderOptions, HttpSpanSender, OVERRIDDEN_EXPORT } from './http-span-sender.js';
 
 /** A span in Zipkin's v2 JSON model (zipkin2-api.yaml `Span`). */
@@ -15,8 +22,13 @@ export interface ZipkinSpan {
   duration: number;
   localEndpoint: ZipkinEndpoint;
   remoteEndpoint?: ZipkinEndpoint;
-  annotations?: { timestamp: number; value: string }[];
+  annotations?: ZipkinAnnotation[];
   tags: Record<string, string>;
+}
+
+export interface ZipkinAnnotation {
+  timestamp: number;
+  value: string;
 }
 
 export interface ZipkinEndpoint {
@@ -73,17 +85,31 @@ function toZipkinSpan(span: ReadableSpan): ZipkinSpan {
     const remote = remoteEndpoint(span.attributes);
     if (remote !== undefined) out.remoteEndpoint = remote;
   }
-  if (span.events.length > 0) {
-    out.annotations = span.events.map((event) => ({
-      timestamp: toMicros(event.time),
-      // §Events: attributes ride along in the value as `"name": {json}`.
-      value:
-        event.attributes && Object.keys(event.attributes).length > 0
-          ? `${JSON.stringify(event.name)}: ${JSON.stringify(event.attributes)}`
-          : event.name,
-    }));
-  }
+  if (span.events.length > 0) out.annotations = span.events.map(toAnnotation);
   return out;
+}
+
+function toAnnotation(event: SpanEvent): ZipkinAnnotation {
+  // Generic non-OTLP mapping: an event's dropped attributes are reported with it, as a key of its own.
+  const dropped = event.droppedAttributesCount ?? 0;
+  const attributes =
+    dropped > 0 ? { ...event.attributes, 'otel.dropped_attributes_count': dropped } : event.attributes;
+  return {
+    timestamp: toMicros(event.time),
+    // §Events: attributes ride along in the value as `"name": {json}`.
+    value:
+      attributes && Object.keys(attributes).length > 0
+        ? `${JSON.stringify(event.name)}: ${JSON.stringify(attributes, nonFiniteAsString)}`
+        : event.name,
+  };
+}
+
+/**
+ * "AnyValue representation for non-OTLP protocols": NaN and the infinities inside arrays and maps are the strings
+ * "NaN", "Infinity" and "-Infinity"; JSON.stringify alone writes them as null, a value of their own.
+ */
+function nonFiniteAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
 function toMicros(ms: number): number {
@@ -103,14 +129,14 @@ function toTags(span: ReadableSpan): Record<string, string> {
     const value = span.attributes[key];
     if (value !== undefined && value !== null) tags[key] = tagValue(value);
   }
-  // §Status: code as OK/ERROR (never UNSET), `error` carries the description and only for ERROR; a boolean-ish
-  // `error=false` attribute would make Zipkin mark the span failed, so it goes.
+  // §Status: code as OK/ERROR (never UNSET), `error` carries the description and only for ERROR. Tags of those names
+  // the app set itself would contradict the span's status (Zipkin marks any span with an `error` tag failed).
+  delete tags['otel.status_code'];
+  delete tags['error'];
   if (span.status.code === 1) tags['otel.status_code'] = 'OK';
   if (span.status.code === 2) {
     tags['otel.status_code'] = 'ERROR';
     tags['error'] = span.status.message ?? '';
-  } else if (tags['error'] === 'false') {
-    delete tags['error'];
   }
   // Generic non-OTLP mapping (common/mapping-to-non-otlp.md): scope and dropped counts as tags, only when set.
   tags['otel.scope.name'] = span.scope.name;
@@ -140,7 +166,7 @@ function resourceTags(resource: ReadableSpan['resource']): Record<string, string
 
 // §Attribute: primitives as strings (booleans lower case), arrays as a JSON list.
 function tagValue(value: AttributeValue): string {
-  return Array.isArray(value) ? JSON.stringify(value) : String(value);
+  return Array.isArray(value) ? JSON.stringify(value, nonFiniteAsString) : String(value);
 }
 
 function remoteEndpoint(attributes: Attributes): ZipkinEndpoint | undefined {
