@@ -292,7 +292,7 @@ export class RecordingSpan implements Span, ReadableSpan {
 function cleanValue(value: unknown, maxLength: number): AttributeValue | undefined {
   switch (typeof value) {
     case 'string':
-      return value.length > maxLength ? value.slice(0, maxLength) : value;
+      return value.length > maxLength ? truncated(value, maxLength) : value;
     case 'number':
     case 'boolean':
       return value;
@@ -301,6 +301,15 @@ function cleanValue(value: unknown, maxLength: number): AttributeValue | undefin
     default:
       return undefined;
   }
+}
+
+/**
+ * `value` cut to `maxLength` UTF-16 units, one fewer where the cut would split a surrogate pair (an emoji): half a
+ * pair is no character, and encoders write it as U+FFFD.
+ */
+function truncated(value: string, maxLength: number): string {
+  const last = value.charCodeAt(maxLength - 1);
+  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? maxLength - 1 : maxLength);
 }
 
 /** OpenTelemetry common spec: arrays are homogeneous primitives; the array is copied so later caller edits do not leak in. */
@@ -318,7 +327,7 @@ function cleanArray(values: unknown[], maxLength: number): AttributeValue | unde
     if (type === undefined) type = itemType;
     else if (type !== itemType) return undefined;
     if (itemType === 'string' && (item as string).length > maxLength)
-      item = (item as string).slice(0, maxLength);
+      item = truncated(item as string, maxLength);
     copy[i] = item;
   }
   return copy as AttributeValue;

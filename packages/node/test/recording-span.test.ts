@@ -33,6 +33,17 @@ describe('RecordingSpan', () => {
     expect(second?.droppedAttributesCount).toBe(1);
   });
 
+  it('never cuts a value inside a surrogate pair at attributeValueLengthLimit', () => {
+    const { start } = setup({ attributeValueLengthLimit: 3 });
+    const span = start();
+    span.setAttribute('emoji', 'ab🚀cd');
+    span.setAttribute('list', ['a🚀', 'abc']);
+    expect(span.attributes['emoji']).toBe('ab');
+    expect(span.attributes['list']).toEqual(['a🚀', 'abc']);
+    span.setAttribute('cut', 'abcd🚀');
+    expect(span.attributes['cut']).toBe('abc');
+  });
+
   it('copies the attributes of a span it is started with; only a fresh newAttributes record is taken over', () => {
     const { tracer, collector } = setup();
     const original = tracer.startSpan('original', { parent: null, attributes: { 'http.route': '/orders' } });
