@@ -29,7 +29,7 @@ export class NonRecordingSpan implements Span {
     return this;
   }
 
-  addEvent(_name: string, _attributes?: Attributes, _time?: number): this {
+  addEvent(_name: string, _attributes?: Attributes, _time?: number | Date): this {
     return this;
   }
 
@@ -37,7 +37,7 @@ export class NonRecordingSpan implements Span {
     return this;
   }
 
-  recordException(_error: unknown, _time?: number): this {
+  recordException(_error: unknown, _time?: number | Date): this {
     return this;
   }
 
@@ -49,7 +49,7 @@ export class NonRecordingSpan implements Span {
     return this;
   }
 
-  end(_endTime?: number): void {}
+  end(_endTime?: number | Date): void {}
 }
 
 /** A new trace that is not recorded: injected as sampled=0, so the services called do not record it either. */

@@ -36,7 +36,7 @@ export interface RecordingSpanInit {
   parentSpanId: string | undefined;
   parentIsRemote?: boolean | undefined;
   /** Epoch milliseconds; defaults to now. */
-  startTime?: number | undefined;
+  startTime?: number | Date | undefined;
   /** `startTime` is on the span's anchor, not the wall clock (StartSpanOptions#startOnAnchor). */
   startOnAnchor?: boolean | undefined;
   /** The local parent's `clock`, which its children keep; a span without one starts its own (clock.ts). */
@@ -94,10 +94,10 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.idWords = init.idWords;
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
-    const startTime = init.startTime;
-    const given = typeof startTime === 'number' && Number.isFinite(startTime);
+    const startTime = epochMillis(init.startTime);
+    const given = startTime !== undefined;
     this.#startGiven = given && init.startOnAnchor !== true;
-    this.startTime = given ? (startTime as number) : this.clock + monotonic;
+    this.startTime = given ? startTime : this.clock + monotonic;
     const attributes = init.attributes;
     if (attributes !== undefined && claimAttributes(attributes) && this.#adopt(attributes)) {
       this.attributes = attributes;
@@ -200,7 +200,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     return this;
   }
 
-  addEvent(name: string, attributes?: Attributes, time?: number): this {
+  addEvent(name: string, attributes?: Attributes, time?: number | Date): this {
     if (this.ended) return this;
     const limits = this.#sink.limits;
     this.#events ??= [];
@@ -211,7 +211,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     }
     const event: SpanEvent = {
       name: String(name),
-      time: typeof time === 'number' && Number.isFinite(time) ? time : this.now(),
+      time: epochMillis(time) ?? this.now(),
     };
     if (attributes !== undefined) {
       const limited = limitAttributes(
@@ -250,7 +250,7 @@ export class RecordingSpan implements Span, ReadableSpan {
   }
 
   /** OpenTelemetry semantic conventions, "Exceptions" (exception event): `exception.type`, `.message`, `.stacktrace`. */
-  recordException(error: unknown, time?: number): this {
+  recordException(error: unknown, time?: number | Date): this {
     if (this.ended) return this;
     return this.addEvent('exception', exceptionAttributes(error), time);
   }
@@ -278,15 +278,25 @@ export class RecordingSpan implements Span, ReadableSpan {
     return this;
   }
 
-  end(endTime?: number): void {
+  end(endTime?: number | Date): void {
     if (this.ended) return;
-    let time = typeof endTime === 'number' && Number.isFinite(endTime) ? endTime : this.now();
+    let time = epochMillis(endTime) ?? this.now();
     // A caller's explicit end time, or a start time from another clock, must not make the duration negative.
     if (!(time >= this.startTime)) time = this.startTime;
     this.endTime = time;
     this.ended = true;
     this.#sink.spanEnded(this);
   }
+}
+
+/** A time given as epoch milliseconds or as a Date (as OpenTelemetry's API takes it); undefined for anything else. */
+function epochMillis(time: unknown): number | undefined {
+  if (typeof time === 'number') return Number.isFinite(time) ? time : undefined;
+  if (time instanceof Date) {
+    const ms = time.getTime();
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
 }
 
 function cleanValue(value: unknown, maxLength: number): AttributeValue | undefined {

@@ -8,13 +8,13 @@ export interface Span {
   isRecording(): boolean;
   setAttribute(key: string, value: AttributeValue | undefined): this;
   setAttributes(attributes: Attributes): this;
-  /** `time` is epoch milliseconds; defaults to now. */
-  addEvent(name: string, attributes?: Attributes, time?: number): this;
+  /** `time` is epoch milliseconds or a Date; defaults to now. */
+  addEvent(name: string, attributes?: Attributes, time?: number | Date): this;
   addLink(link: SpanLink): this;
   /** Adds OpenTelemetry's `exception` event (`exception.type`, `.message`, `.stacktrace`). Does not set status. */
-  recordException(error: unknown, time?: number): this;
+  recordException(error: unknown, time?: number | Date): this;
   setStatus(status: SpanStatus): this;
   updateName(name: string): this;
-  /** Ends the span once; later calls are ignored. `endTime` is epoch milliseconds. */
-  end(endTime?: number): void;
+  /** Ends the span once; later calls are ignored. `endTime` is epoch milliseconds or a Date. */
+  end(endTime?: number | Date): void;
 }

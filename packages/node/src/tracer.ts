@@ -40,8 +40,8 @@ export interface StartSpanOptions {
   kind?: SpanKind;
   attributes?: Attributes;
   links?: SpanLink[];
-  /** Epoch milliseconds; default now. */
-  startTime?: number;
+  /** Epoch milliseconds or a Date; default now. */
+  startTime?: number | Date;
   /**
    * @internal `startTime` is a monotonic reading placed on the span's anchor (the OpenTelemetry API bridge's
    * `performance.now()` input), not a wall-clock time: the span ends on the anchor whatever the wall clock says.

@@ -33,6 +33,19 @@ describe('RecordingSpan', () => {
     expect(second?.droppedAttributesCount).toBe(1);
   });
 
+  it('takes times as Dates too, as the OpenTelemetry API does', () => {
+    const { tracer, collector } = setup();
+    const at = (ms: number) => new Date(1_764_300_000_000 + ms);
+    const span = tracer.startSpan('dated', { parent: null, startTime: at(0) });
+    span.addEvent('halfway', undefined, at(5));
+    span.recordException(new Error('x'), at(6));
+    span.end(at(10));
+    const [ended] = collector.spans;
+    expect(ended?.startTime).toBe(at(0).getTime());
+    expect(ended?.events.map((event) => event.time)).toEqual([at(5).getTime(), at(6).getTime()]);
+    expect(ended?.endTime).toBe(at(10).getTime());
+  });
+
   it('never cuts a value inside a surrogate pair at attributeValueLengthLimit', () => {
     const { start } = setup({ attributeValueLengthLimit: 3 });
     const span = start();
