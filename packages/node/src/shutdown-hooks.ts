@@ -12,6 +12,12 @@ export interface ShutdownHookOptions {
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
+ * How long a signal the process sends itself may take to reach our listener: it comes on a later turn of the event
+ * loop, and Node's signal handles keep no loop alive.
+ */
+const SELF_SIGNAL_HOLD_MS = 1000;
+
+/**
  * Flushes on `beforeExit`, SIGTERM and SIGINT without changing how the app exits.
  *
  * A listener on SIGTERM/SIGINT switches off Node's default "terminate" action, so: when the app has its own
@@ -31,6 +37,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   let exiting = false;
   let installed = true;
   let unwatchSelfSignals: (() => void) | undefined;
+  let selfSignalHold: NodeJS.Timeout | undefined;
 
   const onBeforeExit = (): void => {
     // beforeExit fires again once the flush's own sockets close; flushing only when spans ended since the last
@@ -45,6 +52,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
   };
 
   const onSignal = (signal: NodeJS.Signals): void => {
+    releaseSelfSignalHold();
     markExiting();
     if (exiting) {
       // A second signal during our flush (a second Ctrl-C) ends the process at once.
@@ -65,7 +73,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
       void runExitFlush(timeoutMillis, () => tracer.flushUnheld());
       // With no listener left, Node closes its signal handle: a signal the app sends itself after its cleanup would
       // kill the process at once, before any flush is out, losing the requests that ended during the drain.
-      unwatchSelfSignals ??= watchSelfSignals(SIGNALS, addSignalListeners);
+      unwatchSelfSignals ??= watchSelfSignals(SIGNALS, onSelfSignal);
       return;
     }
     // Our listener stays until the flush ends (shutdown()'s uninstall leaves it): tsx hides its own listener from
@@ -85,6 +93,20 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
     });
   };
 
+  // The app sends the signal again after its cleanup: our listener is back for it, and the process is held until it
+  // runs. An app that closed everything first (terminus once its server closed) would otherwise see its event loop
+  // end, and exit with 0 instead of dying by the signal, before our listener ran its shutdown.
+  function onSelfSignal(): void {
+    addSignalListeners();
+    selfSignalHold ??= setTimeout(releaseSelfSignalHold, SELF_SIGNAL_HOLD_MS);
+  }
+
+  function releaseSelfSignalHold(): void {
+    if (selfSignalHold === undefined) return;
+    clearTimeout(selfSignalHold);
+    selfSignalHold = undefined;
+  }
+
   function removeSignalListeners(): void {
     for (const signal of SIGNALS) process.off(signal, onSignal);
   }
@@ -100,6 +122,7 @@ export function installShutdownHooks(tracer: Tracer, options: ShutdownHookOption
 
   function uninstall(): void {
     installed = false;
+    releaseSelfSignalHold();
     unwatchSelfSignals?.();
     process.off('beforeExit', onBeforeExit);
     if (!exiting) removeSignalListeners();

@@ -6,6 +6,7 @@ import { closedPort, type Receiver, startReceiver } from './fixtures/receiver.js
 
 const fixture = fileURLToPath(new URL('./fixtures/shutdown-app.mjs', import.meta.url));
 const neighboursFixture = fileURLToPath(new URL('./fixtures/signal-neighbours-app.mjs', import.meta.url));
+const reraiseIdleFixture = fileURLToPath(new URL('./fixtures/reraise-idle-app.mjs', import.meta.url));
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const children: ChildProcess[] = [];
 const receivers: Receiver[] = [];
@@ -179,6 +180,17 @@ describe('shutdown hooks beside code that counts signal listeners', () => {
       // Before: the signal sent again found no listener (ours had stepped aside for the app's) and Node's default
       // action killed the process before the flush begun at the first signal was out: no span arrived.
       expect(spanNames(collector).sort()).toEqual(['drained request', 'work-reraise']);
+    },
+  );
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'an app that sends %s again with nothing left to keep it alive still dies by it, as without tracewire',
+    async (signal) => {
+      const app = run(signal, reraiseIdleFixture);
+      const { code, signal: by } = await signalled(app, signal);
+      // Before: the event loop ended before the signal sent again reached any listener: exit code 0.
+      expect({ code, signal: by }, app.output()).toEqual({ code: null, signal });
+      expect(app.output()).toContain(`app sends ${signal} again`);
     },
   );
 
