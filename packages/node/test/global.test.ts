@@ -80,6 +80,23 @@ describe('configure and getTracer', () => {
     expect(ended?.attributes['error.type']).toBeUndefined();
   });
 
+  it('lets work of any kind in flight during a reconfiguration finish its span on the previous tracer', async () => {
+    const firstCollector = new SpanCollector();
+    const first = global.configure({
+      processors: [firstCollector],
+      shutdownOnSignals: false,
+      instrumentOutgoing: false,
+    });
+    // A background job's INTERNAL span, with no request or call of its own open when the reconfiguration comes.
+    const job = first.startSpan('nightly-job', { parent: null });
+    global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(first.isShutdown).toBe(false);
+    job.end();
+    await vi.waitFor(() => expect(first.isShutdown).toBe(true));
+    expect(firstCollector.spans.map((span) => span.name)).toEqual(['nightly-job']);
+  });
+
   it('does not make a new tracer flush wait on a previous one the app had shut down itself', async () => {
     // A processor whose flush never ends: what a shut-down tracer's export left running looks like to a flush.
     const hanging = {
