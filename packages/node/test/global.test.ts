@@ -29,6 +29,16 @@ afterEach(async () => {
     .shutdown();
 });
 
+/** A global tracer whose spans `firstCollector` keeps, with no signal hooks or outgoing instrumentation. */
+function configureRecording() {
+  const firstCollector = new SpanCollector();
+  const first = global.configure({
+    processors: [firstCollector],
+    shutdownOnSignals: false,
+    instrumentOutgoing: false,
+  });
+  return { first, firstCollector };
+}
 describe('configure and getTracer', () => {
   it('getTracer configures a tracer from the environment on first use and then returns the same one', () => {
     vi.stubEnv('OTEL_SERVICE_NAME', 'from-env');
@@ -38,12 +48,7 @@ describe('configure and getTracer', () => {
   });
 
   it('configure sets the global tracer and shuts the previous one down', async () => {
-    const firstCollector = new SpanCollector();
-    const first = global.configure({
-      processors: [firstCollector],
-      shutdownOnSignals: false,
-      instrumentOutgoing: false,
-    });
+    const { first, firstCollector } = configureRecording();
     expect(global.getTracer()).toBe(first);
     const span = first.startSpan('queued before reconfigure', { parent: null });
     const second = global.configure({
@@ -61,12 +66,7 @@ describe('configure and getTracer', () => {
 
   it('lets requests in flight during a reconfiguration finish their spans on the previous tracer', async () => {
     const { SpanKind, SpanStatusCode } = await import('../src/span-data.js');
-    const firstCollector = new SpanCollector();
-    const first = global.configure({
-      processors: [firstCollector],
-      shutdownOnSignals: false,
-      instrumentOutgoing: false,
-    });
+    const { first, firstCollector } = configureRecording();
     const inFlight = first.startSpan('GET /slow', { kind: SpanKind.SERVER, parent: null });
     global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
     await new Promise((resolve) => setTimeout(resolve, 120));
@@ -81,12 +81,7 @@ describe('configure and getTracer', () => {
   });
 
   it('lets work of any kind in flight during a reconfiguration finish its span on the previous tracer', async () => {
-    const firstCollector = new SpanCollector();
-    const first = global.configure({
-      processors: [firstCollector],
-      shutdownOnSignals: false,
-      instrumentOutgoing: false,
-    });
+    const { first, firstCollector } = configureRecording();
     // A background job's INTERNAL span, with no request or call of its own open when the reconfiguration comes.
     const job = first.startSpan('nightly-job', { parent: null });
     global.configure({ shutdownOnSignals: false, instrumentOutgoing: false });
