@@ -374,9 +374,7 @@ const SPAN_LIMIT_KEYS = [
 ] as const;
 
 function resolveSpanLimits(code: SpanLimits | undefined, fromEnv: SpanLimits): SpanLimits {
-  if (optional(code, 'spanLimits', checkObject) !== undefined) {
-    checkKnownKeys(code as object, 'spanLimits option', SPAN_LIMIT_KEYS);
-  }
+  optionalObject(code, 'spanLimits', SPAN_LIMIT_KEYS);
   const limits: SpanLimits = {};
   for (const key of SPAN_LIMIT_KEYS) {
     const value = optional(code?.[key], `spanLimits.${key}`, (v, n) => checkInteger(v, n, 0)) ?? fromEnv[key];
@@ -390,8 +388,7 @@ function resolveBatch(
   fromEnv: EnvOptions['batch'],
   warn: EnvWarn,
 ): BatchOptions {
-  if (optional(code, 'batch', checkObject) !== undefined)
-    checkKnownKeys(code as object, 'batch option', BATCH_KEYS);
+  optionalObject(code, 'batch', BATCH_KEYS);
   const int = (key: keyof BatchOptions, min: number) =>
     optional(code?.[key], `batch.${key}`, (v, n) => checkInteger(v, n, min));
   const batch: BatchOptions = {};
@@ -457,8 +454,7 @@ function resolveOtlp(
   code: OtlpOptions | undefined,
   fromEnv: EnvOptions['otlp'],
 ): Extract<ExporterSpec, { kind: 'otlp' }>['options'] {
-  if (optional(code, 'otlp', checkObject) !== undefined)
-    checkKnownKeys(code as object, 'otlp option', OTLP_KEYS);
+  optionalObject(code, 'otlp', OTLP_KEYS);
   const tracesEndpoint = optional(code?.tracesEndpoint, 'otlp.tracesEndpoint', checkHttpUrl);
   const endpoint = optional(code?.endpoint, 'otlp.endpoint', checkHttpUrl);
   const headers = optional(code?.headers, 'otlp.headers', checkHeaderRecord);
@@ -484,9 +480,8 @@ function resolveTls(
   name: string,
   fromEnv?: ExporterTlsOptions,
 ): ExporterTlsOptions | undefined {
-  optional(code, name, checkObject);
+  optionalObject(code, name, TLS_KEYS);
   if (code === undefined) return fromEnv;
-  checkKnownKeys(code, `${name} option`, TLS_KEYS);
   const merged: ExporterTlsOptions = { ...fromEnv };
   for (const field of ['ca', 'cert', 'key'] as const) {
     if (code[field] !== undefined) merged[field] = code[field];
@@ -498,9 +493,7 @@ function resolveZipkin(
   code: ZipkinOptions | undefined,
   fromEnv: EnvOptions['zipkin'],
 ): Extract<ExporterSpec, { kind: 'zipkin' }>['options'] {
-  if (optional(code, 'zipkin', checkObject) !== undefined) {
-    checkKnownKeys(code as object, 'zipkin option', ZIPKIN_KEYS);
-  }
+  optionalObject(code, 'zipkin', ZIPKIN_KEYS);
   return {
     url: optional(code?.endpoint, 'zipkin.endpoint', checkHttpUrl) ?? fromEnv.url,
     headers: optional(code?.headers, 'zipkin.headers', checkHeaderRecord),
@@ -561,6 +554,14 @@ function optional<T>(
 
 function checkHeaderRecord(value: unknown, name: string): Record<string, string> {
   return checkHeaders(checkStringRecord(value, name), name);
+}
+
+/** An options object (`otlp`, `batch`, ...) when given: an object whose keys are all among `keys`. */
+function optionalObject(value: unknown, name: string, keys: readonly string[]): object | undefined {
+  if (value === undefined) return undefined;
+  const options = checkObject<object>(value, name);
+  checkKnownKeys(options, `${name} option`, keys);
+  return options;
 }
 
 function checkObject<T>(value: unknown, name: string): T {
