@@ -37,6 +37,12 @@ export function rootClockAt(monotonic: number): number {
   return wallAtZero;
 }
 
+/** A time given as epoch milliseconds or as a Date; undefined for anything else, or a time that is no number. */
+export function epochMillisOrDate(time: unknown): number | undefined {
+  const ms = time instanceof Date ? time.getTime() : time;
+  return typeof ms === 'number' && Number.isFinite(ms) ? ms : undefined;
+}
+
 /** Epoch milliseconds with sub-millisecond precision, on the clock a new trace would start. */
 export function now(): number {
   const monotonic = performance.now();

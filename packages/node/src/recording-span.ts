@@ -1,6 +1,6 @@
 import type { SpanContext } from '@tracewire/core';
 import { AttributeRecord, claimAttributes } from './attribute-record.js';
-import { monotonicNow, rootClockAt, wallClockOr } from './clock.js';
+import { epochMillisOrDate, monotonicNow, rootClockAt, wallClockOr } from './clock.js';
 import { errorTypeOf } from './error-type.js';
 import type { Span } from './span.js';
 import {
@@ -94,7 +94,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     this.idWords = init.idWords;
     const monotonic = monotonicNow();
     this.clock = init.clock ?? rootClockAt(monotonic);
-    const startTime = epochMillis(init.startTime);
+    const startTime = epochMillisOrDate(init.startTime);
     const given = startTime !== undefined;
     this.#startGiven = given && init.startOnAnchor !== true;
     this.startTime = given ? startTime : this.clock + monotonic;
@@ -211,7 +211,7 @@ export class RecordingSpan implements Span, ReadableSpan {
     }
     const event: SpanEvent = {
       name: String(name),
-      time: epochMillis(time) ?? this.now(),
+      time: epochMillisOrDate(time) ?? this.now(),
     };
     if (attributes !== undefined) {
       const limited = limitAttributes(
@@ -280,23 +280,13 @@ export class RecordingSpan implements Span, ReadableSpan {
 
   end(endTime?: number | Date): void {
     if (this.ended) return;
-    let time = epochMillis(endTime) ?? this.now();
+    let time = epochMillisOrDate(endTime) ?? this.now();
     // A caller's explicit end time, or a start time from another clock, must not make the duration negative.
     if (!(time >= this.startTime)) time = this.startTime;
     this.endTime = time;
     this.ended = true;
     this.#sink.spanEnded(this);
   }
-}
-
-/** A time given as epoch milliseconds or as a Date (as OpenTelemetry's API takes it); undefined for anything else. */
-function epochMillis(time: unknown): number | undefined {
-  if (typeof time === 'number') return Number.isFinite(time) ? time : undefined;
-  if (time instanceof Date) {
-    const ms = time.getTime();
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  return undefined;
 }
 
 function cleanValue(value: unknown, maxLength: number): AttributeValue | undefined {

@@ -1,5 +1,5 @@
 import { Baggage, type SpanContext, TraceState } from '@tracewire/core';
-import { monotonicNow, rootClockAt } from '../clock.js';
+import { epochMillisOrDate, monotonicNow, rootClockAt } from '../clock.js';
 import { getTracer } from '../global.js';
 import type {
   OpenTelemetryApi,
@@ -39,14 +39,9 @@ export const RECORDS_NOTHING_KEY = Symbol.for('tracewire recordsNothing');
  * Anything else is left to the span (now).
  */
 export function epochMillis(time: unknown, clock?: number): number | undefined {
-  if (typeof time === 'number') {
-    if (!Number.isFinite(time)) return undefined;
-    if (!isMonotonicReading(time)) return time;
-    return (clock ?? rootClockAt(monotonicNow())) + time;
-  }
-  if (time instanceof Date) return time.getTime();
+  if (isMonotonicReading(time)) return (clock ?? rootClockAt(monotonicNow())) + (time as number);
   if (isHrTime(time)) return time[0] * 1e3 + time[1] / 1e6;
-  return undefined;
+  return epochMillisOrDate(time);
 }
 
 /** A number the API reads as a `performance.now()` reading rather than epoch milliseconds (`epochMillis`). */
