@@ -366,11 +366,10 @@ export class Tracer {
   async retire(waitMillis: number): Promise<void> {
     this.#detach();
     const until = Date.now() + waitMillis;
-    // Every span started and not yet ended, of any kind (a job's INTERNAL span between its calls): the open lists
-    // hold only SERVER and CLIENT spans. A span never ended keeps it waiting until `until`.
+    // Every span started and not yet ended, of any kind and scope (a job's INTERNAL span between its calls), not
+    // only the SERVER and CLIENT spans the open lists hold. A span never ended keeps it waiting until `until`.
     const stats = this.stats;
-    const inFlight = (): number =>
-      Math.max(this.#open.size + this.#openElsewhere.size, stats.spansStarted - stats.spansEnded);
+    const inFlight = (): number => stats.spansStarted - stats.spansEnded;
     while (inFlight() > 0 && Date.now() < until && this.#shutdown === undefined) {
       await new Promise((resolve) => setTimeout(resolve, RETIRE_POLL_MILLIS).unref());
     }
